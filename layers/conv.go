@@ -1,0 +1,62 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// Conv is a 2-D convolution without bias (the papers' convs are followed by
+// BN), or with one when Bias is set (the gating conv of Table 1).
+type Conv struct {
+	env  *Env
+	W    *Param
+	Bias *Param
+	P    ops.ConvParams
+	y    ops.Tensor
+	x    ops.Tensor
+}
+
+// NewConv registers a k×k conv from in to out channels with He init.
+func NewConv(e *Env, ps *ParamSet, name string, in, out, k, stride, pad int) *Conv {
+	if in < 1 || out < 1 || k < 1 || stride < 1 {
+		panic(fmt.Sprintf("layers: conv %s: bad geometry in=%d out=%d k=%d stride=%d", name, in, out, k, stride))
+	}
+	shape := ops.Shape{out, in, k, k}
+	return &Conv{env: e, W: ps.Add(name+".weight", shape, HeInit(shape), true), P: ops.Conv(stride, pad)}
+}
+
+// WithBias adds a bias initialised to b0 (the gate's b_g).
+func (c *Conv) WithBias(ps *ParamSet, name string, b0 float64) *Conv {
+	c.Bias = ps.Add(name+".bias", ops.Shape{c.W.Shape[0]}, Init{InitConst, b0}, true)
+	return c
+}
+
+func (c *Conv) Setup(in ops.Shape) ops.Shape {
+	out := c.P.OutputShape(in, c.W.Shape)
+	c.y = c.env.alloc(out)
+	return out
+}
+
+func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
+	y := c.env.batchView(c.y, x.Shape()[0])
+	c.env.B.ConvForward(y, x, c.W.Value, c.P)
+	if c.Bias != nil {
+		c.env.B.AddBias(y, c.Bias.Value)
+	}
+	c.x = x
+	return y
+}
+
+func (c *Conv) Backward(dx, dy ops.Tensor, add bool) {
+	b := c.env.B
+	if dx != nil {
+		b.ConvBackwardData(dx, dy, c.W.Value, c.P, add)
+	}
+	b.ConvBackwardFilter(c.W.Grad, dy, c.x, c.P)
+	if c.Bias != nil {
+		b.BiasBackward(c.Bias.Grad, dy)
+	}
+}
+
+func (c *Conv) KeepsOutput() bool { return false }

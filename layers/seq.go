@@ -1,0 +1,64 @@
+package layers
+
+import "github.com/deepres/deepres/ops"
+
+// Seq runs modules one after another: a residual branch, a stem, a
+// pre-activation. Gradients between its modules live in two scratch slots.
+type Seq struct {
+	env  *Env
+	Mods []Module
+	in   []ops.Shape // input shape of each module, largest batch
+	out  ops.Shape
+}
+
+// NewSeq returns a sequence of mods.
+func NewSeq(e *Env, mods ...Module) *Seq { return &Seq{env: e, Mods: mods} }
+
+func (s *Seq) Setup(in ops.Shape) ops.Shape {
+	s.in = s.in[:0]
+	for _, m := range s.Mods {
+		s.in = append(s.in, in)
+		in = m.Setup(in)
+	}
+	s.out = in
+	return in
+}
+
+func (s *Seq) Forward(x ops.Tensor) ops.Tensor {
+	for _, m := range s.Mods {
+		x = m.Forward(x)
+	}
+	return x
+}
+
+func (s *Seq) Backward(dx, dy ops.Tensor, add bool) {
+	if len(s.Mods) == 0 {
+		panic("layers: Backward of an empty Seq")
+	}
+	n := dy.Shape()[0]
+	f := s.env.Scratch.Frame(min(2, len(s.Mods)-1))
+	cur := dy
+	for i := len(s.Mods) - 1; i > 0; i-- {
+		next := f.T(i%2, withBatch(s.in[i], n))
+		s.Mods[i].Backward(next, cur, false)
+		cur = next
+	}
+	s.Mods[0].Backward(dx, cur, add)
+	f.Done()
+}
+
+// KeepsOutput reports whether the last module reads its output in Backward.
+func (s *Seq) KeepsOutput() bool {
+	return len(s.Mods) > 0 && s.Mods[len(s.Mods)-1].KeepsOutput()
+}
+
+// Empty reports whether the sequence has no modules (the identity).
+func (s *Seq) Empty() bool { return s == nil || len(s.Mods) == 0 }
+
+// OutShape is the output shape of the last Setup.
+func (s *Seq) OutShape() ops.Shape {
+	if len(s.in) == 0 {
+		panic("layers: OutShape before Setup")
+	}
+	return s.out
+}

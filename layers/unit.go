@@ -1,0 +1,327 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// Gating selects the gated shortcuts of He et al. 2016, Table 1.
+type Gating int
+
+const (
+	NoGate        Gating = iota
+	ExclusiveGate        // y = (1−g)·h(x) + g·F(x)
+	ShortcutGate         // y = (1−g)·h(x) + F(x)
+)
+
+// Extra is an additional shortcut joined into a unit's sum: the RoR level
+// shortcuts (Zhang et al.). Its source is another tensor of the network, read
+// through Src at forward time; its input gradient is added into *DSrc.
+type Extra struct {
+	Conv *Conv
+	Src  *ops.Tensor
+	DSrc *ops.Tensor
+}
+
+// Unit is a residual unit in its general form
+//
+//	a   = Pre(x)                         (He's shared pre-activation, optional)
+//	sum = λs·h(s) + λf·F(b) + Σ g(src)   (s, b = x or a; gated variants below)
+//	out = Post(sum)                      (after-addition activation, optional)
+//
+// which covers the original unit, every Table 1 and Table 2 variant,
+// bottleneck and wide units, stochastic depth and RoR.
+type Unit struct {
+	env          *Env
+	Name         string
+	Pre          *Seq
+	PreBN        *BatchNorm // Pre's BN, frozen while the unit is dropped
+	ShortFromPre bool
+	Branch       *Seq
+	Short        Module
+	ShortDrop    *Dropout
+	LambdaShort  float32
+	LambdaBranch float32
+	Gate         Gating
+	GateConv     *Conv // 1×1 conv with bias b_g on x
+	Post         *Seq
+	// PostSkippable says that Post is the identity on the shortcut alone (a
+	// ReLU on a non-negative input), so a dropped unit may skip it.
+	PostSkippable bool
+	Extras        []Extra
+	// Survival is the stochastic-depth survival probability p_l (1: never dropped).
+	Survival float64
+	// Active is this step's Bernoulli draw; only read while training.
+	Active bool
+
+	inShape, outShape ops.Shape
+	sum, q            ops.Tensor // own buffers, largest batch
+	// remembered by Forward for Backward
+	x, a, f, h, qv, sumv ops.Tensor
+	ranPost, passThrough bool
+}
+
+// NewUnit returns a unit with the identity shortcut and unit scales; the
+// builder fills in the rest before Setup.
+func NewUnit(e *Env, name string) *Unit {
+	return &Unit{env: e, Name: name, Short: NewIdentity(e), LambdaShort: 1, LambdaBranch: 1, Survival: 1, Active: true}
+}
+
+// Setup allocates the unit's buffers; every module inside is set up here.
+func (u *Unit) Setup(in ops.Shape) ops.Shape {
+	u.inShape = in.Clone()
+	bin, sin := in, in
+	if u.Pre != nil {
+		a := u.Pre.Setup(in)
+		bin = a
+		if u.ShortFromPre {
+			sin = a
+		}
+	}
+	out := u.Branch.Setup(bin)
+	if h := u.Short.Setup(sin); !h.Equal(out) {
+		panic(fmt.Sprintf("layers: unit %s: branch gives %v but shortcut %v", u.Name, out, h))
+	}
+	if u.ShortDrop != nil {
+		u.ShortDrop.Setup(out)
+	}
+	if u.Gate != NoGate {
+		if u.Branch.KeepsOutput() {
+			panic("layers: gating needs a branch whose output may be overwritten")
+		}
+		if g := u.GateConv.Setup(in); !g.Equal(out) {
+			panic(fmt.Sprintf("layers: unit %s: gate gives %v, want %v", u.Name, g, out))
+		}
+		u.q = u.env.alloc(out)
+	}
+	for _, x := range u.Extras {
+		x.Conv.Setup((*x.Src).Shape())
+	}
+	// The sum gets its own buffer unless it can live in the branch output;
+	// a dropped unit with extras or a Post also needs one.
+	u.sum = u.env.alloc(out)
+	if !u.Post.Empty() {
+		if p := u.Post.Setup(out); !p.Equal(out) {
+			panic("layers: Post must keep the shape")
+		}
+	}
+	u.outShape = out.Clone()
+	u.env.Scratch.Reserve(in.Len())
+	u.env.Scratch.Reserve(out.Len())
+	return out
+}
+
+func (u *Unit) dropped() bool { return u.env.Train && !u.Active }
+
+// Forward computes the unit's output. A dropped unit (training, Active
+// false) computes only its shortcut: no kernel of its branch runs.
+func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
+	e, b := u.env, u.env.B
+	n := x.Shape()[0]
+	u.x = x
+	bx, sx := x, x
+	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
+		if u.PreBN != nil {
+			u.PreBN.FrozenStats = u.dropped()
+		}
+		u.a = u.Pre.Forward(x)
+		bx = u.a
+		if u.ShortFromPre {
+			sx = u.a
+		}
+	}
+	if u.dropped() {
+		return u.forwardDropped(sx, n)
+	}
+	u.passThrough = false
+	f := u.Branch.Forward(bx)
+	h := u.Short.Forward(sx)
+	if u.ShortDrop != nil {
+		h = u.ShortDrop.Forward(h)
+	}
+	u.f, u.h = f, h
+	scaleF := u.LambdaBranch
+	if !e.Train {
+		scaleF *= float32(u.Survival) // stochastic depth's test-time rule
+	}
+	var sum ops.Tensor
+	switch u.Gate {
+	case NoGate:
+		if u.Branch.KeepsOutput() {
+			sum = e.batchView(u.sum, n)
+			b.AddTensor(sum, f, scaleF, 0)
+			b.AddTensor(sum, h, u.LambdaShort, 1)
+		} else {
+			sum = f
+			b.AddTensor(sum, h, u.LambdaShort, scaleF)
+		}
+	case ExclusiveGate, ShortcutGate:
+		q := u.gateComplement(x, n)
+		if u.Gate == ExclusiveGate {
+			// sum = F + q·(h − F), with q = 1 − g; f's buffer keeps h − F for backward.
+			sum = e.batchView(u.sum, n)
+			b.AddTensor(sum, f, 1, 0)
+			b.AddTensor(f, h, 1, -1)
+			b.Mul(sum, q, f, 1)
+		} else {
+			sum = f // sum = F + q·h
+			b.Mul(sum, q, h, 1)
+		}
+	}
+	u.addExtras(sum)
+	u.sumv = sum
+	u.ranPost = !u.Post.Empty()
+	if u.ranPost {
+		return u.Post.Forward(sum)
+	}
+	return sum
+}
+
+// gateComplement computes q = 1 − sigmoid(conv(x) + b_g) = sigmoid(−z).
+func (u *Unit) gateComplement(x ops.Tensor, n int) ops.Tensor {
+	b := u.env.B
+	z := u.GateConv.Forward(x)
+	q := u.env.batchView(u.q, n)
+	b.AddTensor(q, z, -1, 0)
+	b.SigmoidForward(q, q)
+	u.qv = q
+	return q
+}
+
+func (u *Unit) addExtras(sum ops.Tensor) {
+	for _, x := range u.Extras {
+		g := x.Conv.Forward(*x.Src)
+		u.env.B.AddTensor(sum, g, 1, 1)
+	}
+}
+
+func (u *Unit) forwardDropped(sx ops.Tensor, n int) ops.Tensor {
+	h := u.Short.Forward(sx)
+	u.h = h
+	if len(u.Extras) == 0 && (u.Post.Empty() || u.PostSkippable) {
+		u.passThrough = h == u.x
+		u.ranPost = false
+		u.sumv = h
+		return h
+	}
+	u.passThrough = false
+	sum := u.env.batchView(u.sum, n)
+	u.env.B.AddTensor(sum, h, 1, 0)
+	u.addExtras(sum)
+	u.sumv = sum
+	u.ranPost = !u.Post.Empty()
+	if u.ranPost {
+		return u.Post.Forward(sum)
+	}
+	return sum
+}
+
+// PassThrough reports whether the last Forward returned its input unchanged
+// (a dropped unit with an identity shortcut): the gradient then passes
+// through too, and the caller need not call Backward.
+func (u *Unit) PassThrough() bool { return u.passThrough }
+
+// Backward writes or adds dx from dy, the parameter gradients of everything
+// that ran, and adds the extras' source gradients into their DSrc. The
+// gradients of a dropped unit's branch are left alone: the network zeroes
+// them, so that weight decay and momentum still move those weights.
+func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
+	e, b := u.env, u.env.B
+	n := dy.Shape()[0]
+	out := withBatch(u.outShape, n)
+	fr := e.Scratch.Frame(4)
+	defer fr.Done()
+
+	dsum := dy
+	if u.ranPost {
+		dsum = fr.T(0, out)
+		u.Post.Backward(dsum, dy, false)
+	}
+	for _, x := range u.Extras {
+		x.Conv.Backward(*x.DSrc, dsum, true)
+	}
+
+	dF, dH := dsum, dsum
+	if u.dropped() {
+		dF = nil
+	} else {
+		switch u.Gate {
+		case NoGate:
+			if u.LambdaBranch != 1 {
+				dF = fr.T(1, out)
+				b.AddTensor(dF, dsum, u.LambdaBranch, 0)
+			}
+			if u.LambdaShort != 1 {
+				dH = fr.T(2, out)
+				b.AddTensor(dH, dsum, u.LambdaShort, 0)
+			}
+		case ExclusiveGate:
+			// q = 1−g; f holds h − F: dq = dsum·(h − F), dF = dsum − q·dsum, dH = q·dsum.
+			u.gateBackward(dx, dsum, u.f, fr, out, add)
+			add = true
+			dH = fr.T(1, out)
+			b.Mul(dH, u.qv, dsum, 0)
+			dF = fr.T(2, out)
+			b.AddTensor(dF, dsum, 1, 0)
+			b.AddTensor(dF, dH, -1, 1)
+		case ShortcutGate:
+			// sum = F + q·h: dq = dsum·h, dH = q·dsum.
+			u.gateBackward(dx, dsum, u.h, fr, out, add)
+			add = true
+			dH = fr.T(1, out)
+			b.Mul(dH, u.qv, dsum, 0)
+		}
+	}
+	if u.ShortDrop != nil && !u.dropped() {
+		t := fr.T(2, out)
+		if dH == t { // only when both scale and gate used it; never in practice
+			panic("layers: shortcut dropout with scaled shortcut is not supported")
+		}
+		u.ShortDrop.Backward(t, dH, false)
+		dH = t
+	}
+
+	if u.Pre == nil {
+		if dF != nil {
+			u.Branch.Backward(dx, dF, add)
+			add = true
+		}
+		u.Short.Backward(dx, dH, add)
+		return
+	}
+	da := fr.T(3, withBatch(u.Pre.OutShape(), n))
+	wrote := false
+	if dF != nil {
+		u.Branch.Backward(da, dF, false)
+		wrote = true
+	}
+	if u.ShortFromPre {
+		u.Short.Backward(da, dH, wrote)
+		wrote = true
+	} else {
+		u.Short.Backward(dx, dH, add)
+		add = true
+	}
+	if wrote {
+		u.Pre.Backward(dx, da, add)
+	}
+}
+
+// gateBackward adds the gradient through q = sigmoid(−z), z = conv(x)+b_g,
+// into dx (first write uses add), given dq = dsum·other.
+func (u *Unit) gateBackward(dx, dsum, other ops.Tensor, fr Frame, out ops.Shape, add bool) {
+	b := u.env.B
+	dq := fr.T(1, out)
+	b.Mul(dq, dsum, other, 0)
+	dz := fr.T(2, out)
+	b.SigmoidBackward(dz, dq, u.qv, false)
+	b.AddTensor(dz, dz, -1, 0)
+	u.GateConv.Backward(dx, dz, add)
+}
+
+// KeepsOutput: the next unit may not overwrite a unit's output in place.
+func (u *Unit) KeepsOutput() bool { return true }
+
+// OutShape is the output shape for the largest batch.
+func (u *Unit) OutShape() ops.Shape { return u.outShape }

@@ -1,0 +1,203 @@
+package models
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// UnitVariant is where BN and ReLU sit in a unit (He et al. 2016, Table 2).
+type UnitVariant string
+
+const (
+	Original       UnitVariant = "original"         // Fig. 4(a): ReLU(BN(conv(ReLU(BN(conv x)))) + x)
+	BNAfterAdd     UnitVariant = "bn-after-add"     // Fig. 4(b): ReLU(BN(x + F(x))), F ending in a conv
+	ReLUBeforeAdd  UnitVariant = "relu-before-add"  // Fig. 4(c): x + ReLU(BN(conv(…)))
+	ReLUOnlyPreact UnitVariant = "relu-only-preact" // Fig. 4(d): F = ReLU-conv-BN-ReLU-conv-BN
+	FullPreact     UnitVariant = "full-preact"      // Fig. 4(e): F = BN-ReLU-conv-BN-ReLU-conv
+)
+
+// UnitVariants lists the valid variants in Table 2's order.
+var UnitVariants = []UnitVariant{Original, BNAfterAdd, ReLUBeforeAdd, ReLUOnlyPreact, FullPreact}
+
+// ShortcutVariant is a Table 1 shortcut (He et al. 2016) on original units.
+type ShortcutVariant string
+
+const (
+	PlainShortcut   ShortcutVariant = "identity"      // Fig. 2(a)
+	ConstantScaling ShortcutVariant = "constant"      // Fig. 2(b): λs·h(x) + λf·F(x)
+	ExclusiveGating ShortcutVariant = "exclusive"     // Fig. 2(c)
+	ShortcutGating  ShortcutVariant = "shortcut-only" // Fig. 2(d)
+	ConvShortcut    ShortcutVariant = "conv"          // Fig. 2(e): 1×1 conv (+BN) on every unit
+	DropoutShortcut ShortcutVariant = "dropout"       // Fig. 2(f): dropout 0.5 on the shortcut
+)
+
+// SDRule is how stochastic depth assigns survival probabilities.
+type SDRule string
+
+const (
+	SDOff     SDRule = "off"
+	SDLinear  SDRule = "linear"  // p_l = 1 − (l/L)(1 − p_L), Huang et al.'s default
+	SDUniform SDRule = "uniform" // p_l = p_L
+)
+
+// Config is everything that defines a network. The zero values of the
+// optional fields are the papers' defaults.
+type Config struct {
+	Name       string // as given, e.g. "resnet-110"
+	Family     string // "resnet", "preact-resnet" or "wrn"
+	Depth      int
+	Widen      int // WRN's K; 1 otherwise
+	Bottleneck bool
+	Unit       UnitVariant
+	// ProjectionB selects option B (1×1 conv + BN) instead of option A where
+	// a post-activation unit changes shape.
+	ProjectionB bool
+	Variant     ShortcutVariant
+	// LambdaShort and LambdaBranch are constant scaling's λs and λf.
+	LambdaShort, LambdaBranch float64
+	// GateBias is b_g, the gating conv's initial bias.
+	GateBias float64
+	// Dropout is WRN's drop probability between the two convs (0: none).
+	Dropout float64
+	SD      SDRule
+	SDPL    float64 // p_L
+	RoR     int     // 1 (none), 2 or 3
+	Classes int
+}
+
+// Parse reads a model name and returns its default configuration:
+// resnet-D (D = 6n+2; bottleneck 9n+2 from 164), preact-resnet-D (the same
+// rule), wrn-D-K (D = 6n+4).
+func Parse(name string) (Config, error) {
+	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10}
+	var rest string
+	switch {
+	case strings.HasPrefix(name, "preact-resnet-"):
+		c.Family, c.Unit, rest = "preact-resnet", FullPreact, strings.TrimPrefix(name, "preact-resnet-")
+	case strings.HasPrefix(name, "resnet-"):
+		c.Family, c.Unit, rest = "resnet", Original, strings.TrimPrefix(name, "resnet-")
+	case strings.HasPrefix(name, "wrn-"):
+		c.Family, c.Unit, rest = "wrn", FullPreact, strings.TrimPrefix(name, "wrn-")
+	default:
+		return c, fmt.Errorf("unknown model %q: %s", name, validNames)
+	}
+	if c.Family == "wrn" {
+		d, k, ok := strings.Cut(rest, "-")
+		depth, err1 := strconv.Atoi(d)
+		widen, err2 := strconv.Atoi(k)
+		if !ok || err1 != nil || err2 != nil || widen < 1 {
+			return c, fmt.Errorf("model %q: want wrn-D-K with integers D and K >= 1: %s", name, validNames)
+		}
+		if depth < 10 || (depth-4)%6 != 0 {
+			return c, fmt.Errorf("model %q: WRN depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, 58, ...)", name)
+		}
+		c.Depth, c.Widen = depth, widen
+		return c, nil
+	}
+	depth, err := strconv.Atoi(rest)
+	if err != nil {
+		return c, fmt.Errorf("model %q: depth %q is not a number: %s", name, rest, validNames)
+	}
+	c.Depth = depth
+	switch {
+	case depth >= 164 && (depth-2)%9 == 0:
+		c.Bottleneck = true
+	case depth >= 8 && (depth-2)%6 == 0:
+	default:
+		return c, fmt.Errorf("model %q: depth must be 6n+2 (8, 20, 32, 44, 56, 110, 1202, ...) or, from 164, 9n+2 for bottleneck units (164, 1001, ...)", name)
+	}
+	return c, nil
+}
+
+const validNames = "valid names are resnet-D (D = 6n+2, e.g. 20, 56, 110, 1202; 9n+2 bottleneck from 164), " +
+	"preact-resnet-D (e.g. 110, 164, 1001) and wrn-D-K (D = 6n+4, e.g. wrn-40-4, wrn-28-10)"
+
+// UnitsPerStage is n, the number of residual units in each of the 3 stages.
+func (c Config) UnitsPerStage() int {
+	switch {
+	case c.Family == "wrn":
+		return (c.Depth - 4) / 6
+	case c.Bottleneck:
+		return (c.Depth - 2) / 9
+	}
+	return (c.Depth - 2) / 6
+}
+
+// StageWidths are the output channels of the three stages.
+func (c Config) StageWidths() [3]int {
+	if c.Bottleneck {
+		return [3]int{64, 128, 256}
+	}
+	return [3]int{16 * c.Widen, 32 * c.Widen, 64 * c.Widen}
+}
+
+// Validate rejects impossible combinations before any work starts.
+func (c Config) Validate() error {
+	if c.Classes < 2 {
+		return fmt.Errorf("model %s: need at least 2 classes, got %d", c.Name, c.Classes)
+	}
+	switch c.Unit {
+	case Original, BNAfterAdd, ReLUBeforeAdd, ReLUOnlyPreact, FullPreact:
+	default:
+		return fmt.Errorf("model %s: unknown unit variant %q (valid: %v)", c.Name, c.Unit, UnitVariants)
+	}
+	if c.Family == "wrn" && c.Unit != FullPreact {
+		return fmt.Errorf("model %s: WRN units are pre-activation; --unit %s applies to resnet and preact-resnet", c.Name, c.Unit)
+	}
+	switch c.Variant {
+	case PlainShortcut:
+	case ConstantScaling, ExclusiveGating, ShortcutGating, ConvShortcut, DropoutShortcut:
+		if c.Unit != Original || c.Bottleneck {
+			return fmt.Errorf("model %s: Table 1 shortcut %q is defined on original basic units (resnet-D, D = 6n+2)", c.Name, c.Variant)
+		}
+		if c.SD != SDOff {
+			return fmt.Errorf("model %s: stochastic depth cannot be combined with the %q shortcut", c.Name, c.Variant)
+		}
+	default:
+		return fmt.Errorf("model %s: unknown shortcut variant %q", c.Name, c.Variant)
+	}
+	switch c.SD {
+	case SDOff:
+	case SDLinear, SDUniform:
+		if c.SDPL <= 0 || c.SDPL > 1 {
+			return fmt.Errorf("model %s: stochastic depth p_L must be in (0, 1], got %g", c.Name, c.SDPL)
+		}
+	default:
+		return fmt.Errorf("model %s: unknown stochastic-depth rule %q (off, linear, uniform)", c.Name, c.SD)
+	}
+	if c.RoR < 1 || c.RoR > 3 {
+		return fmt.Errorf("model %s: RoR level must be 1, 2 or 3, got %d", c.Name, c.RoR)
+	}
+	if c.Dropout < 0 || c.Dropout >= 1 {
+		return fmt.Errorf("model %s: dropout must be in [0, 1), got %g", c.Name, c.Dropout)
+	}
+	if c.Dropout > 0 && c.Family != "wrn" {
+		return fmt.Errorf("model %s: --dropout is WRN's; for Table 1 use the dropout shortcut", c.Name)
+	}
+	return nil
+}
+
+// Survival returns p_l for units l = 1..L under the configured rule.
+func (c Config) Survival(L int) []float64 {
+	p := make([]float64, L)
+	for i := range p {
+		l := i + 1
+		switch c.SD {
+		case SDLinear:
+			p[i] = 1 - float64(l)/float64(L)*(1-c.SDPL)
+		case SDUniform:
+			p[i] = c.SDPL
+		default:
+			p[i] = 1
+		}
+	}
+	return p
+}
+
+// Presets lists the models `deepres models` shows: the papers' networks.
+var Presets = []string{
+	"resnet-20", "resnet-32", "resnet-44", "resnet-56", "resnet-110", "resnet-164", "resnet-1202",
+	"preact-resnet-110", "preact-resnet-164", "preact-resnet-1001",
+	"wrn-16-8", "wrn-28-10", "wrn-40-2", "wrn-40-4", "wrn-58-4",
+}

@@ -1,0 +1,142 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// view returns the first n samples of t viewed with shape s (n first).
+func (net *Network) view(t ops.Tensor, s ops.Shape) ops.Tensor {
+	return net.Env.B.View(t, 0, s...)
+}
+
+// Loss computes the per-sample losses and correctness of the last Forward
+// against labels (N), and, when grad is set, the gradient of the mean loss
+// for Backward. Read them with Losses and Correct.
+func (net *Network) Loss(labels ops.Tensor, grad bool) {
+	n := net.batch
+	var dl ops.Tensor
+	if grad {
+		dl = net.view(net.dlogits, ops.Shape{n, net.Cfg.Classes})
+	}
+	net.Env.B.SoftmaxCrossEntropy(dl, net.view(net.losses, ops.Shape{n}), net.view(net.correct, ops.Shape{n}), net.logits, labels)
+}
+
+// Losses and Correct are the last Loss's per-sample outputs (N).
+func (net *Network) Losses() ops.Tensor  { return net.view(net.losses, ops.Shape{net.batch}) }
+func (net *Network) Correct() ops.Tensor { return net.view(net.correct, ops.Shape{net.batch}) }
+
+// Backward computes every parameter gradient of the mean loss from the last
+// Forward and Loss(…, true). Units dropped by stochastic depth run no kernel
+// of their branch; their gradients are zeroed (not skipped), so weight decay
+// and momentum still move their weights, as in Huang et al.'s code.
+func (net *Network) Backward() {
+	if !net.Env.Train {
+		panic("models: Backward in evaluation mode")
+	}
+	b := net.Env.B
+	n := net.batch
+	net.zeroDropped()
+	for s := range net.stageGrad {
+		if net.rorUsed[s] {
+			b.Fill(net.stageGrad[s], 0)
+		}
+	}
+	dl := net.view(net.dlogits, ops.Shape{n, net.Cfg.Classes})
+	dp := net.view(net.poolGrad, withN(net.poolGrad.Shape(), n))
+	net.FC.Backward(dp, dl, false)
+	feat := net.view(net.featGrad, withN(net.featGrad.Shape(), n))
+	net.Pool.Backward(feat, dp, false)
+	cur, slot := feat, -1
+	if !net.Final.Empty() {
+		last := net.Units[len(net.Units)-1].OutShape()
+		slot = 0
+		next := net.view(net.chain[0], withN(last, n))
+		net.Final.Backward(next, cur, false)
+		cur = next
+	}
+	for i := len(net.Units) - 1; i >= 0; i-- {
+		u := net.Units[i]
+		in := net.unitInShape(i, n)
+		target, add, nextSlot := ops.Tensor(nil), false, 1-max(slot, 0)
+		if s, ok := net.stageOf(i); ok && net.rorUsed[s] {
+			target, add, nextSlot = net.view(net.stageGrad[s], in), true, -1
+		} else {
+			target = net.view(net.chain[nextSlot], in)
+		}
+		if u.PassThrough() {
+			if add {
+				b.AddTensor(target, cur, 1, 1)
+				cur, slot = target, nextSlot
+			}
+			continue
+		}
+		u.Backward(target, cur, add)
+		cur, slot = target, nextSlot
+	}
+	net.Stem.Backward(nil, cur, false)
+}
+
+// stageOf reports whether unit i starts a stage, and which.
+func (net *Network) stageOf(i int) (int, bool) {
+	for s, st := range net.StageStart {
+		if st == i {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+func (net *Network) unitInShape(i, n int) ops.Shape {
+	if i == 0 {
+		return withN(net.stageIn[0].Shape(), n)
+	}
+	return withN(net.Units[i-1].OutShape(), n)
+}
+
+func withN(s ops.Shape, n int) ops.Shape {
+	t := s.Clone()
+	t[0] = n
+	return t
+}
+
+// zeroDropped zeroes the gradients of units dropped this step.
+func (net *Network) zeroDropped() {
+	b := net.Env.B
+	g := net.Params.Grads()
+	for i, u := range net.Units {
+		if u.Active {
+			continue
+		}
+		for _, r := range net.unitRanges[i] {
+			b.Fill(b.View(g, r.off, r.n), 0)
+		}
+	}
+}
+
+// Step applies one SGD update to every parameter, in one call over the flat
+// buffers.
+func (net *Network) Step(p ops.SGDParams) {
+	b := net.Env.B
+	if net.momentum == nil {
+		panic("models: Step before SetupOptimizer")
+	}
+	b.SGDUpdate(net.Params.Values(), net.Params.Grads(), net.momentum, p)
+}
+
+// SetupOptimizer allocates the momentum buffer (zero).
+func (net *Network) SetupOptimizer() error {
+	if net.momentum != nil {
+		return nil
+	}
+	t, err := net.Env.B.Alloc(net.Params.Count())
+	if err != nil {
+		return fmt.Errorf("allocate momentum for %s: %w", net.Cfg.Name, err)
+	}
+	net.momentum = t
+	return nil
+}
+
+// Momentum is the flat momentum buffer, in parameter layout order.
+func (net *Network) Momentum() ops.Tensor { return net.momentum }
