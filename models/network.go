@@ -110,9 +110,13 @@ func (net *Network) addRoR(bd *builder, widths [3]int) {
 
 // Setup allocates every buffer for batches of up to maxBatch images of
 // 3×32×32 and binds the parameters. Call Init or load weights next.
-func (net *Network) Setup(maxBatch int) error {
-	if maxBatch < 1 {
-		panic("models: Setup needs a batch size >= 1")
+func (net *Network) Setup(maxBatch int) error { return net.SetupSize(maxBatch, 32) }
+
+// SetupSize is Setup for size×size images (tests use small ones; RoR's
+// stride-4 root shortcut needs a multiple of 4).
+func (net *Network) SetupSize(maxBatch, size int) error {
+	if maxBatch < 1 || size < 4 || size%4 != 0 {
+		panic("models: Setup needs a batch size >= 1 and an image size that is a multiple of 4")
 	}
 	e := net.Env
 	net.maxBatch = maxBatch
@@ -127,7 +131,7 @@ func (net *Network) Setup(maxBatch int) error {
 		}
 		return t
 	}
-	shape := ops.Shape{maxBatch, 3, 32, 32}
+	shape := ops.Shape{maxBatch, 3, size, size}
 	largest := shape.Len()
 	shape = net.Stem.Setup(shape)
 	for s, u := range net.Units {

@@ -1,0 +1,74 @@
+package cpuref
+
+import (
+	"math"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// grain is the number of elements below which element-wise ops run on the
+// calling goroutine: starting goroutines costs more than the loop.
+const grain = 1 << 14
+
+// ReLUForward: y = max(x, 0), equal shapes. y may alias x.
+func (b *Backend) ReLUForward(y, x ops.Tensor) {
+	yt, xt := b.get("ReLUForward", y), b.get("ReLUForward", x)
+	sameShape("ReLUForward", xt, yt)
+	b.parallelRange(len(xt.data), grain, func(lo, hi int) {
+		dst, src := yt.data[lo:hi], xt.data[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0)
+		}
+	})
+}
+
+// ReLUBackward: dx (add?+=:=) dy where y > 0, else 0; y is the forward output.
+func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
+	const op = "ReLUBackward"
+	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
+	sameShape(op, yt, dyt, dxt)
+	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
+		dst, g, out := dxt.data[lo:hi], dyt.data[lo:hi], yt.data[lo:hi]
+		for i, v := range out {
+			var d float32
+			if v > 0 {
+				d = g[i]
+			}
+			if add {
+				dst[i] += d
+			} else {
+				dst[i] = d
+			}
+		}
+	})
+}
+
+// SigmoidForward: y = 1/(1+exp(−x)), computed in float64. y may alias x.
+func (b *Backend) SigmoidForward(y, x ops.Tensor) {
+	yt, xt := b.get("SigmoidForward", y), b.get("SigmoidForward", x)
+	sameShape("SigmoidForward", xt, yt)
+	b.parallelRange(len(xt.data), grain, func(lo, hi int) {
+		dst, src := yt.data[lo:hi], xt.data[lo:hi]
+		for i, v := range src {
+			dst[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+	})
+}
+
+// SigmoidBackward: dx (add?+=:=) dy·y·(1−y); y is the forward output.
+func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
+	const op = "SigmoidBackward"
+	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
+	sameShape(op, yt, dyt, dxt)
+	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
+		dst, g, out := dxt.data[lo:hi], dyt.data[lo:hi], yt.data[lo:hi]
+		for i, v := range out {
+			d := g[i] * v * (1 - v)
+			if add {
+				dst[i] += d
+			} else {
+				dst[i] = d
+			}
+		}
+	})
+}

@@ -1,0 +1,150 @@
+package cpuref
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// Backend runs every op on the CPU. It is not safe for concurrent use: one
+// goroutine calls its ops, which spread their own work over Threads goroutines.
+type Backend struct {
+	threads int
+	allocs  int
+	// scratch holds one im2col/gemm workspace per worker, grown on demand and
+	// kept, so that a training step allocates nothing once warmed up.
+	scratch [][]float32
+	// acc is the float64 accumulator of ConvBackwardFilter, kept for the same reason.
+	acc []float64
+	// wT holds a transposed weight for ConvBackwardData.
+	wT []float32
+}
+
+var _ ops.Backend = (*Backend)(nil)
+
+// New returns a backend that spreads each op over threads goroutines;
+// threads <= 0 means runtime.GOMAXPROCS(0). Results are bitwise reproducible
+// for a given thread count.
+func New(threads int) *Backend {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Backend{threads: threads, scratch: make([][]float32, threads)}
+}
+
+// Name reports the thread count, e.g. "cpu (2 threads)".
+func (b *Backend) Name() string {
+	if b.threads == 1 {
+		return "cpu (1 thread)"
+	}
+	return fmt.Sprintf("cpu (%d threads)", b.threads)
+}
+
+// Threads is the number of goroutines each op uses.
+func (b *Backend) Threads() int { return b.threads }
+
+// Allocs is the number of Alloc calls so far; tests use it to prove that a
+// warmed-up training step allocates no tensor.
+func (b *Backend) Allocs() int { return b.allocs }
+
+// Data returns t's live storage, for tests and debugging: writes to it change t.
+func (b *Backend) Data(t ops.Tensor) []float32 { return b.get("Data", t).data }
+
+// Alloc returns a zero-filled tensor; on the CPU it never fails.
+func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("cpuref: Alloc: negative dimension in %v", ops.Shape(shape)))
+		}
+	}
+	b.allocs++
+	s := ops.Shape(shape).Clone()
+	return &tensor{shape: s, data: make([]float32, s.Len()), owner: b}, nil
+}
+
+// Free drops t's storage. Freeing nil is a no-op; freeing a view panics.
+func (b *Backend) Free(t ops.Tensor) {
+	if t == nil {
+		return
+	}
+	ct := b.get("Free", t)
+	if ct.view {
+		panic(fmt.Sprintf("cpuref: Free: tensor of shape %v is a view; free the tensor it views", ct.shape))
+	}
+	ct.freed = true
+	ct.data = nil
+}
+
+// View returns a tensor of the given shape over t's elements
+// [offset, offset+shape.Len()), sharing t's storage.
+func (b *Backend) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
+	ct := b.get("View", t)
+	s := ops.Shape(shape).Clone()
+	n := s.Len()
+	for _, d := range s {
+		if d < 0 {
+			panic(fmt.Sprintf("cpuref: View: negative dimension in %v", s))
+		}
+	}
+	if offset < 0 || offset+n > len(ct.data) {
+		panic(fmt.Sprintf("cpuref: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
+			offset, offset+n, s, ct.shape))
+	}
+	return &tensor{shape: s, data: ct.data[offset : offset+n : offset+n], owner: b, view: true}
+}
+
+// CopyIn copies src into dst; len(src) must equal dst's length.
+func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
+	d := b.get("CopyIn", dst)
+	if len(src) != len(d.data) {
+		panic(fmt.Sprintf("cpuref: CopyIn: %d host values into a tensor of shape %v", len(src), d.shape))
+	}
+	copy(d.data, src)
+}
+
+// CopyOut copies src into dst; len(dst) must equal src's length. It never fails.
+func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
+	s := b.get("CopyOut", src)
+	if len(dst) != len(s.data) {
+		panic(fmt.Sprintf("cpuref: CopyOut: tensor of shape %v into %d host values", s.shape, len(dst)))
+	}
+	copy(dst, s.data)
+	return nil
+}
+
+// Copy copies src into dst; their lengths must be equal (shapes may differ).
+func (b *Backend) Copy(dst, src ops.Tensor) {
+	d, s := b.get("Copy", dst), b.get("Copy", src)
+	if len(d.data) != len(s.data) {
+		panic(fmt.Sprintf("cpuref: Copy: shape %v into shape %v", s.shape, d.shape))
+	}
+	copy(d.data, s.data)
+}
+
+// Fill sets every element of t to v.
+func (b *Backend) Fill(t ops.Tensor, v float32) {
+	d := b.get("Fill", t).data
+	for i := range d {
+		d[i] = v
+	}
+}
+
+// Sync has nothing to wait for: every op has finished when it returns.
+func (b *Backend) Sync() error { return nil }
+
+// Close drops the workspaces. It is idempotent.
+func (b *Backend) Close() error {
+	b.scratch = make([][]float32, b.threads)
+	b.acc = nil
+	b.wT = nil
+	return nil
+}
+
+// workspace returns worker i's scratch slice of at least n elements.
+func (b *Backend) workspace(i, n int) []float32 {
+	if len(b.scratch[i]) < n {
+		b.scratch[i] = make([]float32, n)
+	}
+	return b.scratch[i][:n]
+}

@@ -1,0 +1,135 @@
+package cpuref
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// bnShapes checks x (N,C,H,W) against the per-channel tensors (C) and returns
+// N, C and H·W.
+func bnShapes(op string, x *tensor, perChannel ...*tensor) (n, c, hw int) {
+	n, c, h, w := nchw(op, "x", x)
+	for _, t := range perChannel {
+		wantShape(op, "per-channel tensor", t, c)
+	}
+	return n, c, h * w
+}
+
+// BatchNormForwardTraining normalises x (N,C,H,W) per channel with the batch
+// mean and biased variance, y = gamma·(x−mean)·invStd + beta; writes saveMean
+// and saveInvStd (C); moves runMean and runVar (C) by Momentum, runVar towards
+// the unbiased variance (PyTorch's and cuDNN's convention, DESIGN.md). Sums are
+// float64, two-pass, one goroutine per channel range. y may alias x.
+func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	const op = "BatchNormForwardTraining"
+	yt, xt := b.get(op, y), b.get(op, x)
+	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
+	sm, si := b.get(op, saveMean), b.get(op, saveInvStd)
+	sameShape(op, xt, yt)
+	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv, sm, si)
+	m := n * hw
+	if m < 2 {
+		panic(fmt.Sprintf("cpuref: %s: x %v has one value per channel; the batch variance needs two", op, xt.shape))
+	}
+	b.parallelRange(c, 2, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var sum float64
+			for s := range n {
+				for _, v := range xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw] {
+					sum += float64(v)
+				}
+			}
+			mean := sum / float64(m)
+			var sq float64
+			for s := range n {
+				for _, v := range xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw] {
+					d := float64(v) - mean
+					sq += d * d
+				}
+			}
+			variance := sq / float64(m)
+			inv := 1 / math.Sqrt(variance+p.Eps)
+			sm.data[ch], si.data[ch] = float32(mean), float32(inv)
+			rm.data[ch] = float32((1-p.Momentum)*float64(rm.data[ch]) + p.Momentum*mean)
+			rv.data[ch] = float32((1-p.Momentum)*float64(rv.data[ch]) + p.Momentum*sq/float64(m-1))
+			scale, shift := float64(gt.data[ch])*inv, float64(bt.data[ch])
+			for s := range n {
+				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
+				dst, src := yt.data[lo:hi], xt.data[lo:hi]
+				for i, v := range src {
+					dst[i] = float32((float64(v)-mean)*scale + shift)
+				}
+			}
+		}
+	})
+}
+
+// BatchNormForwardInference: y = gamma·(x−runMean)/sqrt(runVar+Eps) + beta,
+// x and y (N,C,H,W), the rest (C). y may alias x.
+func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar ops.Tensor, p ops.BatchNormParams) {
+	const op = "BatchNormForwardInference"
+	yt, xt := b.get(op, y), b.get(op, x)
+	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
+	sameShape(op, xt, yt)
+	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv)
+	b.parallelRange(c, 2, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean := float64(rm.data[ch])
+			scale := float64(gt.data[ch]) / math.Sqrt(float64(rv.data[ch])+p.Eps)
+			shift := float64(bt.data[ch])
+			for s := range n {
+				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
+				dst, src := yt.data[lo:hi], xt.data[lo:hi]
+				for i, v := range src {
+					dst[i] = float32((float64(v)-mean)*scale + shift)
+				}
+			}
+		}
+	})
+}
+
+// BatchNormBackward: from dy and the x, saveMean, saveInvStd of the training
+// forward pass (x, dy, dx (N,C,H,W); the rest (C)), with x̂ = (x−mean)·invStd
+// and M = N·H·W:
+//
+//	dbeta = Σ dy;  dgamma = Σ dy·x̂  (overwritten)
+//	dx (add?+=:=) gamma·invStd/M · (M·dy − dbeta − x̂·dgamma)
+func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	const op = "BatchNormBackward"
+	dxt, dyt, xt := b.get(op, dx), b.get(op, dy), b.get(op, x)
+	dg, db, gt, sm, si := b.get(op, dgamma), b.get(op, dbeta), b.get(op, gamma), b.get(op, saveMean), b.get(op, saveInvStd)
+	sameShape(op, xt, dyt, dxt)
+	n, c, hw := bnShapes(op, xt, dg, db, gt, sm, si)
+	m := float64(n * hw)
+	b.parallelRange(c, 2, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean, inv := float64(sm.data[ch]), float64(si.data[ch])
+			var sumDy, sumDyXhat float64
+			for s := range n {
+				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
+				xs, dys := xt.data[lo:hi], dyt.data[lo:hi]
+				for i, g := range dys {
+					sumDy += float64(g)
+					sumDyXhat += float64(g) * (float64(xs[i]) - mean) * inv
+				}
+			}
+			db.data[ch], dg.data[ch] = float32(sumDy), float32(sumDyXhat)
+			k := float64(gt.data[ch]) * inv / m
+			for s := range n {
+				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
+				xs, dys, dxs := xt.data[lo:hi], dyt.data[lo:hi], dxt.data[lo:hi]
+				for i, g := range dys {
+					xhat := (float64(xs[i]) - mean) * inv
+					v := float32(k * (m*float64(g) - sumDy - xhat*sumDyXhat))
+					if add {
+						dxs[i] += v
+					} else {
+						dxs[i] = v
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package cpuref
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// geometry checks the shapes of a convolution y = x ⋆ w and returns its
+// geometry; it panics, naming op and the shapes, on any mismatch.
+func geometry(op string, y, x, w *tensor, p ops.ConvParams) (n, k int, g convGeom) {
+	n, c, h, wd := nchw(op, "x", x)
+	k, cw, kh, kw := nchw(op, "w", w)
+	if c != cw {
+		panic(fmt.Sprintf("cpuref: %s: x %v has %d channels, w %v expects %d", op, x.shape, c, w.shape, cw))
+	}
+	if p.StrideH < 1 || p.StrideW < 1 || p.PadH < 0 || p.PadW < 0 {
+		panic(fmt.Sprintf("cpuref: %s: bad parameters %+v (stride >= 1, padding >= 0)", op, p))
+	}
+	ho := (h+2*p.PadH-kh)/p.StrideH + 1
+	wo := (wd+2*p.PadW-kw)/p.StrideW + 1
+	if h+2*p.PadH < kh || wd+2*p.PadW < kw {
+		panic(fmt.Sprintf("cpuref: %s: kernel %v larger than padded input %v with %+v", op, w.shape, x.shape, p))
+	}
+	wantShape(op, "y", y, n, k, ho, wo)
+	g = convGeom{c: c, h: h, w: wd, kh: kh, kw: kw, ho: ho, wo: wo,
+		sh: p.StrideH, sw: p.StrideW, ph: p.PadH, pw: p.PadW,
+		rows: c * kh * kw, pixels: ho * wo}
+	return n, k, g
+}
+
+// ConvForward: y (N,K,Ho,Wo) = x (N,C,H,W) ⋆ w (K,C,kh,kw); y is overwritten.
+// Per sample, y_n (K, Ho·Wo) = w (K, C·kh·kw) · im2col(x_n); samples are
+// spread over the threads, so every element's sum order, and so the result,
+// is the same for any thread count.
+func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
+	const op = "ConvForward"
+	yt, xt, wt := b.get(op, y), b.get(op, x), b.get(op, w)
+	n, k, g := geometry(op, yt, xt, wt, p)
+	inLen, outLen := g.c*g.h*g.w, k*g.pixels
+	ws := b.workspaces(g.rows * g.pixels)
+	b.parallelFor(n, func(worker, lo, hi int) {
+		col := ws[worker]
+		for s := lo; s < hi; s++ {
+			xs := xt.data[s*inLen : (s+1)*inLen]
+			if g.direct() {
+				col = xs
+			} else {
+				im2col(col, xs, g)
+			}
+			gemm(k, g.pixels, g.rows, wt.data, g.rows, col, g.pixels, yt.data[s*outLen:(s+1)*outLen], g.pixels, false)
+		}
+	})
+}
+
+// ConvBackwardData: dx (N,C,H,W) (add?+=:=) the gradient of y = x ⋆ w with
+// respect to x, from dy (N,K,Ho,Wo): per sample col2im(wᵀ · dy_n). Like
+// ConvForward, the result does not depend on the thread count.
+func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add bool) {
+	const op = "ConvBackwardData"
+	dxt, dyt, wt := b.get(op, dx), b.get(op, dy), b.get(op, w)
+	n, k, g := geometry(op, dyt, dxt, wt, p)
+	inLen, outLen := g.c*g.h*g.w, k*g.pixels
+	wT := b.transposed(wt.data, k, g.rows)
+	ws := b.workspaces(g.rows * g.pixels)
+	b.parallelFor(n, func(worker, lo, hi int) {
+		col := ws[worker]
+		for s := lo; s < hi; s++ {
+			dxs := dxt.data[s*inLen : (s+1)*inLen]
+			dys := dyt.data[s*outLen : (s+1)*outLen]
+			if g.direct() {
+				gemm(g.rows, g.pixels, k, wT, k, dys, g.pixels, dxs, g.pixels, add)
+				continue
+			}
+			gemm(g.rows, g.pixels, k, wT, k, dys, g.pixels, col, g.pixels, false)
+			if !add {
+				clear(dxs)
+			}
+			col2im(dxs, col, g)
+		}
+	})
+}
+
+// ConvBackwardFilter: dw (K,C,kh,kw) = Σ over samples of dy_n · im2col(x_n)ᵀ;
+// overwritten. Each sample's product is a float32 matmul; the sum over the
+// batch is taken in float64, in sample order, so the result does not depend
+// on the thread count: the threads work on one round of samples at a time,
+// then add that round's products in sample order.
+func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
+	const op = "ConvBackwardFilter"
+	dwt, dyt, xt := b.get(op, dw), b.get(op, dy), b.get(op, x)
+	n, k, g := geometry(op, dyt, xt, dwt, p)
+	inLen, outLen, wLen := g.c*g.h*g.w, k*g.pixels, k*g.rows
+	colLen := g.rows * g.pixels
+	ws := b.workspaces(colLen + wLen) // im2col of the sample, its product
+	if cap(b.acc) < wLen {
+		b.acc = make([]float64, wLen)
+	}
+	acc := b.acc[:wLen]
+	clear(acc)
+	for r0 := 0; r0 < n; r0 += b.threads {
+		round := min(b.threads, n-r0)
+		b.parallelFor(round, func(_, lo, hi int) {
+			for s := r0 + lo; s < r0+hi; s++ {
+				buf := ws[s-r0]
+				col, prod := buf[:colLen], buf[colLen:]
+				xs := xt.data[s*inLen : (s+1)*inLen]
+				if g.direct() {
+					col = xs
+				} else {
+					im2col(col, xs, g)
+				}
+				gemmBT(k, g.rows, g.pixels, dyt.data[s*outLen:(s+1)*outLen], g.pixels, col, g.pixels, prod, g.rows, false)
+			}
+		})
+		b.parallelRange(wLen, 4096, func(lo, hi int) {
+			for s := range round {
+				prod := ws[s][colLen:]
+				for e := lo; e < hi; e++ {
+					acc[e] += float64(prod[e])
+				}
+			}
+		})
+	}
+	for e, v := range acc {
+		dwt.data[e] = float32(v)
+	}
+}
+
+// workspaces returns one scratch slice of n elements per thread. It grows
+// them before the workers start, so that the workers never allocate.
+func (b *Backend) workspaces(n int) [][]float32 {
+	ws := make([][]float32, b.threads)
+	for i := range ws {
+		ws[i] = b.workspace(i, n)
+	}
+	return ws
+}
+
+// transposed returns wᵀ (cols×rows) of w (rows×cols) in the backend's
+// transpose buffer, valid until the next call.
+func (b *Backend) transposed(w []float32, rows, cols int) []float32 {
+	if cap(b.wT) < rows*cols {
+		b.wT = make([]float32, rows*cols)
+	}
+	t := b.wT[:rows*cols]
+	transpose(t, w, rows, cols)
+	return t
+}

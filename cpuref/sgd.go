@@ -1,0 +1,26 @@
+package cpuref
+
+import "github.com/deepres/deepres/ops"
+
+// SGDUpdate steps w and its momentum buffer v in place from the gradient dw
+// (equal shapes), in PyTorch's convention (ops.SGDParams):
+//
+//	g = dw + WeightDecay·w;  v = Momentum·v + g
+//	step = g + Momentum·v (Nesterov) or v;  w -= LR·step
+func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
+	wt, gt, vt := b.get("SGDUpdate", w), b.get("SGDUpdate", dw), b.get("SGDUpdate", v)
+	sameShape("SGDUpdate", wt, gt, vt)
+	b.parallelRange(len(wt.data), grain, func(lo, hi int) {
+		ws, gs, vs := wt.data[lo:hi], gt.data[lo:hi], vt.data[lo:hi]
+		for i, wi := range ws {
+			g := gs[i] + p.WeightDecay*wi
+			vi := p.Momentum*vs[i] + g
+			vs[i] = vi
+			step := vi
+			if p.Nesterov {
+				step = g + p.Momentum*vi
+			}
+			ws[i] = wi - p.LR*step
+		}
+	})
+}

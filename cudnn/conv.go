@@ -1,0 +1,185 @@
+package cudnn
+
+/*
+#include "cudnn_calls.h"
+*/
+import "C"
+
+import "fmt"
+
+// Conv is a 2-D cross-correlation's geometry (dilation 1, one group).
+type Conv struct {
+	PadH, PadW       int
+	StrideH, StrideW int
+}
+
+// Workspace is device scratch memory the caller owns and lends to an op.
+type Workspace struct {
+	Ptr  Ptr
+	Size int // bytes
+}
+
+type convKey struct {
+	x, w Shape4
+	conv Conv
+}
+
+// convPlan is what one shape needs: its descriptor and, per direction, the
+// algorithm found by cudnnFind*AlgorithmEx the first time it ran.
+type convPlan struct {
+	desc                  C.dr_cudnnConvDesc
+	xd, yd                C.dr_cudnnTensorDesc
+	wd                    C.dr_cudnnFilterDesc
+	fwd, bwdData, bwdFilt algo
+}
+
+type algo struct {
+	found  bool
+	id     C.uint
+	memory int
+}
+
+// maxAlgos bounds the Find results requested: cuDNN 9 has 8 forward, 6
+// backward-data and 7 backward-filter algorithms.
+const maxAlgos = 16
+
+func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
+	k := convKey{x, w, c}
+	if p, ok := h.convs[k]; ok {
+		return p, nil
+	}
+	p := &convPlan{}
+	var err error
+	if p.xd, err = h.tensor(x); err != nil {
+		return nil, err
+	}
+	if p.yd, err = h.tensor(y); err != nil {
+		return nil, err
+	}
+	if p.wd, err = h.filter(w); err != nil {
+		return nil, err
+	}
+	// The math type is set once, before Find, and never changed: Find then
+	// only times algorithms the mode allows (FMA-only for FP32).
+	err = check("cudnnSetConvolution2dDescriptor", C.dr_newConv2d(&p.desc, C.int(c.PadH), C.int(c.PadW),
+		C.int(c.StrideH), C.int(c.StrideW), h.math.cudnn()))
+	if err != nil {
+		return nil, err
+	}
+	h.convs[k] = p
+	return p, nil
+}
+
+// pick returns the fastest successful result that fits the workspace; Find
+// sorts its results by time.
+func pick(call string, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t), ws Workspace) (algo, error) {
+	for i := range n {
+		s, id, mem := status(i)
+		if s == C.DR_CUDNN_STATUS_SUCCESS && int(mem) <= ws.Size {
+			return algo{found: true, id: id, memory: int(mem)}, nil
+		}
+	}
+	return algo{}, fmt.Errorf("%s: no algorithm succeeded within a %d-byte workspace", call, ws.Size)
+}
+
+// ConvForward: y (N,K,Ho,Wo) = conv(x (N,C,H,W), w (K,C,kh,kw)); y is written.
+// The first call for a shape times the algorithms with
+// cudnnFindConvolutionForwardAlgorithmEx on these very buffers (writing y)
+// and caches the fastest that fits ws.
+func (h *Handle) ConvForward(y Ptr, ys Shape4, x Ptr, xs Shape4, w Ptr, ws Shape4, c Conv, work Workspace) error {
+	p, err := h.plan(xs, ws, ys, c)
+	if err != nil {
+		return err
+	}
+	if !p.fwd.found {
+		var perf [maxAlgos]C.dr_cudnnConvFwdPerf
+		var n C.int
+		const call = "cudnnFindConvolutionForwardAlgorithmEx"
+		if err := check(call, C.dr_findFwd(h.h, p.xd, C.dr_dptr(x), p.wd, C.dr_dptr(w), p.desc, p.yd, C.dr_dptr(y),
+			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
+			return err
+		}
+		if p.fwd, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		}, work); err != nil {
+			return err
+		}
+	}
+	if p.fwd.memory > work.Size {
+		return fmt.Errorf("cudnnConvolutionForward: workspace %d bytes, algorithm needs %d", work.Size, p.fwd.memory)
+	}
+	return check("cudnnConvolutionForward", C.dr_convFwd(h.h, 1, p.xd, C.dr_dptr(x), p.wd, C.dr_dptr(w), p.desc,
+		C.dr_cudnnConvFwdAlgo(p.fwd.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.yd, C.dr_dptr(y)))
+}
+
+// ConvBackwardData: dx (N,C,H,W) = (add ? dx : 0) + the gradient of conv with
+// respect to x, from dy (N,K,Ho,Wo) and w. The first call for a shape runs
+// cudnnFindConvolutionBackwardDataAlgorithmEx, which writes its output: it
+// writes into scratch (dx's size) when scratch != 0, which callers must
+// provide when add is true so that dx's contents survive.
+func (h *Handle) ConvBackwardData(dx Ptr, xs Shape4, dy Ptr, ys Shape4, w Ptr, ws Shape4, c Conv, add bool, work Workspace, scratch Ptr) error {
+	p, err := h.plan(xs, ws, ys, c)
+	if err != nil {
+		return err
+	}
+	if !p.bwdData.found {
+		out := dx
+		if scratch != 0 {
+			out = scratch
+		} else if add {
+			panic("cudnn: ConvBackwardData with add needs a scratch buffer for its first call")
+		}
+		var perf [maxAlgos]C.dr_cudnnConvBwdDataPerf
+		var n C.int
+		const call = "cudnnFindConvolutionBackwardDataAlgorithmEx"
+		if err := check(call, C.dr_findBwdData(h.h, p.wd, C.dr_dptr(w), p.yd, C.dr_dptr(dy), p.desc, p.xd, C.dr_dptr(out),
+			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
+			return err
+		}
+		if p.bwdData, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		}, work); err != nil {
+			return err
+		}
+	}
+	if p.bwdData.memory > work.Size {
+		return fmt.Errorf("cudnnConvolutionBackwardData: workspace %d bytes, algorithm needs %d", work.Size, p.bwdData.memory)
+	}
+	return check("cudnnConvolutionBackwardData", C.dr_convBwdData(h.h, 1, p.wd, C.dr_dptr(w), p.yd, C.dr_dptr(dy), p.desc,
+		C.dr_cudnnConvBwdDataAlgo(p.bwdData.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), beta(add), p.xd, C.dr_dptr(dx)))
+}
+
+// NeedsScratch reports whether the next ConvBackwardData for this geometry
+// will run Find (and so needs scratch when add is true).
+func (h *Handle) NeedsScratch(xs, ws, ys Shape4, c Conv) bool {
+	p, ok := h.convs[convKey{xs, ws, c}]
+	return !ok || !p.bwdData.found
+}
+
+// ConvBackwardFilter: dw (K,C,kh,kw) = the gradient of conv with respect to
+// w, from dy and x; written (Find on the first call also writes only dw).
+func (h *Handle) ConvBackwardFilter(dw Ptr, ws Shape4, dy Ptr, ys Shape4, x Ptr, xs Shape4, c Conv, work Workspace) error {
+	p, err := h.plan(xs, ws, ys, c)
+	if err != nil {
+		return err
+	}
+	if !p.bwdFilt.found {
+		var perf [maxAlgos]C.dr_cudnnConvBwdFilterPerf
+		var n C.int
+		const call = "cudnnFindConvolutionBackwardFilterAlgorithmEx"
+		if err := check(call, C.dr_findBwdFilter(h.h, p.xd, C.dr_dptr(x), p.yd, C.dr_dptr(dy), p.desc, p.wd, C.dr_dptr(dw),
+			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
+			return err
+		}
+		if p.bwdFilt, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		}, work); err != nil {
+			return err
+		}
+	}
+	if p.bwdFilt.memory > work.Size {
+		return fmt.Errorf("cudnnConvolutionBackwardFilter: workspace %d bytes, algorithm needs %d", work.Size, p.bwdFilt.memory)
+	}
+	return check("cudnnConvolutionBackwardFilter", C.dr_convBwdFilter(h.h, 1, p.xd, C.dr_dptr(x), p.yd, C.dr_dptr(dy), p.desc,
+		C.dr_cudnnConvBwdFilterAlgo(p.bwdFilt.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.wd, C.dr_dptr(dw)))
+}

@@ -1,0 +1,59 @@
+package cudnn
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/deepres/deepres/internal/dl"
+)
+
+// loadOrSkip loads cuDNN or skips with the reason; where the library is
+// missing, the error must still be the documented one.
+func loadOrSkip(t *testing.T) {
+	t.Helper()
+	err := Load()
+	if err == nil {
+		return
+	}
+	if errors.Is(err, dl.ErrNotFound) {
+		if !strings.Contains(err.Error(), "libcudnn.so.9") {
+			t.Fatalf("not-found error does not name libcudnn.so.9: %v", err)
+		}
+		t.Skipf("no cuDNN: %v", err)
+	}
+	t.Fatalf("Load: %v", err)
+}
+
+func TestLoadNamesLibraryOrIsCUDNN9(t *testing.T) {
+	loadOrSkip(t)
+	if v := Version(); v < 90000 || v >= 100000 {
+		t.Errorf("Version() = %d, want 9xxxx", v)
+	}
+}
+
+// On a GPU machine: a handle on device 0's primary context (cuDNN's runtime
+// makes it current) with both math modes, descriptors cached and closed twice.
+func TestHandleLifecycle(t *testing.T) {
+	loadOrSkip(t)
+	for _, m := range []Math{FP32, TF32} {
+		h, err := NewHandle(nil, m)
+		if err != nil {
+			t.Skipf("no usable GPU for cuDNN: %v", err)
+		}
+		d1, err := h.tensor(Shape4{2, 3, 4, 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, _ := h.tensor(Shape4{2, 3, 4, 5})
+		if d1 != d2 || len(h.tensors) != 1 {
+			t.Errorf("tensor descriptor not cached: %v %v (%d cached)", d1, d2, len(h.tensors))
+		}
+		if err := h.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := h.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	}
+}

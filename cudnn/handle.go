@@ -1,0 +1,138 @@
+package cudnn
+
+/*
+#include "cudnn_calls.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// Ptr is a device address (the CUDA driver's CUdeviceptr).
+type Ptr = uint64
+
+// Shape4 is an NCHW tensor shape, or (K,C,kh,kw) for a filter.
+type Shape4 [4]int
+
+// Math selects what convolutions may use on tensor cores.
+type Math int
+
+const (
+	// TF32 allows TensorFloat-32 on Ampere and later (CUDNN_DEFAULT_MATH: per
+	// cuDNN's docs, tensor-core TF32 is permitted for float data from A100 on).
+	TF32 Math = iota
+	// FP32 restricts convolutions to FMA kernels (CUDNN_FMA_MATH): strict
+	// float32, the mode the conformance suite compares with cpuref.
+	FP32
+)
+
+func (m Math) cudnn() C.dr_cudnnMathType {
+	if m == FP32 {
+		return C.DR_CUDNN_FMA_MATH
+	}
+	return C.DR_CUDNN_DEFAULT_MATH
+}
+
+// Handle is a cuDNN handle bound to one stream, with its descriptors cached
+// per shape. Like every CUDA object it is used from the one OS thread that
+// holds the CUDA context (the gpu package's worker); it is not safe for
+// concurrent use.
+type Handle struct {
+	h       C.dr_cudnnHandle
+	math    Math
+	tensors map[Shape4]C.dr_cudnnTensorDesc
+	filters map[Shape4]C.dr_cudnnFilterDesc
+	convs   map[convKey]*convPlan
+	relu    C.dr_cudnnActivationDesc
+	sigmoid C.dr_cudnnActivationDesc
+}
+
+// NewHandle creates a handle on the current CUDA context, bound to stream (a
+// CUstream, as an unsafe.Pointer; nil is the legacy default stream). Load must
+// have succeeded.
+func NewHandle(stream unsafe.Pointer, m Math) (*Handle, error) {
+	if err := Load(); err != nil {
+		return nil, err
+	}
+	h := &Handle{
+		math:    m,
+		tensors: map[Shape4]C.dr_cudnnTensorDesc{},
+		filters: map[Shape4]C.dr_cudnnFilterDesc{},
+		convs:   map[convKey]*convPlan{},
+	}
+	if err := check("cudnnCreate", C.dr_cudnnCreate(&h.h)); err != nil {
+		return nil, err
+	}
+	err := check("cudnnSetStream", C.dr_cudnnSetStream(h.h, stream))
+	if err == nil {
+		err = check("cudnnCreateActivationDescriptor(relu)", C.dr_newActivation(&h.relu, C.DR_CUDNN_ACTIVATION_RELU))
+	}
+	if err == nil {
+		err = check("cudnnCreateActivationDescriptor(sigmoid)", C.dr_newActivation(&h.sigmoid, C.DR_CUDNN_ACTIVATION_SIGMOID))
+	}
+	if err != nil {
+		return nil, errors.Join(err, h.Close())
+	}
+	return h, nil
+}
+
+// Close destroys the descriptors and the handle. It is idempotent.
+func (h *Handle) Close() error {
+	if h.h == nil {
+		return nil
+	}
+	var errs []error
+	for _, p := range h.convs {
+		errs = append(errs, check("cudnnDestroyConvolutionDescriptor", C.dr_destroyConv(p.desc)))
+	}
+	for _, d := range h.tensors {
+		errs = append(errs, check("cudnnDestroyTensorDescriptor", C.dr_destroyTensor(d)))
+	}
+	for _, d := range h.filters {
+		errs = append(errs, check("cudnnDestroyFilterDescriptor", C.dr_destroyFilter(d)))
+	}
+	for _, d := range []C.dr_cudnnActivationDesc{h.relu, h.sigmoid} {
+		if d != nil {
+			errs = append(errs, check("cudnnDestroyActivationDescriptor", C.dr_destroyActivation(d)))
+		}
+	}
+	errs = append(errs, check("cudnnDestroy", C.dr_cudnnDestroy(h.h)))
+	h.h, h.relu, h.sigmoid = nil, nil, nil
+	clear(h.convs)
+	clear(h.tensors)
+	clear(h.filters)
+	return errors.Join(errs...)
+}
+
+// tensor returns the cached float NCHW descriptor of s.
+func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
+	if d, ok := h.tensors[s]; ok {
+		return d, nil
+	}
+	var d C.dr_cudnnTensorDesc
+	err := check(fmt.Sprintf("cudnnSetTensor4dDescriptor%v", s),
+		C.dr_newTensor4d(&d, C.int(s[0]), C.int(s[1]), C.int(s[2]), C.int(s[3])))
+	if err != nil {
+		return nil, err
+	}
+	h.tensors[s] = d
+	return d, nil
+}
+
+// filter returns the cached float (K,C,kh,kw) filter descriptor of s.
+func (h *Handle) filter(s Shape4) (C.dr_cudnnFilterDesc, error) {
+	if d, ok := h.filters[s]; ok {
+		return d, nil
+	}
+	var d C.dr_cudnnFilterDesc
+	err := check(fmt.Sprintf("cudnnSetFilter4dDescriptor%v", s),
+		C.dr_newFilter4d(&d, C.int(s[0]), C.int(s[1]), C.int(s[2]), C.int(s[3])))
+	if err != nil {
+		return nil, err
+	}
+	h.filters[s] = d
+	return d, nil
+}

@@ -1,0 +1,64 @@
+package data
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Load reads one split of a dataset from dir:
+//   - CIFAR10, CIFAR100 (Train, Test): the release's .bin files in dir or in
+//     its release folder (cifar-10-batches-bin, cifar-100-binary), else read
+//     straight from the release archive dir/cifar-10-binary.tar.gz or
+//     dir/cifar-100-binary.tar.gz (what Download leaves; no extraction
+//     needed), or from dir itself when it names that archive.
+//   - SVHN (Train, Test, Extra): dir/{train,test,extra}_32x32.mat.
+//   - Folder (Train, Test): ReadImageFolder(dir, "train" or "test"); dir may
+//     be a .tar or .tar.gz.
+//
+// The result is checked with Dataset.Check.
+func Load(kind Kind, dir string, split Split) (*Dataset, error) {
+	var ds *Dataset
+	var err error
+	switch kind {
+	case CIFAR10, CIFAR100:
+		ds, err = loadCIFAR(kind, dir, split)
+	case SVHN:
+		ds, err = loadSVHN(dir, split)
+	case Folder:
+		if split == Extra {
+			return nil, fmt.Errorf("data: image folders have no %s split", split)
+		}
+		ds, err = ReadImageFolder(dir, split.String())
+	default:
+		panic(fmt.Sprintf("data: Load of unknown kind %d", int(kind)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ds.Check(); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// svhnFile is the publisher's file name of an SVHN split.
+func svhnFile(split Split) string { return split.String() + "_32x32.mat" }
+
+func loadSVHN(dir string, split Split) (*Dataset, error) {
+	if split != Train && split != Test && split != Extra {
+		panic(fmt.Sprintf("data: unknown split %d", int(split)))
+	}
+	path := filepath.Join(dir, svhnFile(split))
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load svhn %s: %w (HINT: run with download enabled)", split, err)
+	}
+	defer fh.Close()
+	ds, err := ReadSVHNMat(fh, path)
+	if err != nil {
+		return nil, fmt.Errorf("load svhn %s: %w", split, err)
+	}
+	ds.Name = "svhn " + split.String()
+	return ds, nil
+}

@@ -1,0 +1,49 @@
+package data
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestSharedCIFAR10JPEG reads the real CIFAR-10 test split (10,000 JPEGs in
+// a .tar.gz) from ../../shared, where CI clones the repository beside it.
+func TestSharedCIFAR10JPEG(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "data", "cifar10-jpeg", "cifar10-test.tar.gz")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("real data not available: %v", err)
+	}
+	start := time.Now()
+	ds, err := Load(Folder, path, Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read %d images in %v", ds.N, time.Since(start))
+	if ds.N != 10000 || ds.H != 32 || ds.W != 32 {
+		t.Fatalf("got N,H,W = %d,%d,%d, want 10000,32,32", ds.N, ds.H, ds.W)
+	}
+	if !slices.Equal(ds.Classes, cifar10Classes) {
+		t.Errorf("classes %v, want the CIFAR-10 order %v", ds.Classes, cifar10Classes)
+	}
+	sub := ds.Subset(ds.FirstPerClass(30))
+	count := make([]int, 10)
+	for _, l := range sub.Labels {
+		count[l]++
+	}
+	if sub.N != 300 || slices.Max(count) != 30 || slices.Min(count) != 30 {
+		t.Errorf("first 30 per class: N=%d, per class %v", sub.N, count)
+	}
+	// The test split's statistics are close to the training set's published ones.
+	n := ComputeNormalization(ds)
+	for c := range 3 {
+		if d := n.Mean[c] - CIFAR10Norm.Mean[c]; d > 0.01 || d < -0.01 {
+			t.Errorf("channel %d mean %.4f, want within 0.01 of %.4f", c, n.Mean[c], CIFAR10Norm.Mean[c])
+		}
+		if d := n.Std[c] - CIFAR10Norm.Std[c]; d > 0.01 || d < -0.01 {
+			t.Errorf("channel %d std %.4f, want within 0.01 of %.4f", c, n.Std[c], CIFAR10Norm.Std[c])
+		}
+	}
+	t.Logf("test split normalisation %+v", n)
+}

@@ -1,0 +1,127 @@
+package gpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// fakeMemory hands out increasing addresses up to a capacity.
+type fakeMemory struct {
+	next, used, capacity int64
+	blocks               map[uint64]int64
+	allocs, frees        int
+}
+
+func newFakeMemory(capacity int64) *fakeMemory {
+	return &fakeMemory{next: 1 << 20, capacity: capacity, blocks: map[uint64]int64{}}
+}
+
+func (m *fakeMemory) alloc(n int64) (uint64, error) {
+	if m.used+n > m.capacity {
+		return 0, fmt.Errorf("fake: %w", errDeviceOOM)
+	}
+	p := uint64(m.next)
+	m.next += n
+	m.used += n
+	m.blocks[p] = n
+	m.allocs++
+	return p, nil
+}
+
+func (m *fakeMemory) free(p uint64) error {
+	n, ok := m.blocks[p]
+	if !ok {
+		return fmt.Errorf("fake: double free of %#x", p)
+	}
+	delete(m.blocks, p)
+	m.used -= n
+	m.frees++
+	return nil
+}
+
+func TestSizeClass(t *testing.T) {
+	tests := []struct{ n, want int64 }{
+		{0, 512}, {1, 512}, {512, 512}, {513, 640}, {640, 640}, {641, 768},
+		{1024, 1024}, {1025, 1280}, {3000, 3072}, {1 << 20, 1 << 20}, {1<<20 + 1, 1<<20 + 1<<18},
+	}
+	for _, tc := range tests {
+		if got := sizeClass(tc.n); got != tc.want {
+			t.Errorf("sizeClass(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+	// Every class holds its request and wastes at most a quarter.
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		n := 1 + r.Int64N(1<<30)
+		c := sizeClass(n)
+		if c < n || (n > minBlock && c-n > c/4) {
+			t.Fatalf("sizeClass(%d) = %d", n, c)
+		}
+	}
+}
+
+// A steady state of equal-sized allocations reaches the device only in the
+// first round; blocks are reused, accounting balances, release frees all.
+func TestAllocatorSteadyState(t *testing.T) {
+	dev := newFakeMemory(1 << 30)
+	a := newAllocator(dev)
+	sizes := []int64{4 * 128 * 16 * 32 * 32, 4 * 16, 4 * 128 * 10, 4 * 128 * 16 * 32 * 32}
+	for step := range 5 {
+		var ps []uint64
+		for _, n := range sizes {
+			p, err := a.get(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
+			a.put(p)
+		}
+		if dev.allocs != len(sizes) {
+			t.Fatalf("step %d: %d device allocations, want %d", step, dev.allocs, len(sizes))
+		}
+		if a.inUse != 0 {
+			t.Fatalf("step %d: %d bytes in use after freeing all", step, a.inUse)
+		}
+	}
+	if err := a.release(); err != nil {
+		t.Fatal(err)
+	}
+	if dev.used != 0 || len(dev.blocks) != 0 {
+		t.Errorf("after release the device still holds %d bytes", dev.used)
+	}
+}
+
+// When the device is full, cached blocks are given back and the allocation retried.
+func TestAllocatorTrimsOnOOM(t *testing.T) {
+	dev := newFakeMemory(4096)
+	a := newAllocator(dev)
+	p, err := a.get(3000) // class 3072
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.put(p)
+	if _, err := a.get(2000); err != nil { // class 2048: fits only after trimming
+		t.Fatalf("get after trim: %v", err)
+	}
+	if a.cached != 0 || dev.frees != 1 {
+		t.Errorf("cached %d bytes, %d device frees; want 0 and 1", a.cached, dev.frees)
+	}
+	if _, err := a.get(4096); err == nil {
+		t.Error("allocation beyond capacity succeeded")
+	}
+}
+
+func TestAllocatorDoubleFreePanics(t *testing.T) {
+	a := newAllocator(newFakeMemory(1 << 20))
+	p, _ := a.get(100)
+	a.put(p)
+	defer func() {
+		if recover() == nil {
+			t.Error("second put of the same block did not panic")
+		}
+	}()
+	a.put(p)
+}

@@ -1,0 +1,278 @@
+package gpu
+
+/*
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/deepres/deepres/cudnn"
+	"github.com/deepres/deepres/ops"
+)
+
+// MathMode selects whether convolutions and the linear layer may use
+// TensorFloat-32 tensor cores.
+type MathMode int
+
+const (
+	TF32 MathMode = iota // the default: TF32 allowed (cuDNN default math, cuBLAS TF32 tensor-op math)
+	FP32                 // strict float32 (cuDNN FMA math, cuBLAS pedantic math)
+)
+
+// Options configure Open.
+type Options struct {
+	Math MathMode
+	// Workspace is the cuDNN workspace in bytes; 0 means 256 MiB. Algorithms
+	// that need more are not chosen.
+	Workspace int64
+}
+
+// Backend is an ops.Backend on one CUDA device.
+//
+// Threading: every CUDA call runs on one goroutine locked to its OS thread
+// (the worker), where the device's primary context is current. Ops check
+// their arguments on the caller's goroutine, then hand a closure to the
+// worker and wait for it to be queued on the stream; so a Backend may be used
+// from any goroutine, one op at a time (ops are serialised by a mutex).
+type Backend struct {
+	mu     sync.Mutex
+	calls  chan func()
+	done   chan struct{}
+	closed bool
+
+	// Owned by the worker.
+	err     error // the first device failure; later work is skipped
+	dev     C.dr_CUdevice
+	ctx     C.dr_CUcontext
+	stream  C.dr_CUstream
+	mem     *allocator
+	dnn     *cudnn.Handle
+	blas    C.dr_cublasHandle
+	mod     *module
+	work    cudnn.Workspace
+	staging staging
+
+	name string
+	info DeviceInfo
+	opts Options
+}
+
+var _ ops.Backend = (*Backend)(nil)
+
+// Open makes a backend on device ordinal: it retains the device's primary
+// context, creates one stream, binds cuDNN and cuBLAS to it and compiles the
+// kernels for the device's architecture. Missing libraries wrap
+// ErrLibraryNotFound; a missing device wraps ErrNoDevice.
+func Open(ordinal int, o Options) (*Backend, error) {
+	devs, err := ListDevices()
+	if err != nil {
+		return nil, err
+	}
+	if ordinal < 0 || ordinal >= len(devs) {
+		return nil, fmt.Errorf("device %d asked for, %d present: %w", ordinal, len(devs), ErrNoDevice)
+	}
+	if err := cudnn.Load(); err != nil {
+		return nil, err
+	}
+	if err := loadCUBLAS(); err != nil {
+		return nil, err
+	}
+	if err := loadNVRTC(); err != nil {
+		return nil, err
+	}
+	if o.Workspace == 0 {
+		o.Workspace = 256 << 20
+	}
+	b := &Backend{calls: make(chan func()), done: make(chan struct{}), info: devs[ordinal], opts: o}
+	b.name = fmt.Sprintf("cuda:%d %s", ordinal, b.info.Name)
+	go b.worker()
+	var initErr error
+	b.call(func() { initErr = b.init(ordinal) })
+	if initErr != nil {
+		b.call(func() { b.teardown() })
+		close(b.calls)
+		<-b.done
+		return nil, fmt.Errorf("open %s: %w", b.name, initErr)
+	}
+	return b, nil
+}
+
+// worker runs closures on one locked OS thread until calls is closed. It
+// never unlocks: the thread ends with the goroutine, taking its context
+// binding with it.
+func (b *Backend) worker() {
+	runtime.LockOSThread()
+	for f := range b.calls {
+		f()
+	}
+	close(b.done)
+}
+
+// call runs f on the worker and waits for it.
+func (b *Backend) call(f func()) {
+	ran := make(chan struct{})
+	b.calls <- func() { f(); close(ran) }
+	<-ran
+}
+
+// run queues device work unless the backend has already failed; the first
+// error is kept (sticky), as ops.Backend specifies.
+func (b *Backend) run(f func() error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		panic("ops: backend used after Close")
+	}
+	b.call(func() {
+		if b.err == nil {
+			b.err = f()
+		}
+	})
+}
+
+func (b *Backend) init(ordinal int) error {
+	if err := cuCheck("cuDeviceGet", C.dr_cuDeviceGet(&b.dev, C.int(ordinal))); err != nil {
+		return err
+	}
+	if err := cuCheck("cuDevicePrimaryCtxRetain", C.dr_cuDevicePrimaryCtxRetain(&b.ctx, b.dev)); err != nil {
+		return err
+	}
+	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(b.ctx)); err != nil {
+		return err
+	}
+	if err := cuCheck("cuStreamCreate", C.dr_cuStreamCreate(&b.stream)); err != nil {
+		return err
+	}
+	b.mem = newAllocator(deviceMemory{})
+	math := cudnn.TF32
+	blasMath := C.dr_cublasMath(C.DR_CUBLAS_TF32_TENSOR_OP_MATH)
+	if b.opts.Math == FP32 {
+		math, blasMath = cudnn.FP32, C.DR_CUBLAS_PEDANTIC_MATH
+	}
+	var err error
+	if b.dnn, err = cudnn.NewHandle(unsafe.Pointer(b.stream), math); err != nil {
+		return err
+	}
+	if err := blasCheck("cublasCreate_v2", C.dr_cublasCreate(&b.blas)); err != nil {
+		return err
+	}
+	if err := blasCheck("cublasSetStream_v2", C.dr_cublasSetStream(b.blas, b.stream)); err != nil {
+		return err
+	}
+	if err := blasCheck("cublasSetMathMode", C.dr_cublasSetMathMode(b.blas, blasMath)); err != nil {
+		return err
+	}
+	cubin, err := compileKernels(b.info.Arch())
+	if err != nil {
+		return err
+	}
+	if b.mod, err = loadModule(cubin); err != nil {
+		return err
+	}
+	p, err := b.mem.get(b.opts.Workspace)
+	if err != nil {
+		return fmt.Errorf("cuDNN workspace: %w", err)
+	}
+	b.work = cudnn.Workspace{Ptr: p, Size: int(b.opts.Workspace)}
+	return nil
+}
+
+// teardown releases what init made, in reverse order; it runs on the worker.
+func (b *Backend) teardown() error {
+	var errs []error
+	if b.stream != nil {
+		errs = append(errs, cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)))
+	}
+	errs = append(errs, b.staging.release())
+	if b.mem != nil {
+		errs = append(errs, b.mem.release())
+	}
+	if b.mod != nil {
+		errs = append(errs, b.mod.unload())
+	}
+	if b.blas != nil {
+		errs = append(errs, blasCheck("cublasDestroy_v2", C.dr_cublasDestroy(b.blas)))
+		b.blas = nil
+	}
+	if b.dnn != nil {
+		errs = append(errs, b.dnn.Close())
+	}
+	if b.stream != nil {
+		errs = append(errs, cuCheck("cuStreamDestroy_v2", C.dr_cuStreamDestroy(b.stream)))
+		b.stream = nil
+	}
+	if b.ctx != nil {
+		C.dr_cuCtxSetCurrent(nil)
+		errs = append(errs, cuCheck("cuDevicePrimaryCtxRelease_v2", C.dr_cuDevicePrimaryCtxRelease(b.dev)))
+		b.ctx = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Name is "cuda:N <device name>".
+func (b *Backend) Name() string { return b.name }
+
+// Info describes the device the backend runs on.
+func (b *Backend) Info() DeviceInfo { return b.info }
+
+// Sync waits for the stream and returns the first device error.
+func (b *Backend) Sync() error {
+	b.run(func() error { return cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)) })
+	return b.stickyErr()
+}
+
+func (b *Backend) stickyErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		panic("ops: backend used after Close")
+	}
+	var err error
+	b.call(func() { err = b.err })
+	return err
+}
+
+// Close waits for queued work, frees all device memory and releases the
+// context. It is idempotent; it returns the sticky error, if any, joined with
+// failures of the release itself.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	var err error
+	b.call(func() { err = errors.Join(b.err, b.teardown()) })
+	close(b.calls)
+	<-b.done
+	return err
+}
+
+// deviceMemory is the allocator's device: cuMemAlloc_v2/cuMemFree_v2 on the
+// worker's current context.
+type deviceMemory struct{}
+
+func (deviceMemory) alloc(n int64) (uint64, error) {
+	var p C.dr_CUdeviceptr
+	r := C.dr_cuMemAlloc(&p, C.size_t(n))
+	if r == C.DR_CUDA_ERROR_OUT_OF_MEMORY {
+		var free, total C.size_t
+		C.dr_cuMemGetInfo(&free, &total)
+		return 0, fmt.Errorf("%w: %w", errDeviceOOM, oomError(n, int64(free), int64(total)))
+	}
+	if err := cuCheck("cuMemAlloc_v2", r); err != nil {
+		return 0, err
+	}
+	return uint64(p), nil
+}
+
+func (deviceMemory) free(p uint64) error {
+	return cuCheck("cuMemFree_v2", C.dr_cuMemFree(C.dr_CUdeviceptr(p)))
+}

@@ -1,0 +1,83 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// bnShapes checks that x is NCHW, y and the per-channel tensors fit it.
+func bnShapes(op string, x *tensor, same []*tensor, perChannel []*tensor) {
+	_, c, _, _ := x.shape.NCHW()
+	sameShape(op, x, same...)
+	for _, t := range perChannel {
+		if t.len() != c {
+			panic(fmt.Sprintf("ops: %s: per-channel tensor %v for %d channels", op, t.shape, c))
+		}
+	}
+}
+
+// aliasOut returns where an op that may not run in place writes: y itself,
+// or a scratch block (and a function copying it to y) when y is x. cuDNN's
+// batch norm does not document in-place operation, so we do not rely on it.
+func (b *Backend) aliasOut(y, x *tensor) (out uint64, finish func() error, err error) {
+	if y.ptr != x.ptr {
+		return y.ptr, func() error { return nil }, nil
+	}
+	s, err := b.mem.get(y.bytes())
+	if err != nil {
+		return 0, nil, err
+	}
+	return s, func() error {
+		defer b.mem.put(s) // stream order keeps the block alive for the copy
+		return b.copyDevice(y.ptr, s, y.bytes())
+	}, nil
+}
+
+// BatchNormForwardTraining through cuDNN (spatial mode); y may alias x.
+func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	ty, tx := b.ten(y, "BatchNorm's y"), b.ten(x, "BatchNorm's x")
+	tg, tb := b.ten(gamma, "BatchNorm's gamma"), b.ten(beta, "BatchNorm's beta")
+	rm, rv := b.ten(runMean, "BatchNorm's runMean"), b.ten(runVar, "BatchNorm's runVar")
+	sm, si := b.ten(saveMean, "BatchNorm's saveMean"), b.ten(saveInvStd, "BatchNorm's saveInvStd")
+	bnShapes("BatchNormForwardTraining", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv, sm, si})
+	b.run(func() error {
+		out, finish, err := b.aliasOut(ty, tx)
+		if err != nil {
+			return err
+		}
+		if err := b.dnn.BatchNormForwardTraining(out, tx.ptr, shape4(tx.shape), tg.ptr, tb.ptr, rm.ptr, rv.ptr, sm.ptr, si.ptr, p.Momentum, p.Eps); err != nil {
+			return err
+		}
+		return finish()
+	})
+}
+
+// BatchNormForwardInference through cuDNN; y may alias x.
+func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar ops.Tensor, p ops.BatchNormParams) {
+	ty, tx := b.ten(y, "BatchNorm's y"), b.ten(x, "BatchNorm's x")
+	tg, tb := b.ten(gamma, "BatchNorm's gamma"), b.ten(beta, "BatchNorm's beta")
+	rm, rv := b.ten(runMean, "BatchNorm's runMean"), b.ten(runVar, "BatchNorm's runVar")
+	bnShapes("BatchNormForwardInference", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv})
+	b.run(func() error {
+		out, finish, err := b.aliasOut(ty, tx)
+		if err != nil {
+			return err
+		}
+		if err := b.dnn.BatchNormForwardInference(out, tx.ptr, shape4(tx.shape), tg.ptr, tb.ptr, rm.ptr, rv.ptr, p.Eps); err != nil {
+			return err
+		}
+		return finish()
+	})
+}
+
+// BatchNormBackward through cuDNN: dx (add?+=:=), dgamma and dbeta written.
+func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	tdx, tdy, tx := b.ten(dx, "BatchNormBackward's dx"), b.ten(dy, "BatchNormBackward's dy"), b.ten(x, "BatchNormBackward's x")
+	dg, db, tg := b.ten(dgamma, "BatchNormBackward's dgamma"), b.ten(dbeta, "BatchNormBackward's dbeta"), b.ten(gamma, "BatchNormBackward's gamma")
+	sm, si := b.ten(saveMean, "BatchNormBackward's saveMean"), b.ten(saveInvStd, "BatchNormBackward's saveInvStd")
+	bnShapes("BatchNormBackward", tx, []*tensor{tdx, tdy}, []*tensor{dg, db, tg, sm, si})
+	b.run(func() error {
+		return b.dnn.BatchNormBackward(tdx.ptr, dg.ptr, db.ptr, tdy.ptr, tx.ptr, shape4(tx.shape), tg.ptr, sm.ptr, si.ptr, p.Eps, add)
+	})
+}

@@ -1,0 +1,139 @@
+package gpu
+
+/*
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// staging is a pinned host buffer through which CopyIn and CopyOut move
+// data, so that the copies are truly asynchronous DMA on the stream.
+type staging struct {
+	p    unsafe.Pointer // C memory from cuMemHostAlloc
+	size int            // bytes
+	used int            // bytes handed to copies not yet known complete
+}
+
+// stagingSize bounds the pinned buffer; larger copies go in chunks.
+const stagingSize = 64 << 20
+
+func (s *staging) release() error {
+	if s.p == nil {
+		return nil
+	}
+	err := cuCheck("cuMemFreeHost", C.dr_cuMemFreeHost(s.p))
+	*s = staging{}
+	return err
+}
+
+// reserve returns n bytes of the staging buffer for an upload. When the
+// buffer is used up it waits for the stream, after which every earlier copy
+// out of it is finished and it can be reused from the start.
+func (b *Backend) reserve(n int) (unsafe.Pointer, error) {
+	s := &b.staging
+	if s.p == nil {
+		var p unsafe.Pointer
+		if err := cuCheck("cuMemHostAlloc", C.dr_cuMemHostAlloc(&p, stagingSize)); err != nil {
+			return nil, err
+		}
+		s.p, s.size = p, stagingSize
+	}
+	if s.used+n > s.size {
+		if err := cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)); err != nil {
+			return nil, err
+		}
+		s.used = 0
+	}
+	p := unsafe.Add(s.p, s.used)
+	s.used += (n + 255) &^ 255 // keep chunks aligned
+	return p, nil
+}
+
+// CopyIn copies src into pinned staging memory before it returns and queues
+// the upload on the stream, so the caller may reuse src at once (stronger
+// than ops.Backend asks) while the upload overlaps queued compute.
+func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
+	t := b.ten(dst, "CopyIn's dst")
+	if len(src) != t.len() {
+		panic(fmt.Sprintf("ops: CopyIn of %d values into %v", len(src), t.shape))
+	}
+	b.run(func() error {
+		for off := 0; off < len(src); {
+			n := min(len(src)-off, stagingSize/4)
+			p, err := b.reserve(n * 4)
+			if err != nil {
+				return err
+			}
+			copy(unsafe.Slice((*float32)(p), n), src[off:off+n])
+			err = cuCheck("cuMemcpyHtoDAsync_v2", C.dr_cuMemcpyHtoDAsync(C.dr_CUdeviceptr(t.ptr+uint64(off)*4), p, C.size_t(n*4), b.stream))
+			if err != nil {
+				return err
+			}
+			off += n
+		}
+		return nil
+	})
+}
+
+// CopyOut waits for all queued work, then downloads src through the staging
+// buffer. It returns the sticky error, in which case dst is left unchanged.
+func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
+	t := b.ten(src, "CopyOut's src")
+	if len(dst) != t.len() {
+		panic(fmt.Sprintf("ops: CopyOut of %v into %d values", t.shape, len(dst)))
+	}
+	b.run(func() error {
+		if err := cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)); err != nil {
+			return err
+		}
+		b.staging.used = 0 // the stream is idle: every upload from staging is done
+		for off := 0; off < len(dst); {
+			n := min(len(dst)-off, stagingSize/4)
+			p, err := b.reserve(n * 4)
+			if err != nil {
+				return err
+			}
+			err = cuCheck("cuMemcpyDtoHAsync_v2", C.dr_cuMemcpyDtoHAsync(p, C.dr_CUdeviceptr(t.ptr+uint64(off)*4), C.size_t(n*4), b.stream))
+			if err == nil {
+				err = cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream))
+			}
+			if err != nil {
+				return err
+			}
+			copy(dst[off:off+n], unsafe.Slice((*float32)(p), n))
+			b.staging.used = 0
+			off += n
+		}
+		return nil
+	})
+	return b.stickyErr()
+}
+
+// Copy copies src into dst on the device.
+func (b *Backend) Copy(dst, src ops.Tensor) {
+	d, s := b.ten(dst, "Copy's dst"), b.ten(src, "Copy's src")
+	sameLen("Copy", d, s)
+	b.run(func() error {
+		return b.copyDevice(d.ptr, s.ptr, d.bytes())
+	})
+}
+
+// Fill sets every element to v: a 32-bit memset with v's bit pattern.
+func (b *Backend) Fill(x ops.Tensor, v float32) {
+	t := b.ten(x, "Fill's tensor")
+	b.run(func() error {
+		return cuCheck("cuMemsetD32Async", C.dr_cuMemsetD32Async(C.dr_CUdeviceptr(t.ptr), C.uint(math.Float32bits(v)), C.size_t(t.len()), b.stream))
+	})
+}
+
+// copyDevice queues a device-to-device copy; called on the worker.
+func (b *Backend) copyDevice(dst, src uint64, bytes int64) error {
+	return cuCheck("cuMemcpyDtoDAsync_v2", C.dr_cuMemcpyDtoDAsync(C.dr_CUdeviceptr(dst), C.dr_CUdeviceptr(src), C.size_t(bytes), b.stream))
+}

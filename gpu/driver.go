@@ -1,0 +1,150 @@
+package gpu
+
+/*
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/deepres/deepres/internal/dl"
+)
+
+// Each library is loaded once per process; the first result is kept.
+var (
+	cudaOnce, blasOnce, nvrtcOnce sync.Once
+	cudaErr, blasErr, nvrtcErr    error
+)
+
+func ptr[T any](field *T) *unsafe.Pointer { return (*unsafe.Pointer)(unsafe.Pointer(field)) }
+
+// loadCUDA loads libcuda.so.1, fills dr_cu and calls cuInit.
+func loadCUDA() error {
+	cudaOnce.Do(func() {
+		h, err := dl.Open(dl.CUDA)
+		if err != nil {
+			cudaErr = err
+			return
+		}
+		t := &C.dr_cu
+		cudaErr = h.Load([]dl.Symbol{
+			{Name: "cuInit", Dst: ptr(&t.cuInit)},
+			{Name: "cuDriverGetVersion", Dst: ptr(&t.cuDriverGetVersion)},
+			{Name: "cuDeviceGetCount", Dst: ptr(&t.cuDeviceGetCount)},
+			{Name: "cuDeviceGet", Dst: ptr(&t.cuDeviceGet)},
+			{Name: "cuDeviceGetName", Dst: ptr(&t.cuDeviceGetName)},
+			{Name: "cuDeviceGetAttribute", Dst: ptr(&t.cuDeviceGetAttribute)},
+			{Name: "cuDeviceTotalMem_v2", Dst: ptr(&t.cuDeviceTotalMem_v2)},
+			{Name: "cuDevicePrimaryCtxRetain", Dst: ptr(&t.cuDevicePrimaryCtxRetain)},
+			{Name: "cuDevicePrimaryCtxRelease_v2", Dst: ptr(&t.cuDevicePrimaryCtxRelease_v2)},
+			{Name: "cuCtxSetCurrent", Dst: ptr(&t.cuCtxSetCurrent)},
+			{Name: "cuMemGetInfo_v2", Dst: ptr(&t.cuMemGetInfo_v2)},
+			{Name: "cuMemAlloc_v2", Dst: ptr(&t.cuMemAlloc_v2)},
+			{Name: "cuMemFree_v2", Dst: ptr(&t.cuMemFree_v2)},
+			{Name: "cuMemHostAlloc", Dst: ptr(&t.cuMemHostAlloc)},
+			{Name: "cuMemFreeHost", Dst: ptr(&t.cuMemFreeHost)},
+			{Name: "cuMemcpyHtoDAsync_v2", Dst: ptr(&t.cuMemcpyHtoDAsync_v2)},
+			{Name: "cuMemcpyDtoHAsync_v2", Dst: ptr(&t.cuMemcpyDtoHAsync_v2)},
+			{Name: "cuMemcpyDtoDAsync_v2", Dst: ptr(&t.cuMemcpyDtoDAsync_v2)},
+			{Name: "cuMemsetD32Async", Dst: ptr(&t.cuMemsetD32Async)},
+			{Name: "cuStreamCreate", Dst: ptr(&t.cuStreamCreate)},
+			{Name: "cuStreamDestroy_v2", Dst: ptr(&t.cuStreamDestroy_v2)},
+			{Name: "cuStreamSynchronize", Dst: ptr(&t.cuStreamSynchronize)},
+			{Name: "cuModuleLoadData", Dst: ptr(&t.cuModuleLoadData)},
+			{Name: "cuModuleUnload", Dst: ptr(&t.cuModuleUnload)},
+			{Name: "cuModuleGetFunction", Dst: ptr(&t.cuModuleGetFunction)},
+			{Name: "cuLaunchKernel", Dst: ptr(&t.cuLaunchKernel)},
+			{Name: "cuGetErrorString", Dst: ptr(&t.cuGetErrorString)},
+			{Name: "cuGetErrorName", Dst: ptr(&t.cuGetErrorName)},
+		})
+		if cudaErr == nil {
+			cudaErr = cuCheck("cuInit", C.dr_cuInit())
+		}
+	})
+	return cudaErr
+}
+
+func loadCUBLAS() error {
+	blasOnce.Do(func() {
+		h, err := dl.Open(dl.CUBLAS)
+		if err != nil {
+			blasErr = err
+			return
+		}
+		t := &C.dr_cublas
+		blasErr = h.Load([]dl.Symbol{
+			{Name: "cublasCreate_v2", Dst: ptr(&t.cublasCreate_v2)},
+			{Name: "cublasDestroy_v2", Dst: ptr(&t.cublasDestroy_v2)},
+			{Name: "cublasSetStream_v2", Dst: ptr(&t.cublasSetStream_v2)},
+			{Name: "cublasSetMathMode", Dst: ptr(&t.cublasSetMathMode)},
+			{Name: "cublasGetProperty", Dst: ptr(&t.cublasGetProperty)},
+			{Name: "cublasGetStatusString", Dst: ptr(&t.cublasGetStatusString)},
+			{Name: "cublasSgemm_v2", Dst: ptr(&t.cublasSgemm_v2)},
+		})
+	})
+	return blasErr
+}
+
+func loadNVRTC() error {
+	nvrtcOnce.Do(func() {
+		h, err := dl.Open(dl.NVRTC)
+		if err != nil {
+			nvrtcErr = err
+			return
+		}
+		t := &C.dr_nvrtc
+		nvrtcErr = h.Load([]dl.Symbol{
+			{Name: "nvrtcGetErrorString", Dst: ptr(&t.nvrtcGetErrorString)},
+			{Name: "nvrtcVersion", Dst: ptr(&t.nvrtcVersion)},
+			{Name: "nvrtcCreateProgram", Dst: ptr(&t.nvrtcCreateProgram)},
+			{Name: "nvrtcDestroyProgram", Dst: ptr(&t.nvrtcDestroyProgram)},
+			{Name: "nvrtcCompileProgram", Dst: ptr(&t.nvrtcCompileProgram)},
+			{Name: "nvrtcGetProgramLogSize", Dst: ptr(&t.nvrtcGetProgramLogSize)},
+			{Name: "nvrtcGetProgramLog", Dst: ptr(&t.nvrtcGetProgramLog)},
+			{Name: "nvrtcGetCUBINSize", Dst: ptr(&t.nvrtcGetCUBINSize)},
+			{Name: "nvrtcGetCUBIN", Dst: ptr(&t.nvrtcGetCUBIN)},
+		})
+	})
+	return nvrtcErr
+}
+
+// cuError is a failed driver call; Code lets callers test for out-of-memory.
+type cuError struct {
+	Call string
+	Code C.dr_CUresult
+}
+
+func (e *cuError) Error() string {
+	name, desc := C.dr_cuErrorString(e.Code), C.dr_cuErrorDescription(e.Code)
+	if name == nil {
+		return fmt.Sprintf("%s: CUDA error %d", e.Call, int(e.Code))
+	}
+	if desc == nil {
+		return fmt.Sprintf("%s: %s", e.Call, C.GoString(name))
+	}
+	return fmt.Sprintf("%s: %s (%s)", e.Call, C.GoString(name), C.GoString(desc))
+}
+
+func cuCheck(call string, r C.dr_CUresult) error {
+	if r == C.DR_CUDA_SUCCESS {
+		return nil
+	}
+	return &cuError{Call: call, Code: r}
+}
+
+func blasCheck(call string, s C.dr_cublasStatus) error {
+	if s == C.DR_CUBLAS_STATUS_SUCCESS {
+		return nil
+	}
+	return fmt.Errorf("%s: %s", call, C.GoString(C.dr_cublasGetStatusString(s)))
+}
+
+func nvrtcCheck(call string, r C.dr_nvrtcResult) error {
+	if r == C.DR_NVRTC_SUCCESS {
+		return nil
+	}
+	return fmt.Errorf("%s: %s", call, C.GoString(C.dr_nvrtcGetErrorString(r)))
+}

@@ -1,0 +1,203 @@
+package gpu
+
+/*
+#include <stdlib.h>
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// The custom kernels, compiled at run time by NVRTC for the device's exact
+// architecture (no CUDA SDK at build time; CI checks they compile with
+// clang's CUDA mode, scripts/gpu/compile-kernels.sh).
+//
+//go:embed kernels/common.cuh kernels/*.cu
+var kernelFS embed.FS
+
+// kernelNames are the entry points kernels/*.cu define.
+var kernelNames = []string{
+	"dr_add_tensor", "dr_mul", "dr_sigmoid_backward", "dr_dropout_mask", "dr_add_bias",
+	"dr_shortcut_a_forward", "dr_shortcut_a_backward", "dr_gap_forward", "dr_gap_backward",
+	"dr_bias_backward", "dr_reduce", "dr_softmax_xent", "dr_sgd_update",
+}
+
+// blockSize is the threads per block of every launch; reduce.cu's DR_BLOCK must match.
+const blockSize = 256
+
+// KernelSource is the single translation unit NVRTC compiles: common.cuh,
+// then every .cu file in name order.
+func KernelSource() (string, error) {
+	var b strings.Builder
+	common, err := kernelFS.ReadFile("kernels/common.cuh")
+	if err != nil {
+		return "", err
+	}
+	b.Write(common)
+	names, err := fs.Glob(kernelFS, "kernels/*.cu")
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		src, err := kernelFS.ReadFile(n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\n// ---- %s ----\n", n)
+		b.Write(src)
+	}
+	return b.String(), nil
+}
+
+// Compiled kernels are cached per process and architecture: compiling takes
+// a second or so, and several backends (tests) share it.
+var cubins = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+func compileKernels(arch string) ([]byte, error) {
+	cubins.Lock()
+	defer cubins.Unlock()
+	if c, ok := cubins.m[arch]; ok {
+		return c, nil
+	}
+	if err := loadNVRTC(); err != nil {
+		return nil, err
+	}
+	src, err := KernelSource()
+	if err != nil {
+		return nil, err
+	}
+	csrc, cname := C.CString(src), C.CString("deepres_kernels.cu")
+	defer C.free(unsafe.Pointer(csrc))
+	defer C.free(unsafe.Pointer(cname))
+	var prog C.dr_nvrtcProgram
+	if err := nvrtcCheck("nvrtcCreateProgram", C.dr_nvrtcCreateProgram(&prog, csrc, cname)); err != nil {
+		return nil, err
+	}
+	defer C.dr_nvrtcDestroyProgram(&prog)
+	opts := []string{"--gpu-architecture=" + arch, "--std=c++17"}
+	copts := C.malloc(C.size_t(len(opts)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(copts)
+	optv := unsafe.Slice((**C.char)(copts), len(opts))
+	for i, o := range opts {
+		optv[i] = C.CString(o)
+		defer C.free(unsafe.Pointer(optv[i]))
+	}
+	if err := nvrtcCheck("nvrtcCompileProgram", C.dr_nvrtcCompileProgram(prog, C.int(len(opts)), (**C.char)(copts))); err != nil {
+		return nil, fmt.Errorf("compiling the kernels for %s: %w\n%s", arch, err, programLog(prog))
+	}
+	var n C.size_t
+	if err := nvrtcCheck("nvrtcGetCUBINSize", C.dr_nvrtcGetCUBINSize(prog, &n)); err != nil {
+		return nil, err
+	}
+	buf := C.malloc(n)
+	defer C.free(buf)
+	if err := nvrtcCheck("nvrtcGetCUBIN", C.dr_nvrtcGetCUBIN(prog, (*C.char)(buf))); err != nil {
+		return nil, err
+	}
+	c := C.GoBytes(buf, C.int(n))
+	cubins.m[arch] = c
+	return c, nil
+}
+
+func programLog(prog C.dr_nvrtcProgram) string {
+	var n C.size_t
+	if C.dr_nvrtcGetProgramLogSize(prog, &n) != C.DR_NVRTC_SUCCESS || n <= 1 {
+		return ""
+	}
+	buf := C.malloc(n)
+	defer C.free(buf)
+	if C.dr_nvrtcGetProgramLog(prog, (*C.char)(buf)) != C.DR_NVRTC_SUCCESS {
+		return ""
+	}
+	return C.GoString((*C.char)(buf))
+}
+
+// module is the kernels loaded into one context.
+type module struct {
+	mod C.dr_CUmodule
+	fn  map[string]C.dr_CUfunction
+}
+
+func loadModule(cubin []byte) (*module, error) {
+	img := C.CBytes(cubin)
+	defer C.free(img)
+	m := &module{fn: map[string]C.dr_CUfunction{}}
+	if err := cuCheck("cuModuleLoadData", C.dr_cuModuleLoadData(&m.mod, img)); err != nil {
+		return nil, err
+	}
+	for _, name := range kernelNames {
+		cname := C.CString(name)
+		var f C.dr_CUfunction
+		err := cuCheck("cuModuleGetFunction("+name+")", C.dr_cuModuleGetFunction(&f, m.mod, cname))
+		C.free(unsafe.Pointer(cname))
+		if err != nil {
+			C.dr_cuModuleUnload(m.mod)
+			return nil, err
+		}
+		m.fn[name] = f
+	}
+	return m, nil
+}
+
+func (m *module) unload() error {
+	if m == nil || m.mod == nil {
+		return nil
+	}
+	err := cuCheck("cuModuleUnload", C.dr_cuModuleUnload(m.mod))
+	m.mod = nil
+	return err
+}
+
+// Kernel arguments travel as 8-byte slots (see dr_launch).
+func f32(v float32) uint64 { return uint64(math.Float32bits(v)) }
+func i32(v int) uint64 {
+	if v > math.MaxInt32 || v < math.MinInt32 {
+		panic(fmt.Sprintf("gpu: kernel argument %d does not fit in an int", v))
+	}
+	return uint64(uint32(int32(v)))
+}
+func flag(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// maxGrid caps grid-stride launches: enough blocks to fill any current GPU.
+const maxGrid = 8192
+
+// launch runs kernel name over n elements with a grid-stride grid. Called on
+// the worker; the launch is checked (errors of the kernel itself surface at
+// the next synchronisation).
+func (b *Backend) launch(name string, n int, args ...uint64) error {
+	if n == 0 {
+		return nil
+	}
+	grid := min((n+blockSize-1)/blockSize, maxGrid)
+	return b.launchGrid(name, grid, args...)
+}
+
+func (b *Backend) launchGrid(name string, grid int, args ...uint64) error {
+	if len(args) > C.DR_MAX_KERNEL_ARGS {
+		panic("gpu: too many kernel arguments")
+	}
+	var slots [C.DR_MAX_KERNEL_ARGS]C.ulonglong
+	for i, a := range args {
+		slots[i] = C.ulonglong(a)
+	}
+	return cuCheck("cuLaunchKernel("+name+")", C.dr_launch(b.mod.fn[name], C.uint(grid), blockSize, b.stream,
+		&slots[0], C.int(len(args))))
+}

@@ -1,0 +1,53 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// SoftmaxCrossEntropy (kernel dr_softmax_xent, one thread per sample).
+// Labels are not range-checked on the device: out-of-range is undefined, as
+// ops.Backend allows.
+func (b *Backend) SoftmaxCrossEntropy(dlogits, losses, correct, logits, labels ops.Tensor) {
+	tl, tls, tc, tlab := b.ten(logits, "SoftmaxCrossEntropy's logits"), b.ten(losses, "SoftmaxCrossEntropy's losses"),
+		b.ten(correct, "SoftmaxCrossEntropy's correct"), b.ten(labels, "SoftmaxCrossEntropy's labels")
+	n, k := matrix("SoftmaxCrossEntropy", "logits", tl)
+	for _, t := range []*tensor{tls, tc, tlab} {
+		if t.len() != n {
+			panic(fmt.Sprintf("ops: SoftmaxCrossEntropy: %v for %d samples", t.shape, n))
+		}
+	}
+	var dptr uint64
+	if dlogits != nil {
+		td := b.ten(dlogits, "SoftmaxCrossEntropy's dlogits")
+		sameShape("SoftmaxCrossEntropy", tl, td)
+		dptr = td.ptr
+	}
+	b.run(func() error {
+		return b.launch("dr_softmax_xent", n, dptr, tls.ptr, tc.ptr, tl.ptr, tlab.ptr, i32(k), f32(1/float32(n)), i32(n))
+	})
+}
+
+// Reduce: dst (one element) = the sum r of x, accumulated in double by one block.
+func (b *Backend) Reduce(dst, x ops.Tensor, r ops.Reduction) {
+	td, tx := b.ten(dst, "Reduce's dst"), b.ten(x, "Reduce's x")
+	if td.len() != 1 {
+		panic(fmt.Sprintf("ops: Reduce: dst %v is not one element", td.shape))
+	}
+	if r < ops.ReduceSum || r > ops.ReduceSumAbs {
+		panic(fmt.Sprintf("ops: Reduce: unknown reduction %v", r))
+	}
+	n := tx.len()
+	b.run(func() error { return b.launchGrid("dr_reduce", 1, td.ptr, tx.ptr, i32(int(r)), i32(n)) })
+}
+
+// SGDUpdate: one step of ops.SGDParams' rule on w and v in place (kernel dr_sgd_update).
+func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
+	tw, tdw, tv := b.ten(w, "SGDUpdate's w"), b.ten(dw, "SGDUpdate's dw"), b.ten(v, "SGDUpdate's v")
+	sameShape("SGDUpdate", tw, tdw, tv)
+	n := tw.len()
+	b.run(func() error {
+		return b.launch("dr_sgd_update", n, tw.ptr, tdw.ptr, tv.ptr, f32(p.LR), f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+	})
+}

@@ -1,0 +1,124 @@
+package gpu
+
+/*
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// tensor is device float32 storage: an allocation, or a view that is a
+// pointer offset into one.
+type tensor struct {
+	b     *Backend
+	shape ops.Shape
+	ptr   uint64  // device address of element 0
+	owner *tensor // the allocation a view looks into; nil for an allocation
+	freed bool    // set on the allocation by Free
+}
+
+func (t *tensor) Shape() ops.Shape { return t.shape }
+
+func (t *tensor) len() int { return t.shape.Len() }
+
+// bytes is the tensor's size in bytes.
+func (t *tensor) bytes() int64 { return int64(t.len()) * 4 }
+
+// ten checks that x is a live tensor of this backend; misuse panics.
+func (b *Backend) ten(x ops.Tensor, what string) *tensor {
+	if x == nil {
+		panic(fmt.Sprintf("ops: %s is nil", what))
+	}
+	t, ok := x.(*tensor)
+	if !ok || t.b != b {
+		panic(fmt.Sprintf("ops: %s belongs to another backend", what))
+	}
+	if t.freed || (t.owner != nil && t.owner.freed) {
+		panic(fmt.Sprintf("ops: %s was freed", what))
+	}
+	return t
+}
+
+// sameLen panics unless the tensors have as many elements as a.
+func sameLen(op string, a *tensor, ts ...*tensor) {
+	for _, t := range ts {
+		if t.len() != a.len() {
+			panic(fmt.Sprintf("ops: %s: shapes %v and %v differ in length", op, a.shape, t.shape))
+		}
+	}
+}
+
+// sameShape panics unless the tensors have a's shape.
+func sameShape(op string, a *tensor, ts ...*tensor) {
+	for _, t := range ts {
+		if !t.shape.Equal(a.shape) {
+			panic(fmt.Sprintf("ops: %s: shapes %v and %v differ", op, a.shape, t.shape))
+		}
+	}
+}
+
+// Alloc returns a zero-filled tensor from the caching allocator.
+func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
+	s := ops.Shape(shape).Clone()
+	for _, d := range s {
+		if d < 0 {
+			panic(fmt.Sprintf("ops: Alloc: negative dimension in %v", s))
+		}
+	}
+	t := &tensor{b: b, shape: s}
+	var err error
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		panic("ops: backend used after Close")
+	}
+	b.call(func() {
+		if t.ptr, err = b.mem.get(max(t.bytes(), 4)); err != nil {
+			return
+		}
+		err = cuCheck("cuMemsetD32Async", C.dr_cuMemsetD32Async(C.dr_CUdeviceptr(t.ptr), 0, C.size_t(t.len()), b.stream))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alloc %v: %w", s, err)
+	}
+	return t, nil
+}
+
+// Free returns t's block to the allocator's cache (never to the device
+// until Close: no cuMemAlloc in the steady state).
+func (b *Backend) Free(x ops.Tensor) {
+	if x == nil {
+		return
+	}
+	t := b.ten(x, "Free's tensor")
+	if t.owner != nil {
+		panic("ops: Free of a view; free the tensor it views")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return // Close has freed every block already
+	}
+	t.freed = true
+	// Work already queued on the stream may still use the block; a later
+	// allocation reusing it is queued behind that work on the same stream.
+	b.call(func() { b.mem.put(t.ptr) })
+}
+
+// View is a pointer offset into t's storage.
+func (b *Backend) View(x ops.Tensor, offset int, shape ...int) ops.Tensor {
+	t := b.ten(x, "View's tensor")
+	s := ops.Shape(shape).Clone()
+	if offset < 0 || offset+s.Len() > t.len() {
+		panic(fmt.Sprintf("ops: View [%d, %d) out of range of %v", offset, offset+s.Len(), t.shape))
+	}
+	owner := t
+	if t.owner != nil {
+		owner = t.owner
+	}
+	return &tensor{b: b, shape: s, ptr: t.ptr + uint64(offset)*4, owner: owner}
+}

@@ -1,0 +1,101 @@
+package dl
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+var fakeLib = Library{
+	Name: "deepres test library",
+	Variants: []Variant{
+		{Soname: "libdeepres-fake.so.2"},
+		{Soname: "libdeepres-fake.so.1"},
+	},
+	Hint: "it never exists",
+}
+
+// A missing library gives an error that wraps ErrNotFound and names the
+// library, every place tried with the reason, and the hint.
+func TestOpenMissingNamesEveryPlace(t *testing.T) {
+	empty := t.TempDir()
+	bad := t.TempDir()
+	// Not an ELF file: present, so dlopen is tried and its dlerror reported.
+	if err := os.WriteFile(filepath.Join(bad, "libdeepres-fake.so.1"), []byte("not a library"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenIn(fakeLib, []string{empty, bad, Linker})
+	if err == nil {
+		t.Fatal("OpenIn succeeded on a library that does not exist")
+	}
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("error does not wrap ErrNotFound: %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"libdeepres-fake.so.2, libdeepres-fake.so.1 (deepres test library) not found",
+		empty + ": none of libdeepres-fake.so.2, libdeepres-fake.so.1",
+		filepath.Join(bad, "libdeepres-fake.so.1") + ": ",
+		"libdeepres-fake.so.2 in the dynamic linker's path",
+		"libdeepres-fake.so.1 in the dynamic linker's path",
+		"to fix: it never exists",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	// dlerror's own text for the bad file ends up in the message.
+	if !strings.Contains(msg, "invalid ELF header") && !strings.Contains(msg, "file too short") {
+		t.Errorf("error lacks dlerror's reason for the bad file:\n%s", msg)
+	}
+	// The empty folder is tried before the bad one, and both before the linker.
+	if i, k := strings.Index(msg, empty), strings.Index(msg, bad); i < 0 || k < 0 || i > k {
+		t.Errorf("places out of order in:\n%s", msg)
+	}
+}
+
+// The real thing on a library every Linux system has.
+func TestOpenAndSym(t *testing.T) {
+	libm := Library{Name: "libm", Variants: []Variant{{Soname: "libm.so.6"}}}
+	h, err := OpenIn(libm, []string{Linker})
+	if err != nil {
+		t.Skipf("libm.so.6 not loadable here: %v", err)
+	}
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"cos", true},
+		{"deepres_no_such_symbol", false},
+	}
+	for _, tc := range tests {
+		p, err := h.Sym(tc.name)
+		if tc.ok && (err != nil || p == nil) {
+			t.Errorf("Sym(%q) = %v, %v; want an address", tc.name, p, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), tc.name)) {
+			t.Errorf("Sym(%q) error = %v; want one naming the symbol", tc.name, err)
+		}
+	}
+}
+
+func TestLoadNamesAllMissing(t *testing.T) {
+	libm := Library{Name: "libm", Variants: []Variant{{Soname: "libm.so.6"}}}
+	h, err := OpenIn(libm, []string{Linker})
+	if err != nil {
+		t.Skipf("libm.so.6 not loadable here: %v", err)
+	}
+	var pcos, px, py = new(unsafePtr), new(unsafePtr), new(unsafePtr)
+	err = h.Load([]Symbol{{"cos", &pcos.p}, {"deepres_x", &px.p}, {"deepres_y", &py.p}})
+	if err == nil || !strings.Contains(err.Error(), "deepres_x, deepres_y") {
+		t.Errorf("Load error = %v; want one naming deepres_x, deepres_y", err)
+	}
+	if pcos.p == nil {
+		t.Error("Load did not store the address of cos")
+	}
+}
+
+type unsafePtr struct{ p unsafe.Pointer }

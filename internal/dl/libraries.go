@@ -1,0 +1,58 @@
+package dl
+
+// Library describes one NVIDIA library: the sonames tried in order (newest
+// first) and, for each, companions loaded from the same folder beforehand so
+// that the library's own dependencies resolve even when that folder is not on
+// the dynamic linker's path (Python wheels).
+type Library struct {
+	Name     string    // what it is, for messages: "cuDNN 9"
+	Variants []Variant // tried in order in each place
+	Hint     string    // how to get it, for the not-found message
+}
+
+// Variant is one soname of a library and the companions it needs.
+type Variant struct {
+	Soname string
+	// Before are file names (or glob patterns) in the same folder loaded
+	// first with RTLD_GLOBAL, best effort: libcublas.so.N needs libcublasLt.so.N,
+	// libnvrtc needs libnvrtc-builtins, libcudnn.so.9 dlopens its sub-libraries.
+	Before []string
+}
+
+const wheelHint = "install NVIDIA's Python wheels (pip install nvidia-cudnn-cu12 nvidia-cublas-cu12 nvidia-cuda-nvrtc-cu12, " +
+	"or the cu13 ones), the Debian/NVIDIA packages (libcudnn9-cuda-12, libcublas-12-x, cuda-nvrtc-12-x), " +
+	"or use the deepres Docker image; or point DEEPRES_CUDA_LIB_DIR at the folder that holds it"
+
+// The libraries the gpu and cudnn packages load.
+var (
+	CUDA = Library{
+		Name:     "NVIDIA CUDA driver",
+		Variants: []Variant{{Soname: "libcuda.so.1"}},
+		Hint: "libcuda.so.1 comes with the NVIDIA driver, not with the CUDA toolkit: install the driver " +
+			"(nvidia-smi must work); inside a container, run it with the NVIDIA container runtime (--gpus all)",
+	}
+	CUDNN = Library{
+		Name: "cuDNN 9",
+		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{
+			"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
+			"libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9",
+		}}},
+		Hint: wheelHint,
+	}
+	CUBLAS = Library{
+		Name: "cuBLAS",
+		Variants: []Variant{
+			{Soname: "libcublas.so.13", Before: []string{"libcublasLt.so.13"}},
+			{Soname: "libcublas.so.12", Before: []string{"libcublasLt.so.12"}},
+		},
+		Hint: wheelHint,
+	}
+	NVRTC = Library{
+		Name: "NVRTC",
+		Variants: []Variant{
+			{Soname: "libnvrtc.so.13", Before: []string{"libnvrtc-builtins.so.13*"}},
+			{Soname: "libnvrtc.so.12", Before: []string{"libnvrtc-builtins.so.12*"}},
+		},
+		Hint: wheelHint,
+	}
+)

@@ -1,0 +1,169 @@
+package opstest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// role says what an op may do to one of its tensor arguments.
+type role int
+
+const (
+	in    role = iota // read only: must come back bitwise unchanged
+	out               // written: poisoned with NaN before, must hold no NaN after
+	inout             // read and updated (add=true gradients, running statistics, SGD state)
+)
+
+// arg is one tensor argument of an op under test.
+type arg struct {
+	name  string
+	role  role
+	shape ops.Shape
+	data  []float32 // contents before the op; ignored for out
+}
+
+func input(name string, data []float32, shape ...int) arg {
+	return arg{name: name, role: in, shape: shape, data: data}
+}
+
+func output(name string, shape ...int) arg {
+	return arg{name: name, role: out, shape: shape}
+}
+
+func update(name string, data []float32, shape ...int) arg {
+	return arg{name: name, role: inout, shape: shape, data: data}
+}
+
+// opCase is one call of an op: its arguments and the call itself, which
+// gets the tensors in the order of args. With want set, results are checked
+// against those hand-computed values (by argument name); without, every
+// output is compared with the reference backend's.
+type opCase struct {
+	name string
+	args []arg
+	op   func(b ops.Backend, ts []ops.Tensor)
+	want map[string][]float32
+}
+
+// exec runs op on b over fresh tensors holding args and returns every
+// argument's contents afterwards. Outputs are poisoned with NaN first and
+// must hold no NaN after; inputs are copied out before and after the op and
+// must not change. Sync must return nil.
+func exec(t *testing.T, b ops.Backend, args []arg, op func(b ops.Backend, ts []ops.Tensor)) [][]float32 {
+	t.Helper()
+	ts := make([]ops.Tensor, len(args))
+	before := make([][]float32, len(args))
+	for i, a := range args {
+		x, err := b.Alloc(a.shape...)
+		if err != nil {
+			t.Fatalf("Alloc%v: %v", a.shape, err)
+		}
+		defer b.Free(x)
+		ts[i] = x
+		if a.role == out {
+			b.CopyIn(x, filled(a.shape.Len(), nan32()))
+			continue
+		}
+		if len(a.data) != a.shape.Len() {
+			panic(fmt.Sprintf("opstest: %s has %d values for shape %v", a.name, len(a.data), a.shape))
+		}
+		b.CopyIn(x, clone(a.data))
+		if a.role == in {
+			before[i] = read(t, b, x)
+		}
+	}
+	op(b, ts)
+	if err := b.Sync(); err != nil {
+		t.Fatalf("Sync after the op: %v", err)
+	}
+	res := make([][]float32, len(args))
+	for i, a := range args {
+		res[i] = read(t, b, ts[i])
+		if a.role == in {
+			requireBitwise(t, a.name+" (an input)", res[i], before[i])
+		} else {
+			requireNoNaN(t, a.name, res[i])
+		}
+	}
+	return res
+}
+
+// read copies x out of b, failing t on a device error.
+func read(t *testing.T, b ops.Backend, x ops.Tensor) []float32 {
+	t.Helper()
+	h := make([]float32, x.Shape().Len())
+	if err := b.CopyOut(h, x); err != nil {
+		t.Fatalf("CopyOut: %v", err)
+	}
+	return h
+}
+
+// tensor allocates a tensor on b holding data (zeros if data is nil) that
+// is freed when t ends.
+func tensor(t *testing.T, b ops.Backend, data []float32, shape ...int) ops.Tensor {
+	t.Helper()
+	x, err := b.Alloc(shape...)
+	if err != nil {
+		t.Fatalf("Alloc%v: %v", shape, err)
+	}
+	t.Cleanup(func() { b.Free(x) })
+	if data != nil {
+		b.CopyIn(x, clone(data))
+	}
+	return x
+}
+
+// runCases runs each case as a subtest: against its hand-computed want, or
+// against the reference backend.
+func (s *suite) runCases(t *testing.T, cases []opCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := exec(t, s.b, c.args, c.op)
+			if c.want != nil {
+				s.checkWant(t, c, got)
+				return
+			}
+			want := exec(t, s.ref, c.args, c.op)
+			for i, a := range c.args {
+				if a.role != in {
+					requireClose(t, a.name, got[i], want[i], s.o.Atol, s.o.Rtol)
+				}
+			}
+		})
+	}
+}
+
+func (s *suite) checkWant(t *testing.T, c opCase, got [][]float32) {
+	t.Helper()
+	seen := 0
+	for i, a := range c.args {
+		if w, ok := c.want[a.name]; ok {
+			requireClose(t, a.name, got[i], w, s.o.Atol, s.o.Rtol)
+			seen++
+		}
+	}
+	if seen != len(c.want) {
+		panic("opstest: case " + c.name + " wants a result for an argument it does not have")
+	}
+}
+
+// checkAdd checks the add flag of a gradient op: args[dx] is its output;
+// with add=true over a pre-filled dx the result must be the pre-fill plus
+// what add=false writes.
+func (s *suite) checkAdd(t *testing.T, args []arg, dx int, op func(b ops.Backend, ts []ops.Tensor, add bool)) {
+	t.Helper()
+	plain := exec(t, s.b, args, func(b ops.Backend, ts []ops.Tensor) { op(b, ts, false) })[dx]
+	prefill := make([]float32, len(plain))
+	want := make([]float32, len(plain))
+	for i := range prefill {
+		prefill[i] = float32(i%7) - 3.25
+		want[i] = prefill[i] + plain[i]
+	}
+	added := append([]arg(nil), args...)
+	added[dx] = update(args[dx].name, prefill, args[dx].shape...)
+	got := exec(t, s.b, added, func(b ops.Backend, ts []ops.Tensor) { op(b, ts, true) })[dx]
+	requireClose(t, args[dx].name+" with add=true", got, want, s.o.Atol, s.o.Rtol)
+}

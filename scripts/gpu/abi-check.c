@@ -1,0 +1,194 @@
+/*
+ * abi-check.c: compiles deepres's own prototypes (gpu/cuda_shim.h,
+ * cudnn/cudnn_shim.h) together with NVIDIA's real headers and fails to
+ * compile if any function-pointer type, enum value or struct layout differs.
+ * Run by check.sh on a machine with the headers:
+ *   gcc -std=gnu11 -fsyntax-only -I<cuda include dirs> -Igpu -Icudnn scripts/gpu/abi-check.c
+ * __builtin_types_compatible_p ignores top-level qualifiers of parameters
+ * (as C does for function types) and treats an enum as its compatible
+ * integer type, which is why our enums are declared unsigned int.
+ */
+#include <stddef.h>
+#include <cuda.h>
+#include <cublas_v2.h>
+#include <nvrtc.h>
+#include <cudnn.h>
+
+/* The Find prototypes take NVIDIA's perf structs; ours are checked below. */
+#define DR_FWD_PERF cudnnConvolutionFwdAlgoPerf_t
+#define DR_BWD_DATA_PERF cudnnConvolutionBwdDataAlgoPerf_t
+#define DR_BWD_FILTER_PERF cudnnConvolutionBwdFilterAlgoPerf_t
+#include "cuda_shim.h"
+#include "cudnn_shim.h"
+
+#define SAME_FN(real) \
+	_Static_assert(__builtin_types_compatible_p(dr_pfn_##real, __typeof__(&real)), \
+		"prototype of " #real " differs from NVIDIA's header")
+#define SAME_TYPE(ours, real) \
+	_Static_assert(__builtin_types_compatible_p(ours, real), #ours " is not " #real)
+#define SAME_VALUE(ours, real) _Static_assert((ours) == (real), #ours " != " #real)
+#define SAME_FIELD(ours, real, f) \
+	_Static_assert(offsetof(ours, f) == offsetof(real, f) && sizeof(((ours *)0)->f) == sizeof(((real *)0)->f), \
+		#ours "." #f " is not laid out as in " #real)
+
+/* ---- CUDA driver ---- */
+SAME_TYPE(dr_CUresult, CUresult);
+SAME_TYPE(dr_CUdevice, CUdevice);
+SAME_TYPE(dr_CUdeviceptr, CUdeviceptr);
+SAME_TYPE(dr_CUdevice_attribute, CUdevice_attribute);
+SAME_TYPE(dr_CUcontext, CUcontext);
+SAME_TYPE(dr_CUstream, CUstream);
+SAME_TYPE(dr_CUmodule, CUmodule);
+SAME_TYPE(dr_CUfunction, CUfunction);
+SAME_FN(cuInit);
+SAME_FN(cuDriverGetVersion);
+SAME_FN(cuDeviceGetCount);
+SAME_FN(cuDeviceGet);
+SAME_FN(cuDeviceGetName);
+SAME_FN(cuDeviceGetAttribute);
+SAME_FN(cuDeviceTotalMem_v2);
+SAME_FN(cuDevicePrimaryCtxRetain);
+SAME_FN(cuDevicePrimaryCtxRelease_v2);
+SAME_FN(cuCtxSetCurrent);
+SAME_FN(cuMemGetInfo_v2);
+SAME_FN(cuMemAlloc_v2);
+SAME_FN(cuMemFree_v2);
+SAME_FN(cuMemHostAlloc);
+SAME_FN(cuMemFreeHost);
+SAME_FN(cuMemcpyHtoDAsync_v2);
+SAME_FN(cuMemcpyDtoHAsync_v2);
+SAME_FN(cuMemcpyDtoDAsync_v2);
+SAME_FN(cuMemsetD32Async);
+SAME_FN(cuStreamCreate);
+SAME_FN(cuStreamDestroy_v2);
+SAME_FN(cuStreamSynchronize);
+SAME_FN(cuModuleLoadData);
+SAME_FN(cuModuleUnload);
+SAME_FN(cuModuleGetFunction);
+SAME_FN(cuLaunchKernel);
+SAME_FN(cuGetErrorString);
+SAME_FN(cuGetErrorName);
+SAME_VALUE(DR_CUDA_SUCCESS, CUDA_SUCCESS);
+SAME_VALUE(DR_CUDA_ERROR_OUT_OF_MEMORY, CUDA_ERROR_OUT_OF_MEMORY);
+SAME_VALUE(DR_CUDA_ERROR_NO_DEVICE, CUDA_ERROR_NO_DEVICE);
+SAME_VALUE(DR_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+SAME_VALUE(DR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+SAME_VALUE(DR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+SAME_VALUE(DR_CU_STREAM_NON_BLOCKING, CU_STREAM_NON_BLOCKING);
+SAME_VALUE(DR_CU_MEMHOSTALLOC_PORTABLE, CU_MEMHOSTALLOC_PORTABLE);
+
+/* ---- cuBLAS ---- */
+SAME_TYPE(dr_cublasStatus, cublasStatus_t);
+SAME_TYPE(dr_cublasOperation, cublasOperation_t);
+SAME_TYPE(dr_cublasMath, cublasMath_t);
+SAME_TYPE(dr_libraryPropertyType, libraryPropertyType);
+SAME_TYPE(dr_cublasHandle, cublasHandle_t);
+SAME_TYPE(dr_CUstream, cudaStream_t);
+SAME_FN(cublasCreate_v2);
+SAME_FN(cublasDestroy_v2);
+SAME_FN(cublasSetStream_v2);
+SAME_FN(cublasSetMathMode);
+SAME_FN(cublasGetProperty);
+SAME_FN(cublasGetStatusString);
+SAME_FN(cublasSgemm_v2);
+SAME_VALUE(DR_CUBLAS_STATUS_SUCCESS, CUBLAS_STATUS_SUCCESS);
+SAME_VALUE(DR_CUBLAS_OP_N, CUBLAS_OP_N);
+SAME_VALUE(DR_CUBLAS_OP_T, CUBLAS_OP_T);
+SAME_VALUE(DR_CUBLAS_DEFAULT_MATH, CUBLAS_DEFAULT_MATH);
+SAME_VALUE(DR_CUBLAS_PEDANTIC_MATH, CUBLAS_PEDANTIC_MATH);
+SAME_VALUE(DR_CUBLAS_TF32_TENSOR_OP_MATH, CUBLAS_TF32_TENSOR_OP_MATH);
+SAME_VALUE(DR_MAJOR_VERSION, MAJOR_VERSION);
+SAME_VALUE(DR_MINOR_VERSION, MINOR_VERSION);
+SAME_VALUE(DR_PATCH_LEVEL, PATCH_LEVEL);
+
+/* ---- NVRTC ---- */
+SAME_TYPE(dr_nvrtcResult, nvrtcResult);
+SAME_TYPE(dr_nvrtcProgram, nvrtcProgram);
+SAME_FN(nvrtcGetErrorString);
+SAME_FN(nvrtcVersion);
+SAME_FN(nvrtcCreateProgram);
+SAME_FN(nvrtcDestroyProgram);
+SAME_FN(nvrtcCompileProgram);
+SAME_FN(nvrtcGetProgramLogSize);
+SAME_FN(nvrtcGetProgramLog);
+SAME_FN(nvrtcGetCUBINSize);
+SAME_FN(nvrtcGetCUBIN);
+SAME_VALUE(DR_NVRTC_SUCCESS, NVRTC_SUCCESS);
+
+/* ---- cuDNN 9 ---- */
+_Static_assert(CUDNN_MAJOR == 9, "deepres's cuDNN prototypes are cuDNN 9's");
+SAME_TYPE(dr_cudnnStatus, cudnnStatus_t);
+SAME_TYPE(dr_cudnnDataType, cudnnDataType_t);
+SAME_TYPE(dr_cudnnTensorFormat, cudnnTensorFormat_t);
+SAME_TYPE(dr_cudnnConvolutionMode, cudnnConvolutionMode_t);
+SAME_TYPE(dr_cudnnMathType, cudnnMathType_t);
+SAME_TYPE(dr_cudnnConvFwdAlgo, cudnnConvolutionFwdAlgo_t);
+SAME_TYPE(dr_cudnnConvBwdDataAlgo, cudnnConvolutionBwdDataAlgo_t);
+SAME_TYPE(dr_cudnnConvBwdFilterAlgo, cudnnConvolutionBwdFilterAlgo_t);
+SAME_TYPE(dr_cudnnBatchNormMode, cudnnBatchNormMode_t);
+SAME_TYPE(dr_cudnnActivationMode, cudnnActivationMode_t);
+SAME_TYPE(dr_cudnnNanPropagation, cudnnNanPropagation_t);
+SAME_TYPE(dr_cudnnDeterminism, cudnnDeterminism_t);
+SAME_TYPE(dr_cudnnHandle, cudnnHandle_t);
+SAME_TYPE(dr_cudnnTensorDesc, cudnnTensorDescriptor_t);
+SAME_TYPE(dr_cudnnFilterDesc, cudnnFilterDescriptor_t);
+SAME_TYPE(dr_cudnnConvDesc, cudnnConvolutionDescriptor_t);
+SAME_TYPE(dr_cudnnActivationDesc, cudnnActivationDescriptor_t);
+SAME_TYPE(dr_cudaStream, cudaStream_t);
+SAME_FN(cudnnGetVersion);
+SAME_FN(cudnnGetErrorString);
+SAME_FN(cudnnCreate);
+SAME_FN(cudnnDestroy);
+SAME_FN(cudnnSetStream);
+SAME_FN(cudnnCreateTensorDescriptor);
+SAME_FN(cudnnSetTensor4dDescriptor);
+SAME_FN(cudnnDestroyTensorDescriptor);
+SAME_FN(cudnnCreateFilterDescriptor);
+SAME_FN(cudnnSetFilter4dDescriptor);
+SAME_FN(cudnnDestroyFilterDescriptor);
+SAME_FN(cudnnCreateConvolutionDescriptor);
+SAME_FN(cudnnSetConvolution2dDescriptor);
+SAME_FN(cudnnSetConvolutionMathType);
+SAME_FN(cudnnDestroyConvolutionDescriptor);
+SAME_FN(cudnnCreateActivationDescriptor);
+SAME_FN(cudnnSetActivationDescriptor);
+SAME_FN(cudnnDestroyActivationDescriptor);
+SAME_FN(cudnnFindConvolutionForwardAlgorithmEx);
+SAME_FN(cudnnConvolutionForward);
+SAME_FN(cudnnFindConvolutionBackwardDataAlgorithmEx);
+SAME_FN(cudnnConvolutionBackwardData);
+SAME_FN(cudnnFindConvolutionBackwardFilterAlgorithmEx);
+SAME_FN(cudnnConvolutionBackwardFilter);
+SAME_FN(cudnnBatchNormalizationForwardTraining);
+SAME_FN(cudnnBatchNormalizationForwardInference);
+SAME_FN(cudnnBatchNormalizationBackward);
+SAME_FN(cudnnActivationForward);
+SAME_FN(cudnnActivationBackward);
+SAME_VALUE(DR_CUDNN_STATUS_SUCCESS, CUDNN_STATUS_SUCCESS);
+SAME_VALUE(DR_CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT);
+SAME_VALUE(DR_CUDNN_TENSOR_NCHW, CUDNN_TENSOR_NCHW);
+SAME_VALUE(DR_CUDNN_CROSS_CORRELATION, CUDNN_CROSS_CORRELATION);
+SAME_VALUE(DR_CUDNN_DEFAULT_MATH, CUDNN_DEFAULT_MATH);
+SAME_VALUE(DR_CUDNN_TENSOR_OP_MATH, CUDNN_TENSOR_OP_MATH);
+SAME_VALUE(DR_CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+SAME_VALUE(DR_CUDNN_FMA_MATH, CUDNN_FMA_MATH);
+SAME_VALUE(DR_CUDNN_BATCHNORM_SPATIAL, CUDNN_BATCHNORM_SPATIAL);
+SAME_VALUE(DR_CUDNN_ACTIVATION_SIGMOID, CUDNN_ACTIVATION_SIGMOID);
+SAME_VALUE(DR_CUDNN_ACTIVATION_RELU, CUDNN_ACTIVATION_RELU);
+SAME_VALUE(DR_CUDNN_NOT_PROPAGATE_NAN, CUDNN_NOT_PROPAGATE_NAN);
+SAME_VALUE(DR_CUDNN_PROPAGATE_NAN, CUDNN_PROPAGATE_NAN);
+
+#define SAME_PERF(ours, real) \
+	_Static_assert(sizeof(ours) == sizeof(real), #ours " size differs from " #real); \
+	SAME_FIELD(ours, real, algo); \
+	SAME_FIELD(ours, real, status); \
+	SAME_FIELD(ours, real, time); \
+	SAME_FIELD(ours, real, memory); \
+	SAME_FIELD(ours, real, determinism); \
+	SAME_FIELD(ours, real, mathType); \
+	SAME_FIELD(ours, real, reserved)
+SAME_PERF(dr_cudnnConvFwdPerf, cudnnConvolutionFwdAlgoPerf_t);
+SAME_PERF(dr_cudnnConvBwdDataPerf, cudnnConvolutionBwdDataAlgoPerf_t);
+SAME_PERF(dr_cudnnConvBwdFilterPerf, cudnnConvolutionBwdFilterAlgoPerf_t);
+
+int main(void) { return 0; }

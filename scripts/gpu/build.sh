@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# build.sh: on a build machine (no GPU needed), builds what check.sh runs on
+# a GPU machine that has no Go: the deepres command and the GPU test
+# binaries, into .gpu/ (git-ignored). Plain gcc; no CUDA SDK.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export CGO_ENABLED=1
+mkdir -p .gpu
+if compgen -G "cmd/deepres/*.go" >/dev/null; then
+	go build -o .gpu/deepres ./cmd/deepres
+	echo "build.sh: .gpu/deepres"
+else
+	rm -f .gpu/deepres
+	echo "build.sh: cmd/deepres does not exist yet; no deepres binary (check.sh skips devices and training)"
+fi
+for pkg in gpu cudnn internal/dl; do
+	out=.gpu/$(basename "$pkg").test
+	go test -c -o "$out" "./$pkg"
+	echo "build.sh: $out"
+done

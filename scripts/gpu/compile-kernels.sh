@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# compile-kernels.sh: checks that gpu/kernels/*.cu compile, without any
+# NVIDIA SDK, with clang's CUDA mode emitting PTX for sm_80 (and sm_90 where
+# this clang knows it; Debian 12's clang 14 stops at sm_86).
+# The translation unit is the one NVRTC compiles at run time (common.cuh
+# followed by every .cu file in name order). Exits non-zero on any error or
+# warning. Needs clang (apt-get install -y clang).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+clang=${CLANG:-clang}
+if ! command -v "$clang" >/dev/null; then
+	echo "compile-kernels.sh: $clang not found (apt-get install -y clang)" >&2
+	exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+unit="$tmp/deepres_kernels.cu"
+cat gpu/kernels/common.cuh >"$unit"
+for f in $(ls gpu/kernels/*.cu | sort); do
+	printf '\n// ---- %s ----\n' "${f#gpu/}" >>"$unit"
+	cat "$f" >>"$unit"
+done
+want=$(grep -c 'extern "C" __global__' "$unit")
+archs=sm_80
+if echo | "$clang" -x cuda --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch=sm_90 -S -o /dev/null - 2>/dev/null; then
+	archs="sm_80 sm_90"
+fi
+for arch in $archs; do
+	"$clang" -x cuda --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch="$arch" \
+		-std=c++17 -Wall -Werror -Wno-unknown-cuda-version \
+		-include scripts/gpu/clang-cuda-prelude.h -S -o "$tmp/kernels-$arch.ptx" "$unit"
+	n=$(grep -c '^\.visible \.entry' "$tmp/kernels-$arch.ptx" || true)
+	if [ "$n" != "$want" ]; then
+		echo "compile-kernels.sh: $arch: $n kernel entries in the PTX, $want in the source" >&2
+		exit 1
+	fi
+	echo "compile-kernels.sh: $arch ok, $n kernels"
+done
