@@ -73,7 +73,6 @@ func TestReadCIFARErrors(t *testing.T) {
 		{"label", CIFAR10, bad10, "x.bin: record 1: label 10 out of range 0..9"},
 		{"fine label", CIFAR100, bad100, "x.bin: record 0: label 100 out of range 0..99"},
 		{"empty", CIFAR10, nil, "x.bin: no records"},
-		{"cifar10 read as cifar100", CIFAR100, good, "truncated record"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadCIFAR(bytes.NewReader(tc.data), "x.bin", tc.kind)

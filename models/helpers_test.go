@@ -95,3 +95,5 @@ func finite(xs []float32) bool {
 	}
 	return true
 }
+
+var sgd = ops.SGDParams{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true}

@@ -100,7 +100,7 @@ type Backend interface {
 
 	// ShortcutAForward is He et al.'s option-A shortcut: y (N,K,H/s,W/s) takes
 	// every s-th pixel of x (N,C,H,W) in channels 0..C−1 and zero in C..K−1,
-	// s = H/Ho. K >= C. y is overwritten.
+	// s = ceil(H/Ho), i.e. x[:, :, ::s, ::s]. K >= C. y is overwritten.
 	ShortcutAForward(y, x Tensor)
 	// ShortcutABackward: dx (add?+=:=) the gradient of ShortcutAForward.
 	ShortcutABackward(dx, dy Tensor, add bool)

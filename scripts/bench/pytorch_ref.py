@@ -61,12 +61,13 @@ class Config:
             raise SystemExit("pytorch_ref: unknown model %r (want resnet-D, preact-resnet-D, wrn-D-K)" % name)
         self.depth = depth
 
-        # Block type: resnet is basic unless --block says otherwise (Table 2's ResNet-164 is the
-        # bottleneck original unit); preact-resnet is bottleneck from 164 (He's 164 and 1001) and
-        # where D-2 is a multiple of 9 but not of 6 (preact-resnet-11: one bottleneck per stage).
-        if block is None:
-            bottleneck = self.family == "preact" and (depth >= 164 or (depth - 2) % 6 != 0)
+        # Block type (as models.Parse): bottleneck from 164 where D = 9n+2 (164, 1001), basic for
+        # 6n+2 (110, 1202); also bottleneck where D-2 is a multiple of 9 but not of 6 (11: one unit
+        # per stage, for tests; deepres rejects those names). --block overrides.
+        if block is None and self.family != "wrn":
+            bottleneck = (depth - 2) % 9 == 0 and (depth >= 164 or (depth - 2) % 6 != 0)
             block = "bottleneck" if bottleneck else "basic"
+        block = block or "basic"
         if self.family == "wrn" and block != "basic":
             raise SystemExit("pytorch_ref: wrn has basic units only")
         self.block = block
@@ -87,19 +88,20 @@ class Config:
         self.unit = unit or default_unit
         if self.unit not in UNITS:
             raise SystemExit("pytorch_ref: unknown --unit %r" % self.unit)
-        if self.family != "resnet" and self.unit != "full-preact":
-            raise SystemExit("pytorch_ref: --unit applies to resnet-D; %s is full-preact by definition"
-                             % self.family)
+        if self.family == "wrn" and self.unit != "full-preact":
+            raise SystemExit("pytorch_ref: WRN units are full pre-activation; --unit is for resnet, preact-resnet")
         if shortcut not in ("A", "B"):
             raise SystemExit("pytorch_ref: --shortcut must be A or B")
         if self.family != "wrn" and dropout != 0.0:
             raise SystemExit("pytorch_ref: --dropout (between the convs) is for wrn")
 
         self.variant, self.ls, self.lf, self.bg = parse_variant(variant)
-        if self.variant != "none" and (self.family != "resnet" or self.unit != "original"):
-            raise SystemExit("pytorch_ref: --shortcut-variant applies to resnet-D with the original unit")
+        if self.variant != "none" and (self.unit != "original" or self.block != "basic"):
+            raise SystemExit("pytorch_ref: --shortcut-variant applies to original basic units")
 
         self.sd_mode, self.sd_pl = parse_sd(sd)
+        if self.sd_mode != "off" and self.variant != "none":
+            raise SystemExit("pytorch_ref: stochastic depth cannot be combined with a Table 1 shortcut")
         if self.sd_mode != "off" and self.unit == "bn-after-add":
             # Its BN sits after the addition, on the shortcut path too: a dropped unit could not
             # both apply it and keep its running statistics still, so DESIGN.md leaves this undefined.
@@ -262,7 +264,7 @@ class Unit(nn.Module):
         self.ls, self.lf = cfg.ls, cfg.lf
         self.cout, self.stride = cout, stride
         changes = cin != cout or stride != 1
-        self.he_transition = cfg.family in ("preact", "wrn") and changes
+        self.he_transition = cfg.unit == "full-preact" and changes
         if cfg.block == "bottleneck":
             mid = cout // 4
             specs = [(cin, mid, 1, 1), (mid, mid, 3, stride), (mid, cout, 1, 1)]
@@ -289,7 +291,7 @@ class Unit(nn.Module):
             self.shortcut, self.short_kind = Projection(cin, cout, stride, True), "proj"
         elif changes and self.he_transition:
             self.shortcut, self.short_kind = Projection(cin, cout, stride, False), "proj"
-        elif changes and cfg.shortcut == "B":
+        elif changes and (cfg.shortcut == "B" or cfg.family == "wrn"):
             self.shortcut, self.short_kind = Projection(cin, cout, stride, True), "proj"
         elif changes:
             self.short_kind = "A"
@@ -386,9 +388,12 @@ class Net(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
+        # The scaffold follows the unit (as models/build.go): conv-BN-ReLU stem for post-activation
+        # units, conv-BN for ReLU-only pre-activation (its units start with a ReLU), a bare conv for
+        # full pre-activation (the first unit starts with BN-ReLU).
         self.conv1 = conv(3, 16, 3)
-        if cfg.family == "resnet":
-            self.bn1 = bn(16)  # post-activation stem: conv-BN-ReLU
+        if cfg.unit != "full-preact":
+            self.bn1 = bn(16)
         cin = 16
         strides = [1, 2, 2]
         for s in range(3):
@@ -404,7 +409,7 @@ class Net(nn.Module):
                 ins = [16, cfg.widths[0], cfg.widths[1]]
                 self.ror["2"] = nn.ModuleList(
                     [RoRShortcut(ins[s], cfg.widths[s], strides[s]) for s in range(3)])
-        if cfg.family != "resnet":
+        if cfg.unit == "full-preact":
             self.bn_final = bn(cin)
         self.fc = nn.Linear(cin, cfg.classes)
         self.survival = cfg.survival()
@@ -422,7 +427,9 @@ class Net(nn.Module):
     def forward(self, x):
         cfg = self.cfg
         x = self.conv1(x)
-        if cfg.family == "resnet":
+        if cfg.unit == "relu-only-preact":
+            x = self.bn1(x)
+        elif cfg.unit != "full-preact":
             x = F.relu(self.bn1(x))
         x1 = x
         sd = cfg.sd_mode != "off"
@@ -439,8 +446,10 @@ class Net(nn.Module):
                 scale = self.survival[l] if sd and not self.training else 1.0
                 x = unit(x, extra, keep[l], scale)
                 l += 1
-        if cfg.family != "resnet":
+        if cfg.unit == "full-preact":
             x = F.relu(self.bn_final(x))
+        elif cfg.unit == "relu-only-preact":
+            x = F.relu(x)  # the extra activation after the last addition (He et al. 2016, Sec. 4.1)
         x = x.mean(dim=(2, 3))
         return self.fc(x)
 
@@ -750,7 +759,11 @@ def cmd_forward(args):
         for name, buf in momentum.items():
             if name in params:
                 opt.state[params[name]]["momentum_buffer"] = buf.clone()
-    logits = net(x) if train else torch.no_grad()(net)(x)
+    if train:
+        logits = net(x)
+    else:
+        with torch.no_grad():
+            logits = net(x)
     losses = F.cross_entropy(logits, labels, reduction="none")
     loss = losses.mean()
     correct = (logits.argmax(dim=1) == labels).float()

@@ -52,6 +52,7 @@ TINY = [
     ("resnet-8", {"variant": "dropout"}),
 ] + [("resnet-8", {"unit": u}) for u in ref.UNITS] + [
     ("resnet-11", {"block": "bottleneck", "unit": "bn-after-add"}),
+    ("preact-resnet-11", {"unit": "relu-only-preact", "ror": 3}),
     ("preact-resnet-8", {}),
     ("preact-resnet-11", {}),
     ("wrn-10-2", {"dropout": 0.3}),
@@ -375,6 +376,15 @@ def state_dict_names():
     if [k for k in r if k.startswith("ror.")] != ["ror.1.0.conv.weight", "ror.2.0.conv.weight",
                                                   "ror.2.1.conv.weight", "ror.2.2.conv.weight"]:
         return "RoR names wrong"
+    same = [[(k, tuple(v.shape)) for k, v, _ in ref.state_entries(build(m, **kw))]
+            for m, kw in (("resnet-20", {"unit": "full-preact"}), ("preact-resnet-20", {}))]
+    if same[0] != same[1]:
+        return "resnet-20 --unit full-preact is not preact-resnet-20"
+    if ref.Config("resnet-164").block != "bottleneck" or ref.Config("resnet-1202").block != "basic":
+        return "block rule: resnet-164 bottleneck, resnet-1202 basic"
+    ro = [k for k, _, _ in ref.state_entries(build("resnet-8", unit="relu-only-preact"))]
+    if "bn1.weight" not in ro or "bn_final.weight" in ro:
+        return "relu-only-preact scaffold: stem conv-BN, no final BN"
     w = dict((k, tuple(v.shape)) for k, v, _ in ref.state_entries(build("wrn-16-4")))
     if w.get("layer1.0.shortcut.conv.weight") != (64, 16, 1, 1) or "layer1.1.shortcut.conv.weight" in w:
         return "wrn projection only where the shape changes"

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
+)
+
+// peakReporter is implemented by backends that track their peak memory.
+type peakReporter interface{ PeakBytes() int64 }
+
+func runBench(args []string) error {
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--json]")
+	var mf modelFlags
+	mf.add(fs)
+	batch := fs.Int("batch-size", 128, "mini-batch size")
+	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
+	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
+	steps := fs.Int("steps", 20, "timed training steps")
+	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *steps < 1 || *warmup < 0 || *batch < 1 {
+		return usagef("need --steps >= 1, --warmup >= 0 and --batch-size >= 1")
+	}
+	mc, err := mf.config()
+	if err != nil {
+		return err
+	}
+	b, err := openDevice(*device, *math)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if *device == "cpu" && mc.Depth > 110 {
+		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
+	}
+	res, err := bench(b, mc, *batch, *steps, *warmup)
+	if err != nil {
+		return err
+	}
+	res.Device, res.Math = b.Name(), *math
+	if *asJSON {
+		return printJSON(res)
+	}
+	fmt.Printf("%s batch %d on %s (%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
+		res.Model, res.Batch, res.Device, res.Math, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, mib(res.PeakBytes))
+	return nil
+}
+
+type benchResult struct {
+	Model        string  `json:"model"`
+	Batch        int     `json:"batch"`
+	Device       string  `json:"device"`
+	Math         string  `json:"math"`
+	Steps        int     `json:"steps"`
+	ImagesPerSec float64 `json:"img_per_s"`
+	MedianMS     float64 `json:"ms_per_step_median"`
+	P10MS        float64 `json:"ms_per_step_p10"`
+	P90MS        float64 `json:"ms_per_step_p90"`
+	PeakBytes    int64   `json:"peak_bytes"` // -1: the backend does not track it
+}
+
+func mib(b int64) string {
+	if b < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+// bench times full training steps — input upload, forward, loss, backward,
+// SGD update and a sync — on synthetic data of CIFAR's shape.
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int) (benchResult, error) {
+	net, err := models.New(mc, b)
+	if err != nil {
+		return benchResult{}, err
+	}
+	if err := net.Setup(batch); err != nil {
+		return benchResult{}, err
+	}
+	if err := net.SetupOptimizer(); err != nil {
+		return benchResult{}, err
+	}
+	net.Init(1)
+	net.SetTraining(true)
+	r := rand.New(rand.NewPCG(1, 2))
+	x, err := b.Alloc(batch, 3, 32, 32)
+	if err != nil {
+		return benchResult{}, err
+	}
+	labels, err := b.Alloc(batch)
+	if err != nil {
+		return benchResult{}, err
+	}
+	hostX := make([]float32, batch*3*32*32)
+	hostL := make([]float32, batch)
+	for i := range hostX {
+		hostX[i] = float32(r.NormFloat64())
+	}
+	for i := range hostL {
+		hostL[i] = float32(r.IntN(mc.Classes))
+	}
+	p := ops.SGDParams{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true}
+	times := make([]float64, 0, steps)
+	for i := 0; i < warmup+steps; i++ {
+		start := time.Now()
+		b.CopyIn(x, hostX)
+		b.CopyIn(labels, hostL)
+		net.DrawDepth(r)
+		net.Forward(x)
+		net.Loss(labels, true)
+		net.Backward()
+		net.Step(p)
+		if err := b.Sync(); err != nil {
+			return benchResult{}, err
+		}
+		if i >= warmup {
+			times = append(times, time.Since(start).Seconds()*1000)
+		}
+	}
+	sorted := append([]float64(nil), times...)
+	sort.Float64s(sorted)
+	total := 0.0
+	for _, t := range times {
+		total += t
+	}
+	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
+	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1}
+	if pr, ok := b.(peakReporter); ok {
+		res.PeakBytes = pr.PeakBytes()
+	}
+	return res, nil
+}

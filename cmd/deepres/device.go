@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/ops"
+)
+
+// openDevice opens the backend --device names: auto (a GPU when one works,
+// else the CPU, saying which), cpu, cuda or cuda:N. math is tf32 or fp32.
+func openDevice(spec, math string) (ops.Backend, error) {
+	var mode gpu.MathMode
+	switch math {
+	case "tf32":
+		mode = gpu.TF32
+	case "fp32":
+		mode = gpu.FP32
+	default:
+		return nil, usagef("--math: want tf32 or fp32, got %q", math)
+	}
+	switch {
+	case spec == "cpu":
+		return cpuref.New(0), nil
+	case spec == "auto":
+		b, err := gpu.Open(0, gpu.Options{Math: mode})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "deepres: no usable GPU (%v); training on the CPU\n", firstLine(err))
+			return cpuref.New(0), nil
+		}
+		fmt.Fprintf(os.Stderr, "deepres: using %s\n", b.Name())
+		return b, nil
+	case spec == "cuda" || strings.HasPrefix(spec, "cuda:"):
+		n := 0
+		if s, ok := strings.CutPrefix(spec, "cuda:"); ok {
+			var err error
+			if n, err = strconv.Atoi(s); err != nil || n < 0 {
+				return nil, usagef("--device: %q is not cuda:N with N a device number", spec)
+			}
+		}
+		b, err := gpu.Open(n, gpu.Options{Math: mode})
+		if err != nil {
+			return nil, fmt.Errorf("no usable GPU: %w", err)
+		}
+		return b, nil
+	}
+	return nil, usagef("--device: want auto, cpu, cuda or cuda:N, got %q", spec)
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func runDevices(args []string) error {
+	fs := newFlags("devices", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	devs, err := gpu.ListDevices()
+	if err != nil {
+		return fmt.Errorf("no usable GPU: %w", err)
+	}
+	if len(devs) == 0 {
+		return fmt.Errorf("the NVIDIA driver reports no CUDA devices")
+	}
+	for _, d := range devs {
+		fmt.Printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f/%.1f GiB free  driver CUDA %s  cuDNN %s  cuBLAS %s  NVRTC %s\n",
+			d.Ordinal, d.Name, d.ComputeMajor, d.ComputeMinor, d.Multiprocessors,
+			float64(d.FreeMemory)/(1<<30), float64(d.TotalMemory)/(1<<30), d.Driver, d.CUDNN, d.CUBLAS, d.NVRTC)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/train"
+)
+
+func runTrain(args []string) error {
+	fs := newFlags("train", "--model M --dataset D --data DIR [flags]")
+	var mf modelFlags
+	mf.add(fs)
+	cfg := train.Default()
+	dataset := fs.String("dataset", "cifar10", "dataset: cifar10, cifar100, svhn or folder")
+	dir := fs.String("data", "data", "dataset folder (or archive)")
+	download := fs.Bool("download", false, "download the dataset into --data if it is missing")
+	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
+	math := fs.String("math", "tf32", "GPU math: tf32 (TensorFloat-32 allowed, as PyTorch does for convolutions) or fp32")
+	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "mini-batch size")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
+	fs.IntVar(&cfg.Steps, "steps", 0, "iterations to train (overrides --epochs)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "base learning rate")
+	schedule := fs.String("lr-schedule", cfg.Schedule.String(), "constant | step:F1,F2 (fractions) | multistep:I1,I2 (iterations, or 30e,35e for epochs) | cosine")
+	fs.IntVar(&cfg.WarmupSteps, "warmup-steps", 0, "iterations at --warmup-lr before the schedule")
+	fs.Float64Var(&cfg.WarmupLR, "warmup-lr", cfg.WarmupLR, "learning rate during warm-up")
+	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
+	fs.BoolVar(&cfg.Nesterov, "nesterov", false, "Nesterov momentum")
+	fs.Float64Var(&cfg.WD, "wd", cfg.WD, "weight decay (on every parameter, BN included)")
+	fs.BoolVar(&cfg.Augment, "augment", true, "\"+\" augmentation: pad 4, random crop, flip")
+	fs.BoolVar(&cfg.Shuffle, "shuffle", true, "reshuffle the training set every epoch")
+	valSplit := fs.Int("val-split", 0, "hold out this many training images for validation (e.g. 5000)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of weights, data order, augmentation, dropout and stochastic depth")
+	initFile := fs.String("init", "", "start from the weights in this checkpoint")
+	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
+	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
+	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
+	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *resume != "" {
+		for _, f := range []string{"model", "epochs", "steps", "lr", "lr-schedule", "batch-size", "preset", "seed", "out"} {
+			if fs.Changed(f) {
+				return usagef("--resume continues a run with its own settings; --%s cannot change them", f)
+			}
+		}
+		return resumeRun(*resume, *device, *math, fs.Changed("data"), *dir)
+	}
+	if fs.Changed("steps") && fs.Changed("epochs") {
+		return usagef("give --epochs or --steps, not both")
+	}
+	if fs.Changed("steps") {
+		cfg.Epochs = 0
+	}
+	sc, err := train.ParseSchedule(*schedule)
+	if err != nil {
+		return usagef("--lr-schedule: %v", err)
+	}
+	cfg.Schedule = sc
+	kind, err := data.ParseKind(*dataset)
+	if err != nil {
+		return usagef("--dataset: %v", err)
+	}
+	if *preset != "" {
+		if err := train.ApplyPreset(&cfg, *preset, *dataset); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if cfg.Out == "" {
+		cfg.Out = filepath.Join("runs", fmt.Sprintf("%s-%s", mf.model, time.Now().Format("20060102-150405")))
+	}
+	// classes come from the dataset; parse the model once to reject bad flags early
+	if _, err := mf.config(); err != nil {
+		return err
+	}
+	if *download {
+		if kind == data.Folder {
+			return usagef("--download: image folders are not downloaded; point --data at one")
+		}
+		if err := data.Download(context.Background(), kind, *dir, os.Stderr); err != nil {
+			return err
+		}
+	}
+	trainDS, testDS, err := loadSplits(kind, *dir)
+	if err != nil {
+		return err
+	}
+	var valDS *data.Dataset
+	if *valSplit > 0 {
+		if *valSplit >= trainDS.N {
+			return usagef("--val-split %d leaves no training images (the set has %d)", *valSplit, trainDS.N)
+		}
+		trainDS, valDS = data.SplitValidation(trainDS, *valSplit, cfg.Seed)
+	}
+	cfg.Dataset, cfg.DataDir, cfg.ValSplit = *dataset, *dir, *valSplit
+	mf.classes = len(trainDS.Classes)
+	if cfg.Model, err = mf.config(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	b, err := openDevice(*device, *math)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
+	if err != nil {
+		return err
+	}
+	if *initFile != "" {
+		if err := t.LoadInit(*initFile); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s: %d training images, %d steps, run folder %s\n",
+		cfg.Model.Name, t.Net.Params.Count(), b.Name(), trainDS.N, t.TotalSteps(), cfg.Out)
+	return runTrainer(t)
+}
+
+func loadSplits(kind data.Kind, dir string) (trainDS, testDS *data.Dataset, err error) {
+	if trainDS, err = data.Load(kind, dir, data.Train); err != nil {
+		if errors.Is(err, os.ErrNotExist) && kind != data.Folder {
+			err = fmt.Errorf("%w\nHINT: add --download to fetch %s into %s", err, kind, dir)
+		}
+		return nil, nil, err
+	}
+	testDS, err = data.Load(kind, dir, data.Test)
+	return trainDS, testDS, err
+}
+
+// runTrainer runs t with a progress display and signal handling.
+func runTrainer(t *train.Trainer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	t.Logf = func(format string, args ...any) {
+		if tty {
+			fmt.Fprint(os.Stderr, "\r\033[K")
+		}
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	}
+	start := time.Now()
+	startStep := -1
+	last := time.Time{}
+	t.Progress = func(p train.Progress) {
+		if startStep < 0 {
+			startStep = p.Step - 1
+		}
+		if time.Since(last) < 200*time.Millisecond && p.Batch != p.Batches {
+			return
+		}
+		last = time.Now()
+		done := float64(p.Step-startStep) / time.Since(start).Seconds()
+		eta := time.Duration(float64(p.Steps-p.Step)/done) * time.Second
+		line := fmt.Sprintf("epoch %d/%d %s %d/%d  loss %.4f  acc %.2f%%  lr %.4g  %.0f img/s  ETA %s",
+			p.Epoch, p.Epochs, bar(p.Batch, p.Batches, 20), p.Batch, p.Batches, p.Loss, 100*p.Accuracy, p.LR, p.ImagesPerSec, eta.Round(time.Second))
+		if tty {
+			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+		} else if p.Batch == p.Batches || p.Batch%100 == 0 {
+			fmt.Fprintln(os.Stderr, line)
+		}
+	}
+	err := t.Run(ctx)
+	if tty {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if errors.Is(err, train.ErrInterrupted) {
+		return fmt.Errorf("%w; continue with: deepres train --resume %s", err, t.Cfg.Out)
+	}
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "deepres: done in %s; checkpoints and metrics.jsonl in %s\n", time.Since(start).Round(time.Second), t.Cfg.Out)
+	}
+	return err
+}
+
+func bar(done, total, width int) string {
+	n := width * done / max(total, 1)
+	b := make([]byte, width)
+	for i := range b {
+		b[i] = '.'
+		if i < n {
+			b[i] = '='
+		}
+	}
+	return "[" + string(b) + "]"
+}
+
+// resumeRun continues the run in dir with the configuration it was started with.
+func resumeRun(dir, device, math string, newData bool, dataDir string) error {
+	cfg, err := train.ReadRunConfig(dir)
+	if err != nil {
+		return err
+	}
+	cfg.Out = dir
+	if newData { // the data moved: same dataset, new place
+		cfg.DataDir = dataDir
+	}
+	dataDir = cfg.DataDir
+	kind, err := data.ParseKind(cfg.Dataset)
+	if err != nil {
+		return usagef("--dataset: %v", err)
+	}
+	trainDS, testDS, err := loadSplits(kind, dataDir)
+	if err != nil {
+		return err
+	}
+	var valDS *data.Dataset
+	if cfg.ValSplit > 0 {
+		trainDS, valDS = data.SplitValidation(trainDS, cfg.ValSplit, cfg.Seed)
+	}
+	b, err := openDevice(device, math)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
+	if err != nil {
+		return err
+	}
+	if err := t.Resume(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s\n", dir, t.Position(), t.TotalSteps(), b.Name())
+	return runTrainer(t)
+}

@@ -1,0 +1,91 @@
+package models
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/deepres/deepres/ops/opcount"
+)
+
+// TestStochasticDepthSkipsWork counts the convolutions a resnet-110 training
+// step launches with p_L = 0.5: each active unit runs its two convs forward
+// and two of each backward; a dropped unit runs none. Over many steps the
+// mean number of active units approaches the expected depth Σ p_l.
+func TestStochasticDepthSkipsWork(t *testing.T) {
+	cfg := mustParse(t, "resnet-110")
+	cfg.SD, cfg.SDPL = SDLinear, 0.5
+	ob := opcount.New(newCPU())
+	const n, size = 2, 4
+	net := buildNet(t, cfg, ob, n, size)
+	net.SetTraining(true)
+	r := rand.New(rand.NewPCG(3, 4))
+	bt := randomBatch(t, ob, r, n, size, cfg.Classes)
+	const steps = 40
+	sum := 0
+	for s := 0; s < steps; s++ {
+		active := net.DrawDepth(r)
+		ob.Reset()
+		meanLoss(t, net, bt, true)
+		net.Backward()
+		// the stem's conv runs forward and backward-filter once (no input gradient)
+		if got, want := ob.Counts["ConvForward"], 1+2*active; got != want {
+			t.Fatalf("step %d: %d active units, %d ConvForward, want %d", s, active, got, want)
+		}
+		if got, want := ob.Counts["ConvBackwardData"], 2*active; got != want {
+			t.Fatalf("step %d: ConvBackwardData %d, want %d", s, got, want)
+		}
+		if got, want := ob.Counts["ConvBackwardFilter"], 1+2*active; got != want {
+			t.Fatalf("step %d: ConvBackwardFilter %d, want %d", s, got, want)
+		}
+		if got, want := ob.Counts["BatchNormForwardTraining"], 1+2*active; got != want {
+			t.Fatalf("step %d: BatchNormForwardTraining %d, want %d", s, got, want)
+		}
+		sum += active
+	}
+	mean := float64(sum) / steps
+	want := net.ExpectedDepth()
+	if math.Abs(want-40.25) > 1e-9 {
+		t.Errorf("expected depth %g, want 54 − 0.5·55/2 = 40.25", want)
+	}
+	// the variance of the active count is Σ p(1−p) ≈ 9.6: allow 4 standard errors
+	if se := math.Sqrt(9.6 / steps); math.Abs(mean-want) > 4*se {
+		t.Errorf("mean active units %.2f over %d steps, expected depth %.2f", mean, steps, want)
+	}
+	if sum == steps*len(net.Units) {
+		t.Error("no unit was ever dropped")
+	}
+}
+
+// TestNoAllocationAfterWarmup: after the first training step, steps allocate
+// nothing on the backend.
+func TestNoAllocationAfterWarmup(t *testing.T) {
+	for _, name := range []string{"resnet-20", "preact-resnet-20", "wrn-16-2"} {
+		t.Run(name, func(t *testing.T) {
+			cfg := mustParse(t, name)
+			cfg.SD, cfg.RoR = SDLinear, 3
+			ob := opcount.New(newCPU())
+			net := buildNet(t, cfg, ob, 4, 8)
+			if err := net.SetupOptimizer(); err != nil {
+				t.Fatal(err)
+			}
+			net.SetTraining(true)
+			r := rand.New(rand.NewPCG(5, 6))
+			bt := randomBatch(t, ob, r, 4, 8, cfg.Classes)
+			step := func() {
+				net.DrawDepth(r)
+				meanLoss(t, net, bt, true)
+				net.Backward()
+				net.Step(sgd)
+			}
+			step()
+			before := ob.Counts["Alloc"]
+			for i := 0; i < 3; i++ {
+				step()
+			}
+			if got := ob.Counts["Alloc"] - before; got != 0 {
+				t.Errorf("%d backend allocations in 3 warmed-up steps", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,289 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/deepres/deepres/checkpoint"
+	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
+)
+
+// ErrInterrupted is returned when the context is cancelled (SIGINT or
+// SIGTERM in the CLI): the step in flight finished and last.safetensors
+// holds the exact position, so `deepres train --resume` continues.
+var ErrInterrupted = errors.New("training interrupted; checkpoint written")
+
+// Progress is reported after every step.
+type Progress struct {
+	Epoch, Epochs, Batch, Batches, Step, Steps int
+	Loss, Accuracy, LR, ImagesPerSec           float64
+}
+
+// Trainer owns one run: network, data and optimiser state.
+type Trainer struct {
+	Cfg              Config
+	Net              *models.Network
+	Train, Val, Test *data.Dataset
+	Norm             data.Normalization
+	// Progress, if set, is called after every step; Logf, if set, receives
+	// one line per epoch and notes. Neither may block for long.
+	Progress func(Progress)
+	Logf     func(format string, args ...any)
+
+	b          ops.Backend
+	pcg        *rand.PCG
+	rng        *rand.Rand
+	pos        position
+	x, labels  ops.Tensor
+	stats      ops.Tensor // loss sum, correct sum, Σ|∂L/∂conv1|
+	perEpoch   int
+	totalSteps int
+}
+
+// New builds the network on b for cfg and allocates everything a step
+// needs. Weights are initialised from cfg.Seed; call LoadInit or Resume to
+// start elsewhere.
+func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm data.Normalization) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for _, ds := range []*data.Dataset{trainDS, valDS, testDS} {
+		if ds != nil && (ds.H != 32 || ds.W != 32) {
+			return nil, fmt.Errorf("dataset %s has %dx%d images; the CIFAR networks take 32x32", ds.Name, ds.H, ds.W)
+		}
+	}
+	if trainDS == nil || trainDS.N == 0 {
+		return nil, errors.New("no training images")
+	}
+	if n := len(trainDS.Classes); n != cfg.Model.Classes {
+		return nil, fmt.Errorf("dataset %s has %d classes but the model is built for %d", trainDS.Name, n, cfg.Model.Classes)
+	}
+	net, err := models.New(cfg.Model, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := net.Setup(cfg.BatchSize); err != nil {
+		return nil, err
+	}
+	if err := net.SetupOptimizer(); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Net: net, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
+	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
+		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
+			t.stats, err = b.Alloc(3)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("allocate input buffers: %w", err)
+	}
+	net.Init(cfg.Seed)
+	net.Env.DropoutSeed = cfg.Seed * 0x9E3779B97F4A7C15
+	t.pcg = rand.NewPCG(cfg.Seed, 0x5344) // the run's RNG: stochastic-depth draws
+	t.rng = rand.New(t.pcg)
+	t.pos.Best = math.Inf(1)
+	t.perEpoch = (trainDS.N + cfg.BatchSize - 1) / cfg.BatchSize
+	t.totalSteps = cfg.Steps
+	if t.totalSteps == 0 {
+		t.totalSteps = cfg.Epochs * t.perEpoch
+	}
+	return t, b.Sync()
+}
+
+// LoadInit replaces the initial weights with those of a checkpoint (deepres
+// init or a trained run).
+func (t *Trainer) LoadInit(path string) error {
+	f, err := checkpoint.Read(path)
+	if err != nil {
+		return err
+	}
+	return LoadStateDict(t.Net, f.Tensors, path)
+}
+
+// Resume continues the run saved in dir.
+func (t *Trainer) Resume(dir string) error { return t.resume(dir) }
+
+// Position is the number of steps done.
+func (t *Trainer) Position() int { return t.pos.Step }
+
+// TotalSteps is the length of the run in iterations.
+func (t *Trainer) TotalSteps() int { return t.totalSteps }
+
+func (t *Trainer) logf(format string, args ...any) {
+	if t.Logf != nil {
+		t.Logf(format, args...)
+	}
+}
+
+// Run trains until the last step, writing metrics and checkpoints into
+// Cfg.Out. It returns ErrInterrupted when ctx is cancelled, and an error
+// naming the step when the loss stops being finite (last.safetensors then
+// keeps the last good state).
+func (t *Trainer) Run(ctx context.Context) error {
+	cfg := t.Cfg
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("create run folder: %w", err)
+	}
+	loader := data.NewLoader(t.Train, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: cfg.Shuffle, Augment: cfg.Augment,
+		Seed: cfg.Seed, Norm: t.Norm, Workers: cfg.Workers})
+	defer loader.Close()
+	epochs := (t.totalSteps + t.perEpoch - 1) / t.perEpoch
+	for t.pos.Step < t.totalSteps {
+		start := time.Now()
+		startStep, startSeen := t.pos.Step, t.pos.Seen
+		loader.StartEpochAt(t.pos.Epoch, t.pos.Batch)
+		for t.pos.Step < t.totalSteps {
+			bt, ok := loader.Next()
+			if !ok {
+				break
+			}
+			lr := cfg.Schedule.LR(cfg.LR, t.pos.Step, t.totalSteps, t.perEpoch, cfg.WarmupSteps, cfg.WarmupLR)
+			if err := t.step(bt, lr); err != nil {
+				return err
+			}
+			t.pos.Batch = bt.Index + 1
+			if t.Progress != nil {
+				el := time.Since(start).Seconds()
+				t.Progress(Progress{Epoch: t.pos.Epoch + 1, Epochs: epochs, Batch: t.pos.Batch, Batches: t.perEpoch,
+					Step: t.pos.Step, Steps: t.totalSteps, Loss: t.pos.LossSum / float64(t.pos.Seen),
+					Accuracy: t.pos.CorrectSum / float64(t.pos.Seen), LR: lr, ImagesPerSec: float64(t.pos.Seen-startSeen) / el})
+			}
+			if ctx.Err() != nil {
+				if err := t.save(filepath.Join(cfg.Out, "last.safetensors")); err != nil {
+					return fmt.Errorf("interrupted, and the checkpoint failed: %w", err)
+				}
+				return ErrInterrupted
+			}
+		}
+		elapsed := time.Since(start).Seconds()
+		lr := cfg.Schedule.LR(cfg.LR, t.pos.Step-1, t.totalSteps, t.perEpoch, cfg.WarmupSteps, cfg.WarmupLR)
+		if err := t.endEpoch(float64(t.pos.Seen-startSeen)/elapsed, lr, t.pos.Step-startStep); err != nil {
+			return err
+		}
+	}
+	return t.save(filepath.Join(cfg.Out, "last.safetensors"))
+}
+
+// step runs one training iteration on a batch.
+func (t *Trainer) step(bt data.Batch, lr float64) error {
+	b, net, n := t.b, t.Net, bt.N
+	x := b.View(t.x, 0, n, 3, 32, 32)
+	labels := b.View(t.labels, 0, n)
+	b.CopyIn(x, bt.X.Data().([]float32))
+	b.CopyIn(labels, bt.Labels.Data().([]float32))
+	net.SetTraining(true)
+	net.DrawDepth(t.rng)
+	net.Forward(x)
+	net.Loss(labels, true)
+	net.Backward()
+	net.Step(ops.SGDParams{LR: float32(lr), Momentum: float32(t.Cfg.Momentum), WeightDecay: float32(t.Cfg.WD), Nesterov: t.Cfg.Nesterov})
+	// One small download per step: the loss for the guard and the progress bar.
+	b.Reduce(b.View(t.stats, 0, 1), net.Losses(), ops.ReduceSum)
+	b.Reduce(b.View(t.stats, 1, 1), net.Correct(), ops.ReduceSum)
+	b.Reduce(b.View(t.stats, 2, 1), net.Stem.Mods[0].(interface{ Weight() ops.Tensor }).Weight(), ops.ReduceSumAbs)
+	var s [3]float32
+	if err := b.CopyOut(s[:], t.stats); err != nil {
+		return fmt.Errorf("step %d: %w", t.pos.Step+1, err)
+	}
+	if math.IsNaN(float64(s[0])) || math.IsInf(float64(s[0]), 0) {
+		return fmt.Errorf("loss became %v at step %d (epoch %d); %s/last.safetensors keeps the last good checkpoint; HINT: lower --lr or use warm-up", s[0], t.pos.Step+1, t.pos.Epoch+1, t.Cfg.Out)
+	}
+	t.pos.Step++
+	t.pos.Seen += n
+	t.pos.LossSum += float64(s[0])
+	t.pos.CorrectSum += float64(s[1])
+	t.pos.GradAbsSum += float64(s[2]) / float64(net.Params.Params[0].Shape.Len())
+	t.pos.GradSteps++
+	return nil
+}
+
+// Metrics is one line of metrics.jsonl.
+type Metrics struct {
+	Epoch          int      `json:"epoch"`
+	Step           int      `json:"step"`
+	LR             float64  `json:"lr"`
+	TrainLoss      float64  `json:"train_loss"`
+	TrainError     float64  `json:"train_error"`
+	TestLoss       *float64 `json:"test_loss,omitempty"`
+	TestError      *float64 `json:"test_error,omitempty"`
+	ValLoss        *float64 `json:"val_loss,omitempty"`
+	ValError       *float64 `json:"val_error,omitempty"`
+	ImagesPerSec   float64  `json:"img_per_s"`
+	Seconds        float64  `json:"seconds"`
+	ExpectedDepth  float64  `json:"expected_depth"`
+	FirstConvGrad  float64  `json:"first_conv_grad_mean_abs"`
+	CheckpointBest bool     `json:"best,omitempty"`
+}
+
+func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
+	cfg, p := t.Cfg, &t.pos
+	m := Metrics{Epoch: p.Epoch + 1, Step: p.Step, LR: lr, TrainLoss: p.LossSum / float64(p.Seen),
+		TrainError: 1 - p.CorrectSum/float64(p.Seen), ImagesPerSec: imgPerSec, ExpectedDepth: t.Net.ExpectedDepth(),
+		FirstConvGrad: p.GradAbsSum / float64(max(p.GradSteps, 1))}
+	if steps > 0 && imgPerSec > 0 {
+		m.Seconds = float64(p.Seen) / imgPerSec
+	}
+	watch := math.NaN()
+	if t.Test != nil {
+		loss, acc, err := Evaluate(t.Net, t.Test, t.Norm, cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		e := 1 - acc
+		m.TestLoss, m.TestError, watch = &loss, &e, e
+	}
+	if t.Val != nil {
+		loss, acc, err := Evaluate(t.Net, t.Val, t.Norm, cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		e := 1 - acc
+		m.ValLoss, m.ValError, watch = &loss, &e, e
+	}
+	// The next epoch starts from a clean position, so a checkpoint written
+	// now resumes there.
+	p.Epoch++
+	p.Batch, p.LossSum, p.CorrectSum, p.GradAbsSum, p.Seen, p.GradSteps = 0, 0, 0, 0, 0, 0
+	if !math.IsNaN(watch) && watch < p.Best {
+		p.Best = watch
+		m.CheckpointBest = true
+		if err := t.save(filepath.Join(cfg.Out, "best.safetensors")); err != nil {
+			return err
+		}
+	}
+	if cfg.CheckpointEvery > 0 && p.Epoch%cfg.CheckpointEvery == 0 {
+		if err := t.save(filepath.Join(cfg.Out, "last.safetensors")); err != nil {
+			return err
+		}
+	}
+	line, _ := json.Marshal(m)
+	f, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	msg := fmt.Sprintf("epoch %d/%d  step %d  lr %.4g  train loss %.4f err %.2f%%", m.Epoch, (t.totalSteps+t.perEpoch-1)/t.perEpoch, m.Step, lr, m.TrainLoss, 100*m.TrainError)
+	if m.TestError != nil {
+		msg += fmt.Sprintf("  test loss %.4f err %.2f%%", *m.TestLoss, 100**m.TestError)
+	}
+	if m.ValError != nil {
+		msg += fmt.Sprintf("  val err %.2f%%", 100**m.ValError)
+	}
+	t.logf("%s  %.0f img/s", msg, imgPerSec)
+	return nil
+}
