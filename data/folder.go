@@ -24,6 +24,9 @@ import (
 // decoded, so that a corrupt header cannot ask for gigabytes.
 const maxImageSide = 4096
 
+// maxImageFileBytes bounds one encoded image read from an archive.
+const maxImageFileBytes = 64 << 20
+
 // imageFile is one encoded image found in a folder or an archive.
 type imageFile struct {
 	class, name string // name is the path shown in errors
@@ -34,6 +37,7 @@ type imageFile struct {
 type folderScan struct {
 	classes map[string]bool
 	files   []imageFile
+	maxSide int // the largest width or height accepted
 }
 
 func (s *folderScan) addClass(c string) { s.classes[c] = true }
@@ -65,7 +69,7 @@ func ReadImageFolder(path, split string) (*Dataset, error) {
 }
 
 func scanDir(root, split string) (*folderScan, error) {
-	s := &folderScan{classes: make(map[string]bool)}
+	s := &folderScan{classes: make(map[string]bool), maxSide: maxImageSide}
 	dir := filepath.Join(root, split)
 	classes, err := os.ReadDir(dir)
 	if err != nil {
@@ -133,7 +137,7 @@ func scanTarFile(file, split string) (*folderScan, error) {
 // scanTar collects <split>/<class>/<image> members of an uncompressed tar
 // stream; members of other splits are passed over.
 func scanTar(r io.Reader, file, split string) (*folderScan, error) {
-	s := &folderScan{classes: make(map[string]bool)}
+	s := &folderScan{classes: make(map[string]bool), maxSide: maxImageSide}
 	tr := tar.NewReader(r)
 	found := false
 	for {
@@ -165,10 +169,14 @@ func scanTar(r io.Reader, file, split string) (*folderScan, error) {
 			if err := checkImageName(where); err != nil {
 				return nil, err
 			}
-			// ReadAll grows with what is really there, not with h.Size.
-			b, err := io.ReadAll(tr)
+			// ReadAll grows with what is really there, not with h.Size;
+			// the limit stops a sparse member that expands to gigabytes.
+			b, err := io.ReadAll(io.LimitReader(tr, maxImageFileBytes+1))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if len(b) > maxImageFileBytes {
+				return nil, fmt.Errorf("%s: larger than %d bytes, too large for an image", where, maxImageFileBytes)
 			}
 			s.addClass(rest[0])
 			s.files = append(s.files, imageFile{class: rest[0], name: where, data: b})
@@ -228,7 +236,7 @@ func (s *folderScan) decode(name string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.files[0].name, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxImageSide || cfg.Height > maxImageSide {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > s.maxSide || cfg.Height > s.maxSide {
 		return nil, fmt.Errorf("%s: image size %dx%d out of range", s.files[0].name, cfg.Width, cfg.Height)
 	}
 	ds.N, ds.H, ds.W = len(s.files), cfg.Height, cfg.Width
@@ -236,7 +244,8 @@ func (s *folderScan) decode(name string) (*Dataset, error) {
 	ds.Labels = make([]int32, ds.N)
 	errs := make([]error, ds.N)
 	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), ds.N)
+	// A goroutine per 64 images at least: small sets are not worth the hand-off.
+	workers := min(runtime.GOMAXPROCS(0), (ds.N+63)/64)
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < ds.N; i += workers {

@@ -39,8 +39,8 @@ func FuzzReadSVHNMat(f *testing.F) {
 	f.Add(writeMat(ds, matOptions{compressed: true, extraVar: true}))
 	f.Add(writeMat(ds, matOptions{bigEndian: true, yType: miUINT8, yClass: mxUINT8}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		// A small image limit keeps a fuzzed header from allocating much.
-		ds, err := readSVHNMat(bytes.NewReader(b), "fuzz.mat", 64)
+		// A small limit keeps a fuzzed header from allocating much.
+		ds, err := readSVHNMat(bytes.NewReader(b), "fuzz.mat", 1<<20)
 		if err != nil {
 			return
 		}
@@ -62,6 +62,7 @@ func FuzzReadImageTar(f *testing.F) {
 		if err != nil {
 			return
 		}
+		s.maxSide = 64 // keeps a fuzzed image header from allocating much
 		ds, err := s.decode("fuzz.tar train")
 		if err != nil {
 			return

@@ -192,7 +192,7 @@ func (l *Loader) fill(buf *batchBuf) {
 	for i := range buf.n {
 		pos := first + i
 		k := l.perm[pos]
-		buf.y[i] = float32(ds.Labels[pos])
+		buf.y[i] = float32(ds.Labels[k])
 		dst := buf.x[i*size : (i+1)*size]
 		if l.cfg.Augment {
 			augmentInto(dst, ds.Image(k), ds.H, ds.W, drawFor(l.cfg.Seed, l.epoch, pos), l.table)

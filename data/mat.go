@@ -38,9 +38,9 @@ const (
 	mxUINT8  = 9
 )
 
-// maxSVHNImages bounds the image count a file may declare before we
-// allocate for it; SVHN's largest split (extra) has 531,131.
-const maxSVHNImages = 1 << 20
+// maxSVHNBytes bounds the image bytes a file may declare before we
+// allocate them; SVHN's largest split (extra) has 531,131·3072 ≈ 1.6 GB.
+const maxSVHNBytes = 4 << 30
 
 type matReader struct {
 	order binary.ByteOrder
@@ -53,10 +53,10 @@ type matReader struct {
 // errors, which say what is wrong (not v5, truncated, wrong size, label out
 // of range, missing variable).
 func ReadSVHNMat(r io.Reader, name string) (*Dataset, error) {
-	return readSVHNMat(r, name, maxSVHNImages)
+	return readSVHNMat(r, name, maxSVHNBytes)
 }
 
-func readSVHNMat(r io.Reader, name string, maxImages int) (*Dataset, error) {
+func readSVHNMat(r io.Reader, name string, maxBytes int) (*Dataset, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var hdr [128]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
@@ -103,12 +103,12 @@ func readSVHNMat(r io.Reader, name string, maxImages int) (*Dataset, error) {
 				return nil, fmt.Errorf("%s: compressed element: %w", name, err)
 			}
 			if ityp == miMATRIX {
-				if err := m.matrix(io.LimitReader(zr, int64(in)), in, ds, &labels, maxImages); err != nil {
+				if err := m.matrix(io.LimitReader(zr, int64(in)), in, ds, &labels, maxBytes); err != nil {
 					return nil, err
 				}
 			}
 		case miMATRIX:
-			if err := m.matrix(body, n, ds, &labels, maxImages); err != nil {
+			if err := m.matrix(body, n, ds, &labels, maxBytes); err != nil {
 				return nil, err
 			}
 		}
@@ -186,7 +186,7 @@ func skipPad(r io.Reader, n uint32) error {
 
 // matrix reads one miMATRIX body of n bytes; X and y are decoded into ds
 // and labels, other variables are left for the caller to skip.
-func (m *matReader) matrix(r io.Reader, n uint32, ds *Dataset, labels *[]int32, maxImages int) error {
+func (m *matReader) matrix(r io.Reader, n uint32, ds *Dataset, labels *[]int32, maxBytes int) error {
 	if n == 0 {
 		return nil // an empty array
 	}
@@ -225,7 +225,7 @@ func (m *matReader) matrix(r io.Reader, n uint32, ds *Dataset, labels *[]int32, 
 		if class != mxUINT8 || complex {
 			return fmt.Errorf("%s: X has class %d, want uint8 (class %d)", m.name, class, mxUINT8)
 		}
-		return m.images(r, dims, ds, maxImages)
+		return m.images(r, dims, ds, maxBytes)
 	case "y":
 		if *labels != nil {
 			return fmt.Errorf("%s: variable y appears twice", m.name)
@@ -243,13 +243,13 @@ func (m *matReader) matrix(r io.Reader, n uint32, ds *Dataset, labels *[]int32, 
 }
 
 // images streams X (H×W×3×N, column-major) into ds as N×3×H×W.
-func (m *matReader) images(r io.Reader, dims []int, ds *Dataset, maxImages int) error {
+func (m *matReader) images(r io.Reader, dims []int, ds *Dataset, maxBytes int) error {
 	if len(dims) != 4 || dims[2] != 3 || dims[0] == 0 || dims[1] == 0 || dims[0] > 1024 || dims[1] > 1024 {
 		return fmt.Errorf("%s: X has dimensions %v, want H×W×3×N", m.name, dims)
 	}
 	h, w, num := dims[0], dims[1], dims[3]
-	if num > maxImages {
-		return fmt.Errorf("%s: X declares %d images, more than the %d allowed", m.name, num, maxImages)
+	if int64(3*h*w)*int64(num) > int64(maxBytes) {
+		return fmt.Errorf("%s: X declares %d×%d×3×%d bytes, more than the %d allowed", m.name, h, w, num, maxBytes)
 	}
 	typ, nbytes, small, err := m.tag(r)
 	if err != nil {

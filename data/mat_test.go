@@ -69,8 +69,8 @@ func TestReadSVHNMatErrors(t *testing.T) {
 		})
 	}
 	t.Run("too many images", func(t *testing.T) {
-		_, err := readSVHNMat(bytes.NewReader(good), "t.mat", 3)
-		if want := "X declares 4 images, more than the 3 allowed"; err == nil || !strings.Contains(err.Error(), want) {
+		_, err := readSVHNMat(bytes.NewReader(good), "t.mat", 4*3072-1)
+		if want := "X declares 32×32×3×4 bytes, more than the 12287 allowed"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got error %v, want %q", err, want)
 		}
 	})

@@ -26,6 +26,7 @@ type allocator struct {
 	inUse   int64              // bytes in live blocks
 	cached  int64              // bytes in free lists
 	devCall int                // successful device allocations, for tests and stats
+	peak    int64              // the largest inUse seen
 }
 
 func newAllocator(dev memory) *allocator {
@@ -57,6 +58,7 @@ func (a *allocator) get(n int64) (uint64, error) {
 		a.cached -= c
 		a.live[p] = c
 		a.inUse += c
+		a.peak = max(a.peak, a.inUse)
 		return p, nil
 	}
 	p, err := a.dev.alloc(c)
@@ -72,6 +74,7 @@ func (a *allocator) get(n int64) (uint64, error) {
 	a.devCall++
 	a.live[p] = c
 	a.inUse += c
+	a.peak = max(a.peak, a.inUse)
 	return p, nil
 }
 

@@ -125,3 +125,16 @@ func TestAllocatorDoubleFreePanics(t *testing.T) {
 	}()
 	a.put(p)
 }
+
+func TestAllocatorPeak(t *testing.T) {
+	a := newAllocator(newFakeMemory(1 << 30))
+	p1, _ := a.get(1000)
+	p2, _ := a.get(3000)
+	a.put(p1)
+	p3, _ := a.get(1000) // reuses p1's block: the peak does not grow
+	a.put(p2)
+	a.put(p3)
+	if want := sizeClass(1000) + sizeClass(3000); a.peak != want {
+		t.Errorf("peak %d, want %d", a.peak, want)
+	}
+}

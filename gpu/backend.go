@@ -276,3 +276,17 @@ func (deviceMemory) alloc(n int64) (uint64, error) {
 func (deviceMemory) free(p uint64) error {
 	return cuCheck("cuMemFree_v2", C.dr_cuMemFree(C.dr_CUdeviceptr(p)))
 }
+
+// PeakBytes is the most device memory the backend's tensors have held at
+// once (size classes included, the cuDNN workspace and pinned staging
+// not), what `deepres bench` reports as peak memory.
+func (b *Backend) PeakBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return -1
+	}
+	var p int64
+	b.call(func() { p = b.mem.peak })
+	return p
+}

@@ -85,7 +85,8 @@ func download(t testing.TB, b ops.Backend, x ops.Tensor) []float32 {
 	return host
 }
 
-func newCPU() *cpuref.Backend { return cpuref.New(1) }
+func newCPU() *cpuref.Backend { return cpuref.New(0) }
+
 
 func finite(xs []float32) bool {
 	for _, v := range xs {

@@ -1,0 +1,236 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deepres/deepres/checkpoint"
+	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/models"
+)
+
+// synthetic returns n random 32×32 images in 10 classes whose mean colour
+// depends on the class, so a network can learn something.
+func synthetic(n int, seed uint64) *data.Dataset {
+	r := rand.New(rand.NewPCG(seed, 9))
+	ds := &data.Dataset{Name: "synthetic", N: n, H: 32, W: 32, Images: make([]uint8, n*3*32*32), Labels: make([]int32, n)}
+	for c := 0; c < 10; c++ {
+		ds.Classes = append(ds.Classes, string(rune('a'+c)))
+	}
+	for i := 0; i < n; i++ {
+		l := int32(r.IntN(10))
+		ds.Labels[i] = l
+		for j := 0; j < 3*32*32; j++ {
+			ds.Images[i*3*32*32+j] = uint8(int(l)*20 + r.IntN(60))
+		}
+	}
+	return ds
+}
+
+func testConfig(t *testing.T, model string, out string) Config {
+	t.Helper()
+	mc, err := models.Parse(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	c.Model, c.BatchSize, c.Epochs, c.Out, c.Workers = mc, 16, 2, out, 2
+	c.Schedule = Schedule{Kind: "step", Fractions: []float64{0.5}}
+	c.WarmupSteps, c.Nesterov = 2, true
+	return c
+}
+
+func newTrainer(t *testing.T, cfg Config, trainDS, testDS *data.Dataset) *Trainer {
+	t.Helper()
+	tr, err := New(cfg, cpuref.New(2), trainDS, nil, testDS, data.ComputeNormalization(trainDS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestResumeIsExact interrupts a run mid-epoch, resumes it from its
+// checkpoint, and requires the final weights, BN statistics and momentum
+// to be bitwise those of an uninterrupted run — with shuffling,
+// augmentation, stochastic depth, dropout and warm-up all in play.
+func TestResumeIsExact(t *testing.T) {
+	trainDS, testDS := synthetic(80, 1), synthetic(20, 2)
+	mc, err := models.Parse("wrn-10-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.SD, mc.SDPL, mc.Dropout, mc.RoR = models.SDLinear, 0.5, 0.3, 3
+	dirA, dirB := t.TempDir(), t.TempDir()
+	cfgA := testConfig(t, "wrn-10-2", dirA)
+	cfgA.Model = mc
+	a := newTrainer(t, cfgA, trainDS, testDS)
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	cfgB := cfgA
+	cfgB.Out = dirB
+	b := newTrainer(t, cfgB, trainDS, testDS)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Progress = func(p Progress) {
+		if p.Step == 7 { // epoch 2 of 5-batch epochs, mid-epoch
+			cancel()
+		}
+	}
+	if err := b.Run(ctx); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
+	}
+	c := newTrainer(t, cfgB, trainDS, testDS)
+	if err := c.Resume(dirB); err != nil {
+		t.Fatal(err)
+	}
+	if c.Position() != 7 {
+		t.Fatalf("resumed at step %d, want 7", c.Position())
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fa, err := checkpoint.Read(filepath.Join(dirA, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := checkpoint.Read(filepath.Join(dirB, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fa.Tensors) != len(fb.Tensors) {
+		t.Fatalf("%d tensors vs %d", len(fa.Tensors), len(fb.Tensors))
+	}
+	for name, ta := range fa.Tensors {
+		va, vb := ta.Data().([]float32), fb.Tensors[name].Data().([]float32)
+		for i := range va {
+			if va[i] != vb[i] {
+				t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", name, i, va[i], vb[i])
+			}
+		}
+	}
+	// the metrics of the resumed epoch match too
+	ma, mb := readMetrics(t, dirA), readMetrics(t, dirB)
+	if len(ma) != 2 || len(mb) != 2 {
+		t.Fatalf("metrics lines: %d and %d, want 2", len(ma), len(mb))
+	}
+	for i := range ma {
+		if ma[i].TrainLoss != mb[i].TrainLoss || *ma[i].TestError != *mb[i].TestError {
+			t.Errorf("epoch %d metrics differ: %+v vs %+v", i+1, ma[i], mb[i])
+		}
+	}
+}
+
+func readMetrics(t *testing.T, dir string) []Metrics {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Metrics
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var m Metrics
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestRunWritesCheckpointsAndLearns trains resnet-8 on the synthetic
+// classes and checks the run folder: metrics per epoch, PyTorch-style names,
+// momentum, best checkpoint, and that the loss went down.
+func TestRunWritesCheckpointsAndLearns(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, "resnet-8", dir)
+	cfg.Epochs, cfg.LR = 4, 0.05
+	tr := newTrainer(t, cfg, synthetic(96, 3), synthetic(32, 4))
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := readMetrics(t, dir)
+	if len(m) != 4 {
+		t.Fatalf("%d metrics lines, want 4", len(m))
+	}
+	if m[3].TrainLoss >= m[0].TrainLoss {
+		t.Errorf("train loss did not fall: %g → %g", m[0].TrainLoss, m[3].TrainLoss)
+	}
+	if m[0].FirstConvGrad <= 0 || m[0].ExpectedDepth != 3 || m[0].LR != 0.05 {
+		t.Errorf("epoch metrics: %+v", m[0])
+	}
+	if m[3].LR != 0.005 {
+		t.Errorf("lr after the step at half the run is %g, want 0.005", m[3].LR)
+	}
+	f, err := checkpoint.Read(filepath.Join(dir, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer2.0.bn2.bias", "fc.weight", "fc.bias", MomentumPrefix + "fc.weight"} {
+		if _, ok := f.Tensors[name]; !ok {
+			t.Errorf("checkpoint lacks %s", name)
+		}
+	}
+	if f.Meta["model_name"] != "resnet-8" || f.Meta["step"] != "24" {
+		t.Errorf("metadata: %v", f.Meta)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "best.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestNonFiniteLossStops: a learning rate that blows the weights up ends the
+// run with an error naming the step, keeping the last good checkpoint.
+func TestNonFiniteLossStops(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, "resnet-8", dir)
+	cfg.LR, cfg.WarmupSteps, cfg.CheckpointEvery = 1e30, 0, 1
+	tr := newTrainer(t, cfg, synthetic(32, 5), nil)
+	err := tr.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "at step") {
+		t.Fatalf("got %v, want a non-finite loss error naming the step", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	good := testConfig(t, "resnet-8", "out")
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []func(*Config){
+		func(c *Config) { c.BatchSize = 0 },
+		func(c *Config) { c.Epochs, c.Steps = 0, 0 },
+		func(c *Config) { c.LR = 0 },
+		func(c *Config) { c.Momentum = 1 },
+		func(c *Config) { c.Momentum, c.Nesterov = 0, true },
+		func(c *Config) { c.Out = "" },
+		func(c *Config) { c.Model.RoR = 4 },
+	} {
+		c := good
+		bad(&c)
+		if c.Validate() == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+	c := good
+	if err := ApplyPreset(&c, "he2016", "cifar10"); err != nil || c.Steps != 64000 || c.WarmupSteps != 400 {
+		t.Errorf("he2016: %v %+v", err, c)
+	}
+	c.Model.Family = "wrn"
+	if err := ApplyPreset(&c, "ror2016", "cifar10"); err != nil || c.WD != 5e-4 || c.Epochs != 500 || !c.Nesterov {
+		t.Errorf("ror2016 on WRN: %v %+v", err, c)
+	}
+	if err := ApplyPreset(&c, "sd2016", "svhn"); err != nil || c.Epochs != 50 || c.Augment {
+		t.Errorf("sd2016 on SVHN: %v %+v", err, c)
+	}
+	if ApplyPreset(&c, "nope", "cifar10") == nil {
+		t.Error("unknown preset accepted")
+	}
+}
