@@ -14,7 +14,8 @@ import (
 //     needed), or from dir itself when it names that archive.
 //   - SVHN (Train, Test, Extra): dir/{train,test,extra}_32x32.mat.
 //   - Folder (Train, Test): ReadImageFolder(dir, "train" or "test"); dir may
-//     be a .tar or .tar.gz.
+//     be a .tar or .tar.gz. Each split takes its classes from its own
+//     folders, so both splits must hold the same class folders.
 //
 // The result is checked with Dataset.Check.
 func Load(kind Kind, dir string, split Split) (*Dataset, error) {

@@ -277,3 +277,19 @@ func BenchmarkLoader(b *testing.B) {
 		})
 	}
 }
+
+func TestLoaderNoAllocations(t *testing.T) {
+	ds := randomDataset(rand.New(rand.NewPCG(1, 2)), 200, 4, 4, 10)
+	l := NewLoader(ds, LoaderConfig{BatchSize: 1, Shuffle: true, Augment: true, Norm: CIFAR10Norm, Workers: 2})
+	defer l.Close()
+	l.StartEpoch(0)
+	l.Next()
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := l.Next(); !ok {
+			t.Fatal("epoch ended early")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per batch, want 0", allocs)
+	}
+}

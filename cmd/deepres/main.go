@@ -30,6 +30,8 @@ var commands = []command{
 	{"models", "list the models with their parameter counts", runModels},
 	{"devices", "list the GPUs deepres can use, or say why none", runDevices},
 	{"bench", "time training steps on synthetic data", runBench},
+	{"report", "tabulate and plot a results folder against the papers", runReport},
+	{"plot", "plot a metric per epoch for run folders", runPlot},
 }
 
 func usage() {

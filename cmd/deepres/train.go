@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -136,8 +137,13 @@ func loadSplits(kind data.Kind, dir string) (trainDS, testDS *data.Dataset, err 
 		}
 		return nil, nil, err
 	}
-	testDS, err = data.Load(kind, dir, data.Test)
-	return trainDS, testDS, err
+	if testDS, err = data.Load(kind, dir, data.Test); err != nil {
+		return nil, nil, err
+	}
+	if !slices.Equal(trainDS.Classes, testDS.Classes) {
+		return nil, nil, fmt.Errorf("%s: the train split's classes %v differ from the test split's %v", dir, trainDS.Classes, testDS.Classes)
+	}
+	return trainDS, testDS, nil
 }
 
 // runTrainer runs t with a progress display and signal handling.

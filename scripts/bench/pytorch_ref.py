@@ -341,7 +341,13 @@ class Unit(nn.Module):
 
     def forward(self, x, extra=None, keep=True, scale=1.0):
         if self.he_transition:
-            x = F.relu(self.bn1(x))  # shared by branch and projection; runs even when dropped
+            # Shared by branch and projection, so it runs even when the unit is dropped; then,
+            # as deepres does (DESIGN.md: a dropped unit's BN running statistics do not move),
+            # it normalises with the batch statistics without updating the running ones.
+            if keep or not self.training:
+                x = F.relu(self.bn1(x))
+            else:
+                x = F.relu(F.batch_norm(x, None, None, self.bn1.weight, self.bn1.bias, True, 0.0, self.bn1.eps))
         hx = self.h(x)
         g = self.gate(x) if hasattr(self, "gate") else None
         v = self.variant

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deepres-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "deepres")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic("build deepres: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run executes deepres and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"train", "--model", "resnet-21", "--dataset", "cifar10"}, "--model"},
+		{[]string{"train", "--model", "resnet-20", "--sd", "linear"}, "--sd"},
+		{[]string{"train", "--model", "resnet-20", "--lr-schedule", "weird"}, "--lr-schedule"},
+		{[]string{"train", "--model", "resnet-20", "--dataset", "mnist"}, "--dataset"},
+		{[]string{"train", "--model", "resnet-20", "--epochs", "2", "--steps", "3"}, "--epochs or --steps"},
+		{[]string{"train", "--model", "resnet-20", "--bogus"}, "bogus"},
+		{[]string{"train", "--model", "preact-resnet-110", "--shortcut", "exclusive:-6"}, "Table 1"},
+		{[]string{"train", "--model", "resnet-20", "--shortcut", "constant:1"}, "--shortcut"},
+		{[]string{"train", "--model", "resnet-20", "--device", "tpu", "--dataset", "folder", "--data", "nowhere"}, ""},
+		{[]string{"eval"}, "--checkpoint"},
+		{[]string{"init", "--model", "wrn-40-4"}, "--out"},
+		{[]string{"bench", "--model", "resnet-20", "--steps", "0"}, "--steps"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		_, stderr, code := run(t, tc.args...)
+		if tc.want == "" {
+			if code == 0 {
+				t.Errorf("%v: exit 0", tc.args)
+			}
+			continue
+		}
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestModelsJSON(t *testing.T) {
+	out, _, code := run(t, "models", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var rows []struct {
+		Name   string
+		Params int
+		Depth  int
+		Family string
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range rows {
+		got[r.Name] = r.Params
+	}
+	if got["resnet-1202"] != 19421274 || got["wrn-28-10"] != 36479194 || len(rows) < 10 {
+		t.Errorf("models --json: %v", got)
+	}
+}
+
+func TestNoGPU(t *testing.T) {
+	if _, err := os.Stat("/dev/nvidia0"); err == nil {
+		t.Skip("this machine has a GPU")
+	}
+	_, stderr, code := run(t, "devices")
+	if code != 1 || !strings.Contains(stderr, "libcuda.so.1") {
+		t.Errorf("devices without a GPU: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = run(t, "bench", "--model", "resnet-8", "--device", "cuda", "--steps", "1")
+	if code != 1 || !strings.Contains(stderr, "libcuda.so.1") {
+		t.Errorf("--device cuda without a GPU: exit %d, %q", code, stderr)
+	}
+}
+
+// writeFolder writes a tiny image-folder dataset: 2 classes whose images
+// differ in colour.
+func writeFolder(t *testing.T, root string, perClass int) {
+	t.Helper()
+	for _, split := range []string{"train", "test"} {
+		for c, name := range []string{"dark", "light"} {
+			dir := filepath.Join(root, split, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < perClass; i++ {
+				img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+				for p := range img.Pix {
+					img.Pix[p] = uint8(40 + 150*c + (p*7+i*13)%50)
+				}
+				img.Set(0, 0, color.RGBA{0, 0, 0, 255})
+				f, err := os.Create(filepath.Join(dir, strings.Repeat("0", 3)+string(rune('a'+i))+".png"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := png.Encode(f, img); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+		}
+	}
+}
+
+// TestTrainEvalResume trains a tiny model on the CPU, evaluates its
+// checkpoint, and resumes a finished run (which has nothing left to do).
+func TestTrainEvalResume(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 8)
+	_, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "auto",
+		"--epochs", "2", "--batch-size", "8", "--lr", "0.05", "--out", out)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "training on the CPU") && !strings.Contains(stderr, "using cuda") {
+		t.Errorf("--device auto did not say which device: %s", stderr)
+	}
+	stdout, stderr, code := run(t, "eval", "--checkpoint", filepath.Join(out, "last.safetensors"), "--dataset", "folder", "--data", data, "--device", "cpu", "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Loss, Accuracy float64
+		N              int
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.N != 16 || res.Accuracy < 0 || res.Accuracy > 1 {
+		t.Errorf("eval --json: %q (%v)", stdout, err)
+	}
+	_, stderr, code = run(t, "train", "--resume", out, "--device", "cpu")
+	if code != 0 {
+		t.Errorf("resume of a finished run: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = run(t, "train", "--resume", out, "--lr", "1")
+	if code != 2 || !strings.Contains(stderr, "--lr") {
+		t.Errorf("resume with --lr: exit %d: %s", code, stderr)
+	}
+	initFile := filepath.Join(dir, "init.safetensors")
+	if _, stderr, code := run(t, "init", "--model", "resnet-8", "--classes", "2", "--out", initFile); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "eval", "--checkpoint", initFile, "--dataset", "folder", "--data", data, "--device", "cpu"); code != 0 {
+		t.Errorf("eval of an init file: exit %d: %s", code, stderr)
+	}
+}

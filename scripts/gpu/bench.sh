@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench.sh RESULTS_DIR — on the GPU machine (no Go; run scripts/gpu/build.sh
+# on the build machine first): times deepres and PyTorch (eager and
+# torch.compile) on the same card, same models, batch and math mode, and
+# prints one table:
+#   model | deepres img/s | PyTorch eager | torch.compile | ratio | deepres peak MiB | PyTorch peak MiB
+# Raw JSON lines and logs go to RESULTS_DIR; the table to RESULTS_DIR/table.md.
+# Safe to run twice. Env: STEPS (20), WARMUP (5), MATH (tf32), PYTHON (python3).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:?usage: bench.sh RESULTS_DIR}
+mkdir -p "$out"
+cd "$root"
+steps=${STEPS:-20}; warmup=${WARMUP:-5}; math=${MATH:-tf32}; py=${PYTHON:-python3}
+if NV=$("$py" -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null); then
+	export LD_LIBRARY_PATH=$(find "$NV" -type d -name lib | paste -sd: -)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+dr=.gpu/deepres
+[ -x "$dr" ] || { echo "bench.sh: $dr missing: run scripts/gpu/build.sh on the build machine" >&2; exit 1; }
+
+# name|deepres flags|pytorch flags
+rows=(
+	"resnet-110|--model resnet-110|--model resnet-110"
+	"preact-resnet-164|--model preact-resnet-164|--model preact-resnet-164"
+	"resnet-1202|--model resnet-1202|--model resnet-1202"
+	"resnet-1202 SD 0.5|--model resnet-1202 --sd linear:0.5|--model resnet-1202 --sd linear:0.5"
+	"wrn-28-10|--model wrn-28-10|--model wrn-28-10"
+)
+field() { "$py" -c "import json,sys; d=json.loads(sys.stdin.read() or '{}'); v=d.get('$1'); print('-' if v is None else (round(v,1) if isinstance(v,float) else v))"; }
+table="$out/table.md"
+{
+	echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), date: $(date -u +%F), batch 128, math $math, $steps timed steps after $warmup"
+	echo
+	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB | PyTorch peak MiB |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+} >"$table"
+for row in "${rows[@]}"; do
+	IFS='|' read -r name dflags pflags <<<"$row"
+	slug=${name// /_}
+	# shellcheck disable=SC2086
+	timeout 300 "$dr" bench $dflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
+	# shellcheck disable=SC2086
+	timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
+	# shellcheck disable=SC2086
+	timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+	d=$(field img_per_s <"$out/$slug.deepres.json"); e=$(field img_per_s <"$out/$slug.eager.json"); c=$(field img_per_s <"$out/$slug.compile.json")
+	dm=$("$py" -c "import json; d=json.load(open('$out/$slug.deepres.json')); print(round(d['peak_bytes']/2**20) if d.get('peak_bytes',-1)>=0 else '-')" 2>/dev/null || echo -)
+	pm=$(field peak_mem_mib <"$out/$slug.eager.json")
+	ratio=$("$py" -c "print(round($d/$e,2))" 2>/dev/null || echo -)
+	echo "| $name | $d | $e | $c | $ratio | $dm | $pm |" >>"$table"
+done
+cat "$table"
