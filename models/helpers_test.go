@@ -87,7 +87,6 @@ func download(t testing.TB, b ops.Backend, x ops.Tensor) []float32 {
 
 func newCPU() *cpuref.Backend { return cpuref.New(0) }
 
-
 func finite(xs []float32) bool {
 	for _, v := range xs {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
