@@ -39,14 +39,17 @@ type Trainer struct {
 	Progress func(Progress)
 	Logf     func(format string, args ...any)
 
-	b          ops.Backend
-	pcg        *rand.PCG
-	rng        *rand.Rand
-	pos        position
-	x, labels  ops.Tensor
-	stats      ops.Tensor // loss sum, correct sum, Σ|∂L/∂conv1|
-	perEpoch   int
-	totalSteps int
+	b           ops.Backend
+	pcg         *rand.PCG
+	rng         *rand.Rand
+	pos         position
+	x, labels   ops.Tensor
+	stats       ops.Tensor // per pending step: loss sum, correct sum, Σ|∂L/∂conv1|
+	pending     int        // steps whose stats are not yet downloaded
+	seenPending int        // images in those steps
+	lastFlush   time.Time
+	perEpoch    int
+	totalSteps  int
 }
 
 // New builds the network on b for cfg and allocates everything a step
@@ -80,7 +83,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	t := &Trainer{Cfg: cfg, Net: net, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
 	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
 		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
-			t.stats, err = b.Alloc(3)
+			t.stats, err = b.Alloc(statsRing, 3)
 		}
 	}
 	if err != nil {
@@ -151,18 +154,24 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return err
 			}
 			t.pos.Batch = bt.Index + 1
-			if t.Progress != nil {
+			if t.Progress != nil && t.pending == 0 && t.pos.Seen > 0 {
 				el := time.Since(start).Seconds()
 				t.Progress(Progress{Epoch: t.pos.Epoch + 1, Epochs: epochs, Batch: t.pos.Batch, Batches: t.perEpoch,
 					Step: t.pos.Step, Steps: t.totalSteps, Loss: t.pos.LossSum / float64(t.pos.Seen),
 					Accuracy: t.pos.CorrectSum / float64(t.pos.Seen), LR: lr, ImagesPerSec: float64(t.pos.Seen-startSeen) / el})
 			}
 			if ctx.Err() != nil {
+				if err := t.flush(); err != nil {
+					return err
+				}
 				if err := t.save(filepath.Join(cfg.Out, "last.safetensors")); err != nil {
 					return fmt.Errorf("interrupted, and the checkpoint failed: %w", err)
 				}
 				return ErrInterrupted
 			}
+		}
+		if err := t.flush(); err != nil {
+			return err
 		}
 		elapsed := time.Since(start).Seconds()
 		lr := cfg.Schedule.LR(cfg.LR, t.pos.Step-1, t.totalSteps, t.perEpoch, cfg.WarmupSteps, cfg.WarmupLR)
@@ -186,23 +195,50 @@ func (t *Trainer) step(bt data.Batch, lr float64) error {
 	net.Loss(labels, true)
 	net.Backward()
 	net.Step(ops.SGDParams{LR: float32(lr), Momentum: float32(t.Cfg.Momentum), WeightDecay: float32(t.Cfg.WD), Nesterov: t.Cfg.Nesterov})
-	// One small download per step: the loss for the guard and the progress bar.
-	b.Reduce(b.View(t.stats, 0, 1), net.Losses(), ops.ReduceSum)
-	b.Reduce(b.View(t.stats, 1, 1), net.Correct(), ops.ReduceSum)
-	b.Reduce(b.View(t.stats, 2, 1), net.Stem.Mods[0].(interface{ Weight() ops.Tensor }).Weight(), ops.ReduceSumAbs)
-	var s [3]float32
-	if err := b.CopyOut(s[:], t.stats); err != nil {
-		return fmt.Errorf("step %d: %w", t.pos.Step+1, err)
-	}
-	if math.IsNaN(float64(s[0])) || math.IsInf(float64(s[0]), 0) {
-		return fmt.Errorf("loss became %v at step %d (epoch %d); %s/last.safetensors keeps the last good checkpoint; HINT: lower --lr or use warm-up", s[0], t.pos.Step+1, t.pos.Epoch+1, t.Cfg.Out)
-	}
+	// Each step's statistics stay on the device; flush downloads them in
+	// one copy every statsRing steps (or every half second, so a slow CPU
+	// run still shows progress): a sync per step would stall a GPU.
+	row := func(j int) ops.Tensor { return b.View(t.stats, t.pending*3+j, 1) }
+	b.Reduce(row(0), net.Losses(), ops.ReduceSum)
+	b.Reduce(row(1), net.Correct(), ops.ReduceSum)
+	b.Reduce(row(2), net.Params.Params[0].Grad, ops.ReduceSumAbs) // conv1.weight: SD paper's Fig. 7
+	t.pending++
 	t.pos.Step++
-	t.pos.Seen += n
-	t.pos.LossSum += float64(s[0])
-	t.pos.CorrectSum += float64(s[1])
-	t.pos.GradAbsSum += float64(s[2]) / float64(net.Params.Params[0].Shape.Len())
-	t.pos.GradSteps++
+	t.seenPending += n
+	if t.pending == statsRing || time.Since(t.lastFlush) > 500*time.Millisecond {
+		return t.flush()
+	}
+	return nil
+}
+
+// statsRing is how many steps' statistics wait on the device for one download.
+const statsRing = 16
+
+// flush downloads the pending steps' statistics, checks every loss and adds
+// them to the epoch's sums in step order.
+func (t *Trainer) flush() error {
+	if t.pending == 0 {
+		return nil
+	}
+	host := make([]float32, t.pending*3)
+	if err := t.b.CopyOut(host, t.b.View(t.stats, 0, t.pending*3)); err != nil {
+		return fmt.Errorf("step %d: %w", t.pos.Step, err)
+	}
+	first := t.pos.Step - t.pending + 1
+	conv1 := float64(t.Net.Params.Params[0].Shape.Len())
+	for i := 0; i < t.pending; i++ {
+		loss := host[3*i]
+		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+			return fmt.Errorf("loss became %v at step %d (epoch %d); %s/last.safetensors keeps the last good checkpoint; HINT: lower --lr or use warm-up", loss, first+i, t.pos.Epoch+1, t.Cfg.Out)
+		}
+		t.pos.LossSum += float64(loss)
+		t.pos.CorrectSum += float64(host[3*i+1])
+		t.pos.GradAbsSum += float64(host[3*i+2]) / conv1
+		t.pos.GradSteps++
+	}
+	t.pos.Seen += t.seenPending
+	t.pending, t.seenPending = 0, 0
+	t.lastFlush = time.Now()
 	return nil
 }
 

@@ -3,7 +3,7 @@
 # report (deepres report) with its plots.
 #
 #   scripts/experiments/run.sh STUDY [--seeds N] [--epochs E] [--device D]
-#                              [--quick] [--data DIR] [--out RESULTS_DIR]
+#                              [--quick | --small] [--dataset D] [--data DIR] [--out RESULTS_DIR]
 #
 # STUDY: table1 (He et al. 2016 Table 1: shortcut variants on ResNet-110),
 #        table2 (He et al. 2016 Table 2: unit variants on ResNet-110/164),
@@ -16,6 +16,9 @@
 # or ror2016); --epochs E shortens it (step schedule /10 at 50% and 75%).
 # --quick swaps every model for a tiny one, trains 4 steps of batch 8 on the
 # CPU on a generated 10-class image folder: a smoke test of the whole pipeline.
+# --small swaps the models the same way but trains on the real --dataset/--data
+# for --epochs: a study that a CPU finishes in minutes, e.g. on a subset of the
+# CIFAR-10 JPEG folders (--dataset folder --data DIR).
 # DEEPRES names the deepres binary (default: deepres on PATH).
 set -euo pipefail
 
@@ -36,13 +39,15 @@ case $STUDY in table1 | table2 | sd | ror) ;; -h | --help) usage ;; *)
 	exit 2
 	;;
 esac
-SEEDS=1 EPOCHS="" DEVICE=auto QUICK=0 DATA="" OUT=results
+SEEDS=1 EPOCHS="" DEVICE=auto QUICK=0 SMALL=0 DATASET=cifar10 DATA="" OUT=results
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--seeds) SEEDS=$2; shift 2 ;;
 	--epochs) EPOCHS=$2; shift 2 ;;
 	--device) DEVICE=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
+	--small) SMALL=1; shift ;;
+	--dataset) DATASET=$2; shift 2 ;;
 	--data) DATA=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-h | --help) usage ;;
@@ -131,7 +136,7 @@ if [[ $QUICK == 1 ]]; then
 	[[ $DEVICE == auto ]] && DEVICE=cpu
 	common=(--dataset folder --data "$DATA" --steps 4 --batch-size 8)
 else
-	common=(--dataset cifar10 --data "${DATA:-data}")
+	common=(--dataset "$DATASET" --data "${DATA:-data}")
 	if [[ -n $EPOCHS ]]; then
 		common+=(--epochs "$EPOCHS" --lr-schedule step:0.5,0.75)
 		final_epoch=$EPOCHS
@@ -168,7 +173,7 @@ ran=0 skipped=0
 for i in "${!names[@]}"; do
 	name=${names[$i]} model=${models[$i]}
 	read -r -a extra <<<"${flags[$i]}"
-	[[ $QUICK == 1 ]] && model=$(tiny "$model")
+	[[ $QUICK == 1 || $SMALL == 1 ]] && model=$(tiny "$model")
 	for ((k = 0; k < SEEDS; k++)); do
 		run=$OUT/$STUDY/$(slug "$name")/seed-$k
 		if finished "$run"; then
