@@ -153,7 +153,7 @@ func TestTrainEvalResume(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "training on the CPU") && !strings.Contains(stderr, "using cuda") {
+	if !strings.Contains(stderr, "running on the CPU") && !strings.Contains(stderr, "using cuda") {
 		t.Errorf("--device auto did not say which device: %s", stderr)
 	}
 	stdout, stderr, code := run(t, "eval", "--checkpoint", filepath.Join(out, "last.safetensors"), "--dataset", "folder", "--data", data, "--device", "cpu", "--json")

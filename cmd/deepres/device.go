@@ -29,7 +29,7 @@ func openDevice(spec, math string) (ops.Backend, error) {
 	case spec == "auto":
 		b, err := gpu.Open(0, gpu.Options{Math: mode})
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "deepres: no usable GPU (%v); training on the CPU\n", firstLine(err))
+			fmt.Fprintf(os.Stderr, "deepres: no usable GPU (%v); running on the CPU ('deepres devices' says more)\n", firstLine(err))
 			return cpuref.New(0), nil
 		}
 		fmt.Fprintf(os.Stderr, "deepres: using %s\n", b.Name())
@@ -51,9 +51,11 @@ func openDevice(spec, math string) (ops.Backend, error) {
 	return nil, usagef("--device: want auto, cpu, cuda or cuda:N, got %q", spec)
 }
 
+// firstLine is the gist of a multi-line error, without its list of places tried.
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	s, _, _ = strings.Cut(s, "; tried:")
+	return strings.TrimSuffix(s, ":")
 }
 
 func runDevices(args []string) error {

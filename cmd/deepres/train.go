@@ -13,7 +13,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/train"
 )
 
@@ -120,6 +122,7 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	warnCPU(b, t)
 	if *initFile != "" {
 		if err := t.LoadInit(*initFile); err != nil {
 			return err
@@ -238,6 +241,16 @@ func resumeRun(dir, device, math string, newData bool, dataDir string) error {
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
+	warnCPU(b, t)
 	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s\n", dir, t.Position(), t.TotalSteps(), b.Name())
 	return runTrainer(t)
+}
+
+// warnCPU warns when a big network is about to train on the CPU reference,
+// which is meant for checking, not for the papers' runs.
+func warnCPU(b ops.Backend, t *train.Trainer) {
+	if _, ok := b.(*cpuref.Backend); ok && t.Net.Params.Count() > 1_000_000 {
+		fmt.Fprintf(os.Stderr, "deepres: warning: %s (%d parameters) on the CPU reference takes hours to days per run; the progress line shows the ETA. Use a GPU (--device cuda) for real runs.\n",
+			t.Cfg.Model.Name, t.Net.Params.Count())
+	}
 }
