@@ -12,6 +12,8 @@ import (
 type Backend struct {
 	threads int
 	allocs  int
+	live    int64 // bytes in tensors not yet freed
+	peak    int64 // the most live bytes so far
 	// scratch holds one im2col/gemm workspace per worker, grown on demand and
 	// kept, so that a training step allocates nothing once warmed up.
 	scratch [][]float32
@@ -60,6 +62,8 @@ func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
 	}
 	b.allocs++
 	s := ops.Shape(shape).Clone()
+	b.live += 4 * int64(s.Len())
+	b.peak = max(b.peak, b.live)
 	return &tensor{shape: s, data: make([]float32, s.Len()), owner: b}, nil
 }
 
@@ -72,9 +76,16 @@ func (b *Backend) Free(t ops.Tensor) {
 	if ct.view {
 		panic(fmt.Sprintf("cpuref: Free: tensor of shape %v is a view; free the tensor it views", ct.shape))
 	}
+	if !ct.freed {
+		b.live -= 4 * int64(len(ct.data))
+	}
 	ct.freed = true
 	ct.data = nil
 }
+
+// PeakBytes is the most memory the backend's tensors have held at once
+// (its own im2col workspaces not counted), what deepres bench reports.
+func (b *Backend) PeakBytes() int64 { return b.peak }
 
 // View returns a tensor of the given shape over t's elements
 // [offset, offset+shape.Len()), sharing t's storage.

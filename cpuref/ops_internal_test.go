@@ -420,3 +420,21 @@ func mustPanic(t *testing.T, name string, f func()) (msg string) {
 	f()
 	return ""
 }
+
+func TestPeakBytes(t *testing.T) {
+	b := New(1)
+	x, _ := b.Alloc(10)
+	y, _ := b.Alloc(20)
+	b.Free(x)
+	z, _ := b.Alloc(5)
+	if b.PeakBytes() != 4*30 {
+		t.Errorf("peak %d bytes, want 120", b.PeakBytes())
+	}
+	b.Free(y)
+	b.Free(z)
+	w, _ := b.Alloc(25)
+	_ = w
+	if b.PeakBytes() != 4*30 {
+		t.Errorf("peak %d bytes after frees, want 120", b.PeakBytes())
+	}
+}

@@ -21,7 +21,8 @@ func (h *Handle) bn(x Shape4) (xd, pd C.dr_cudnnTensorDesc, err error) {
 // cuDNN's exponentialAverageFactor is exactly that momentum, and it keeps the
 // unbiased batch variance in runVar while normalising with the biased one
 // (the convention PyTorch relies on when it calls cuDNN). eps must be at
-// least CUDNN_BN_MIN_EPSILON (1e-5).
+// least CUDNN_BN_MIN_EPSILON, which cuDNN 9's cudnn_ops.h defines as 0.0 (it
+// was 1e-5 in cuDNN 7 and older); use the same eps in BatchNormBackward.
 func (h *Handle) BatchNormForwardTraining(y, x Ptr, shape Shape4, gamma, beta, runMean, runVar, saveMean, saveInvStd Ptr, momentum, eps float64) error {
 	xd, pd, err := h.bn(shape)
 	if err != nil {
