@@ -183,3 +183,17 @@ func TestTrainEvalResume(t *testing.T) {
 		t.Errorf("eval of an init file: exit %d: %s", code, stderr)
 	}
 }
+
+func TestBenchCPU(t *testing.T) {
+	stdout, stderr, code := run(t, "bench", "--model", "resnet-8", "--sd", "linear:0.5", "--device", "cpu", "--batch-size", "4", "--steps", "3", "--warmup", "1", "--json")
+	if code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, stderr)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("bench --json: %q: %v", stdout, err)
+	}
+	if r.Model != "resnet-8" || r.Steps != 3 || r.ImagesPerSec <= 0 || r.P10MS > r.MedianMS || r.MedianMS > r.P90MS || r.PeakBytes <= 0 {
+		t.Errorf("bench result %+v", r)
+	}
+}
