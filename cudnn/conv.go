@@ -37,6 +37,7 @@ type algo struct {
 	found  bool
 	id     C.uint
 	memory int
+	math   C.dr_cudnnMathType // the math type Find timed it with
 }
 
 // maxAlgos bounds the Find results requested: cuDNN 9 has 8 forward, 6
@@ -59,8 +60,11 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	if p.wd, err = h.filter(w); err != nil {
 		return nil, err
 	}
-	// The math type is set once, before Find, and never changed: Find then
-	// only times algorithms the mode allows (FMA-only for FP32).
+	// The mode's math type is set before Find, so Find times only algorithms
+	// the mode allows (FMA-only for FP32). Find reports, per algorithm, the
+	// math type it ran with; use sets that one before each call, since the
+	// descriptor otherwise keeps the mode's and cuDNN may pick a slower
+	// kernel (PyTorch's Conv_v7.cpp, note "behavior of cudnnFind and cudnnGet").
 	err = check("cudnnSetConvolution2dDescriptor", C.dr_newConv2d(&p.desc, C.int(c.PadH), C.int(c.PadW),
 		C.int(c.StrideH), C.int(c.StrideW), h.math.cudnn()))
 	if err != nil {
@@ -71,15 +75,24 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 }
 
 // pick returns the fastest successful result that fits the workspace; Find
-// sorts its results by time.
-func pick(call string, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t), ws Workspace) (algo, error) {
+// sorts its results by time. In FP32 mode only FMA results qualify, so that
+// strict FP32 stays strict whatever Find reports.
+func (h *Handle) pick(call string, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType), ws Workspace) (algo, error) {
 	for i := range n {
-		s, id, mem := status(i)
+		s, id, mem, math := status(i)
+		if h.math == FP32 && math != C.DR_CUDNN_FMA_MATH {
+			continue
+		}
 		if s == C.DR_CUDNN_STATUS_SUCCESS && int(mem) <= ws.Size {
-			return algo{found: true, id: id, memory: int(mem)}, nil
+			return algo{found: true, id: id, memory: int(mem), math: math}, nil
 		}
 	}
 	return algo{}, fmt.Errorf("%s: no algorithm succeeded within a %d-byte workspace", call, ws.Size)
+}
+
+// use sets the math type an algorithm was found with on the descriptor.
+func (p *convPlan) use(a algo) error {
+	return check("cudnnSetConvolutionMathType", C.dr_setConvMath(p.desc, a.math))
 }
 
 // ConvForward: y (N,K,Ho,Wo) = conv(x (N,C,H,W), w (K,C,kh,kw)); y is written.
@@ -95,18 +108,26 @@ func (h *Handle) ConvForward(y Ptr, ys Shape4, x Ptr, xs Shape4, w Ptr, ws Shape
 		var perf [maxAlgos]C.dr_cudnnConvFwdPerf
 		var n C.int
 		const call = "cudnnFindConvolutionForwardAlgorithmEx"
+		// Find times algorithms under the mode's math type, not the one an
+		// earlier direction's algorithm left on the shared descriptor.
+		if err := p.use(algo{math: h.math.cudnn()}); err != nil {
+			return err
+		}
 		if err := check(call, C.dr_findFwd(h.h, p.xd, C.dr_dptr(x), p.wd, C.dr_dptr(w), p.desc, p.yd, C.dr_dptr(y),
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.fwd, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
-			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		if p.fwd, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
 		}
 	}
 	if p.fwd.memory > work.Size {
 		return fmt.Errorf("cudnnConvolutionForward: workspace %d bytes, algorithm needs %d", work.Size, p.fwd.memory)
+	}
+	if err := p.use(p.fwd); err != nil {
+		return err
 	}
 	return check("cudnnConvolutionForward", C.dr_convFwd(h.h, 1, p.xd, C.dr_dptr(x), p.wd, C.dr_dptr(w), p.desc,
 		C.dr_cudnnConvFwdAlgo(p.fwd.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.yd, C.dr_dptr(y)))
@@ -132,18 +153,26 @@ func (h *Handle) ConvBackwardData(dx Ptr, xs Shape4, dy Ptr, ys Shape4, w Ptr, w
 		var perf [maxAlgos]C.dr_cudnnConvBwdDataPerf
 		var n C.int
 		const call = "cudnnFindConvolutionBackwardDataAlgorithmEx"
+		// Find times algorithms under the mode's math type, not the one an
+		// earlier direction's algorithm left on the shared descriptor.
+		if err := p.use(algo{math: h.math.cudnn()}); err != nil {
+			return err
+		}
 		if err := check(call, C.dr_findBwdData(h.h, p.wd, C.dr_dptr(w), p.yd, C.dr_dptr(dy), p.desc, p.xd, C.dr_dptr(out),
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.bwdData, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
-			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		if p.bwdData, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
 		}
 	}
 	if p.bwdData.memory > work.Size {
 		return fmt.Errorf("cudnnConvolutionBackwardData: workspace %d bytes, algorithm needs %d", work.Size, p.bwdData.memory)
+	}
+	if err := p.use(p.bwdData); err != nil {
+		return err
 	}
 	return check("cudnnConvolutionBackwardData", C.dr_convBwdData(h.h, 1, p.wd, C.dr_dptr(w), p.yd, C.dr_dptr(dy), p.desc,
 		C.dr_cudnnConvBwdDataAlgo(p.bwdData.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), beta(add), p.xd, C.dr_dptr(dx)))
@@ -167,18 +196,26 @@ func (h *Handle) ConvBackwardFilter(dw Ptr, ws Shape4, dy Ptr, ys Shape4, x Ptr,
 		var perf [maxAlgos]C.dr_cudnnConvBwdFilterPerf
 		var n C.int
 		const call = "cudnnFindConvolutionBackwardFilterAlgorithmEx"
+		// Find times algorithms under the mode's math type, not the one an
+		// earlier direction's algorithm left on the shared descriptor.
+		if err := p.use(algo{math: h.math.cudnn()}); err != nil {
+			return err
+		}
 		if err := check(call, C.dr_findBwdFilter(h.h, p.xd, C.dr_dptr(x), p.yd, C.dr_dptr(dy), p.desc, p.wd, C.dr_dptr(dw),
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.bwdFilt, err = pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t) {
-			return perf[i].status, C.uint(perf[i].algo), perf[i].memory
+		if p.bwdFilt, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
 		}
 	}
 	if p.bwdFilt.memory > work.Size {
 		return fmt.Errorf("cudnnConvolutionBackwardFilter: workspace %d bytes, algorithm needs %d", work.Size, p.bwdFilt.memory)
+	}
+	if err := p.use(p.bwdFilt); err != nil {
+		return err
 	}
 	return check("cudnnConvolutionBackwardFilter", C.dr_convBwdFilter(h.h, 1, p.xd, C.dr_dptr(x), p.yd, C.dr_dptr(dy), p.desc,
 		C.dr_cudnnConvBwdFilterAlgo(p.bwdFilt.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.wd, C.dr_dptr(dw)))
