@@ -16,7 +16,10 @@ const (
 //
 // Each C element is the float32 sum of its kBlock-long partial sums taken in
 // order, each partial sum in increasing p: a fixed order that depends only on
-// k, never on m, n or how callers split the work.
+// k, never on m, n or how callers split the work. On amd64 with AVX2 and FMA
+// (haveFMA, fixed for the process) the partial sums are chains of fused
+// multiply-adds (gemmFMA), elsewhere separate products and sums (gemmGo):
+// the two paths give different bits, but a machine always takes the same one.
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, add bool) {
 	gemmStrided(m, n, k, a, lda, b, ldb, 1, c, ldc, add)
 }
@@ -30,6 +33,15 @@ func gemmBT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32
 
 // gemmStrided is gemm with B's element (p, j) at b[p·sp + j·sj].
 func gemmStrided(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []float32, ldc int, add bool) {
+	if haveFMA {
+		gemmFMA(m, n, k, a, lda, b, sp, sj, c, ldc, add)
+		return
+	}
+	gemmGo(m, n, k, a, lda, b, sp, sj, c, ldc, add)
+}
+
+// gemmGo is gemmStrided in pure Go.
+func gemmGo(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []float32, ldc int, add bool) {
 	if !add {
 		for i := range m {
 			clear(c[i*ldc : i*ldc+n])

@@ -59,14 +59,15 @@ func parseDockerfile(text string) []stage {
 	return stages
 }
 
-// goVersion returns the version of go.mod's go directive.
+// goVersion returns the language version (major.minor) of go.mod's go
+// directive: "go 1.26" and "go 1.26.0" (what go mod tidy writes) both give
+// 1.26, the golang image tag that tracks the newest 1.26.x.
 func goVersion(gomod string) string {
-	for _, line := range strings.Split(gomod, "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "go" {
-			return f[1]
-		}
+	v := goDirective(gomod)
+	if parts := strings.SplitN(v, ".", 3); len(parts) == 3 {
+		return parts[0] + "." + parts[1]
 	}
-	return ""
+	return v
 }
 
 // codeLines returns the lines inside the fenced code blocks of a Markdown text.
@@ -212,7 +213,7 @@ func TestCheckCatches(t *testing.T) {
 		dockerfile, gomod, docs string
 		want                    string
 	}{
-		{"go.mod moves on", dockerfile, replace(gomod, "\ngo 1.26\n", "\ngo 1.27\n"), docs, "go.mod says 1.27"},
+		{"go.mod moves on", dockerfile, replace(gomod, "\ngo "+goDirective(gomod)+"\n", "\ngo 1.27.0\n"), docs, "go.mod says 1.27"},
 		{"newer glibc builder", replace(dockerfile, "-bookworm", "-trixie"), gomod, docs, "build stage image"},
 		{"build flags drift", replace(dockerfile, "go build -trimpath", "go build"), gomod, docs, "docs show the build command"},
 		{"runs as root", replace(dockerfile, "USER deepres", "USER root"), gomod, docs, "non-root USER"},
@@ -229,4 +230,14 @@ func TestCheckCatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goDirective is go.mod's go directive as written ("1.26" or "1.26.0").
+func goDirective(gomod string) string {
+	for _, line := range strings.Split(gomod, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go" {
+			return f[1]
+		}
+	}
+	return ""
 }
