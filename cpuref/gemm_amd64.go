@@ -15,6 +15,11 @@ var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func kernel4x16(a *float32, lda int, b *float32, kb int, c *float32, ldc int, add bool)
 
+// copyStrip copies kb rows of 16 floats, ldb apart in b, to dst, 16 apart.
+//
+//go:noescape
+func copyStrip(dst, b *float32, ldb, kb int)
+
 // gemmFMA is gemmStrided on AVX2+FMA. For each kBlock-long slice of p, it
 // packs B 16 columns at a time into a strip (16 KiB, in L1, zero-padded past
 // n) and runs kernel4x16 down it over A's rows, four at a time; the last
@@ -74,15 +79,24 @@ func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []flo
 func packStrip(dst, b []float32, sp, sj, p0, p1, j0, w int) {
 	switch {
 	case sj == 1 && w == 16: // gemm: rows of B are contiguous
-		for p := p0; p < p1; p++ {
-			o, d := p*sp+j0, (p-p0)*16
-			*(*[16]float32)(dst[d : d+16]) = *(*[16]float32)(b[o : o+16])
-		}
+		_ = b[(p1-1)*sp+j0+15] // the last element copyStrip reads
+		_ = dst[(p1-p0)*16-1]
+		copyStrip(&dst[0], &b[p0*sp+j0], sp, p1-p0)
 		return
 	case sp == 1: // gemmBT: columns of B are contiguous
-		for jj := range w {
+		kb := p1 - p0
+		jj := 0
+		for ; jj+4 <= w; jj += 4 { // four columns at a time
 			o := (j0+jj)*sj + p0
-			for q, v := range b[o : o+p1-p0] {
+			b0, b1, b2, b3 := b[o:o+kb], b[o+sj:o+sj+kb], b[o+2*sj:o+2*sj+kb], b[o+3*sj:o+3*sj+kb]
+			for q, v := range b0 {
+				d := dst[q*16+jj : q*16+jj+4 : q*16+jj+4]
+				d[0], d[1], d[2], d[3] = v, b1[q], b2[q], b3[q]
+			}
+		}
+		for ; jj < w; jj++ {
+			o := (j0+jj)*sj + p0
+			for q, v := range b[o : o+kb] {
 				dst[q*16+jj] = v
 			}
 		}

@@ -84,3 +84,26 @@ store:
 	VMOVUPS Y7, 32(DI)(R11*1)
 	VZEROUPPER
 	RET
+
+// func copyStrip(dst *float32, b *float32, ldb int, kb int)
+//
+// Copies kb rows of 16 floats, ldb floats apart in b, to dst, 16 apart:
+// packStrip's common case, B's rows contiguous. kb ≥ 1.
+TEXT ·copyStrip(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	MOVQ kb+24(FP), CX
+	SHLQ $2, R8
+
+copy:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     copy
+	VZEROUPPER
+	RET
