@@ -4,6 +4,7 @@ package cpuref
 // in L2) and reused by every pair of A's rows, each 4-column strip of it (4 KiB)
 // staying in L1 while it is read; chosen by rough measurement on a busy
 // 2-core AMD EPYC, where several sizes came within the noise of each other.
+// gemmFMA shares kBlock, so that both paths split k the same way.
 const (
 	kBlock = 256
 	nBlock = 64

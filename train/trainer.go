@@ -154,11 +154,16 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return err
 			}
 			t.pos.Batch = bt.Index + 1
-			if t.Progress != nil && t.pending == 0 && t.pos.Seen > 0 {
-				el := time.Since(start).Seconds()
-				t.Progress(Progress{Epoch: t.pos.Epoch + 1, Epochs: epochs, Batch: t.pos.Batch, Batches: t.perEpoch,
-					Step: t.pos.Step, Steps: t.totalSteps, Loss: t.pos.LossSum / float64(t.pos.Seen),
-					Accuracy: t.pos.CorrectSum / float64(t.pos.Seen), LR: lr, ImagesPerSec: float64(t.pos.Seen-startSeen) / el})
+			if t.Progress != nil {
+				// Loss and accuracy are those of the steps downloaded so far.
+				p := Progress{Epoch: t.pos.Epoch + 1, Epochs: epochs, Batch: t.pos.Batch, Batches: t.perEpoch,
+					Step: t.pos.Step, Steps: t.totalSteps, LR: lr}
+				if t.pos.Seen > 0 {
+					p.Loss, p.Accuracy = t.pos.LossSum/float64(t.pos.Seen), t.pos.CorrectSum/float64(t.pos.Seen)
+				}
+				seen := t.pos.Seen + t.seenPending - startSeen
+				p.ImagesPerSec = float64(seen) / time.Since(start).Seconds()
+				t.Progress(p)
 			}
 			if ctx.Err() != nil {
 				if err := t.flush(); err != nil {
