@@ -104,6 +104,11 @@ func (b *builder) unit(name string, in, out, stride int) *layers.Unit {
 	u.Branch = layers.NewSeq(b.env, mods...)
 	if v == FullPreact && shapeChanges {
 		// He's released code: a = ReLU(BN(x)) once, F'(a) + conv1×1(a).
+		// Only where the shape changes: DESIGN.md says "the first unit of
+		// each stage", which for basic pre-activation nets' first stage
+		// (16 → 16, stride 1) would add a projection nobody needs; there the
+		// unit is the plain x + F(x). Every pinned parameter count holds
+		// either way (their first stages all change shape).
 		bn := b.bn(name+".bn1", in)
 		u.Pre = layers.NewSeq(b.env, bn, b.relu())
 		u.PreBN = bn
