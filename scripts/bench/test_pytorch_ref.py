@@ -237,7 +237,8 @@ def sd_test_time_scaling():
 @check
 def sd_dropped_unit():
     """A dropped unit: its branch BN statistics stay, its weights get zero gradients (not None) and
-    still move by weight decay; a dropped preact transition still runs its shared BN1."""
+    still move by weight decay; a dropped preact transition still runs its shared BN1 (the
+    projection reads it) with batch statistics, but its running statistics stay, like deepres's."""
     net = build("preact-resnet-8", sd="uniform:0.5")
     net.sd_keep = [True, False, False]
     net.train()
@@ -249,7 +250,9 @@ def sd_dropped_unit():
     torch.nn.functional.cross_entropy(net(x), y).backward()
     if not torch.equal(u2.bn2.running_mean, before[0]):
         return "dropped unit's branch BN statistics moved"
-    if torch.equal(u2.bn1.running_mean, before[1]):
+    if not torch.equal(u2.bn1.running_mean, before[1]):
+        return "dropped transition's BN1 running statistics moved"
+    if u2.bn1.weight.grad is None or u2.bn1.weight.grad.abs().sum().item() == 0:
         return "dropped transition's BN1 (shared with the projection) did not run"
     if u3.conv1.weight.grad is None or u3.conv1.weight.grad.abs().sum().item() != 0:
         return "dropped unit's conv gradient is not a zero tensor"
