@@ -14,7 +14,9 @@ import (
 //     needed), or from dir itself when it names that archive.
 //   - SVHN (Train, Test, Extra): dir/{train,test,extra}_32x32.mat.
 //   - Folder (Train, Test): ReadImageFolder(dir, "train" or "test"); dir may
-//     be a .tar or .tar.gz. Each split takes its classes from its own
+//     be a .tar or .tar.gz, or a folder that holds one archive per split
+//     named after it (cifar10-train.tar.gz, cifar10-test.tar.gz, as in the
+//     CIFAR-10 JPEG copy). Each split takes its classes from its own
 //     folders, so both splits must hold the same class folders.
 //
 // The result is checked with Dataset.Check.
@@ -30,7 +32,7 @@ func Load(kind Kind, dir string, split Split) (*Dataset, error) {
 		if split == Extra {
 			return nil, fmt.Errorf("data: image folders have no %s split", split)
 		}
-		ds, err = ReadImageFolder(dir, split.String())
+		ds, err = ReadImageFolder(splitArchive(dir, split.String()), split.String())
 	default:
 		panic(fmt.Sprintf("data: Load of unknown kind %d", int(kind)))
 	}
@@ -62,4 +64,22 @@ func loadSVHN(dir string, split Split) (*Dataset, error) {
 	}
 	ds.Name = "svhn " + split.String()
 	return ds, nil
+}
+
+// splitArchive returns the archive in dir named after split (…train.tar.gz,
+// …test.tgz, …) when dir is a folder without a split sub-folder and holds
+// exactly one such archive; otherwise dir itself.
+func splitArchive(dir, split string) string {
+	if st, err := os.Stat(filepath.Join(dir, split)); err == nil && st.IsDir() {
+		return dir
+	}
+	var found []string
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "*"+split+ext))
+		found = append(found, m...)
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return dir
 }

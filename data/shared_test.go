@@ -47,3 +47,19 @@ func TestSharedCIFAR10JPEG(t *testing.T) {
 	}
 	t.Logf("test split normalisation %+v", n)
 }
+
+// TestLoadFolderOfSplitArchives reads the shared CIFAR-10 JPEG folder as it
+// is (one archive per split) through Load.
+func TestLoadFolderOfSplitArchives(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "data", "cifar10-jpeg")
+	if _, err := os.Stat(filepath.Join(dir, "cifar10-test.tar.gz")); err != nil {
+		t.Skipf("no shared CIFAR-10 JPEG data: %v", err)
+	}
+	ds, err := Load(Folder, dir, Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N != 10000 || len(ds.Classes) != 10 || ds.Classes[0] != "airplane" {
+		t.Errorf("test split: %d images, classes %v", ds.N, ds.Classes)
+	}
+}
