@@ -151,7 +151,7 @@ fi
 
 slug() {
 	local s=${1,,}
-	s=${s// /_} s=${s//:/-} s=${s//=/-} s=${s//,/_}
+	s=${s// /_} s=${s//:/-} s=${s//=/-} s=${s//,/_} s=${s//(/} s=${s//)/}
 	echo "$s"
 }
 
@@ -173,7 +173,10 @@ ran=0 skipped=0
 for i in "${!names[@]}"; do
 	name=${names[$i]} model=${models[$i]}
 	read -r -a extra <<<"${flags[$i]}"
-	[[ $QUICK == 1 || $SMALL == 1 ]] && model=$(tiny "$model")
+	if [[ $QUICK == 1 || $SMALL == 1 ]]; then
+		model=$(tiny "$model")
+		name="$name (as $model)" # the report must not pass a tiny net off as the paper's
+	fi
 	for ((k = 0; k < SEEDS; k++)); do
 		run=$OUT/$STUDY/$(slug "$name")/seed-$k
 		if finished "$run"; then
