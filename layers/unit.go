@@ -58,7 +58,7 @@ type Unit struct {
 	inShape, outShape ops.Shape
 	sum, q            ops.Tensor // own buffers, largest batch
 	// remembered by Forward for Backward
-	x, a, f, h, qv, sumv ops.Tensor
+	x, a, f, h, qv       ops.Tensor
 	ranPost, passThrough bool
 }
 
@@ -169,8 +169,16 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 			b.Mul(sum, q, h, 1)
 		}
 	}
-	u.addExtras(sum)
-	u.sumv = sum
+	return u.finish(sum)
+}
+
+// finish adds the RoR extras into the sum and applies the after-addition
+// activation, if any.
+func (u *Unit) finish(sum ops.Tensor) ops.Tensor {
+	for _, x := range u.Extras {
+		g := x.Conv.Forward(*x.Src)
+		u.env.B.AddTensor(sum, g, 1, 1)
+	}
 	u.ranPost = !u.Post.Empty()
 	if u.ranPost {
 		return u.Post.Forward(sum)
@@ -189,32 +197,18 @@ func (u *Unit) gateComplement(x ops.Tensor, n int) ops.Tensor {
 	return q
 }
 
-func (u *Unit) addExtras(sum ops.Tensor) {
-	for _, x := range u.Extras {
-		g := x.Conv.Forward(*x.Src)
-		u.env.B.AddTensor(sum, g, 1, 1)
-	}
-}
-
 func (u *Unit) forwardDropped(sx ops.Tensor, n int) ops.Tensor {
 	h := u.Short.Forward(sx)
 	u.h = h
 	if len(u.Extras) == 0 && (u.Post.Empty() || u.PostSkippable) {
 		u.passThrough = h == u.x
 		u.ranPost = false
-		u.sumv = h
 		return h
 	}
 	u.passThrough = false
 	sum := u.env.batchView(u.sum, n)
 	u.env.B.AddTensor(sum, h, 1, 0)
-	u.addExtras(sum)
-	u.sumv = sum
-	u.ranPost = !u.Post.Empty()
-	if u.ranPost {
-		return u.Post.Forward(sum)
-	}
-	return sum
+	return u.finish(sum)
 }
 
 // PassThrough reports whether the last Forward returned its input unchanged

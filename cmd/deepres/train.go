@@ -113,16 +113,11 @@ func runTrain(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	b, err := openDevice(*device, *math)
+	t, b, err := newTrainer(cfg, *device, *math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
-	if err != nil {
-		return err
-	}
-	warnCPU(b, t)
 	if *initFile != "" {
 		if err := t.LoadInit(*initFile); err != nil {
 			return err
@@ -229,21 +224,32 @@ func resumeRun(dir, device, math string, newData bool, dataDir string) error {
 	if cfg.ValSplit > 0 {
 		trainDS, valDS = data.SplitValidation(trainDS, cfg.ValSplit, cfg.Seed)
 	}
-	b, err := openDevice(device, math)
+	t, b, err := newTrainer(cfg, device, math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
-	if err != nil {
-		return err
-	}
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
-	warnCPU(b, t)
 	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s\n", dir, t.Position(), t.TotalSteps(), b.Name())
 	return runTrainer(t)
+}
+
+// newTrainer opens the device and builds the run on it; the caller closes
+// the backend.
+func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, valDS, testDS *data.Dataset) (*train.Trainer, ops.Backend, error) {
+	b, err := openDevice(device, math)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	warnCPU(b, t)
+	return t, b, nil
 }
 
 // warnCPU warns when a big network is about to train on the CPU reference,
