@@ -48,6 +48,7 @@ type Trainer struct {
 	pending     int        // steps whose stats are not yet downloaded
 	seenPending int        // images in those steps
 	lastFlush   time.Time
+	statsHost   [statsRing * 3]float32
 	perEpoch    int
 	totalSteps  int
 }
@@ -225,7 +226,7 @@ func (t *Trainer) flush() error {
 	if t.pending == 0 {
 		return nil
 	}
-	host := make([]float32, t.pending*3)
+	host := t.statsHost[:t.pending*3]
 	if err := t.b.CopyOut(host, t.b.View(t.stats, 0, t.pending*3)); err != nil {
 		return fmt.Errorf("step %d: %w", t.pos.Step, err)
 	}
