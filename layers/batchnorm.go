@@ -15,13 +15,14 @@ type BatchNorm struct {
 	FrozenStats bool
 }
 
-// NewBatchNorm registers weight 1, bias 0, running mean 0 and variance 1.
-func NewBatchNorm(e *Env, ps *ParamSet, name string, c int) *BatchNorm {
+// NewBatchNorm registers weight 1, bias 0, running mean 0 and variance 1;
+// decay says whether weight decay applies to weight and bias.
+func NewBatchNorm(e *Env, ps *ParamSet, name string, c int, decay bool) *BatchNorm {
 	s := ops.Shape{c}
 	return &BatchNorm{
 		env:     e,
-		Gamma:   ps.Add(name+".weight", s, Init{InitConst, 1}, true),
-		Beta:    ps.Add(name+".bias", s, Init{InitConst, 0}, true),
+		Gamma:   ps.Add(name+".weight", s, Init{InitConst, 1}, decay),
+		Beta:    ps.Add(name+".bias", s, Init{InitConst, 0}, decay),
 		RunMean: ps.AddBuffer(name+".running_mean", s, 0),
 		RunVar:  ps.AddBuffer(name+".running_var", s, 1),
 	}

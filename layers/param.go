@@ -115,16 +115,35 @@ func (ps *ParamSet) Bind(e *Env) {
 	if e.Err() != nil {
 		return
 	}
+	// Parameters with weight decay come first, those without after, each
+	// group in registration order: two runs, so SGD needs at most two calls.
 	off := 0
-	for _, p := range ps.Params {
-		p.off = off
-		p.Value = e.B.View(ps.values, off, p.Shape...)
-		p.Grad = e.B.View(ps.grads, off, p.Shape...)
-		off += p.Shape.Len()
+	for _, decay := range []bool{true, false} {
+		for _, p := range ps.Params {
+			if p.Decay != decay {
+				continue
+			}
+			p.off = off
+			p.Value = e.B.View(ps.values, off, p.Shape...)
+			p.Grad = e.B.View(ps.grads, off, p.Shape...)
+			off += p.Shape.Len()
+		}
 	}
 	for _, b := range ps.Buffers {
 		b.Value = e.alloc(b.Shape)
 	}
+}
+
+// Decayed is how many leading elements of the flat buffers belong to
+// parameters with weight decay; the rest have none.
+func (ps *ParamSet) Decayed() int {
+	n := 0
+	for _, p := range ps.Params {
+		if p.Decay {
+			n += p.Shape.Len()
+		}
+	}
+	return n
 }
 
 // Values and Grads are the flat buffers holding every parameter and gradient.

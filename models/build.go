@@ -18,7 +18,7 @@ func (b *builder) conv(name string, in, out, k, stride int) *layers.Conv {
 }
 
 func (b *builder) bn(name string, c int) *layers.BatchNorm {
-	return layers.NewBatchNorm(b.env, b.ps, name, c)
+	return layers.NewBatchNorm(b.env, b.ps, name, c, !b.cfg.NoBNDecay)
 }
 
 // relu is in place: every ReLU here follows a BN or a sum the unit owns.

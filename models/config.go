@@ -64,6 +64,9 @@ type Config struct {
 	SDPL    float64 // p_L
 	RoR     int     // 1 (none), 2 or 3
 	Classes int
+	// NoBNDecay exempts BN weights and biases from weight decay (DESIGN.md:
+	// decay applies to every parameter "unless configured off").
+	NoBNDecay bool
 }
 
 // Parse reads a model name and returns its default configuration:

@@ -36,6 +36,7 @@ type Network struct {
 	batch                            int
 	unitRanges                       [][]offsetRange
 	momentum                         ops.Tensor
+	decayed                          int // leading flat elements with weight decay
 }
 
 type offsetRange struct{ off, n int }
@@ -170,6 +171,7 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 		return fmt.Errorf("set up %s for batch %d: %w", net.Cfg.Name, maxBatch, err)
 	}
 	net.unitRanges = net.paramRanges()
+	net.decayed = net.Params.Decayed()
 	return nil
 }
 

@@ -115,14 +115,25 @@ func (net *Network) zeroDropped() {
 	}
 }
 
-// Step applies one SGD update to every parameter, in one call over the flat
-// buffers.
+// Step applies one SGD update to every parameter: one call over the flat
+// buffers, or two when some parameters have no weight decay.
 func (net *Network) Step(p ops.SGDParams) {
 	b := net.Env.B
 	if net.momentum == nil {
 		panic("models: Step before SetupOptimizer")
 	}
-	b.SGDUpdate(net.Params.Values(), net.Params.Grads(), net.momentum, p)
+	n, d := net.Params.Count(), net.decayed
+	if d == n {
+		b.SGDUpdate(net.Params.Values(), net.Params.Grads(), net.momentum, p)
+		return
+	}
+	// Bind put the parameters with decay first: two runs, two calls.
+	view := func(t ops.Tensor, off, len int) ops.Tensor { return b.View(t, off, len) }
+	if d > 0 {
+		b.SGDUpdate(view(net.Params.Values(), 0, d), view(net.Params.Grads(), 0, d), view(net.momentum, 0, d), p)
+	}
+	p.WeightDecay = 0
+	b.SGDUpdate(view(net.Params.Values(), d, n-d), view(net.Params.Grads(), d, n-d), view(net.momentum, d, n-d), p)
 }
 
 // SetupOptimizer allocates the momentum buffer (zero).

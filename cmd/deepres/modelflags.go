@@ -16,6 +16,7 @@ type modelFlags struct {
 	ror                       int
 	dropout                   float64
 	classes                   int
+	noBNDecay                 bool
 }
 
 func (m *modelFlags) add(fs *pflag.FlagSet) {
@@ -26,6 +27,7 @@ func (m *modelFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&m.shortcut, "shortcut", "A", "shortcut (Table 1): A, B, constant:LS,LF, exclusive:BG, shortcut-only:BG, conv, dropout")
 	fs.Float64Var(&m.dropout, "dropout", 0, "WRN dropout between the two convs")
 	fs.IntVar(&m.classes, "classes", 10, "number of classes (set from the dataset by train)")
+	fs.BoolVar(&m.noBNDecay, "no-bn-decay", false, "no weight decay on BN weights and biases (default: decay on every parameter)")
 }
 
 // config turns the flags into a validated model configuration.
@@ -37,7 +39,7 @@ func (m *modelFlags) config() (models.Config, error) {
 	if err != nil {
 		return c, usagef("--model: %v", err)
 	}
-	c.RoR, c.Dropout, c.Classes = m.ror, m.dropout, m.classes
+	c.RoR, c.Dropout, c.Classes, c.NoBNDecay = m.ror, m.dropout, m.classes, m.noBNDecay
 	if m.unit != "" {
 		c.Unit = models.UnitVariant(m.unit)
 	}
