@@ -1,0 +1,177 @@
+package gpu_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
+)
+
+// TestTrainingMatchesCPU trains small networks for a few steps on the GPU
+// (strict FP32) and on the CPU reference from the same weights, batches,
+// stochastic-depth draws and dropout masks, and requires the same losses
+// and, afterwards, the same weights and BN statistics within float32
+// tolerance: the end-to-end check that the backends agree on a whole run.
+func TestTrainingMatchesCPU(t *testing.T) {
+	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
+	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
+		t.Skipf("no NVIDIA GPU: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, tc := range trainingCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := compareTraining(t, tc.cfg(t), g, cpuref.New(0)); d.bad > 0 {
+				t.Errorf("%d values differ beyond tolerance; worst %s", d.bad, d.worst)
+			}
+		})
+	}
+}
+
+// TestTrainingComparisonCanFail runs the same comparison between two CPU
+// backends (1 and 2 threads: same numbers) and then with one learning rate
+// nudged, which must be reported: the GPU test above means something.
+func TestTrainingComparisonCanFail(t *testing.T) {
+	cfg := trainingCases()[0].cfg(t)
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2)); d.bad > 0 {
+		t.Fatalf("two CPU backends disagree: %d values, worst %s", d.bad, d.worst)
+	}
+	lrNudge = 1.05
+	defer func() { lrNudge = 1 }()
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2)); d.bad == 0 {
+		t.Fatal("a 5% learning-rate difference went unnoticed")
+	}
+}
+
+type trainingCase struct {
+	name string
+	cfg  func(t *testing.T) models.Config
+}
+
+func trainingCases() []trainingCase {
+	parse := func(name string, adjust func(*models.Config)) func(t *testing.T) models.Config {
+		return func(t *testing.T) models.Config {
+			c, err := models.Parse(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			adjust(&c)
+			return c
+		}
+	}
+	return []trainingCase{
+		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 })},
+		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear })},
+		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 })},
+		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 })},
+	}
+}
+
+// lrNudge scales the second backend's learning rate (1 but in the self-test).
+var lrNudge float32 = 1
+
+type diff struct {
+	bad   int
+	worst string
+	score float64
+}
+
+func (d *diff) check(name string, a, b []float32, atol, rtol float64) {
+	for i := range a {
+		e := math.Abs(float64(a[i]) - float64(b[i]))
+		tol := atol + rtol*math.Abs(float64(b[i]))
+		if !(e <= tol) { // NaN counts as bad
+			d.bad++
+		}
+		if s := e / tol; s > d.score || math.IsNaN(e) {
+			d.score = s
+			d.worst = name
+		}
+	}
+}
+
+// compareTraining runs 4 steps of cfg on both backends and compares.
+func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend) diff {
+	t.Helper()
+	const n, size, steps = 8, 16, 4
+	build := func(be ops.Backend) *models.Network {
+		net, err := models.New(cfg, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := net.SetupSize(n, size); err != nil {
+			t.Fatal(err)
+		}
+		if err := net.SetupOptimizer(); err != nil {
+			t.Fatal(err)
+		}
+		net.Init(7)
+		net.Env.DropoutSeed = 99
+		net.SetTraining(true)
+		return net
+	}
+	na, nb := build(a), build(b)
+	ra, rb := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3)) // the same SD draws
+	data := rand.New(rand.NewPCG(4, 4))
+	var d diff
+	for s := 0; s < steps; s++ {
+		x := make([]float32, n*3*size*size)
+		for i := range x {
+			x[i] = float32(data.NormFloat64())
+		}
+		labels := make([]float32, n)
+		for i := range labels {
+			labels[i] = float32(data.IntN(cfg.Classes))
+		}
+		la := trainStep(t, na, ra, x, labels, size, 0.02)
+		lb := trainStep(t, nb, rb, x, labels, size, 0.02*lrNudge)
+		d.check("loss", la, lb, 1e-4, 1e-3)
+	}
+	for i, p := range na.Params.Params {
+		d.check(p.Name, host(t, a, p.Value), host(t, b, nb.Params.Params[i].Value), 1e-4, 1e-3)
+	}
+	for i, buf := range na.Params.Buffers {
+		d.check(buf.Name, host(t, a, buf.Value), host(t, b, nb.Params.Buffers[i].Value), 1e-4, 1e-3)
+	}
+	return d
+}
+
+// trainStep runs one step on a batch of size×size images and returns the
+// per-sample losses.
+func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []float32, size int, lr float32) []float32 {
+	be := net.Env.B
+	xt, err := be.Alloc(len(labels), 3, size, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Free(xt)
+	lt, err := be.Alloc(len(labels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Free(lt)
+	be.CopyIn(xt, x)
+	be.CopyIn(lt, labels)
+	net.DrawDepth(r)
+	net.Forward(xt)
+	net.Loss(lt, true)
+	net.Backward()
+	net.Step(ops.SGDParams{LR: lr, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true})
+	return host(t, be, net.Losses())
+}
+
+func host(t *testing.T, be ops.Backend, x ops.Tensor) []float32 {
+	t.Helper()
+	h := make([]float32, x.Shape().Len())
+	if err := be.CopyOut(h, x); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
