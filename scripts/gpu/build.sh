@@ -8,7 +8,7 @@ cd "$root"
 export CGO_ENABLED=1
 mkdir -p .gpu
 if compgen -G "cmd/deepres/*.go" >/dev/null; then
-	go build -o .gpu/deepres ./cmd/deepres
+	go build -trimpath -ldflags="-s -w" -o .gpu/deepres ./cmd/deepres
 	echo "build.sh: .gpu/deepres"
 else
 	rm -f .gpu/deepres
@@ -16,6 +16,13 @@ else
 fi
 for pkg in gpu cudnn internal/dl; do
 	out=.gpu/$(basename "$pkg").test
-	go test -c -o "$out" "./$pkg"
+	go test -c -trimpath -ldflags="-s -w" -o "$out" "./$pkg"
 	echo "build.sh: $out"
 done
+# The real CIFAR-10 JPEGs for check.sh's training run: the GPU machine gets
+# the repository (and what `carry` names, e.g. .gpu/) but not ../shared.
+if [ -d ../shared/data/cifar10-jpeg ]; then
+	mkdir -p .gpu/data
+	cp ../shared/data/cifar10-jpeg/cifar10-*.tar.gz .gpu/data/
+	echo "build.sh: .gpu/data (CIFAR-10 JPEG archives, $(du -sh .gpu/data | cut -f1))"
+fi

@@ -62,6 +62,7 @@ done
 if [ -x .gpu/deepres ]; then
 	step devices 60 .gpu/deepres devices
 	data=${DEEPRES_DATA:-../shared/data/cifar10-jpeg}
+	[ -z "${DEEPRES_DATA:-}" ] && [ -d .gpu/data ] && data=.gpu/data # copied there by build.sh
 	if [ -d "$data" ]; then
 		step train 300 .gpu/deepres train --device cuda --model resnet-20 --dataset folder --data "$data" \
 			--steps 200 --batch-size 128
