@@ -37,15 +37,36 @@ func (g convGeom) xRange(j int) (lo, hi int) {
 	return lo, hi
 }
 
+// yRange is xRange for rows: the output rows [lo, hi) of kernel row i whose
+// input row oy·sh−ph+i lies inside the input.
+func (g convGeom) yRange(i int) (lo, hi int) {
+	if d := g.ph - i; d > 0 {
+		lo = (d + g.sh - 1) / g.sh
+	}
+	if t := g.h - 1 + g.ph - i; t >= 0 {
+		hi = t/g.sh + 1
+	}
+	hi = min(hi, g.ho)
+	lo = min(lo, hi)
+	return lo, hi
+}
+
 // im2col writes col (c·kh·kw, ho·wo) from one sample x (c,h,w): row
 // (ci·kh+i)·kw+j, column oy·wo+ox holds x[ci, oy·sh−ph+i, ox·sw−pw+j], or 0
 // where that falls in the padding. Every element of col is written.
 //
-// It is a pure copy: per row of col, the valid column range is computed once,
-// the padding on either side cleared and the rest copied as one segment
-// (stride 1) or gathered (wider strides).
+// It is a pure copy, so any way of copying gives the same bits: the valid
+// row and column ranges are computed once per row of col, the padding
+// cleared and the rest copied as one segment per output row (stride 1) or
+// gathered (wider strides); stride 1 with the output as wide as the input
+// (3×3 padding 1) copies whole blocks (im2colSame).
 func im2col(col, x []float32, g convGeom) {
+	if g.sh == 1 && g.sw == 1 && g.wo == g.w {
+		im2colSame(col, x, g)
+		return
+	}
 	hw := g.h * g.w
+	wo, sw := g.wo, g.sw
 	r := 0
 	for ci := range g.c {
 		plane := x[ci*hw : (ci+1)*hw]
@@ -54,24 +75,87 @@ func im2col(col, x []float32, g convGeom) {
 				dst := col[r*g.pixels : (r+1)*g.pixels]
 				r++
 				lo, hi := g.xRange(j)
-				off := lo*g.sw - g.pw + j // input column of output column lo
-				for oy := range g.ho {
-					row := dst[oy*g.wo : (oy+1)*g.wo]
+				oy0, oy1 := g.yRange(i)
+				if oy0 == oy1 || lo == hi {
+					clear(dst)
+					continue
+				}
+				clear(dst[:oy0*wo])
+				clear(dst[oy1*wo:])
+				off := lo*sw - g.pw + j // input column of output column lo
+				for oy := oy0; oy < oy1; oy++ {
+					row := dst[oy*wo : (oy+1)*wo]
 					y := oy*g.sh - g.ph + i
-					if y < 0 || y >= g.h || lo == hi {
-						clear(row)
-						continue
+					gatherRow(row, plane[y*g.w+off:], lo, hi, sw)
+				}
+			}
+		}
+	}
+}
+
+// gatherRow fills row with 0s outside [lo, hi) and row[lo+k] = src[k·sw]
+// inside.
+func gatherRow(row, src []float32, lo, hi, sw int) {
+	left, seg, right := row[:lo], row[lo:hi], row[hi:]
+	for k := range left {
+		left[k] = 0
+	}
+	for k := range right {
+		right[k] = 0
+	}
+	if sw == 1 {
+		copy(seg, src)
+		return
+	}
+	if len(seg) == 0 {
+		return
+	}
+	src = src[:(len(seg)-1)*sw+1]
+	for k := range seg {
+		seg[k] = src[k*sw]
+	}
+}
+
+// im2colSame is im2col for stride 1 with an output as wide as the input
+// (kw = 2·pw+1, as in a 3×3 kernel with padding 1). Then each row of col is
+// the input plane shifted by a constant, so the valid output rows are copied
+// as one block and the few columns that fall in the padding cleared after.
+func im2colSame(col, x []float32, g convGeom) {
+	w := g.w
+	hw := g.h * w
+	r := 0
+	for ci := range g.c {
+		plane := x[ci*hw : (ci+1)*hw]
+		for i := range g.kh {
+			// Output rows [oy0, oy1) read input rows oy−ph+i inside the input.
+			oy0, oy1 := g.yRange(i)
+			for j := range g.kw {
+				dst := col[r*g.pixels : (r+1)*g.pixels]
+				r++
+				lo, hi := g.xRange(j)
+				if oy0 >= oy1 || lo == hi {
+					clear(dst)
+					continue
+				}
+				clear(dst[:oy0*w])
+				clear(dst[oy1*w:])
+				// dst[oy·w+ox] = plane[(oy−ph+i)·w + ox−pw+j] for oy in
+				// [oy0, oy1), ox in [lo, hi): one shifted block, which also
+				// fills the padding columns with wrapped values, cleared below.
+				shift := (i-g.ph)*w + j - g.pw
+				a, b := oy0*w+lo, (oy1-1)*w+hi
+				copy(dst[a:b], plane[a+shift:b+shift])
+				if lo == 0 && hi == w {
+					continue
+				}
+				for oy := oy0; oy < oy1; oy++ {
+					row := dst[oy*w : (oy+1)*w]
+					left, right := row[:lo], row[hi:]
+					for k := range left {
+						left[k] = 0
 					}
-					clear(row[:lo])
-					clear(row[hi:])
-					seg := row[lo:hi]
-					if g.sw == 1 {
-						copy(seg, plane[y*g.w+off:])
-						continue
-					}
-					src := plane[y*g.w+off : y*g.w+g.w]
-					for k := range seg {
-						seg[k] = src[k*g.sw]
+					for k := range right {
+						right[k] = 0
 					}
 				}
 			}
@@ -97,15 +181,13 @@ func col2im(dx, col []float32, g convGeom) {
 				src := col[r*g.pixels : (r+1)*g.pixels]
 				r++
 				lo, hi := g.xRange(j)
+				oy0, oy1 := g.yRange(i)
 				if lo == hi {
 					continue
 				}
 				off := lo*g.sw - g.pw + j
-				for oy := range g.ho {
+				for oy := oy0; oy < oy1; oy++ {
 					y := oy*g.sh - g.ph + i
-					if y < 0 || y >= g.h {
-						continue
-					}
 					seg := src[oy*g.wo+lo : oy*g.wo+hi]
 					if g.sw == 1 {
 						addTo(plane[y*g.w+off:y*g.w+off+len(seg)], seg)
@@ -138,10 +220,11 @@ func addTo(d, s []float32) {
 }
 
 // col2im3x3 is col2im for a 3×3 kernel, stride 1, padding 1 (so ho = h and
-// wo = w). For each row y of dx and each kernel row i it adds the three taps
-// j = 0, 1, 2 of col row (ci·3+i)·3+j in one pass, in that order, and takes
-// the kernel rows in order: every element of dx gets its terms in increasing
-// row order of col, exactly as the generic loop adds them.
+// wo = w). Row by row of dx, it adds all nine taps of an interior row in one
+// pass (add9Taps), and for the first and last rows, kernel row by kernel row,
+// the three taps j = 0, 1, 2 in one pass (add3Taps). Either way every element
+// of dx gets its terms in increasing row order of col, exactly as the generic
+// loop adds them, so the results are bitwise the same.
 func col2im3x3(dx, col []float32, g convGeom) {
 	h, w := g.h, g.w
 	hw := h * w
@@ -150,6 +233,11 @@ func col2im3x3(dx, col []float32, g convGeom) {
 		base := col[ci*9*hw : (ci+1)*9*hw]
 		for y := range h {
 			d := plane[y*w : (y+1)*w]
+			if y >= 1 && y < h-1 && w >= 2 {
+				// All three kernel rows reach row y: oy = y+1, y, y−1.
+				add9Taps(d, base, y, hw, w)
+				continue
+			}
 			for i := range 3 {
 				oy := y + 1 - i
 				if oy < 0 || oy >= h {
@@ -181,4 +269,45 @@ func add3Taps(d, a, b, c []float32) {
 	}
 	// x = n−1: no a term.
 	d[n-1] = d[n-1] + b[n-1] + c[n-2]
+}
+
+// add9Taps adds, for every x of d (row y of a dx plane, 1 <= y < h−1, len(d)
+// = w >= 2), the nine terms of col2im3x3 for that row, in col's row order:
+// for i = 0, 1, 2 and j = 0, 1, 2, d[x] += base[(3i+j)·hw + (y+1−i)·w + x+1−j],
+// skipping the terms that fall outside the row (j = 0 at the last column,
+// j = 2 at the first). base is the channel's 9·hw block of col.
+func add9Taps(d, base []float32, y, hw, w int) {
+	n := len(d)
+	var tp [9][]float32
+	for i := range 3 {
+		for j := range 3 {
+			// tp[k][x+1] is term k = 3i+j for column x.
+			o := (3*i+j)*hw + (y+1-i)*w - j
+			tp[3*i+j] = base[o : o+n+1]
+		}
+	}
+	t00, t01, t02 := tp[0], tp[1], tp[2]
+	t10, t11, t12 := tp[3], tp[4], tp[5]
+	t20, t21, t22 := tp[6], tp[7], tp[8]
+	t00, t01, t02 = t00[:n+1], t01[:n+1], t02[:n+1]
+	t10, t11, t12 = t10[:n+1], t11[:n+1], t12[:n+1]
+	t20, t21, t22 = t20[:n+1], t21[:n+1], t22[:n+1]
+	// x = 0: no j = 2 terms.
+	d[0] = d[0] + t00[1] + t01[1] + t10[1] + t11[1] + t20[1] + t21[1]
+	for x := 1; x < n-1; x++ {
+		v := d[x]
+		v += t00[x+1]
+		v += t01[x+1]
+		v += t02[x+1]
+		v += t10[x+1]
+		v += t11[x+1]
+		v += t12[x+1]
+		v += t20[x+1]
+		v += t21[x+1]
+		v += t22[x+1]
+		d[x] = v
+	}
+	// x = n−1: no j = 0 terms.
+	x := n - 1
+	d[x] = d[x] + t01[x+1] + t02[x+1] + t11[x+1] + t12[x+1] + t21[x+1] + t22[x+1]
 }
