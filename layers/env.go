@@ -22,6 +22,7 @@ type Env struct {
 	// function of the run's seed.
 	DropoutSeed uint64
 	allocErr    error
+	owned       []ops.Tensor // everything Alloc made, freed by Free
 }
 
 // NewEnv returns an Env on b with the pinned batch-norm constants.
@@ -31,22 +32,35 @@ func NewEnv(b ops.Backend) *Env {
 	return e
 }
 
-// alloc allocates a tensor at build time. The first failure is kept and
-// returned by Err, so builders can allocate a whole network and check once.
-func (e *Env) alloc(shape ops.Shape) ops.Tensor {
+// Alloc allocates a tensor the network owns: Free releases it. The first
+// failure is kept and returned by Err (later calls return nil), so builders
+// can allocate a whole network and check once.
+func (e *Env) Alloc(shape ...int) ops.Tensor {
 	if e.allocErr != nil {
 		return nil
 	}
 	t, err := e.B.Alloc(shape...)
 	if err != nil {
-		e.allocErr = fmt.Errorf("allocate %v: %w", shape, err)
+		e.allocErr = fmt.Errorf("allocate %v: %w", ops.Shape(shape), err)
 		return nil
 	}
+	e.owned = append(e.owned, t)
 	return t
 }
 
+func (e *Env) alloc(shape ops.Shape) ops.Tensor { return e.Alloc(shape...) }
+
 // Err returns the first allocation failure since the Env was made.
 func (e *Env) Err() error { return e.allocErr }
+
+// Free releases every tensor Alloc made, newest first. It is idempotent;
+// the network's modules must not be used afterwards.
+func (e *Env) Free() {
+	for i := len(e.owned) - 1; i >= 0; i-- {
+		e.B.Free(e.owned[i])
+	}
+	e.owned = nil
+}
 
 // batchView returns the first n samples of t, a tensor allocated for the
 // largest batch, so one set of buffers serves every batch size up to it.

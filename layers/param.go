@@ -180,13 +180,3 @@ func (ps *ParamSet) Initialize(b ops.Backend, r *rand.Rand) {
 		b.Fill(ps.grads, 0)
 	}
 }
-
-// Free releases the flat buffers and the buffers.
-func (ps *ParamSet) Free(b ops.Backend) {
-	b.Free(ps.values)
-	b.Free(ps.grads)
-	for _, buf := range ps.Buffers {
-		b.Free(buf.Value)
-	}
-	ps.values, ps.grads = nil, nil
-}

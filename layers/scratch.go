@@ -75,11 +75,3 @@ func (f Frame) Done() {
 
 // Slots is how many slots have been allocated so far.
 func (s *Scratch) Slots() int { return len(s.slots) }
-
-// Free releases the slots.
-func (s *Scratch) Free() {
-	for _, t := range s.slots {
-		s.env.B.Free(t)
-	}
-	s.slots, s.top = nil, 0
-}

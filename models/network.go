@@ -122,16 +122,7 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	e := net.Env
 	net.maxBatch = maxBatch
 	net.Params.Bind(e)
-	alloc := func(s ...int) ops.Tensor {
-		if e.Err() != nil {
-			return nil
-		}
-		t, err := e.B.Alloc(s...)
-		if err != nil {
-			return nil
-		}
-		return t
-	}
+	alloc := e.Alloc
 	shape := ops.Shape{maxBatch, 3, size, size}
 	largest := shape.Len()
 	shape = net.Stem.Setup(shape)
@@ -215,6 +206,11 @@ func unitOf(name string, owner map[string]int) (int, bool) {
 	}
 	return 0, false
 }
+
+// Close releases every buffer the network allocated on its backend
+// (parameters, activations, gradients, momentum). It is idempotent; the
+// backend itself stays open.
+func (net *Network) Close() { net.Env.Free(); net.momentum = nil }
 
 // MaxBatch is the largest batch Setup allocated for.
 func (net *Network) MaxBatch() int { return net.maxBatch }

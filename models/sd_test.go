@@ -89,3 +89,30 @@ func TestNoAllocationAfterWarmup(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseFreesEverything: after a training step, Close gives back every
+// tensor the network allocated.
+func TestCloseFreesEverything(t *testing.T) {
+	cfg := mustParse(t, "wrn-10-2")
+	cfg.SD, cfg.RoR = SDLinear, 3
+	ob := opcount.New(newCPU())
+	net := buildNet(t, cfg, ob, 2, 8)
+	if err := net.SetupOptimizer(); err != nil {
+		t.Fatal(err)
+	}
+	net.SetTraining(true)
+	r := rand.New(rand.NewPCG(1, 1))
+	bt := randomBatch(t, ob, r, 2, 8, cfg.Classes)
+	meanLoss(t, net, bt, true)
+	net.Backward()
+	net.Step(sgd)
+	allocs := ob.Counts["Alloc"] - 2 // the batch's two tensors are the test's
+	net.Close()
+	if frees := ob.Counts["Free"]; frees != allocs {
+		t.Errorf("Close freed %d tensors, the network allocated %d", frees, allocs)
+	}
+	net.Close() // idempotent
+	if frees := ob.Counts["Free"]; frees != allocs {
+		t.Errorf("a second Close freed %d more", frees-allocs)
+	}
+}

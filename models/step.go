@@ -141,11 +141,10 @@ func (net *Network) SetupOptimizer() error {
 	if net.momentum != nil {
 		return nil
 	}
-	t, err := net.Env.B.Alloc(net.Params.Count())
-	if err != nil {
+	net.momentum = net.Env.Alloc(net.Params.Count())
+	if err := net.Env.Err(); err != nil {
 		return fmt.Errorf("allocate momentum for %s: %w", net.Cfg.Name, err)
 	}
-	net.momentum = t
 	return nil
 }
 

@@ -76,9 +76,11 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 		return nil, err
 	}
 	if err := net.Setup(cfg.BatchSize); err != nil {
+		net.Close()
 		return nil, err
 	}
 	if err := net.SetupOptimizer(); err != nil {
+		net.Close()
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, Net: net, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
@@ -88,6 +90,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 		}
 	}
 	if err != nil {
+		t.Close()
 		return nil, fmt.Errorf("allocate input buffers: %w", err)
 	}
 	net.Init(cfg.Seed)
@@ -101,6 +104,16 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 		t.totalSteps = cfg.Epochs * t.perEpoch
 	}
 	return t, b.Sync()
+}
+
+// Close releases the run's device memory (network, optimiser, input
+// buffers); the backend stays open. Idempotent.
+func (t *Trainer) Close() {
+	for _, x := range []ops.Tensor{t.x, t.labels, t.stats} {
+		t.b.Free(x)
+	}
+	t.x, t.labels, t.stats = nil, nil, nil
+	t.Net.Close()
 }
 
 // LoadInit replaces the initial weights with those of a checkpoint (deepres

@@ -82,6 +82,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int) (benchResu
 	if err != nil {
 		return benchResult{}, err
 	}
+	defer net.Close()
 	if err := net.Setup(batch); err != nil {
 		return benchResult{}, err
 	}
@@ -95,10 +96,12 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int) (benchResu
 	if err != nil {
 		return benchResult{}, err
 	}
+	defer b.Free(x)
 	labels, err := b.Alloc(batch)
 	if err != nil {
 		return benchResult{}, err
 	}
+	defer b.Free(labels)
 	hostX := make([]float32, batch*3*32*32)
 	hostL := make([]float32, batch)
 	for i := range hostX {

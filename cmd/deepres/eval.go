@@ -76,6 +76,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
+	defer net.Close()
 	if err := net.Setup(*batch); err != nil {
 		return err
 	}

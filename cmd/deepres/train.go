@@ -118,6 +118,7 @@ func runTrain(args []string) error {
 		return err
 	}
 	defer b.Close()
+	defer t.Close()
 	if *initFile != "" {
 		if err := t.LoadInit(*initFile); err != nil {
 			return err
@@ -229,6 +230,7 @@ func resumeRun(dir, device, math string, newData bool, dataDir string) error {
 		return err
 	}
 	defer b.Close()
+	defer t.Close()
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
