@@ -5,7 +5,8 @@
 # prints one table:
 #   model | deepres img/s | PyTorch eager | torch.compile | ratio | deepres peak MiB | PyTorch peak MiB
 # Raw JSON lines and logs go to RESULTS_DIR; the table to RESULTS_DIR/table.md.
-# Safe to run twice. Env: STEPS (20), WARMUP (5), MATH (tf32), PYTHON (python3).
+# Safe to run twice. Env: STEPS (20), WARMUP (5), MATH (tf32), PYTHON (python3),
+# COMPILE (1; 0 skips torch.compile, which can take minutes per model).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: bench.sh RESULTS_DIR}
@@ -41,8 +42,12 @@ for row in "${rows[@]}"; do
 	timeout 300 "$dr" bench $dflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
 	# shellcheck disable=SC2086
 	timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
-	# shellcheck disable=SC2086
-	timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+	if [ "${COMPILE:-1}" = 1 ]; then
+		# shellcheck disable=SC2086
+		timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+	else
+		echo '{}' >"$out/$slug.compile.json"
+	fi
 	d=$(field img_per_s <"$out/$slug.deepres.json"); e=$(field img_per_s <"$out/$slug.eager.json"); c=$(field img_per_s <"$out/$slug.compile.json")
 	dm=$("$py" -c "import json; d=json.load(open('$out/$slug.deepres.json')); print(round(d['peak_bytes']/2**20) if d.get('peak_bytes',-1)>=0 else '-')" 2>/dev/null || echo -)
 	pm=$(field peak_mem_mib <"$out/$slug.eager.json")

@@ -54,7 +54,7 @@ skip() { summary+=("$(printf '%-10s %-28s %5s   %s' "$1" SKIPPED - "$2")"); }
 step abi 120 gcc -std=gnu11 -Wall -Wno-deprecated-declarations -fsyntax-only "${incs[@]}" -Igpu -Icudnn scripts/gpu/abi-check.c
 for t in dl cudnn gpu; do
 	if [ -x ".gpu/$t.test" ]; then
-		step "$t.test" 420 ".gpu/$t.test" -test.v -test.count=1
+		step "$t.test" 180 ".gpu/$t.test" -test.v -test.count=1
 	else
 		skip "$t.test" "no .gpu/$t.test: run scripts/gpu/build.sh first"
 	fi
@@ -64,7 +64,7 @@ if [ -x .gpu/deepres ]; then
 	data=${DEEPRES_DATA:-../shared/data/cifar10-jpeg}
 	[ -z "${DEEPRES_DATA:-}" ] && [ -d .gpu/data ] && data=.gpu/data # copied there by build.sh
 	if [ -d "$data" ]; then
-		step train 300 .gpu/deepres train --device cuda --model resnet-20 --dataset folder --data "$data" \
+		step train 120 .gpu/deepres train --device cuda --model resnet-20 --dataset folder --data "$data" \
 			--steps 200 --batch-size 128
 	else
 		skip train "no data at $data (set DEEPRES_DATA)"
