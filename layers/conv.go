@@ -60,6 +60,3 @@ func (c *Conv) Backward(dx, dy ops.Tensor, add bool) {
 }
 
 func (c *Conv) KeepsOutput() bool { return false }
-
-// Weight is the conv's weight tensor.
-func (c *Conv) Weight() ops.Tensor { return c.W.Value }

@@ -72,6 +72,3 @@ func (f Frame) Done() {
 	}
 	f.s.top = f.base
 }
-
-// Slots is how many slots have been allocated so far.
-func (s *Scratch) Slots() int { return len(s.slots) }
