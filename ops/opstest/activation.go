@@ -3,6 +3,7 @@ package opstest
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/deepres/deepres/ops"
@@ -89,37 +90,9 @@ func (s *suite) testReLUBackward(t *testing.T) {
 			want: map[string][]float32{"dx": f32s(0, 0, 3, 0, 5, 6)},
 		}})
 	})
-	t.Run("fd", func(t *testing.T) {
-		rng := newRand()
-		sh := ops.Shape{2, 3, 4, 5}
-		x, r := awayFromZero(rng, sh.Len(), 0.1), uniform(rng, sh.Len(), -1, 1)
-		y := exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, reluFwd)[1]
-		dx := exec(t, s.b, []arg{input("dy", r, sh...), input("y", y, sh...), output("dx", sh...)}, reluBwd(false))[2]
-		s.checkGrad(t, "dx", x, dx, hSmooth, func(x []float32) (float64, float64) {
-			return dot(r, exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, reluFwd)[1])
-		})
-	})
-	t.Run("random", func(t *testing.T) {
-		rng := newRand()
-		var cases []opCase
-		for _, sh := range elementwiseShapes(s.o.Short) {
-			cases = append(cases, opCase{
-				name: fmt.Sprint(sh),
-				args: []arg{
-					input("dy", uniform(rng, sh.Len(), -1, 1), sh...),
-					input("y", relu(uniform(rng, sh.Len(), -1, 1)), sh...),
-					output("dx", sh...),
-				},
-				op: reluBwd(false),
-			})
-		}
-		s.runCases(t, cases)
-	})
-	t.Run("add", func(t *testing.T) {
-		rng := newRand()
-		args := []arg{input("dy", uniform(rng, 60, -1, 1), 60), input("y", relu(uniform(rng, 60, -1, 1)), 60), output("dx", 60)}
-		s.checkAdd(t, args, 2, func(b ops.Backend, ts []ops.Tensor, add bool) { reluBwd(add)(b, ts) })
-	})
+	s.activationBackward(t, reluFwd, reluBwd,
+		func(rng *rand.Rand, n int) []float32 { return awayFromZero(rng, n, 0.1) },
+		func(rng *rand.Rand, n int) []float32 { return relu(uniform(rng, n, -1, 1)) })
 }
 
 func (s *suite) testSigmoidForward(t *testing.T) {
@@ -160,14 +133,26 @@ func (s *suite) testSigmoidBackward(t *testing.T) {
 			want: map[string][]float32{"dx": f32s(1, 0.75, 0.75)},
 		}})
 	})
+	s.activationBackward(t, sigmoidFwd, sigmoidBwd,
+		func(rng *rand.Rand, n int) []float32 { return uniform(rng, n, -3, 3) },
+		func(rng *rand.Rand, n int) []float32 { return sigmoid(uniform(rng, n, -6, 6)) })
+}
+
+// activationBackward runs the finite-difference, random and add checks of an
+// activation's backward op. inputX draws forward inputs for the
+// finite-difference check (ReLU's away from its kink); outputY draws valid
+// forward outputs for the random and add cases.
+func (s *suite) activationBackward(t *testing.T, fwd func(ops.Backend, []ops.Tensor), bwd func(add bool) func(ops.Backend, []ops.Tensor),
+	inputX, outputY func(rng *rand.Rand, n int) []float32) {
 	t.Run("fd", func(t *testing.T) {
 		rng := newRand()
 		sh := ops.Shape{2, 3, 4, 5}
-		x, r := uniform(rng, sh.Len(), -3, 3), uniform(rng, sh.Len(), -1, 1)
-		y := exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, sigmoidFwd)[1]
-		dx := exec(t, s.b, []arg{input("dy", r, sh...), input("y", y, sh...), output("dx", sh...)}, sigmoidBwd(false))[2]
+		x := inputX(rng, sh.Len())
+		r := uniform(rng, sh.Len(), -1, 1)
+		y := exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, fwd)[1]
+		dx := exec(t, s.b, []arg{input("dy", r, sh...), input("y", y, sh...), output("dx", sh...)}, bwd(false))[2]
 		s.checkGrad(t, "dx", x, dx, hSmooth, func(x []float32) (float64, float64) {
-			return dot(r, exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, sigmoidFwd)[1])
+			return dot(r, exec(t, s.b, []arg{input("x", x, sh...), output("y", sh...)}, fwd)[1])
 		})
 	})
 	t.Run("random", func(t *testing.T) {
@@ -178,17 +163,17 @@ func (s *suite) testSigmoidBackward(t *testing.T) {
 				name: fmt.Sprint(sh),
 				args: []arg{
 					input("dy", uniform(rng, sh.Len(), -1, 1), sh...),
-					input("y", sigmoid(uniform(rng, sh.Len(), -6, 6)), sh...),
+					input("y", outputY(rng, sh.Len()), sh...),
 					output("dx", sh...),
 				},
-				op: sigmoidBwd(false),
+				op: bwd(false),
 			})
 		}
 		s.runCases(t, cases)
 	})
 	t.Run("add", func(t *testing.T) {
 		rng := newRand()
-		args := []arg{input("dy", uniform(rng, 60, -1, 1), 60), input("y", sigmoid(uniform(rng, 60, -6, 6)), 60), output("dx", 60)}
-		s.checkAdd(t, args, 2, func(b ops.Backend, ts []ops.Tensor, add bool) { sigmoidBwd(add)(b, ts) })
+		args := []arg{input("dy", uniform(rng, 60, -1, 1), 60), input("y", outputY(rng, 60), 60), output("dx", 60)}
+		s.checkAdd(t, args, 2, func(b ops.Backend, ts []ops.Tensor, add bool) { bwd(add)(b, ts) })
 	})
 }
