@@ -3,7 +3,10 @@ package gpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/deepres/deepres/ops"
 )
 
 // fakeMemory hands out increasing addresses up to a capacity.
@@ -137,4 +140,18 @@ func TestAllocatorPeak(t *testing.T) {
 	if want := sizeClass(1000) + sizeClass(3000); a.peak != want {
 		t.Errorf("peak %d, want %d", a.peak, want)
 	}
+}
+
+// linearDims is pure shape logic, so it is checked without a GPU.
+func TestLinearDims(t *testing.T) {
+	x, w, y := &tensor{shape: ops.Shape{4, 3}}, &tensor{shape: ops.Shape{5, 3}}, &tensor{shape: ops.Shape{4, 5}}
+	if n, in, out := linearDims("LinearForward", [3]string{"x", "w", "y"}, x, w, y); n != 4 || in != 3 || out != 5 {
+		t.Errorf("dims %d %d %d, want 4 3 5", n, in, out)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "ops: LinearForward: shapes x (4,3), w (5,2), y (4,5)") {
+			t.Errorf("mismatch panicked with %v", r)
+		}
+	}()
+	linearDims("LinearForward", [3]string{"x", "w", "y"}, x, &tensor{shape: ops.Shape{5, 2}}, y)
 }

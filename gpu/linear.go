@@ -23,6 +23,19 @@ func matrix(op, what string, t *tensor) (rows, cols int) {
 	return t.shape[0], t.shape[1]
 }
 
+// linearDims checks the three matrices of a linear-layer op — activations
+// (N,in), weights (out,in), outputs or their gradients (N,out) — and returns
+// N, in and out. The names say which argument is which in the panic message.
+func linearDims(op string, names [3]string, act, weight, outp *tensor) (n, in, out int) {
+	n, in = matrix(op, names[0], act)
+	out, in2 := matrix(op, names[1], weight)
+	n2, out2 := matrix(op, names[2], outp)
+	if in != in2 || n != n2 || out != out2 {
+		panic(fmt.Sprintf("ops: %s: shapes %s %v, %s %v, %s %v", op, names[0], act.shape, names[1], weight.shape, names[2], outp.shape))
+	}
+	return n, in, out
+}
+
 func (b *Backend) sgemm(call string, ta, tb C.dr_cublasOperation, m, n, k int, A uint64, lda int, B uint64, ldb int, beta float32, Cm uint64, ldc int) error {
 	return blasCheck(call, C.dr_sgemm(b.blas, ta, tb, C.int(m), C.int(n), C.int(k), 1,
 		C.ulonglong(A), C.int(lda), C.ulonglong(B), C.int(ldb), C.float(beta), C.ulonglong(Cm), C.int(ldc)))
@@ -32,12 +45,7 @@ func (b *Backend) sgemm(call string, ta, tb C.dr_cublasOperation, m, n, k int, A
 // where w's storage is wᵀ (in,out) — so A = w transposed, B = x as stored.
 func (b *Backend) LinearForward(y, x, w ops.Tensor) {
 	ty, tx, tw := b.ten(y, "LinearForward's y"), b.ten(x, "LinearForward's x"), b.ten(w, "LinearForward's w")
-	n, in := matrix("LinearForward", "x", tx)
-	out, in2 := matrix("LinearForward", "w", tw)
-	n2, out2 := matrix("LinearForward", "y", ty)
-	if in != in2 || n != n2 || out != out2 {
-		panic(fmt.Sprintf("ops: LinearForward: shapes y %v, x %v, w %v", ty.shape, tx.shape, tw.shape))
-	}
+	n, in, out := linearDims("LinearForward", [3]string{"x", "w", "y"}, tx, tw, ty)
 	b.run(func() error {
 		return b.sgemm("cublasSgemm_v2(LinearForward)", C.DR_CUBLAS_OP_T, C.DR_CUBLAS_OP_N, out, n, in, tw.ptr, in, tx.ptr, in, 0, ty.ptr, out)
 	})
@@ -47,12 +55,7 @@ func (b *Backend) LinearForward(y, x, w ops.Tensor) {
 // dxᵀ (in,N) = wᵀ (in,out, w's storage) · dyᵀ (out,N, dy's storage).
 func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
 	tdx, tdy, tw := b.ten(dx, "LinearBackwardData's dx"), b.ten(dy, "LinearBackwardData's dy"), b.ten(w, "LinearBackwardData's w")
-	n, in := matrix("LinearBackwardData", "dx", tdx)
-	out, in2 := matrix("LinearBackwardData", "w", tw)
-	n2, out2 := matrix("LinearBackwardData", "dy", tdy)
-	if in != in2 || n != n2 || out != out2 {
-		panic(fmt.Sprintf("ops: LinearBackwardData: shapes dx %v, dy %v, w %v", tdx.shape, tdy.shape, tw.shape))
-	}
+	n, in, out := linearDims("LinearBackwardData", [3]string{"dx", "w", "dy"}, tdx, tw, tdy)
 	b.run(func() error {
 		return b.sgemm("cublasSgemm_v2(LinearBackwardData)", C.DR_CUBLAS_OP_N, C.DR_CUBLAS_OP_N, in, n, out, tw.ptr, in, tdy.ptr, out, blend(add), tdx.ptr, in)
 	})
@@ -62,12 +65,7 @@ func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
 // dwᵀ (in,out) = xᵀ (in,N, x's storage) · dy (N,out, dy's storage transposed).
 func (b *Backend) LinearBackwardWeight(dw, dy, x ops.Tensor) {
 	tdw, tdy, tx := b.ten(dw, "LinearBackwardWeight's dw"), b.ten(dy, "LinearBackwardWeight's dy"), b.ten(x, "LinearBackwardWeight's x")
-	n, in := matrix("LinearBackwardWeight", "x", tx)
-	out, in2 := matrix("LinearBackwardWeight", "dw", tdw)
-	n2, out2 := matrix("LinearBackwardWeight", "dy", tdy)
-	if in != in2 || n != n2 || out != out2 {
-		panic(fmt.Sprintf("ops: LinearBackwardWeight: shapes dw %v, dy %v, x %v", tdw.shape, tdy.shape, tx.shape))
-	}
+	n, in, out := linearDims("LinearBackwardWeight", [3]string{"x", "dw", "dy"}, tx, tdw, tdy)
 	b.run(func() error {
 		return b.sgemm("cublasSgemm_v2(LinearBackwardWeight)", C.DR_CUBLAS_OP_N, C.DR_CUBLAS_OP_T, in, out, n, tx.ptr, in, tdy.ptr, out, 0, tdw.ptr, in)
 	})
