@@ -25,28 +25,22 @@ func (g convGeom) same3x3() bool {
 // xRange returns the output columns [lo, hi) of kernel column j whose input
 // column ox·sw−pw+j lies inside the input, 0 <= lo <= hi <= wo; the columns
 // outside it fall in the padding.
-func (g convGeom) xRange(j int) (lo, hi int) {
-	if d := g.pw - j; d > 0 {
-		lo = (d + g.sw - 1) / g.sw
-	}
-	if t := g.w - 1 + g.pw - j; t >= 0 {
-		hi = t/g.sw + 1
-	}
-	hi = min(hi, g.wo)
-	lo = min(lo, hi)
-	return lo, hi
-}
+func (g convGeom) xRange(j int) (lo, hi int) { return validRange(j, g.pw, g.sw, g.w, g.wo) }
 
 // yRange is xRange for rows: the output rows [lo, hi) of kernel row i whose
 // input row oy·sh−ph+i lies inside the input.
-func (g convGeom) yRange(i int) (lo, hi int) {
-	if d := g.ph - i; d > 0 {
-		lo = (d + g.sh - 1) / g.sh
+func (g convGeom) yRange(i int) (lo, hi int) { return validRange(i, g.ph, g.sh, g.h, g.ho) }
+
+// validRange is the range of outputs o in [0, out) whose input o·stride−pad+k
+// lies in [0, in), for kernel offset k along one axis.
+func validRange(k, pad, stride, in, out int) (lo, hi int) {
+	if d := pad - k; d > 0 {
+		lo = (d + stride - 1) / stride
 	}
-	if t := g.h - 1 + g.ph - i; t >= 0 {
-		hi = t/g.sh + 1
+	if t := in - 1 + pad - k; t >= 0 {
+		hi = t/stride + 1
 	}
-	hi = min(hi, g.ho)
+	hi = min(hi, out)
 	lo = min(lo, hi)
 	return lo, hi
 }
