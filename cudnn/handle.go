@@ -37,9 +37,9 @@ func (m Math) cudnn() C.dr_cudnnMathType {
 }
 
 // Handle is a cuDNN handle bound to one stream, with its descriptors cached
-// per shape. Like every CUDA object it is used from the one OS thread that
-// holds the CUDA context (the gpu package's worker); it is not safe for
-// concurrent use.
+// per shape. It is used on an OS thread where its CUDA context is current
+// (inside the gpu package's Backend.call), one call at a time: it is not
+// safe for concurrent use.
 type Handle struct {
 	h       C.dr_cudnnHandle
 	math    Math

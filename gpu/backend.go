@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -35,18 +36,26 @@ type Options struct {
 
 // Backend is an ops.Backend on one CUDA device.
 //
-// Threading: every CUDA call runs on one goroutine locked to its OS thread
-// (the worker), where the device's primary context is current. Ops check
-// their arguments on the caller's goroutine, then hand a closure to the
-// worker and wait for it to be queued on the stream; so a Backend may be used
-// from any goroutine, one op at a time (ops are serialised by a mutex).
+// Threading: ops check their arguments, then run their CUDA calls as a
+// closure under a mutex (so a Backend may be used from any goroutine, one op
+// at a time). By default the closure runs on the caller's goroutine, locked
+// to its OS thread for the call, with the device's primary context made
+// current on that thread first: a context may be current on several threads
+// and cuDNN and cuBLAS handles may move between threads as long as they are
+// not used concurrently, which the mutex ensures. That costs a cgo call per
+// op. The alternative, DEEPRES_GPU_THREAD=worker, runs every closure on one
+// dedicated OS thread; each op is then a round trip between two threads
+// (two wake-ups, several microseconds), which on a deep, narrow network such
+// as resnet-1202 (~10,000 ops a step) can cost more CPU time than the GPU
+// spends on the step. The worker remains as a fallback and for comparison.
 type Backend struct {
 	mu     sync.Mutex
-	calls  chan func()
+	calls  chan func() // worker mode only
 	done   chan struct{}
 	closed bool
+	inline bool // run closures on the caller's thread (the default)
 
-	// Owned by the worker.
+	// Touched only inside call.
 	err     error // the first device failure; later work is skipped
 	dev     C.dr_CUdevice
 	ctx     C.dr_CUcontext
@@ -89,18 +98,33 @@ func Open(ordinal int, o Options) (*Backend, error) {
 	if o.Workspace == 0 {
 		o.Workspace = 256 << 20
 	}
-	b := &Backend{calls: make(chan func()), done: make(chan struct{}), info: devs[ordinal], opts: o}
+	b := &Backend{info: devs[ordinal], opts: o}
+	switch mode := os.Getenv("DEEPRES_GPU_THREAD"); mode {
+	case "", "caller":
+		b.inline = true
+	case "worker":
+		b.calls, b.done = make(chan func()), make(chan struct{})
+		go b.worker()
+	default:
+		return nil, fmt.Errorf("DEEPRES_GPU_THREAD=%q: want caller (the default) or worker", mode)
+	}
 	b.name = fmt.Sprintf("cuda:%d %s", ordinal, b.info.Name)
-	go b.worker()
 	var initErr error
 	b.call(func() { initErr = b.init(ordinal) })
 	if initErr != nil {
 		b.call(func() { b.teardown() })
-		close(b.calls)
-		<-b.done
+		b.stopWorker()
 		return nil, fmt.Errorf("open %s: %w", b.name, initErr)
 	}
 	return b, nil
+}
+
+// stopWorker ends the worker goroutine, if there is one.
+func (b *Backend) stopWorker() {
+	if b.calls != nil {
+		close(b.calls)
+		<-b.done
+	}
 }
 
 // worker runs closures on one locked OS thread until calls is closed. It
@@ -114,11 +138,30 @@ func (b *Backend) worker() {
 	close(b.done)
 }
 
-// call runs f on the worker and waits for it.
-func (b *Backend) call(f func()) {
-	ran := make(chan struct{})
-	b.calls <- func() { f(); close(ran) }
-	<-ran
+// call runs f where CUDA calls may be made and returns when it has run:
+// on this goroutine, its OS thread locked and the context current on it, or
+// on the worker. Callers hold b.mu (or own b, in Open). If the context
+// cannot be made current, f does not run: the error becomes the sticky one
+// and is returned.
+func (b *Backend) call(f func()) error {
+	if !b.inline {
+		ran := make(chan struct{})
+		b.calls <- func() { f(); close(ran) }
+		<-ran
+		return nil
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if b.ctx != nil { // nil until init retains it, and after teardown
+		if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(b.ctx)); err != nil {
+			if b.err == nil {
+				b.err = err
+			}
+			return err
+		}
+	}
+	f()
+	return nil
 }
 
 // run queues device work unless the backend has already failed; the first
@@ -250,8 +293,7 @@ func (b *Backend) Close() error {
 	b.closed = true
 	var err error
 	b.call(func() { err = errors.Join(b.err, b.teardown()) })
-	close(b.calls)
-	<-b.done
+	b.stopWorker()
 	return err
 }
 

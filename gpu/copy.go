@@ -133,7 +133,7 @@ func (b *Backend) Fill(x ops.Tensor, v float32) {
 	})
 }
 
-// copyDevice queues a device-to-device copy; called on the worker.
+// copyDevice queues a device-to-device copy; called inside Backend.call.
 func (b *Backend) copyDevice(dst, src uint64, bytes int64) error {
 	return cuCheck("cuMemcpyDtoDAsync_v2", C.dr_cuMemcpyDtoDAsync(C.dr_CUdeviceptr(dst), C.dr_CUdeviceptr(src), C.size_t(bytes), b.stream))
 }

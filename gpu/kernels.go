@@ -179,8 +179,8 @@ func flag(b bool) uint64 {
 // maxGrid caps grid-stride launches: enough blocks to fill any current GPU.
 const maxGrid = 8192
 
-// launch runs kernel name over n elements with a grid-stride grid. Called on
-// the worker; the launch is checked (errors of the kernel itself surface at
+// launch runs kernel name over n elements with a grid-stride grid. Called
+// inside Backend.call; the launch is checked (errors of the kernel itself surface at
 // the next synchronisation).
 func (b *Backend) launch(name string, n int, args ...uint64) error {
 	if n == 0 {

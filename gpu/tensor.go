@@ -76,12 +76,15 @@ func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
 	if b.closed {
 		panic("ops: backend used after Close")
 	}
-	b.call(func() {
+	cerr := b.call(func() {
 		if t.ptr, err = b.mem.get(max(t.bytes(), 4)); err != nil {
 			return
 		}
 		err = cuCheck("cuMemsetD32Async", C.dr_cuMemsetD32Async(C.dr_CUdeviceptr(t.ptr), 0, C.size_t(t.len()), b.stream))
 	})
+	if err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("alloc %v: %w", s, err)
 	}

@@ -28,7 +28,7 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	defer g.Close()
 	for _, tc := range trainingCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := compareTraining(t, tc.cfg(t), g, cpuref.New(0)); d.bad > 0 {
+			if d := compareTraining(t, tc.cfg(t), g, cpuref.New(0), tc.recompute); d.bad > 0 {
 				t.Errorf("%d values differ beyond tolerance; worst %s", d.bad, d.worst)
 			}
 		})
@@ -40,12 +40,15 @@ func TestTrainingMatchesCPU(t *testing.T) {
 // nudged, which must be reported: the GPU test above means something.
 func TestTrainingComparisonCanFail(t *testing.T) {
 	cfg := trainingCases()[0].cfg(t)
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2)); d.bad > 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), false); d.bad > 0 {
 		t.Fatalf("two CPU backends disagree: %d values, worst %s", d.bad, d.worst)
+	}
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), true); d.bad > 0 {
+		t.Fatalf("recomputing on one CPU backend changed the run: %d values, worst %s", d.bad, d.worst)
 	}
 	lrNudge = 1.05
 	defer func() { lrNudge = 1 }()
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2)); d.bad == 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), false); d.bad == 0 {
 		t.Fatal("a 5% learning-rate difference went unnoticed")
 	}
 }
@@ -53,6 +56,8 @@ func TestTrainingComparisonCanFail(t *testing.T) {
 type trainingCase struct {
 	name string
 	cfg  func(t *testing.T) models.Config
+	// recompute builds the GPU network with Env.Recompute (the CPU one stores).
+	recompute bool
 }
 
 func trainingCases() []trainingCase {
@@ -67,10 +72,12 @@ func trainingCases() []trainingCase {
 		}
 	}
 	return []trainingCase{
-		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 })},
-		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear })},
-		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 })},
-		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 })},
+		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), false},
+		{"resnet-20/sd/ror3/recompute", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), true},
+		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear }), false},
+		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), false},
+		{"wrn-10-2/dropout/recompute", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), true},
+		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }), false},
 	}
 }
 
@@ -97,15 +104,17 @@ func (d *diff) check(name string, a, b []float32, atol, rtol float64) {
 	}
 }
 
-// compareTraining runs 4 steps of cfg on both backends and compares.
-func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend) diff {
+// compareTraining runs 4 steps of cfg on both backends and compares;
+// recomputeA builds a's network with Env.Recompute.
+func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA bool) diff {
 	t.Helper()
 	const n, size, steps = 8, 16, 4
-	build := func(be ops.Backend) *models.Network {
+	build := func(be ops.Backend, recompute bool) *models.Network {
 		net, err := models.New(cfg, be)
 		if err != nil {
 			t.Fatal(err)
 		}
+		net.Env.Recompute = recompute
 		if err := net.SetupSize(n, size); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +126,7 @@ func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend) diff {
 		net.SetTraining(true)
 		return net
 	}
-	na, nb := build(a), build(b)
+	na, nb := build(a, recomputeA), build(b, false)
 	ra, rb := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3)) // the same SD draws
 	data := rand.New(rand.NewPCG(4, 4))
 	var d diff

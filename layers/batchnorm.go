@@ -40,7 +40,7 @@ func (n *BatchNorm) Forward(x ops.Tensor) ops.Tensor {
 	y := e.batchView(n.y, x.Shape()[0])
 	if e.Train {
 		p := e.BN
-		if n.FrozenStats {
+		if n.FrozenStats || e.FreezeStats {
 			p.Momentum = 0
 		}
 		e.B.BatchNormForwardTraining(y, x, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)

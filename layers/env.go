@@ -21,8 +21,17 @@ type Env struct {
 	// advances it, so masks differ across layers and steps but are a pure
 	// function of the run's seed.
 	DropoutSeed uint64
+	// Recompute makes units keep only their outputs between the forward and
+	// the backward pass and recompute everything inside them first thing in
+	// their backward pass (see Unit). Set it before Setup.
+	Recompute bool
+	// FreezeStats stops every BatchNorm from moving its running statistics;
+	// units set it while they recompute a forward pass.
+	FreezeStats bool
 	allocErr    error
-	owned       []ops.Tensor // everything Alloc made, freed by Free
+	owned       []ops.Tensor       // everything Alloc made, freed by Free
+	shared      *sharedActivations // non-nil while a recomputing unit sets up
+	sharedPool  map[sharedKey]ops.Tensor
 }
 
 // NewEnv returns an Env on b with the pinned batch-norm constants.
@@ -48,7 +57,54 @@ func (e *Env) Alloc(shape ...int) ops.Tensor {
 	return t
 }
 
-func (e *Env) alloc(shape ops.Shape) ops.Tensor { return e.Alloc(shape...) }
+// alloc allocates a module's activation buffer: its own tensor, or one
+// shared with the other units while a recomputing unit sets up its inside.
+func (e *Env) alloc(shape ops.Shape) ops.Tensor {
+	if e.shared != nil {
+		return e.shared.get(e, shape)
+	}
+	return e.Alloc(shape...)
+}
+
+// sharedActivations hands the k-th activation buffer a recomputing unit
+// allocates the same tensor as the k-th of every other unit, when their
+// shapes agree. That is safe because such a unit uses these buffers only
+// between the start of its forward pass and its end, and again between
+// the start of its backward pass (which recomputes them) and its end; units
+// never run interleaved. A stage of identical units so shares one set.
+type sharedActivations struct {
+	next    int
+	buffers map[sharedKey]ops.Tensor
+}
+
+type sharedKey struct {
+	k     int
+	shape string
+}
+
+func (s *sharedActivations) get(e *Env, shape ops.Shape) ops.Tensor {
+	key := sharedKey{s.next, fmt.Sprint(shape)}
+	s.next++
+	t, ok := s.buffers[key]
+	if !ok {
+		t = e.Alloc(shape...)
+		s.buffers[key] = t
+	}
+	return t
+}
+
+// shareActivations starts (on) or ends (off) a recomputing unit's setup:
+// in between, alloc hands out shared buffers, counted from the first.
+func (e *Env) shareActivations(on bool) {
+	if !on {
+		e.shared = nil
+		return
+	}
+	if e.sharedPool == nil {
+		e.sharedPool = map[sharedKey]ops.Tensor{}
+	}
+	e.shared = &sharedActivations{buffers: e.sharedPool}
+}
 
 // Err returns the first allocation failure since the Env was made.
 func (e *Env) Err() error { return e.allocErr }
@@ -60,6 +116,7 @@ func (e *Env) Free() {
 		e.B.Free(e.owned[i])
 	}
 	e.owned = nil
+	e.sharedPool = nil
 }
 
 // batchView returns the first n samples of t, a tensor allocated for the

@@ -110,8 +110,8 @@ func (ps *ParamSet) Bind(e *Env) {
 	if n == 0 {
 		return
 	}
-	ps.values = e.alloc(ops.Shape{n})
-	ps.grads = e.alloc(ops.Shape{n})
+	ps.values = e.Alloc(n)
+	ps.grads = e.Alloc(n)
 	if e.Err() != nil {
 		return
 	}
@@ -130,7 +130,7 @@ func (ps *ParamSet) Bind(e *Env) {
 		}
 	}
 	for _, b := range ps.Buffers {
-		b.Value = e.alloc(b.Shape)
+		b.Value = e.Alloc(b.Shape...)
 	}
 }
 

@@ -11,9 +11,10 @@ import (
 // needs a handful of them however deep it is; this is where deepres saves
 // most of the memory a framework spends on one gradient per activation.
 //
-// Slots are allocated on first use at the size of the largest activation and
-// reused afterwards: after the first training step (the warm-up) a step
-// allocates nothing.
+// Slots are allocated when first handed out (by Frame.T, not Frame: units
+// reserve slots for paths they may not take) at the size of the largest
+// activation and reused afterwards: after the first training step (the
+// warm-up) a step allocates nothing.
 type Scratch struct {
 	env   *Env
 	size  int // elements per slot, the largest activation of the network
@@ -37,7 +38,7 @@ func (s *Scratch) Reserve(n int) {
 func (s *Scratch) Frame(n int) Frame {
 	f := Frame{s: s, base: s.top, n: n}
 	for s.top+n > len(s.slots) {
-		s.slots = append(s.slots, s.env.alloc(ops.Shape{s.size}))
+		s.slots = append(s.slots, nil)
 	}
 	s.top += n
 	return f
@@ -59,8 +60,11 @@ func (f Frame) T(i int, shape ops.Shape) ops.Tensor {
 		panic(fmt.Sprintf("layers: scratch shape %v exceeds reserved %d elements", shape, f.s.size))
 	}
 	t := f.s.slots[f.base+i]
-	if t == nil { // allocation failed; Env.Err reports it
-		return nil
+	if t == nil {
+		if t = f.s.env.Alloc(f.s.size); t == nil { // Env.Err reports it
+			return nil
+		}
+		f.s.slots[f.base+i] = t
 	}
 	return f.s.env.B.View(t, 0, shape...)
 }

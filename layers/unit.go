@@ -59,6 +59,7 @@ type Unit struct {
 	sum, q            ops.Tensor // own buffers, largest batch
 	// remembered by Forward for Backward
 	x, a, f, h, qv       ops.Tensor
+	seed                 uint64 // Env.DropoutSeed when Forward began
 	ranPost, passThrough bool
 }
 
@@ -69,8 +70,13 @@ func NewUnit(e *Env, name string) *Unit {
 }
 
 // Setup allocates the unit's buffers; every module inside is set up here.
+// With Env.Recompute, everything inside the unit gets buffers shared with
+// the other units (see Env.alloc) and only the unit's output, and the
+// after-addition activation that produces it, get their own.
 func (u *Unit) Setup(in ops.Shape) ops.Shape {
+	e := u.env
 	u.inShape = in.Clone()
+	e.shareActivations(e.Recompute)
 	bin, sin := in, in
 	if u.Pre != nil {
 		a := u.Pre.Setup(in)
@@ -93,23 +99,42 @@ func (u *Unit) Setup(in ops.Shape) ops.Shape {
 		if g := u.GateConv.Setup(in); !g.Equal(out) {
 			panic(fmt.Sprintf("layers: unit %s: gate gives %v, want %v", u.Name, g, out))
 		}
-		u.q = u.env.alloc(out)
+		u.q = e.alloc(out)
 	}
 	for _, x := range u.Extras {
 		x.Conv.Setup((*x.Src).Shape())
 	}
-	// The sum gets its own buffer unless it can live in the branch output;
-	// a dropped unit with extras or a Post also needs one.
-	u.sum = u.env.alloc(out)
+	e.shareActivations(false)
+	u.outShape = out.Clone()
+	u.sum = nil
+	if u.ownSum() {
+		u.sum = e.alloc(out)
+	}
 	if !u.Post.Empty() {
 		if p := u.Post.Setup(out); !p.Equal(out) {
 			panic("layers: Post must keep the shape")
 		}
 	}
-	u.outShape = out.Clone()
-	u.env.Scratch.Reserve(in.Len())
-	u.env.Scratch.Reserve(out.Len())
+	e.Scratch.Reserve(in.Len())
+	e.Scratch.Reserve(out.Len())
 	return out
+}
+
+// ownSum reports whether the sum needs a buffer of its own rather than the
+// branch output's: when the branch reads its output back, when exclusive
+// gating keeps h − F there, when the branch's buffers are shared
+// (recomputing), and when a dropped unit has something to add to its
+// shortcut or an activation that is not the identity on it. (A unit
+// dropped by hand without stochastic depth gets the buffer on first use.)
+func (u *Unit) ownSum() bool {
+	return u.env.Recompute || u.Branch.KeepsOutput() || u.Gate == ExclusiveGate ||
+		(u.Survival < 1 && !u.droppedPassesThrough())
+}
+
+// droppedPassesThrough reports whether a dropped unit's output is its
+// shortcut's, unchanged.
+func (u *Unit) droppedPassesThrough() bool {
+	return len(u.Extras) == 0 && (u.Post.Empty() || u.PostSkippable)
 }
 
 func (u *Unit) dropped() bool { return u.env.Train && !u.Active }
@@ -117,9 +142,23 @@ func (u *Unit) dropped() bool { return u.env.Train && !u.Active }
 // Forward computes the unit's output. A dropped unit (training, Active
 // false) computes only its shortcut: no kernel of its branch runs.
 func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
-	e, b := u.env, u.env.B
 	n := x.Shape()[0]
 	u.x = x
+	u.seed = u.env.DropoutSeed
+	u.passThrough = false
+	f, h := u.inside(x)
+	if u.dropped() {
+		return u.forwardDropped(h, n)
+	}
+	return u.finish(u.combine(f, h, n))
+}
+
+// inside runs what comes before the sum — pre-activation, branch, shortcut,
+// gate — and remembers what Backward reads. It returns the branch output
+// (nil for a dropped unit) and the shortcut output. Backward reruns it when
+// recomputing, so it must depend on nothing but x, the weights and the
+// dropout seed.
+func (u *Unit) inside(x ops.Tensor) (f, h ops.Tensor) {
 	bx, sx := x, x
 	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
 		if u.PreBN != nil {
@@ -132,15 +171,25 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 		}
 	}
 	if u.dropped() {
-		return u.forwardDropped(sx, n)
+		u.h = u.Short.Forward(sx)
+		return nil, u.h
 	}
-	u.passThrough = false
-	f := u.Branch.Forward(bx)
-	h := u.Short.Forward(sx)
+	f = u.Branch.Forward(bx)
+	h = u.Short.Forward(sx)
 	if u.ShortDrop != nil {
 		h = u.ShortDrop.Forward(h)
 	}
+	if u.Gate != NoGate {
+		u.gateComplement(x, x.Shape()[0])
+	}
 	u.f, u.h = f, h
+	return f, h
+}
+
+// combine forms the sum of an active unit from its branch output f and
+// shortcut output h.
+func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
+	e, b := u.env, u.env.B
 	scaleF := u.LambdaBranch
 	if !e.Train {
 		scaleF *= float32(u.Survival) // stochastic depth's test-time rule
@@ -148,7 +197,7 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 	var sum ops.Tensor
 	switch u.Gate {
 	case NoGate:
-		if u.Branch.KeepsOutput() {
+		if u.sum != nil && (u.Branch.KeepsOutput() || e.Recompute) {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, scaleF, 0)
 			b.AddTensor(sum, h, u.LambdaShort, 1)
@@ -156,20 +205,36 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 			sum = f
 			b.AddTensor(sum, h, u.LambdaShort, scaleF)
 		}
-	case ExclusiveGate, ShortcutGate:
-		q := u.gateComplement(x, n)
-		if u.Gate == ExclusiveGate {
-			// sum = F + q·(h − F), with q = 1 − g; f's buffer keeps h − F for backward.
+	case ExclusiveGate:
+		// sum = F + q·(h − F), with q = 1 − g; f's buffer keeps h − F for backward.
+		sum = e.batchView(u.sum, n)
+		b.AddTensor(sum, f, 1, 0)
+		b.AddTensor(f, h, 1, -1)
+		b.Mul(sum, u.qv, f, 1)
+	case ShortcutGate:
+		sum = f // sum = F + q·h
+		if e.Recompute {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, 1, 0)
-			b.AddTensor(f, h, 1, -1)
-			b.Mul(sum, q, f, 1)
-		} else {
-			sum = f // sum = F + q·h
-			b.Mul(sum, q, h, 1)
 		}
+		b.Mul(sum, u.qv, h, 1)
 	}
-	return u.finish(sum)
+	return sum
+}
+
+// recompute reruns the inside of the last forward pass, so that the shared
+// buffers hold this unit's values again: the same input and dropout seeds,
+// BN running statistics left alone. On a deterministic backend the values
+// are bitwise those of the forward pass.
+func (u *Unit) recompute() {
+	e := u.env
+	seed := e.DropoutSeed
+	e.DropoutSeed, e.FreezeStats = u.seed, true
+	f, h := u.inside(u.x)
+	if f != nil && u.Gate == ExclusiveGate {
+		e.B.AddTensor(f, h, 1, -1) // as combine left it
+	}
+	e.DropoutSeed, e.FreezeStats = seed, false
 }
 
 // finish adds the RoR extras into the sum and applies the after-addition
@@ -187,25 +252,27 @@ func (u *Unit) finish(sum ops.Tensor) ops.Tensor {
 }
 
 // gateComplement computes q = 1 − sigmoid(conv(x) + b_g) = sigmoid(−z).
-func (u *Unit) gateComplement(x ops.Tensor, n int) ops.Tensor {
+func (u *Unit) gateComplement(x ops.Tensor, n int) {
 	b := u.env.B
 	z := u.GateConv.Forward(x)
 	q := u.env.batchView(u.q, n)
 	b.AddTensor(q, z, -1, 0)
 	b.SigmoidForward(q, q)
 	u.qv = q
-	return q
 }
 
-func (u *Unit) forwardDropped(sx ops.Tensor, n int) ops.Tensor {
-	h := u.Short.Forward(sx)
-	u.h = h
-	if len(u.Extras) == 0 && (u.Post.Empty() || u.PostSkippable) {
+// forwardDropped returns a dropped unit's output from its shortcut's. A
+// shared (recomputed) shortcut buffer is never the output: the next units
+// would overwrite it.
+func (u *Unit) forwardDropped(h ops.Tensor, n int) ops.Tensor {
+	if u.droppedPassesThrough() && (h == u.x || !u.env.Recompute) {
 		u.passThrough = h == u.x
 		u.ranPost = false
 		return h
 	}
-	u.passThrough = false
+	if u.sum == nil {
+		u.sum = u.env.alloc(u.outShape)
+	}
 	sum := u.env.batchView(u.sum, n)
 	u.env.B.AddTensor(sum, h, 1, 0)
 	return u.finish(sum)
@@ -224,6 +291,9 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 	e, b := u.env, u.env.B
 	n := dy.Shape()[0]
 	out := withBatch(u.outShape, n)
+	if e.Recompute {
+		u.recompute()
+	}
 	fr := e.Scratch.Frame(4)
 	defer fr.Done()
 

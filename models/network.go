@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -159,6 +160,9 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	}
 	e.Scratch.Reserve(largest)
 	if err := e.Err(); err != nil {
+		if errors.Is(err, ops.ErrOutOfMemory) && !e.Recompute {
+			return fmt.Errorf("set up %s for batch %d: %w (recomputing, deepres --recompute, needs about a quarter of the activation memory)", net.Cfg.Name, maxBatch, err)
+		}
 		return fmt.Errorf("set up %s for batch %d: %w", net.Cfg.Name, maxBatch, err)
 	}
 	net.unitRanges = net.paramRanges()

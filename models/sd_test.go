@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/deepres/deepres/ops/opcount"
@@ -60,12 +61,21 @@ func TestStochasticDepthSkipsWork(t *testing.T) {
 // TestNoAllocationAfterWarmup: after the first training step, steps allocate
 // nothing on the backend.
 func TestNoAllocationAfterWarmup(t *testing.T) {
-	for _, name := range []string{"resnet-20", "preact-resnet-20", "wrn-16-2"} {
+	for _, name := range []string{"resnet-20", "preact-resnet-20", "wrn-16-2", "resnet-20/recompute"} {
 		t.Run(name, func(t *testing.T) {
-			cfg := mustParse(t, name)
+			model, recompute := strings.CutSuffix(name, "/recompute")
+			cfg := mustParse(t, model)
 			cfg.SD, cfg.RoR = SDLinear, 3
 			ob := opcount.New(newCPU())
-			net := buildNet(t, cfg, ob, 4, 8)
+			net, err := New(cfg, ob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net.Env.Recompute = recompute
+			if err := net.SetupSize(4, 8); err != nil {
+				t.Fatal(err)
+			}
+			net.Init(1)
 			if err := net.SetupOptimizer(); err != nil {
 				t.Fatal(err)
 			}
@@ -93,10 +103,24 @@ func TestNoAllocationAfterWarmup(t *testing.T) {
 // TestCloseFreesEverything: after a training step, Close gives back every
 // tensor the network allocated.
 func TestCloseFreesEverything(t *testing.T) {
+	for _, recompute := range []bool{false, true} {
+		closeFreesEverything(t, recompute)
+	}
+}
+
+func closeFreesEverything(t *testing.T, recompute bool) {
 	cfg := mustParse(t, "wrn-10-2")
 	cfg.SD, cfg.RoR = SDLinear, 3
 	ob := opcount.New(newCPU())
-	net := buildNet(t, cfg, ob, 2, 8)
+	net, err := New(cfg, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Env.Recompute = recompute
+	if err := net.SetupSize(2, 8); err != nil {
+		t.Fatal(err)
+	}
+	net.Init(1)
 	if err := net.SetupOptimizer(); err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +138,36 @@ func TestCloseFreesEverything(t *testing.T) {
 	net.Close() // idempotent
 	if frees := ob.Counts["Free"]; frees != allocs {
 		t.Errorf("a second Close freed %d more", frees-allocs)
+	}
+}
+
+// TestDepthMaskChanges: a network's gradients for a mask do not depend on
+// the masks of earlier steps (a unit dropped last step and active now runs
+// its backward pass). Weights do not move between the two passes here.
+func TestDepthMaskChanges(t *testing.T) {
+	cfg := mustParse(t, "resnet-14")
+	cfg.SD, cfg.SDPL = SDLinear, 0.5
+	b := newCPU()
+	grads := func(masks ...func(int) bool) []float32 {
+		net := buildNet(t, cfg, b, 2, 8)
+		defer net.Close()
+		net.SetTraining(true)
+		bt := randomBatch(t, b, rand.New(rand.NewPCG(1, 2)), 2, 8, cfg.Classes)
+		for _, m := range masks {
+			for i, u := range net.Units {
+				u.Active = m(i)
+			}
+			meanLoss(t, net, bt, true)
+			net.Backward()
+		}
+		return download(t, b, net.Params.Grads())
+	}
+	even := func(i int) bool { return i%2 == 0 }
+	odd := func(i int) bool { return i%2 == 1 }
+	want, got := grads(odd), grads(even, odd)
+	for i := range want {
+		if want[i] != got[i] {
+			t.Fatalf("gradient %d: %v after an earlier mask, %v without", i, got[i], want[i])
+		}
 	}
 }

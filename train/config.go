@@ -26,6 +26,11 @@ type Config struct {
 	Out             string
 	CheckpointEvery int // epochs between checkpoints of last.safetensors (0: end only)
 	Workers         int // data-loading goroutines (0: GOMAXPROCS)
+	// Recompute keeps only each unit's output between the forward and the
+	// backward pass and recomputes the rest (models: Env.Recompute): about a
+	// quarter of the activation memory for one more forward pass of every
+	// unit. It changes no result; --resume may switch it.
+	Recompute bool
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
 	Dataset  string

@@ -75,6 +75,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if err != nil {
 		return nil, err
 	}
+	net.Env.Recompute = cfg.Recompute
 	if err := net.Setup(cfg.BatchSize); err != nil {
 		net.Close()
 		return nil, err

@@ -15,7 +15,7 @@ import (
 type peakReporter interface{ PeakBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute] [--json]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -24,6 +24,7 @@ func runBench(args []string) error {
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	recompute := fs.Bool("recompute", false, "keep only unit outputs for the backward pass and recompute the rest (as train --recompute)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,16 +43,20 @@ func runBench(args []string) error {
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup)
+	res, err := bench(b, mc, *batch, *steps, *warmup, *recompute)
 	if err != nil {
 		return err
 	}
-	res.Device, res.Math = b.Name(), *math
+	res.Device, res.Math, res.Recompute = b.Name(), *math, *recompute
 	if *asJSON {
 		return printJSON(res)
 	}
-	fmt.Printf("%s batch %d on %s (%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
-		res.Model, res.Batch, res.Device, res.Math, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, mib(res.PeakBytes))
+	mode := ""
+	if res.Recompute {
+		mode = ", recompute"
+	}
+	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
+		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, mib(res.PeakBytes))
 	return nil
 }
 
@@ -66,6 +71,7 @@ type benchResult struct {
 	P10MS        float64 `json:"ms_per_step_p10"`
 	P90MS        float64 `json:"ms_per_step_p90"`
 	PeakBytes    int64   `json:"peak_bytes"` // -1: the backend does not track it
+	Recompute    bool    `json:"recompute"`
 }
 
 func mib(b int64) string {
@@ -77,11 +83,12 @@ func mib(b int64) string {
 
 // bench times full training steps — input upload, forward, loss, backward,
 // SGD update and a sync — on synthetic data of CIFAR's shape.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int) (benchResult, error) {
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute bool) (benchResult, error) {
 	net, err := models.New(mc, b)
 	if err != nil {
 		return benchResult{}, err
 	}
+	net.Env.Recompute = recompute
 	defer net.Close()
 	if err := net.Setup(batch); err != nil {
 		return benchResult{}, err

@@ -47,6 +47,7 @@ func runTrain(args []string) error {
 	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
+	recompute := fs.Bool("recompute", false, "keep only each unit's output for the backward pass and recompute the rest: about 1/4 of the activation memory for ~1/3 more compute; same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,7 +58,11 @@ func runTrain(args []string) error {
 				return usagef("--resume continues a run with its own settings; --%s cannot change them", f)
 			}
 		}
-		return resumeRun(*resume, *device, *math, fs.Changed("data"), *dir)
+		var setRecompute *bool
+		if fs.Changed("recompute") {
+			setRecompute = recompute
+		}
+		return resumeRun(*resume, *device, *math, fs.Changed("data"), *dir, setRecompute)
 	}
 	if fs.Changed("steps") && fs.Changed("epochs") {
 		return usagef("give --epochs or --steps, not both")
@@ -105,7 +110,7 @@ func runTrain(args []string) error {
 		}
 		trainDS, valDS = data.SplitValidation(trainDS, *valSplit, cfg.Seed)
 	}
-	cfg.Dataset, cfg.DataDir, cfg.ValSplit = *dataset, *dir, *valSplit
+	cfg.Dataset, cfg.DataDir, cfg.ValSplit, cfg.Recompute = *dataset, *dir, *valSplit, *recompute
 	mf.classes = len(trainDS.Classes)
 	if cfg.Model, err = mf.config(); err != nil {
 		return err
@@ -203,12 +208,16 @@ func bar(done, total, width int) string {
 }
 
 // resumeRun continues the run in dir with the configuration it was started with.
-func resumeRun(dir, device, math string, newData bool, dataDir string) error {
+// recompute, when set, overrides the run's memory mode (it changes no result).
+func resumeRun(dir, device, math string, newData bool, dataDir string, recompute *bool) error {
 	cfg, err := train.ReadRunConfig(dir)
 	if err != nil {
 		return err
 	}
 	cfg.Out = dir
+	if recompute != nil {
+		cfg.Recompute = *recompute
+	}
 	if newData { // the data moved: same dataset, new place
 		cfg.DataDir = dataDir
 	}

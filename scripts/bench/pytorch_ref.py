@@ -704,6 +704,52 @@ def cmd_bench(args):
             print("note: " + compile_note)
 
 
+def cmd_memory(args):
+    """What PyTorch eager must hold at the end of a training forward pass, counted exactly on any device:
+    every tensor autograd saved for the backward pass (unique storages, weights excluded), plus weights,
+    their gradients and SGD's momentum. torch.cuda.max_memory_allocated can only be larger (gradients
+    of activations, workspaces, allocator rounding), so this is a lower bound of PyTorch's peak that
+    needs no GPU. It runs on the CPU; the same tensors are saved on a GPU."""
+    cfg = config_from(args, args.model)
+    torch.manual_seed(args.seed)
+    net = Net(cfg)
+    net.sd_rng = random.Random(args.seed)
+    net.train()
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(args.batch_size, 3, 32, 32, generator=gen)
+    y = torch.randint(0, cfg.classes, (args.batch_size,), generator=gen)
+
+    def storage(t):
+        s = t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+        return s.data_ptr(), s.nbytes()
+
+    weights = {storage(p)[0] for p in net.parameters()}
+    saved = {}
+
+    def pack(t):
+        ptr, n = storage(t)
+        if ptr not in weights:
+            saved[ptr] = n
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = F.cross_entropy(net(x), y)
+    if not math.isfinite(float(loss)):
+        raise SystemExit("pytorch_ref: loss is not finite: %r" % float(loss))
+    n = count_params(net)
+    mib = 2.0**20
+    r = {"model": cfg.name, "config": cfg.as_dict(), "params": n, "batch_size": args.batch_size,
+         "torch": torch.__version__, "saved_tensors": len(saved), "saved_mib": sum(saved.values()) / mib,
+         "state_mib": 3 * 4 * n / mib}
+    r["lower_bound_mib"] = r["saved_mib"] + r["state_mib"]
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print("%s batch %d (torch %s): %d saved tensors, %.1f MiB; weights+gradients+momentum %.1f MiB; "
+              "peak >= %.1f MiB" % (cfg.name, args.batch_size, torch.__version__, len(saved), r["saved_mib"],
+                                    r["state_mib"], r["lower_bound_mib"]))
+
+
 def load_checkpoint(net, path):
     """Loads every state_dict tensor from a deepres/PyTorch safetensors checkpoint; returns the
     momentum buffers found (optim.momentum.<name>) and the metadata."""
@@ -843,6 +889,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("memory", help="a lower bound of PyTorch eager's training memory, counted on the CPU")
+    p.add_argument("--model", required=True)
+    add_model_options(p)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_memory)
 
     p = sub.add_parser("forward", help="forward (and one SGD step) on given weights and input")
     p.add_argument("--model", required=True)

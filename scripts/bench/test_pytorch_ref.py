@@ -445,6 +445,32 @@ def checkpoint_roundtrip_and_sgd_rule():
     return None
 
 
+@check
+def memory_counts_activations():
+    """pytorch_ref memory: per sample, resnet-8 saves its input, the stem's conv and ReLU outputs,
+    four activations per unit (conv1, ReLU1, conv2 outputs and the unit output), the pooled
+    features, the log-softmax and the int64 label; weights are not counted as saved."""
+    import contextlib
+    import io
+    import json
+
+    def saved(n):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            ref.main(["memory", "--model", "resnet-8", "--batch-size", str(n), "--json"])
+        return json.loads(out.getvalue())
+
+    a, b = saved(2), saved(4)
+    per_sample = (b["saved_mib"] - a["saved_mib"]) * 2**20 / 2
+    floats = 3 * 1024 + 2 * 16 * 1024 + 4 * (16 * 1024 + 32 * 256 + 64 * 64) + 64 + 10
+    want = 4 * floats + 8
+    if abs(per_sample - want) > 0.5:
+        return "saved %.1f bytes per sample, want %d" % (per_sample, want)
+    if abs(a["state_mib"] - 3 * 4 * a["params"] / 2**20) > 1e-9 or a["lower_bound_mib"] <= a["saved_mib"]:
+        return "state or bound wrong: %r" % a
+    return None
+
+
 def main():
     passed = failed = 0
     for fn in CHECKS:

@@ -6,45 +6,60 @@
 #   model | deepres img/s | PyTorch eager | torch.compile | ratio | deepres peak MiB | PyTorch peak MiB
 # Raw JSON lines and logs go to RESULTS_DIR; the table to RESULTS_DIR/table.md.
 # Safe to run twice. Env: STEPS (20), WARMUP (5), MATH (tf32), PYTHON (python3),
-# COMPILE (1; 0 skips torch.compile, which can take minutes per model).
+# COMPILE (1; 0 skips torch.compile, which can take minutes per model), BATCH (128),
+# DEVICE (cuda; cpu lets scripts/gpu/test_bench.sh run the script itself without a GPU),
+# ROWS (replaces the rows below: one per line, the same format), DEEPRES (.gpu/deepres).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: bench.sh RESULTS_DIR}
 mkdir -p "$out"
 cd "$root"
 steps=${STEPS:-20}; warmup=${WARMUP:-5}; math=${MATH:-tf32}; py=${PYTHON:-python3}
+batch=${BATCH:-128}; device=${DEVICE:-cuda}
 if NV=$("$py" -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null); then
 	export LD_LIBRARY_PATH=$(find "$NV" -type d -name lib | paste -sd: -)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-dr=.gpu/deepres
+dr=${DEEPRES:-.gpu/deepres}
 [ -x "$dr" ] || { echo "bench.sh: $dr missing: run scripts/gpu/build.sh on the build machine" >&2; exit 1; }
 
-# name|deepres flags|pytorch flags
+# name|deepres flags|pytorch flags ("same": the previous row's PyTorch runs, not rerun)[|deepres env]
 rows=(
 	"resnet-110|--model resnet-110|--model resnet-110"
 	"preact-resnet-164|--model preact-resnet-164|--model preact-resnet-164"
 	"resnet-1202|--model resnet-1202|--model resnet-1202"
+	"resnet-1202 --recompute|--model resnet-1202 --recompute|same"
+	"resnet-1202 worker thread|--model resnet-1202|same|DEEPRES_GPU_THREAD=worker"
 	"resnet-1202 SD 0.5|--model resnet-1202 --sd linear:0.5|--model resnet-1202 --sd linear:0.5"
 	"wrn-28-10|--model wrn-28-10|--model wrn-28-10"
 )
+if [ -n "${ROWS:-}" ]; then
+	mapfile -t rows <<<"$ROWS"
+fi
 field() { "$py" -c "import json,sys; d=json.loads(sys.stdin.read() or '{}'); v=d.get('$1'); print('-' if v is None else (round(v,1) if isinstance(v,float) else v))"; }
 table="$out/table.md"
 {
-	echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), date: $(date -u +%F), batch 128, math $math, $steps timed steps after $warmup"
+	echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), date: $(date -u +%F), device $device, batch $batch, math $math, $steps timed steps after $warmup"
 	echo
 	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB | PyTorch peak MiB |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$table"
 for row in "${rows[@]}"; do
-	IFS='|' read -r name dflags pflags <<<"$row"
+	IFS='|' read -r name dflags pflags denv <<<"$row"
 	slug=${name// /_}
 	# shellcheck disable=SC2086
-	timeout 300 "$dr" bench $dflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
-	# shellcheck disable=SC2086
-	timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
-	if [ "${COMPILE:-1}" = 1 ]; then
+	timeout 300 env $denv "$dr" bench $dflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
+	if [ "$pflags" = same ]; then
+		cp "$out/$prev.eager.json" "$out/$slug.eager.json"
+		cp "$out/$prev.compile.json" "$out/$slug.compile.json"
+	else
 		# shellcheck disable=SC2086
-		timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size 128 --device cuda --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+		timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
+	fi
+	if [ "$pflags" = same ]; then
+		:
+	elif [ "${COMPILE:-1}" = 1 ]; then
+		# shellcheck disable=SC2086
+		timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
 	else
 		echo '{}' >"$out/$slug.compile.json"
 	fi
@@ -53,5 +68,6 @@ for row in "${rows[@]}"; do
 	pm=$(field peak_mem_mib <"$out/$slug.eager.json")
 	ratio=$("$py" -c "print(round($d/$e,2))" 2>/dev/null || echo -)
 	echo "| $name | $d | $e | $c | $ratio | $dm | $pm |" >>"$table"
+	prev=$slug
 done
 cat "$table"
