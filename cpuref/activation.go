@@ -23,24 +23,36 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 }
 
 // ReLUBackward: dx (add?+=:=) dy where y > 0, else 0; y is the forward output.
+// The test y > 0 is done on the bits, without a branch: the signs of a
+// ReLU's input are random, and a mispredicted branch per element made this
+// the slowest element-wise op of a training step.
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	const op = "ReLUBackward"
 	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
 	sameShape(op, yt, dyt, dxt)
 	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
 		dst, g, out := dxt.data[lo:hi], dyt.data[lo:hi], yt.data[lo:hi]
+		g = g[:len(out)]
+		dst = dst[:len(out)]
+		if add {
+			for i, v := range out {
+				dst[i] += math.Float32frombits(math.Float32bits(g[i]) & positiveMask(v))
+			}
+			return
+		}
 		for i, v := range out {
-			var d float32
-			if v > 0 {
-				d = g[i]
-			}
-			if add {
-				dst[i] += d
-			} else {
-				dst[i] = d
-			}
+			dst[i] = math.Float32frombits(math.Float32bits(g[i]) & positiveMask(v))
 		}
 	})
+}
+
+// positiveMask is all ones when v > 0 and zero otherwise (zeros, negative
+// numbers, NaN): v > 0 exactly when its bits less one (wrapping, so +0 gives
+// the largest value) are below those of +Inf, which the borrow of a 64-bit
+// subtraction tells.
+func positiveMask(v float32) uint32 {
+	d := uint64(math.Float32bits(v) - 1)
+	return -uint32((d - 0x7F800000) >> 63)
 }
 
 // SigmoidForward: y = 1/(1+exp(−x)), computed in float64. y may alias x.

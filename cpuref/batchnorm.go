@@ -21,7 +21,8 @@ func bnShapes(op string, x *tensor, perChannel ...*tensor) (n, c, hw int) {
 // mean and biased variance, y = gamma·(x−mean)·invStd + beta; writes saveMean
 // and saveInvStd (C); moves runMean and runVar (C) by Momentum, runVar towards
 // the unbiased variance (PyTorch's and cuDNN's convention, DESIGN.md). Sums are
-// float64, two-pass, one goroutine per channel range. y may alias x.
+// float64 (four lanes, see lanes4), two-pass, one goroutine per channel
+// range. y may alias x.
 func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
 	const op = "BatchNormForwardTraining"
 	yt, xt := b.get(op, y), b.get(op, x)
@@ -35,20 +36,15 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	}
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			var sum float64
+			var sum, sqDev lanes4
 			for s := range n {
-				for _, v := range xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw] {
-					sum += float64(v)
-				}
+				sum.add(xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw])
 			}
-			mean := sum / float64(m)
-			var sq float64
+			mean := sum.total() / float64(m)
 			for s := range n {
-				for _, v := range xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw] {
-					d := float64(v) - mean
-					sq += d * d
-				}
+				sqDev.addSquaredDeviations(xt.data[(s*c+ch)*hw:(s*c+ch+1)*hw], mean)
 			}
+			sq := sqDev.total()
 			variance := sq / float64(m)
 			inv := 1 / math.Sqrt(variance+p.Eps)
 			sm.data[ch], si.data[ch] = float32(mean), float32(inv)
@@ -106,15 +102,12 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, inv := float64(sm.data[ch]), float64(si.data[ch])
-			var sumDy, sumDyXhat float64
+			var dyLanes, dyXhatLanes lanes4
 			for s := range n {
 				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
-				xs, dys := xt.data[lo:hi], dyt.data[lo:hi]
-				for i, g := range dys {
-					sumDy += float64(g)
-					sumDyXhat += float64(g) * (float64(xs[i]) - mean) * inv
-				}
+				addGradients(&dyLanes, &dyXhatLanes, dyt.data[lo:hi], xt.data[lo:hi], mean, inv)
 			}
+			sumDy, sumDyXhat := dyLanes.total(), dyXhatLanes.total()
 			db.data[ch], dg.data[ch] = float32(sumDy), float32(sumDyXhat)
 			k := float64(gt.data[ch]) * inv / m
 			for s := range n {

@@ -86,6 +86,12 @@ func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add b
 // batch is taken in float64, in sample order, so the result does not depend
 // on the thread count: the threads work on one round of samples at a time,
 // then add that round's products in sample order.
+//
+// The product is computed transposed, dw_nᵀ = im2col(x_n) · dy_nᵀ: gemm
+// then reads the big im2col matrix in place as its A and packs only dy_n,
+// which has few rows, instead of repacking the im2col matrix for every
+// 16 output channels. Each element is the same FMA chain either way
+// (a·b = b·a), so the bits do not change.
 func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 	const op = "ConvBackwardFilter"
 	dwt, dyt, xt := b.get(op, dw), b.get(op, dy), b.get(op, x)
@@ -96,8 +102,8 @@ func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 	if cap(b.acc) < wLen {
 		b.acc = make([]float64, wLen)
 	}
-	acc := b.acc[:wLen]
-	clear(acc)
+	accT := b.acc[:wLen] // Σ dw_nᵀ, rows × k like the products
+	clear(accT)
 	for r0 := 0; r0 < n; r0 += b.threads {
 		round := min(b.threads, n-r0)
 		b.parallelFor(round, func(_, lo, hi int) {
@@ -110,20 +116,22 @@ func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 				} else {
 					im2col(col, xs, g)
 				}
-				gemmBT(k, g.rows, g.pixels, dyt.data[s*outLen:(s+1)*outLen], g.pixels, col, g.pixels, prod, g.rows, false)
+				gemmBT(g.rows, k, g.pixels, col, g.pixels, dyt.data[s*outLen:(s+1)*outLen], g.pixels, prod, k, false)
 			}
 		})
 		b.parallelRange(wLen, 4096, func(lo, hi int) {
 			for s := range round {
-				prod := ws[s][colLen:]
+				prodT := ws[s][colLen:]
 				for e := lo; e < hi; e++ {
-					acc[e] += float64(prod[e])
+					accT[e] += float64(prodT[e])
 				}
 			}
 		})
 	}
-	for e, v := range acc {
-		dwt.data[e] = float32(v)
+	for r := range g.rows {
+		for o, v := range accT[r*k : (r+1)*k] {
+			dwt.data[o*g.rows+r] = float32(v)
+		}
 	}
 }
 

@@ -438,3 +438,23 @@ func TestPeakBytes(t *testing.T) {
 		t.Errorf("peak %d bytes after frees, want 120", b.PeakBytes())
 	}
 }
+
+// TestPositiveMask compares ReLUBackward's branch-free test with v > 0 on
+// the special values and on a sweep of bit patterns of every exponent.
+func TestPositiveMask(t *testing.T) {
+	vals := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), -float32(math.NaN()), math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32}
+	for u := uint64(0); u < 1<<32; u += 65521 { // a prime step: every exponent, varied mantissas
+		vals = append(vals, math.Float32frombits(uint32(u)))
+	}
+	vals = append(vals, math.Float32frombits(0x7F800001), math.Float32frombits(0x7F7FFFFF), math.Float32frombits(0xFFFFFFFF))
+	for _, v := range vals {
+		want := uint32(0)
+		if v > 0 {
+			want = ^uint32(0)
+		}
+		if got := positiveMask(v); got != want {
+			t.Fatalf("positiveMask(%v, bits %#x) = %#x, want %#x", v, math.Float32bits(v), got, want)
+		}
+	}
+}
