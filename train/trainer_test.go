@@ -59,7 +59,8 @@ func newTrainer(t *testing.T, cfg Config, trainDS, testDS *data.Dataset) *Traine
 // TestResumeIsExact interrupts a run mid-epoch, resumes it from its
 // checkpoint, and requires the final weights, BN statistics and momentum
 // to be bitwise those of an uninterrupted run — with shuffling,
-// augmentation, stochastic depth, dropout and warm-up all in play.
+// augmentation, stochastic depth, dropout and warm-up all in play, and the
+// resumed part recomputing activations.
 func TestResumeIsExact(t *testing.T) {
 	trainDS, testDS := synthetic(80, 1), synthetic(20, 2)
 	mc, err := models.Parse("wrn-10-2")
@@ -87,7 +88,14 @@ func TestResumeIsExact(t *testing.T) {
 	if err := b.Run(ctx); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
 	}
-	c := newTrainer(t, cfgB, trainDS, testDS)
+	// The resumed part recomputes activations instead of storing them: a
+	// memory setting, which must not change a bit of the run.
+	cfgC := cfgB
+	cfgC.Recompute = true
+	c := newTrainer(t, cfgC, trainDS, testDS)
+	if !c.Net.Env.Recompute {
+		t.Fatal("Config.Recompute did not reach the network")
+	}
 	if err := c.Resume(dirB); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
 )
@@ -48,6 +49,9 @@ func runBench(args []string) error {
 		return err
 	}
 	res.Device, res.Math, res.Recompute = b.Name(), *math, *recompute
+	if _, ok := b.(*cpuref.Backend); ok {
+		res.Math = "fp32" // --math selects GPU math; the CPU reference is always float32
+	}
 	if *asJSON {
 		return printJSON(res)
 	}

@@ -197,3 +197,30 @@ func TestBenchCPU(t *testing.T) {
 		t.Errorf("bench result %+v", r)
 	}
 }
+
+// TestBenchRecompute: --recompute reaches the network (lower peak memory on
+// a net deep enough for the activations to dominate) and the report says so.
+func TestBenchRecompute(t *testing.T) {
+	peak := map[bool]int64{}
+	for _, recompute := range []bool{false, true} {
+		args := []string{"bench", "--model", "resnet-56", "--device", "cpu", "--batch-size", "16", "--steps", "1", "--warmup", "0", "--json"}
+		if recompute {
+			args = append(args, "--recompute")
+		}
+		stdout, stderr, code := run(t, args...)
+		if code != 0 {
+			t.Fatalf("bench: exit %d: %s", code, stderr)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("bench --json: %q: %v", stdout, err)
+		}
+		if r.Recompute != recompute || r.Math != "fp32" {
+			t.Errorf("recompute %v: result %+v", recompute, r)
+		}
+		peak[recompute] = r.PeakBytes
+	}
+	if !(peak[true] < peak[false]*3/5) {
+		t.Errorf("peak memory %d bytes recomputing, %d storing: want well under", peak[true], peak[false])
+	}
+}
