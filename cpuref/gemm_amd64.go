@@ -37,17 +37,18 @@ func copyStrip(dst, b *float32, ldb, kb int)
 //
 // Every C element thus gets the same arithmetic: each kBlock-long partial
 // sum is an FMA chain in increasing p, starting from zero, and the partial
-// sums are added to C in order. The order depends only on k.
+// sums are added to C in order (the first one stored, unless adding to C).
+// The order depends only on k.
 func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []float32, ldc int, add bool) {
 	if m == 0 || n == 0 {
 		return
 	}
-	if !add {
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
 	if k == 0 {
+		if !add {
+			for i := range m {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
 		return
 	}
 	// The kernel reads and writes nothing beyond these two elements.
@@ -62,6 +63,10 @@ func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []flo
 	for p0 := 0; p0 < k; p0 += kBlock {
 		p1 := min(p0+kBlock, k)
 		kb := p1 - p0
+		// The first partial sums are stored, not added to C, unless asked to
+		// add: C need not be cleared first (0 + s is s, but for the sign of
+		// a zero).
+		accumulate := add || p0 > 0
 		for i := m4; i < m; i++ {
 			copy(rows[(i-m4)*kBlock:], a[i*lda+p0:i*lda+p1])
 		}
@@ -70,23 +75,23 @@ func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []flo
 			packStrip(strip[:kb*16], b, sp, sj, p0, p1, j0, w)
 			for i := 0; i < m6; i += 6 {
 				if w == 16 {
-					kernel6x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, true)
+					kernel6x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, accumulate)
 				} else {
 					kernel6x16(&a[i*lda+p0], lda, &strip[0], kb, &tile[0], 16, false)
-					addTile(c[i*ldc+j0:], ldc, &tile, 6, w)
+					putTile(c[i*ldc+j0:], ldc, &tile, 6, w, accumulate)
 				}
 			}
 			for i := m6; i < m4; i += 4 {
 				if w == 16 {
-					kernel4x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, true)
+					kernel4x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, accumulate)
 				} else {
 					kernel4x16(&a[i*lda+p0], lda, &strip[0], kb, &tile[0], 16, false)
-					addTile(c[i*ldc+j0:], ldc, &tile, 4, w)
+					putTile(c[i*ldc+j0:], ldc, &tile, 4, w, accumulate)
 				}
 			}
 			if m4 < m {
 				kernel4x16(&rows[0], kBlock, &strip[0], kb, &tile[0], 16, false)
-				addTile(c[m4*ldc+j0:], ldc, &tile, m-m4, w)
+				putTile(c[m4*ldc+j0:], ldc, &tile, m-m4, w, accumulate)
 			}
 		}
 	}
@@ -144,10 +149,15 @@ func sixes(m int) int {
 	return m / 6
 }
 
-// addTile adds the top-left rows×w of tile (rows 16 apart) into C.
-func addTile(c []float32, ldc int, tile *[6 * 16]float32, rows, w int) {
+// putTile adds (accumulate) or copies the top-left rows×w of tile (rows 16
+// apart) into C.
+func putTile(c []float32, ldc int, tile *[6 * 16]float32, rows, w int, accumulate bool) {
 	for r := range rows {
 		cr := c[r*ldc : r*ldc+w]
+		if !accumulate {
+			copy(cr, tile[r*16:r*16+w])
+			continue
+		}
 		for jj := range cr {
 			cr[jj] += tile[r*16+jj]
 		}
