@@ -40,27 +40,46 @@ func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
 	inLen, outLen := g.c*g.h*g.w, k*g.pixels
 	ws := b.workspaces(g.rows * g.pixels)
 	b.parallelFor(n, func(worker, lo, hi int) {
-		col := ws[worker]
 		for s := lo; s < hi; s++ {
-			xs := xt.data[s*inLen : (s+1)*inLen]
-			if g.direct() {
-				col = xs
-			} else {
-				im2col(col, xs, g)
-			}
-			gemm(k, g.pixels, g.rows, wt.data, g.rows, col, g.pixels, yt.data[s*outLen:(s+1)*outLen], g.pixels, false)
+			convSample(yt.data[s*outLen:(s+1)*outLen], xt.data[s*inLen:(s+1)*inLen], wt.data, k, g, ws[worker], false)
 		}
 	})
 }
 
+// convSample computes one sample's y (k, Ho·Wo) (+)= w (k, rows) · im2col(x).
+func convSample(y, x, w []float32, k int, g convGeom, col []float32, add bool) {
+	if g.direct() {
+		col = x
+	} else {
+		im2col(col, x, g)
+	}
+	gemm(k, g.pixels, g.rows, w, g.rows, col, g.pixels, y, g.pixels, add)
+}
+
 // ConvBackwardData: dx (N,C,H,W) (add?+=:=) the gradient of y = x ⋆ w with
-// respect to x, from dy (N,K,Ho,Wo): per sample col2im(wᵀ · dy_n). Like
-// ConvForward, the result does not depend on the thread count.
+// respect to x, from dy (N,K,Ho,Wo): per sample col2im(wᵀ · dy_n), or, for
+// a 3×3 kernel with stride 1 and padding 1 whose col2im matrix would not fit
+// in L2 (flipMinBytes), the forward convolution of dy_n with w flipped in
+// space and its channel axes swapped, which spares the scatter-add of col2im
+// over that matrix. Like ConvForward, the result does not depend on the
+// thread count.
 func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add bool) {
 	const op = "ConvBackwardData"
 	dxt, dyt, wt := b.get(op, dx), b.get(op, dy), b.get(op, w)
 	n, k, g := geometry(op, dyt, dxt, wt, p)
 	inLen, outLen := g.c*g.h*g.w, k*g.pixels
+	if g.same3x3() && 4*g.rows*g.pixels >= flipMinBytes {
+		wf := b.flipped(wt.data, k, g.c)
+		gf := g
+		gf.c, gf.rows = k, k*9
+		ws := b.workspaces(gf.rows * gf.pixels)
+		b.parallelFor(n, func(worker, lo, hi int) {
+			for s := lo; s < hi; s++ {
+				convSample(dxt.data[s*inLen:(s+1)*inLen], dyt.data[s*outLen:(s+1)*outLen], wf, g.c, gf, ws[worker], add)
+			}
+		})
+		return
+	}
 	wT := b.transposed(wt.data, k, g.rows)
 	ws := b.workspaces(g.rows * g.pixels)
 	b.parallelFor(n, func(worker, lo, hi int) {
@@ -143,6 +162,33 @@ func (b *Backend) workspaces(n int) [][]float32 {
 		ws[i] = b.workspace(i, n)
 	}
 	return ws
+}
+
+// flipMinBytes is the size of the col2im matrix from which ConvBackwardData
+// takes the flipped-kernel path. Measured on the 2-core EPYC build machine
+// (bench/RESULTS.md): CIFAR stage 1 (c16, 32×32: 576 KiB) ran 39 → 48-55
+// GFLOP/s that way, while stages 2 and 3 (288 and 144 KiB) were faster with
+// col2im, whose product has the larger m.
+const flipMinBytes = 512 << 10
+
+// flipped returns, in the backend's transpose buffer (valid until the next
+// call), the 3×3 kernel w (k, c, 3, 3) turned into that of the adjoint
+// convolution: wf[ci, ko, i, j] = w[ko, ci, 2−i, 2−j].
+func (b *Backend) flipped(w []float32, k, c int) []float32 {
+	if cap(b.wT) < len(w) {
+		b.wT = make([]float32, len(w))
+	}
+	wf := b.wT[:len(w)]
+	for ko := range k {
+		for ci := range c {
+			src := w[(ko*c+ci)*9 : (ko*c+ci+1)*9]
+			dst := wf[(ci*k+ko)*9 : (ci*k+ko+1)*9]
+			for t := range 9 {
+				dst[t] = src[8-t]
+			}
+		}
+	}
+	return wf
 }
 
 // transposed returns wᵀ (cols×rows) of w (rows×cols) in the backend's

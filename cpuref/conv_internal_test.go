@@ -97,6 +97,9 @@ var convCases = []convCase{
 	{5, 3, 6, 11, 2, 3, 1, ops.ConvParams{StrideH: 1, StrideW: 3, PadH: 2, PadW: 0}},
 	{2, 17, 12, 12, 9, 3, 3, ops.Conv(3, 2)},
 	{3, 40, 6, 6, 33, 3, 3, ops.Conv(1, 1)}, // c·kh·kw = 360 spans several k blocks
+	// col2im matrices of at least flipMinBytes: backward data by the flipped kernel
+	{2, 16, 32, 32, 16, 3, 3, ops.Conv(1, 1)}, // CIFAR stage 1
+	{1, 16, 24, 40, 7, 3, 3, ops.Conv(1, 1)},  // not square, odd k
 }
 
 // TestConvAgainstNaive checks the three convolution ops against naiveConv,
