@@ -15,12 +15,6 @@ var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func kernel4x16(a *float32, lda int, b *float32, kb int, c *float32, ldc int, add bool)
 
-// kernel6x16 is kernel4x16 for six rows of A, with identical results per
-// element (see gemm_amd64.s).
-//
-//go:noescape
-func kernel6x16(a *float32, lda int, b *float32, kb int, c *float32, ldc int, add bool)
-
 // copyStrip copies kb rows of 16 floats, ldb apart in b, to dst, 16 apart.
 //
 //go:noescape
@@ -28,12 +22,11 @@ func copyStrip(dst, b *float32, ldb, kb int)
 
 // gemmFMA is gemmStrided on AVX2+FMA. For each kBlock-long slice of p, it
 // packs B 16 columns at a time into a strip (16 KiB, in L1, zero-padded past
-// n) and runs the kernels down it over A's rows: six at a time (kernel6x16)
-// as far as the rest still splits into fours (kernel4x16), so that the
-// channel counts of the papers' networks (16, 32, 64, 128, 256) need no
-// partial tile; the last m mod 4 rows are copied into a 4-row buffer. Tiles
-// that stick out of C are computed into a scratch tile, and their valid part
-// added to C.
+// n) and runs kernel4x16 down it over A's rows, four at a time; the last
+// m mod 4 rows are copied into a 4-row buffer. Tiles that stick out of C are
+// computed into a scratch tile, and their valid part added to C. (A 6×16
+// kernel, twelve accumulators, measured no faster here: the kernel alone
+// runs near the FMA peak either way, and gemm is bound by packing and memory.)
 //
 // Every C element thus gets the same arithmetic: each kBlock-long partial
 // sum is an FMA chain in increasing p, starting from zero, and the partial
@@ -57,9 +50,8 @@ func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []flo
 
 	var strip [kBlock * 16]float32 // packed B[p0:p1, j0:j0+16]
 	var rows [4 * kBlock]float32   // A's last m mod 4 rows, kBlock apart
-	var tile [6 * 16]float32       // a tile that does not fit in C
-	m6 := sixes(m) * 6
-	m4 := m6 + (m-m6)/4*4
+	var tile [4 * 16]float32       // a tile that does not fit in C
+	m4 := m / 4 * 4
 	for p0 := 0; p0 < k; p0 += kBlock {
 		p1 := min(p0+kBlock, k)
 		kb := p1 - p0
@@ -73,15 +65,7 @@ func gemmFMA(m, n, k int, a []float32, lda int, b []float32, sp, sj int, c []flo
 		for j0 := 0; j0 < n; j0 += 16 {
 			w := min(16, n-j0)
 			packStrip(strip[:kb*16], b, sp, sj, p0, p1, j0, w)
-			for i := 0; i < m6; i += 6 {
-				if w == 16 {
-					kernel6x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, accumulate)
-				} else {
-					kernel6x16(&a[i*lda+p0], lda, &strip[0], kb, &tile[0], 16, false)
-					putTile(c[i*ldc+j0:], ldc, &tile, 6, w, accumulate)
-				}
-			}
-			for i := m6; i < m4; i += 4 {
+			for i := 0; i < m4; i += 4 {
 				if w == 16 {
 					kernel4x16(&a[i*lda+p0], lda, &strip[0], kb, &c[i*ldc+j0], ldc, accumulate)
 				} else {
@@ -138,20 +122,9 @@ func packStrip(dst, b []float32, sp, sj, p0, p1, j0, w int) {
 	}
 }
 
-// sixes is how many 6-row blocks gemmFMA takes from m rows: as many as
-// leave a multiple of four (m = 6a + 4b when m is even), else as many as fit.
-func sixes(m int) int {
-	for a := m / 6; a >= 0; a-- {
-		if (m-6*a)%4 == 0 {
-			return a
-		}
-	}
-	return m / 6
-}
-
 // putTile adds (accumulate) or copies the top-left rows×w of tile (rows 16
 // apart) into C.
-func putTile(c []float32, ldc int, tile *[6 * 16]float32, rows, w int, accumulate bool) {
+func putTile(c []float32, ldc int, tile *[4 * 16]float32, rows, w int, accumulate bool) {
 	for r := range rows {
 		cr := c[r*ldc : r*ldc+w]
 		if !accumulate {
