@@ -30,8 +30,10 @@ func NewBatchNorm(e *Env, ps *ParamSet, name string, c int, decay bool) *BatchNo
 
 func (n *BatchNorm) Setup(in ops.Shape) ops.Shape {
 	n.y = n.env.alloc(in)
-	n.saveMean = n.env.alloc(ops.Shape{in[1]})
-	n.saveInvSD = n.env.alloc(ops.Shape{in[1]})
+	// The saved statistics are the layer's own even in a recomputing unit,
+	// so that a unit may skip recomputing a BN that ends its branch.
+	n.saveMean = n.env.Alloc(in[1])
+	n.saveInvSD = n.env.Alloc(in[1])
 	return in
 }
 

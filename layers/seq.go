@@ -31,6 +31,29 @@ func (s *Seq) Forward(x ops.Tensor) ops.Tensor {
 	return x
 }
 
+// ForwardAllButLast runs every module but the last: what a recomputing
+// unit needs when the last module's backward pass reads only its input
+// (see Unit.recompute).
+func (s *Seq) ForwardAllButLast(x ops.Tensor) {
+	for _, m := range s.Mods[:max(len(s.Mods)-1, 0)] {
+		x = m.Forward(x)
+	}
+}
+
+// LastReadsOnlyInput reports whether the last module's backward pass reads
+// nothing of its forward pass but its input and its own state: a conv or a
+// batch norm (whose saved statistics it owns), not an activation.
+func (s *Seq) LastReadsOnlyInput() bool {
+	if len(s.Mods) == 0 {
+		return false
+	}
+	switch s.Mods[len(s.Mods)-1].(type) {
+	case *Conv, *BatchNorm:
+		return true
+	}
+	return false
+}
+
 func (s *Seq) Backward(dx, dy ops.Tensor, add bool) {
 	if len(s.Mods) == 0 {
 		panic("layers: Backward of an empty Seq")

@@ -146,7 +146,7 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 	u.x = x
 	u.seed = u.env.DropoutSeed
 	u.passThrough = false
-	f, h := u.inside(x)
+	f, h := u.inside(x, false)
 	if u.dropped() {
 		return u.forwardDropped(h, n)
 	}
@@ -156,9 +156,13 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 // inside runs what comes before the sum — pre-activation, branch, shortcut,
 // gate — and remembers what Backward reads. It returns the branch output
 // (nil for a dropped unit) and the shortcut output. Backward reruns it when
-// recomputing, so it must depend on nothing but x, the weights and the
-// dropout seed.
-func (u *Unit) inside(x ops.Tensor) (f, h ops.Tensor) {
+// recomputing (replay), so it must depend on nothing but x, the weights and
+// the dropout seed. A replay skips the branch's last module when Backward
+// will not read the branch output (no exclusive gate) and that module's
+// backward pass reads only its input, which the replay recomputes: a
+// pre-activation unit then recomputes one of its two convolutions, an
+// original unit its convolutions but not its last BN. It returns f nil then.
+func (u *Unit) inside(x ops.Tensor, replay bool) (f, h ops.Tensor) {
 	bx, sx := x, x
 	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
 		if u.PreBN != nil {
@@ -174,7 +178,11 @@ func (u *Unit) inside(x ops.Tensor) (f, h ops.Tensor) {
 		u.h = u.Short.Forward(sx)
 		return nil, u.h
 	}
-	f = u.Branch.Forward(bx)
+	if replay && u.Gate != ExclusiveGate && u.Branch.LastReadsOnlyInput() {
+		u.Branch.ForwardAllButLast(bx)
+	} else {
+		f = u.Branch.Forward(bx)
+	}
 	h = u.Short.Forward(sx)
 	if u.ShortDrop != nil {
 		h = u.ShortDrop.Forward(h)
@@ -230,7 +238,7 @@ func (u *Unit) recompute() {
 	e := u.env
 	seed := e.DropoutSeed
 	e.DropoutSeed, e.FreezeStats = u.seed, true
-	f, h := u.inside(u.x)
+	f, h := u.inside(u.x, true)
 	if f != nil && u.Gate == ExclusiveGate {
 		e.B.AddTensor(f, h, 1, -1) // as combine left it
 	}

@@ -3,12 +3,14 @@ package models
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/ops/opcount"
 )
 
 // TestRecomputeIsExact trains every variant of the gradient check for three
@@ -167,5 +169,56 @@ func TestRecomputeFitsWhereStoringDoesNot(t *testing.T) {
 		case !recompute && (!errors.Is(err, ops.ErrOutOfMemory) || !strings.Contains(err.Error(), "--recompute")):
 			t.Errorf("storing: got %v, want an out-of-memory error suggesting --recompute", err)
 		}
+	}
+}
+
+// TestRecomputeWork counts what a recomputing training step reruns: each
+// unit's inside but the last module of its branch — both convolutions and
+// the first BN of an original unit, the BN-ReLUs and first convolution of a
+// pre-activation unit (plus its projection shortcut, where it has one).
+func TestRecomputeWork(t *testing.T) {
+	for _, tc := range []struct {
+		model              string
+		extraConv, extraBN func(units, projections int) int
+	}{
+		{"resnet-20", func(u, _ int) int { return 2 * u }, func(u, _ int) int { return u }},
+		{"preact-resnet-20", func(u, p int) int { return u + p }, func(u, _ int) int { return 2 * u }},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			counts := map[bool]map[string]int{}
+			var units, projections int
+			for _, recompute := range []bool{false, true} {
+				ob := opcount.New(newCPU())
+				net, err := New(mustParse(t, tc.model), ob)
+				if err != nil {
+					t.Fatal(err)
+				}
+				net.Env.Recompute = recompute
+				if err := net.SetupSize(2, 8); err != nil {
+					t.Fatal(err)
+				}
+				net.Init(1)
+				net.SetTraining(true)
+				bt := randomBatch(t, ob, rand.New(rand.NewPCG(1, 1)), 2, 8, 10)
+				ob.Reset()
+				meanLoss(t, net, bt, true)
+				net.Backward()
+				counts[recompute] = maps.Clone(ob.Counts)
+				units, projections = len(net.Units), 0
+				for _, u := range net.Units {
+					if u.ShortFromPre {
+						projections++
+					}
+				}
+			}
+			for op, extra := range map[string]int{
+				"ConvForward":              tc.extraConv(units, projections),
+				"BatchNormForwardTraining": tc.extraBN(units, projections),
+			} {
+				if got := counts[true][op] - counts[false][op]; got != extra {
+					t.Errorf("%s: %d more when recomputing, want %d", op, got, extra)
+				}
+			}
+		})
 	}
 }
