@@ -47,7 +47,7 @@ func runTrain(args []string) error {
 	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
-	recompute := fs.Bool("recompute", false, "keep only each unit's output for the backward pass and recompute the rest: about 1/4 of the activation memory for ~1/3 more compute; same results")
+	recompute := fs.Bool("recompute", false, "keep only each unit's output for the backward pass and recompute the rest: about 1/4 of the activation memory for one more forward pass of most of each unit; same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
 	if err := parse(fs, args); err != nil {
 		return err
