@@ -8,6 +8,7 @@ import (
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
 )
@@ -40,15 +41,15 @@ func TestTrainingMatchesCPU(t *testing.T) {
 // nudged, which must be reported: the GPU test above means something.
 func TestTrainingComparisonCanFail(t *testing.T) {
 	cfg := trainingCases()[0].cfg(t)
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), false); d.bad > 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll); d.bad > 0 {
 		t.Fatalf("two CPU backends disagree: %d values, worst %s", d.bad, d.worst)
 	}
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), true); d.bad > 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.RecomputeUnit); d.bad > 0 {
 		t.Fatalf("recomputing on one CPU backend changed the run: %d values, worst %s", d.bad, d.worst)
 	}
 	lrNudge = 1.05
 	defer func() { lrNudge = 1 }()
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), false); d.bad == 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll); d.bad == 0 {
 		t.Fatal("a 5% learning-rate difference went unnoticed")
 	}
 }
@@ -56,8 +57,8 @@ func TestTrainingComparisonCanFail(t *testing.T) {
 type trainingCase struct {
 	name string
 	cfg  func(t *testing.T) models.Config
-	// recompute builds the GPU network with Env.Recompute (the CPU one stores).
-	recompute bool
+	// recompute is the GPU network's Env.Recompute (the CPU one stores all).
+	recompute layers.Recompute
 }
 
 func trainingCases() []trainingCase {
@@ -72,12 +73,12 @@ func trainingCases() []trainingCase {
 		}
 	}
 	return []trainingCase{
-		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), false},
-		{"resnet-20/sd/ror3/recompute", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), true},
-		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear }), false},
-		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), false},
-		{"wrn-10-2/dropout/recompute", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), true},
-		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }), false},
+		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.StoreAll},
+		{"resnet-20/sd/ror3/recompute-unit", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.RecomputeUnit},
+		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear }), layers.StoreAll},
+		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.StoreAll},
+		{"wrn-10-2/dropout/recompute-bn", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.RecomputeBN},
+		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }), layers.StoreAll},
 	}
 }
 
@@ -105,11 +106,11 @@ func (d *diff) check(name string, a, b []float32, atol, rtol float64) {
 }
 
 // compareTraining runs 4 steps of cfg on both backends and compares;
-// recomputeA builds a's network with Env.Recompute.
-func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA bool) diff {
+// recomputeA is a's network's Env.Recompute.
+func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA layers.Recompute) diff {
 	t.Helper()
 	const n, size, steps = 8, 16, 4
-	build := func(be ops.Backend, recompute bool) *models.Network {
+	build := func(be ops.Backend, recompute layers.Recompute) *models.Network {
 		net, err := models.New(cfg, be)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +127,7 @@ func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomput
 		net.SetTraining(true)
 		return net
 	}
-	na, nb := build(a, recomputeA), build(b, false)
+	na, nb := build(a, recomputeA), build(b, layers.StoreAll)
 	ra, rb := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3)) // the same SD draws
 	data := rand.New(rand.NewPCG(4, 4))
 	var d diff

@@ -13,8 +13,11 @@ type Conv struct {
 	W    *Param
 	Bias *Param
 	P    ops.ConvParams
-	y    ops.Tensor
-	x    ops.Tensor
+	// Stored gives the output a buffer of its own in a recomputing unit, so
+	// that a replay (Seq.Replay) reads it instead of rerunning the conv.
+	Stored bool
+	y      ops.Tensor
+	x, out ops.Tensor // the last forward pass's input and output
 }
 
 // NewConv registers a k×k conv from in to out channels with He init.
@@ -34,7 +37,11 @@ func (c *Conv) WithBias(ps *ParamSet, name string, b0 float64) *Conv {
 
 func (c *Conv) Setup(in ops.Shape) ops.Shape {
 	out := c.P.OutputShape(in, c.W.Shape)
-	c.y = c.env.alloc(out)
+	if c.Stored {
+		c.y = c.env.Alloc(out...)
+	} else {
+		c.y = c.env.alloc(out)
+	}
 	return out
 }
 
@@ -44,7 +51,7 @@ func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 	if c.Bias != nil {
 		c.env.B.AddBias(y, c.Bias.Value)
 	}
-	c.x = x
+	c.x, c.out = x, y
 	return y
 }
 

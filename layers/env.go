@@ -21,10 +21,9 @@ type Env struct {
 	// advances it, so masks differ across layers and steps but are a pure
 	// function of the run's seed.
 	DropoutSeed uint64
-	// Recompute makes units keep only their outputs between the forward and
-	// the backward pass and recompute everything inside them first thing in
-	// their backward pass (see Unit). Set it before Setup.
-	Recompute bool
+	// Recompute is what units keep for their backward pass (see Recompute
+	// and Unit). Set it before Setup.
+	Recompute Recompute
 	// FreezeStats stops every BatchNorm from moving its running statistics;
 	// units set it while they recompute a forward pass.
 	FreezeStats bool
@@ -58,7 +57,8 @@ func (e *Env) Alloc(shape ...int) ops.Tensor {
 }
 
 // alloc allocates a module's activation buffer: its own tensor, or one
-// shared with the other units while a recomputing unit sets up its inside.
+// shared with the other units while a recomputing unit sets up its inside
+// (a stored conv output is its own: Conv.Stored).
 func (e *Env) alloc(shape ops.Shape) ops.Tensor {
 	if e.shared != nil {
 		return e.shared.get(e, shape)

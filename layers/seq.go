@@ -31,12 +31,33 @@ func (s *Seq) Forward(x ops.Tensor) ops.Tensor {
 	return x
 }
 
-// ForwardAllButLast runs every module but the last: what a recomputing
-// unit needs when the last module's backward pass reads only its input
-// (see Unit.recompute).
-func (s *Seq) ForwardAllButLast(x ops.Tensor) {
-	for _, m := range s.Mods[:max(len(s.Mods)-1, 0)] {
+// Replay reruns the forward pass for a recomputing unit (Unit.recompute):
+// a stored conv (Conv.Stored) is not rerun, its output read instead, and
+// the last module is left out when skipLast — for when its backward pass
+// reads only its input (LastReadsOnlyInput). It returns the last output
+// computed.
+func (s *Seq) Replay(x ops.Tensor, skipLast bool) ops.Tensor {
+	mods := s.Mods
+	if skipLast && len(mods) > 0 {
+		mods = mods[:len(mods)-1]
+	}
+	for _, m := range mods {
+		if c, ok := m.(*Conv); ok && c.Stored {
+			x = c.out
+			continue
+		}
 		x = m.Forward(x)
+	}
+	return x
+}
+
+// storeConvs marks the convs of the sequence Stored, but the last module
+// (whose output only forms the unit's sum) when exceptLast.
+func (s *Seq) storeConvs(exceptLast bool) {
+	for i, m := range s.Mods {
+		if c, ok := m.(*Conv); ok && !(exceptLast && i == len(s.Mods)-1) {
+			c.Stored = true
+		}
 	}
 }
 

@@ -70,13 +70,25 @@ func NewUnit(e *Env, name string) *Unit {
 }
 
 // Setup allocates the unit's buffers; every module inside is set up here.
-// With Env.Recompute, everything inside the unit gets buffers shared with
-// the other units (see Env.alloc) and only the unit's output, and the
-// after-addition activation that produces it, get their own.
+// When recomputing (Env.Recompute), everything inside the unit gets buffers
+// shared with the other units (see Env.alloc) but for what the mode keeps:
+// the unit's output and the after-addition activation that produces it,
+// and with RecomputeBN the convolutions' outputs (not the branch's last,
+// which only forms the sum).
 func (u *Unit) Setup(in ops.Shape) ops.Shape {
 	e := u.env
 	u.inShape = in.Clone()
-	e.shareActivations(e.Recompute)
+	if e.Recompute == RecomputeBN {
+		for _, s := range []*Seq{u.Pre, u.Branch} {
+			if s != nil {
+				s.storeConvs(s == u.Branch)
+			}
+		}
+		if s, ok := u.Short.(*Seq); ok {
+			s.storeConvs(false)
+		}
+	}
+	e.shareActivations(e.Recompute != StoreAll)
 	bin, sin := in, in
 	if u.Pre != nil {
 		a := u.Pre.Setup(in)
@@ -127,7 +139,7 @@ func (u *Unit) Setup(in ops.Shape) ops.Shape {
 // shortcut or an activation that is not the identity on it. (A unit
 // dropped by hand without stochastic depth gets the buffer on first use.)
 func (u *Unit) ownSum() bool {
-	return u.env.Recompute || u.Branch.KeepsOutput() || u.Gate == ExclusiveGate ||
+	return u.env.Recompute != StoreAll || u.Branch.KeepsOutput() || u.Gate == ExclusiveGate ||
 		(u.Survival < 1 && !u.droppedPassesThrough())
 }
 
@@ -157,33 +169,47 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 // gate — and remembers what Backward reads. It returns the branch output
 // (nil for a dropped unit) and the shortcut output. Backward reruns it when
 // recomputing (replay), so it must depend on nothing but x, the weights and
-// the dropout seed. A replay skips the branch's last module when Backward
+// the dropout seed. A replay (Seq.Replay) reads stored conv outputs instead
+// of rerunning the convs, and skips the branch's last module when Backward
 // will not read the branch output (no exclusive gate) and that module's
-// backward pass reads only its input, which the replay recomputes: a
-// pre-activation unit then recomputes one of its two convolutions, an
-// original unit its convolutions but not its last BN. It returns f nil then.
+// backward pass reads only its input, which the replay recomputes: with
+// RecomputeUnit a pre-activation unit then reruns one of its two
+// convolutions, an original unit both but not its last BN. It returns f nil
+// then.
 func (u *Unit) inside(x ops.Tensor, replay bool) (f, h ops.Tensor) {
+	run := func(s *Seq, x ops.Tensor) ops.Tensor {
+		if replay {
+			return s.Replay(x, false)
+		}
+		return s.Forward(x)
+	}
 	bx, sx := x, x
 	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
 		if u.PreBN != nil {
 			u.PreBN.FrozenStats = u.dropped()
 		}
-		u.a = u.Pre.Forward(x)
+		u.a = run(u.Pre, x)
 		bx = u.a
 		if u.ShortFromPre {
 			sx = u.a
 		}
 	}
+	short := func() ops.Tensor {
+		if s, ok := u.Short.(*Seq); ok {
+			return run(s, sx)
+		}
+		return u.Short.Forward(sx)
+	}
 	if u.dropped() {
-		u.h = u.Short.Forward(sx)
+		u.h = short()
 		return nil, u.h
 	}
 	if replay && u.Gate != ExclusiveGate && u.Branch.LastReadsOnlyInput() {
-		u.Branch.ForwardAllButLast(bx)
+		u.Branch.Replay(bx, true)
 	} else {
-		f = u.Branch.Forward(bx)
+		f = run(u.Branch, bx)
 	}
-	h = u.Short.Forward(sx)
+	h = short()
 	if u.ShortDrop != nil {
 		h = u.ShortDrop.Forward(h)
 	}
@@ -205,7 +231,7 @@ func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
 	var sum ops.Tensor
 	switch u.Gate {
 	case NoGate:
-		if u.sum != nil && (u.Branch.KeepsOutput() || e.Recompute) {
+		if u.sum != nil && (u.Branch.KeepsOutput() || e.Recompute != StoreAll) {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, scaleF, 0)
 			b.AddTensor(sum, h, u.LambdaShort, 1)
@@ -221,7 +247,7 @@ func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
 		b.Mul(sum, u.qv, f, 1)
 	case ShortcutGate:
 		sum = f // sum = F + q·h
-		if e.Recompute {
+		if e.Recompute != StoreAll {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, 1, 0)
 		}
@@ -273,7 +299,7 @@ func (u *Unit) gateComplement(x ops.Tensor, n int) {
 // shared (recomputed) shortcut buffer is never the output: the next units
 // would overwrite it.
 func (u *Unit) forwardDropped(h ops.Tensor, n int) ops.Tensor {
-	if u.droppedPassesThrough() && (h == u.x || !u.env.Recompute) {
+	if u.droppedPassesThrough() && (h == u.x || u.env.Recompute == StoreAll) {
 		u.passThrough = h == u.x
 		u.ranPost = false
 		return h
@@ -299,7 +325,7 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 	e, b := u.env, u.env.B
 	n := dy.Shape()[0]
 	out := withBatch(u.outShape, n)
-	if e.Recompute {
+	if e.Recompute != StoreAll {
 		u.recompute()
 	}
 	fr := e.Scratch.Frame(4)

@@ -160,8 +160,8 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	}
 	e.Scratch.Reserve(largest)
 	if err := e.Err(); err != nil {
-		if errors.Is(err, ops.ErrOutOfMemory) && !e.Recompute {
-			return fmt.Errorf("set up %s for batch %d: %w (recomputing, deepres --recompute, needs about a quarter of the activation memory)", net.Cfg.Name, maxBatch, err)
+		if errors.Is(err, ops.ErrOutOfMemory) && e.Recompute != layers.RecomputeUnit {
+			return fmt.Errorf("set up %s for batch %d: %w (recomputing needs less: deepres --recompute bn keeps about half to three quarters of the activations, --recompute unit a quarter)", net.Cfg.Name, maxBatch, err)
 		}
 		return fmt.Errorf("set up %s for batch %d: %w", net.Cfg.Name, maxBatch, err)
 	}

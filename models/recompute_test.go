@@ -9,14 +9,36 @@ import (
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/ops/opcount"
 )
 
+var recomputeModes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit}
+
+// newRecomputing builds cfg on b for batches of n size×size images with the
+// given recompute mode, initialised from seed 1.
+func newRecomputing(t testing.TB, cfg Config, b ops.Backend, mode layers.Recompute, n, size int) *Network {
+	t.Helper()
+	net, err := New(cfg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Env.Recompute = mode
+	if err := net.SetupSize(n, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.SetupOptimizer(); err != nil {
+		t.Fatal(err)
+	}
+	net.Init(1)
+	return net
+}
+
 // TestRecomputeIsExact trains every variant of the gradient check for three
-// steps twice, storing every activation and recomputing units, and requires
-// bitwise equal losses, gradients, weights and BN running statistics: the
-// CPU reference is deterministic, so recomputation must change nothing.
+// steps in every recompute mode and requires bitwise equal losses,
+// gradients, weights and BN running statistics: the CPU reference is
+// deterministic, so recomputation must change nothing.
 func TestRecomputeIsExact(t *testing.T) {
 	for _, tc := range gradCases() {
 		t.Run(tc.name, func(t *testing.T) {
@@ -26,30 +48,19 @@ func TestRecomputeIsExact(t *testing.T) {
 			}
 			const n, size, steps = 4, 8, 3
 			b := cpuref.New(0)
-			nets := [2]*Network{}
-			for i, recompute := range []bool{false, true} {
-				net, err := New(cfg, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				net.Env.Recompute = recompute
-				if err := net.SetupSize(n, size); err != nil {
-					t.Fatal(err)
-				}
-				if err := net.SetupOptimizer(); err != nil {
-					t.Fatal(err)
-				}
-				net.Init(1)
+			var nets []*Network
+			for _, mode := range recomputeModes {
+				net := newRecomputing(t, cfg, b, mode, n, size)
 				net.SetTraining(true)
 				net.Env.DropoutSeed = 99
-				nets[i] = net
+				nets = append(nets, net)
 			}
 			r := rand.New(rand.NewPCG(7, 8))
 			bt := randomBatch(t, b, r, n, size, cfg.Classes)
 			for s := 0; s < steps; s++ {
 				seed := r.Uint64()
-				var losses [2][]float32
-				for i, net := range nets {
+				var losses [][]float32
+				for _, net := range nets {
 					if tc.mask != nil {
 						for j, u := range net.Units {
 							u.Active = tc.mask(j + s)
@@ -58,81 +69,82 @@ func TestRecomputeIsExact(t *testing.T) {
 						net.DrawDepth(rand.New(rand.NewPCG(seed, 1)))
 					}
 					meanLoss(t, net, bt, true)
-					losses[i] = download(t, b, net.Losses())
+					losses = append(losses, download(t, b, net.Losses()))
 					net.Backward()
 					net.Step(sgd)
 				}
-				same(t, s, "losses", losses[0], losses[1])
-				same(t, s, "gradients", download(t, b, nets[0].Params.Grads()), download(t, b, nets[1].Params.Grads()))
-				same(t, s, "weights", download(t, b, nets[0].Params.Values()), download(t, b, nets[1].Params.Values()))
-				for j, buf := range nets[0].Params.Buffers {
-					same(t, s, buf.Name, download(t, b, buf.Value), download(t, b, nets[1].Params.Buffers[j].Value))
+				for i, net := range nets[1:] {
+					mode := net.Env.Recompute
+					same(t, s, mode, "losses", losses[0], losses[i+1])
+					same(t, s, mode, "gradients", download(t, b, nets[0].Params.Grads()), download(t, b, net.Params.Grads()))
+					same(t, s, mode, "weights", download(t, b, nets[0].Params.Values()), download(t, b, net.Params.Values()))
+					for j, buf := range nets[0].Params.Buffers {
+						same(t, s, mode, buf.Name, download(t, b, buf.Value), download(t, b, net.Params.Buffers[j].Value))
+					}
 				}
 			}
 			// Evaluation mode runs through the shared buffers too.
-			var logits [2][]float32
-			for i, net := range nets {
+			var logits [][]float32
+			for _, net := range nets {
 				net.SetTraining(false)
-				logits[i] = download(t, b, net.Forward(bt.x))
+				logits = append(logits, download(t, b, net.Forward(bt.x)))
 			}
-			same(t, steps, "evaluation logits", logits[0], logits[1])
+			for i, net := range nets[1:] {
+				same(t, steps, net.Env.Recompute, "evaluation logits", logits[0], logits[i+1])
+			}
 		})
 	}
 }
 
-func same(t *testing.T, step int, what string, a, b []float32) {
+func same(t *testing.T, step int, mode layers.Recompute, what string, a, b []float32) {
 	t.Helper()
 	for i := range a {
 		if a[i] != b[i] {
-			t.Fatalf("step %d: %s differ at %d: %v stored, %v recomputed", step, what, i, a[i], b[i])
+			t.Fatalf("step %d: %s differ at %d: %v stored, %v with --recompute %s", step, what, i, a[i], b[i], mode)
 		}
 	}
 }
 
 // TestRecomputeSavesMemory measures the backend's peak memory over a
-// training step of resnet-110 (batch 16, CIFAR's size) with and without
-// recomputation. Without it each unit keeps four activations; with it, one
-// (its output) plus a set of shared buffers per stage, so the activation
-// memory must fall to well under half.
+// training step (batch 16, CIFAR's size) in each mode. Stored, each basic
+// unit keeps four activations; RecomputeBN keeps three of an original unit
+// (both conv outputs and the sum) and two of a pre-activation unit (the
+// first conv output and the sum); RecomputeUnit one, plus a set of shared
+// buffers per stage.
 func TestRecomputeSavesMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains resnet-110 at batch 16 on the CPU")
+		t.Skip("trains two 110-layer networks at batch 16 on the CPU")
 	}
-	cfg := mustParse(t, "resnet-110")
-	var peak, params [2]int64
-	for i, recompute := range []bool{false, true} {
-		b := cpuref.New(0)
-		net, err := New(cfg, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		net.Env.Recompute = recompute
-		if err := net.Setup(16); err != nil {
-			t.Fatal(err)
-		}
-		if err := net.SetupOptimizer(); err != nil {
-			t.Fatal(err)
-		}
-		net.Init(1)
-		net.SetTraining(true)
-		bt := randomBatch(t, b, rand.New(rand.NewPCG(1, 1)), 16, 32, cfg.Classes)
-		meanLoss(t, net, bt, true)
-		net.Backward()
-		net.Step(sgd)
-		peak[i] = b.PeakBytes()
-		// weights, gradients, momentum, and the batch itself
-		params[i] = int64(4*3*net.Params.Count()) + int64(4*bt.n*(3*32*32+1))
-		net.Close()
-	}
-	act := [2]float64{float64(peak[0] - params[0]), float64(peak[1] - params[1])}
-	t.Logf("resnet-110 batch 16: peak %.1f MiB stored, %.1f MiB recomputed; activations %.1f → %.1f MiB (%.2fx)",
-		mib(peak[0]), mib(peak[1]), act[0]/(1<<20), act[1]/(1<<20), act[1]/act[0])
-	if act[1] > 0.4*act[0] {
-		t.Errorf("recomputation keeps %.2fx the activation memory, want <= 0.4x", act[1]/act[0])
+	for _, tc := range []struct {
+		model    string
+		bn, unit float64 // most activation memory allowed, relative to storing all
+	}{
+		{"resnet-110", 0.85, 0.4},
+		{"preact-resnet-110", 0.6, 0.4},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			cfg := mustParse(t, tc.model)
+			act := map[layers.Recompute]float64{}
+			for _, mode := range recomputeModes {
+				b := cpuref.New(0)
+				net := newRecomputing(t, cfg, b, mode, 16, 32)
+				net.SetTraining(true)
+				bt := randomBatch(t, b, rand.New(rand.NewPCG(1, 1)), 16, 32, cfg.Classes)
+				meanLoss(t, net, bt, true)
+				net.Backward()
+				net.Step(sgd)
+				// less weights, gradients, momentum and the batch itself
+				act[mode] = float64(b.PeakBytes() - int64(4*3*net.Params.Count()) - int64(4*bt.n*(3*32*32+1)))
+				net.Close()
+			}
+			bn, unit := act[layers.RecomputeBN]/act[layers.StoreAll], act[layers.RecomputeUnit]/act[layers.StoreAll]
+			t.Logf("%s batch 16: activations %.1f MiB stored, %.2fx with bn, %.2fx with unit", tc.model, act[layers.StoreAll]/(1<<20), bn, unit)
+			if bn > tc.bn || unit > tc.unit {
+				t.Errorf("activation memory %.2fx (bn) and %.2fx (unit) of storing all, want <= %.2f and %.2f", bn, unit, tc.bn, tc.unit)
+			}
+		})
 	}
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // limited is a backend with a memory budget (frees are not credited back).
 type limited struct {
@@ -151,59 +163,56 @@ func (l *limited) Alloc(shape ...int) (ops.Tensor, error) {
 
 // TestRecomputeFitsWhereStoringDoesNot: on a device too small for resnet-110
 // at batch 16, Setup fails with an out-of-memory error that suggests
-// recomputing, and recomputing fits.
+// recomputing, and recomputing units fits.
 func TestRecomputeFitsWhereStoringDoesNot(t *testing.T) {
 	cfg := mustParse(t, "resnet-110")
-	for _, recompute := range []bool{false, true} {
+	for _, mode := range []layers.Recompute{layers.StoreAll, layers.RecomputeUnit} {
 		b := &limited{Backend: cpuref.New(0), left: 100 << 20}
 		net, err := New(cfg, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		net.Env.Recompute = recompute
+		net.Env.Recompute = mode
 		err = net.Setup(16)
 		net.Close()
 		switch {
-		case recompute && err != nil:
-			t.Errorf("recomputing: %v", err)
-		case !recompute && (!errors.Is(err, ops.ErrOutOfMemory) || !strings.Contains(err.Error(), "--recompute")):
+		case mode == layers.RecomputeUnit && err != nil:
+			t.Errorf("recomputing units: %v", err)
+		case mode == layers.StoreAll && (!errors.Is(err, ops.ErrOutOfMemory) || !strings.Contains(err.Error(), "--recompute")):
 			t.Errorf("storing: got %v, want an out-of-memory error suggesting --recompute", err)
 		}
 	}
 }
 
-// TestRecomputeWork counts what a recomputing training step reruns: each
-// unit's inside but the last module of its branch — both convolutions and
-// the first BN of an original unit, the BN-ReLUs and first convolution of a
-// pre-activation unit (plus its projection shortcut, where it has one).
+// TestRecomputeWork counts what a recomputing training step reruns. With
+// RecomputeBN no convolution runs twice; with RecomputeUnit an original
+// unit reruns both convolutions, a pre-activation unit its first (and its
+// projection shortcut, where it has one). Neither reruns the branch's last
+// BN of an original unit.
 func TestRecomputeWork(t *testing.T) {
+	type extra func(units, projections int) int
 	for _, tc := range []struct {
-		model              string
-		extraConv, extraBN func(units, projections int) int
+		model       string
+		mode        layers.Recompute
+		conv, bnFwd extra
 	}{
-		{"resnet-20", func(u, _ int) int { return 2 * u }, func(u, _ int) int { return u }},
-		{"preact-resnet-20", func(u, p int) int { return u + p }, func(u, _ int) int { return 2 * u }},
+		{"resnet-20", layers.RecomputeUnit, func(u, _ int) int { return 2 * u }, func(u, _ int) int { return u }},
+		{"preact-resnet-20", layers.RecomputeUnit, func(u, p int) int { return u + p }, func(u, _ int) int { return 2 * u }},
+		{"resnet-20", layers.RecomputeBN, func(_, _ int) int { return 0 }, func(u, _ int) int { return u }},
+		{"preact-resnet-20", layers.RecomputeBN, func(_, _ int) int { return 0 }, func(u, _ int) int { return 2 * u }},
 	} {
-		t.Run(tc.model, func(t *testing.T) {
-			counts := map[bool]map[string]int{}
+		t.Run(tc.model+"/"+tc.mode.String(), func(t *testing.T) {
+			counts := map[layers.Recompute]map[string]int{}
 			var units, projections int
-			for _, recompute := range []bool{false, true} {
+			for _, mode := range []layers.Recompute{layers.StoreAll, tc.mode} {
 				ob := opcount.New(newCPU())
-				net, err := New(mustParse(t, tc.model), ob)
-				if err != nil {
-					t.Fatal(err)
-				}
-				net.Env.Recompute = recompute
-				if err := net.SetupSize(2, 8); err != nil {
-					t.Fatal(err)
-				}
-				net.Init(1)
+				net := newRecomputing(t, mustParse(t, tc.model), ob, mode, 2, 8)
 				net.SetTraining(true)
 				bt := randomBatch(t, ob, rand.New(rand.NewPCG(1, 1)), 2, 8, 10)
 				ob.Reset()
 				meanLoss(t, net, bt, true)
 				net.Backward()
-				counts[recompute] = maps.Clone(ob.Counts)
+				counts[mode] = maps.Clone(ob.Counts)
 				units, projections = len(net.Units), 0
 				for _, u := range net.Units {
 					if u.ShortFromPre {
@@ -211,12 +220,12 @@ func TestRecomputeWork(t *testing.T) {
 					}
 				}
 			}
-			for op, extra := range map[string]int{
-				"ConvForward":              tc.extraConv(units, projections),
-				"BatchNormForwardTraining": tc.extraBN(units, projections),
+			for op, want := range map[string]int{
+				"ConvForward":              tc.conv(units, projections),
+				"BatchNormForwardTraining": tc.bnFwd(units, projections),
 			} {
-				if got := counts[true][op] - counts[false][op]; got != extra {
-					t.Errorf("%s: %d more when recomputing, want %d", op, got, extra)
+				if got := counts[tc.mode][op] - counts[layers.StoreAll][op]; got != want {
+					t.Errorf("%s: %d more when recomputing, want %d", op, got, want)
 				}
 			}
 		})

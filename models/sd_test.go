@@ -1,11 +1,13 @@
 package models
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/ops/opcount"
 )
 
@@ -61,9 +63,13 @@ func TestStochasticDepthSkipsWork(t *testing.T) {
 // TestNoAllocationAfterWarmup: after the first training step, steps allocate
 // nothing on the backend.
 func TestNoAllocationAfterWarmup(t *testing.T) {
-	for _, name := range []string{"resnet-20", "preact-resnet-20", "wrn-16-2", "resnet-20/recompute"} {
+	for _, name := range []string{"resnet-20", "preact-resnet-20", "wrn-16-2", "resnet-20/bn", "preact-resnet-20/unit"} {
 		t.Run(name, func(t *testing.T) {
-			model, recompute := strings.CutSuffix(name, "/recompute")
+			model, mode, _ := strings.Cut(name, "/")
+			recompute, err := layers.ParseRecompute(cmp.Or(mode, "off"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			cfg := mustParse(t, model)
 			cfg.SD, cfg.RoR = SDLinear, 3
 			ob := opcount.New(newCPU())
@@ -103,12 +109,12 @@ func TestNoAllocationAfterWarmup(t *testing.T) {
 // TestCloseFreesEverything: after a training step, Close gives back every
 // tensor the network allocated.
 func TestCloseFreesEverything(t *testing.T) {
-	for _, recompute := range []bool{false, true} {
-		closeFreesEverything(t, recompute)
+	for _, mode := range []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit} {
+		closeFreesEverything(t, mode)
 	}
 }
 
-func closeFreesEverything(t *testing.T, recompute bool) {
+func closeFreesEverything(t *testing.T, recompute layers.Recompute) {
 	cfg := mustParse(t, "wrn-10-2")
 	cfg.SD, cfg.RoR = SDLinear, 3
 	ob := opcount.New(newCPU())

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 )
 
@@ -26,11 +27,10 @@ type Config struct {
 	Out             string
 	CheckpointEvery int // epochs between checkpoints of last.safetensors (0: end only)
 	Workers         int // data-loading goroutines (0: GOMAXPROCS)
-	// Recompute keeps only each unit's output between the forward and the
-	// backward pass and recomputes the rest (models: Env.Recompute): about a
-	// quarter of the activation memory for one more forward pass of every
-	// unit. It changes no result; --resume may switch it.
-	Recompute bool
+	// Recompute is what residual units keep for the backward pass
+	// (layers.Recompute): less activation memory for recomputing the rest.
+	// It changes no result; --resume may switch it.
+	Recompute layers.Recompute
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
 	Dataset  string

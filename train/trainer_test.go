@@ -13,6 +13,7 @@ import (
 	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 )
 
@@ -91,9 +92,9 @@ func TestResumeIsExact(t *testing.T) {
 	// The resumed part recomputes activations instead of storing them: a
 	// memory setting, which must not change a bit of the run.
 	cfgC := cfgB
-	cfgC.Recompute = true
+	cfgC.Recompute = layers.RecomputeUnit
 	c := newTrainer(t, cfgC, trainDS, testDS)
-	if !c.Net.Env.Recompute {
+	if c.Net.Env.Recompute != layers.RecomputeUnit {
 		t.Fatal("Config.Recompute did not reach the network")
 	}
 	if err := c.Resume(dirB); err != nil {

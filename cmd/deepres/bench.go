@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
 )
@@ -16,7 +17,7 @@ import (
 type peakReporter interface{ PeakBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit] [--json]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -25,7 +26,7 @@ func runBench(args []string) error {
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	recompute := fs.Bool("recompute", false, "keep only unit outputs for the backward pass and recompute the rest (as train --recompute)")
+	recompute := fs.String("recompute", "off", "off, bn or unit: what residual units keep for the backward pass (as train --recompute)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +37,10 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
+	rc, err := layers.ParseRecompute(*recompute)
+	if err != nil {
+		return usagef("--recompute: %v", err)
+	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err
@@ -44,11 +49,11 @@ func runBench(args []string) error {
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, *recompute)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc)
 	if err != nil {
 		return err
 	}
-	res.Device, res.Math, res.Recompute = b.Name(), *math, *recompute
+	res.Device, res.Math, res.Recompute = b.Name(), *math, rc
 	if _, ok := b.(*cpuref.Backend); ok {
 		res.Math = "fp32" // --math selects GPU math; the CPU reference is always float32
 	}
@@ -56,8 +61,8 @@ func runBench(args []string) error {
 		return printJSON(res)
 	}
 	mode := ""
-	if res.Recompute {
-		mode = ", recompute"
+	if res.Recompute != layers.StoreAll {
+		mode = ", recompute " + res.Recompute.String()
 	}
 	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
 		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, mib(res.PeakBytes))
@@ -65,17 +70,17 @@ func runBench(args []string) error {
 }
 
 type benchResult struct {
-	Model        string  `json:"model"`
-	Batch        int     `json:"batch"`
-	Device       string  `json:"device"`
-	Math         string  `json:"math"`
-	Steps        int     `json:"steps"`
-	ImagesPerSec float64 `json:"img_per_s"`
-	MedianMS     float64 `json:"ms_per_step_median"`
-	P10MS        float64 `json:"ms_per_step_p10"`
-	P90MS        float64 `json:"ms_per_step_p90"`
-	PeakBytes    int64   `json:"peak_bytes"` // -1: the backend does not track it
-	Recompute    bool    `json:"recompute"`
+	Model        string           `json:"model"`
+	Batch        int              `json:"batch"`
+	Device       string           `json:"device"`
+	Math         string           `json:"math"`
+	Steps        int              `json:"steps"`
+	ImagesPerSec float64          `json:"img_per_s"`
+	MedianMS     float64          `json:"ms_per_step_median"`
+	P10MS        float64          `json:"ms_per_step_p10"`
+	P90MS        float64          `json:"ms_per_step_p90"`
+	PeakBytes    int64            `json:"peak_bytes"` // -1: the backend does not track it
+	Recompute    layers.Recompute `json:"recompute"`
 }
 
 func mib(b int64) string {
@@ -87,7 +92,7 @@ func mib(b int64) string {
 
 // bench times full training steps — input upload, forward, loss, backward,
 // SGD update and a sync — on synthetic data of CIFAR's shape.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute bool) (benchResult, error) {
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute) (benchResult, error) {
 	net, err := models.New(mc, b)
 	if err != nil {
 		return benchResult{}, err

@@ -199,14 +199,12 @@ func TestBenchCPU(t *testing.T) {
 }
 
 // TestBenchRecompute: --recompute reaches the network (lower peak memory on
-// a net deep enough for the activations to dominate) and the report says so.
+// a net deep enough for the activations to dominate, lowest for unit) and
+// the report says so.
 func TestBenchRecompute(t *testing.T) {
-	peak := map[bool]int64{}
-	for _, recompute := range []bool{false, true} {
-		args := []string{"bench", "--model", "resnet-56", "--device", "cpu", "--batch-size", "16", "--steps", "1", "--warmup", "0", "--json"}
-		if recompute {
-			args = append(args, "--recompute")
-		}
+	peak := map[string]int64{}
+	for _, mode := range []string{"off", "bn", "unit"} {
+		args := []string{"bench", "--model", "resnet-56", "--device", "cpu", "--batch-size", "16", "--steps", "1", "--warmup", "0", "--json", "--recompute", mode}
 		stdout, stderr, code := run(t, args...)
 		if code != 0 {
 			t.Fatalf("bench: exit %d: %s", code, stderr)
@@ -215,12 +213,15 @@ func TestBenchRecompute(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("bench --json: %q: %v", stdout, err)
 		}
-		if r.Recompute != recompute || r.Math != "fp32" {
-			t.Errorf("recompute %v: result %+v", recompute, r)
+		if r.Recompute.String() != mode || r.Math != "fp32" {
+			t.Errorf("--recompute %s: result %+v", mode, r)
 		}
-		peak[recompute] = r.PeakBytes
+		peak[mode] = r.PeakBytes
 	}
-	if !(peak[true] < peak[false]*3/5) {
-		t.Errorf("peak memory %d bytes recomputing, %d storing: want well under", peak[true], peak[false])
+	if !(peak["unit"] < peak["bn"] && peak["bn"] < peak["off"] && peak["unit"] < peak["off"]*3/5) {
+		t.Errorf("peak memory: %v bytes; want unit < bn < off, unit well under off", peak)
+	}
+	if _, stderr, code := run(t, "bench", "--model", "resnet-8", "--device", "cpu", "--recompute", "all"); code != 2 || !strings.Contains(stderr, "--recompute") {
+		t.Errorf("--recompute all: exit %d: %s", code, stderr)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/train"
 )
@@ -47,20 +48,25 @@ func runTrain(args []string) error {
 	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
-	recompute := fs.Bool("recompute", false, "keep only each unit's output for the backward pass and recompute the rest: about 1/4 of the activation memory for one more forward pass of most of each unit; same results")
+	recompute := fs.String("recompute", "off", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations); same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	rc, err := layers.ParseRecompute(*recompute)
+	if err != nil {
+		return usagef("--recompute: %v", err)
+	}
+	cfg.Recompute = rc
 	if *resume != "" {
 		for _, f := range []string{"model", "epochs", "steps", "lr", "lr-schedule", "batch-size", "preset", "seed", "out"} {
 			if fs.Changed(f) {
 				return usagef("--resume continues a run with its own settings; --%s cannot change them", f)
 			}
 		}
-		var setRecompute *bool
+		var setRecompute *layers.Recompute
 		if fs.Changed("recompute") {
-			setRecompute = recompute
+			setRecompute = &rc
 		}
 		return resumeRun(*resume, *device, *math, fs.Changed("data"), *dir, setRecompute)
 	}
@@ -110,7 +116,7 @@ func runTrain(args []string) error {
 		}
 		trainDS, valDS = data.SplitValidation(trainDS, *valSplit, cfg.Seed)
 	}
-	cfg.Dataset, cfg.DataDir, cfg.ValSplit, cfg.Recompute = *dataset, *dir, *valSplit, *recompute
+	cfg.Dataset, cfg.DataDir, cfg.ValSplit = *dataset, *dir, *valSplit
 	mf.classes = len(trainDS.Classes)
 	if cfg.Model, err = mf.config(); err != nil {
 		return err
@@ -209,7 +215,7 @@ func bar(done, total, width int) string {
 
 // resumeRun continues the run in dir with the configuration it was started with.
 // recompute, when set, overrides the run's memory mode (it changes no result).
-func resumeRun(dir, device, math string, newData bool, dataDir string, recompute *bool) error {
+func resumeRun(dir, device, math string, newData bool, dataDir string, recompute *layers.Recompute) error {
 	cfg, err := train.ReadRunConfig(dir)
 	if err != nil {
 		return err

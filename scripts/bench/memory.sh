@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # memory.sh [MODEL_FLAGS...] — training memory without a GPU: deepres's peak on
-# the CPU reference (every tensor it allocates, exact) with and without
-# --recompute, next to a lower bound of PyTorch eager's (pytorch_ref.py memory:
+# the CPU reference (every tensor it allocates, exact) for --recompute off, bn
+# and unit, next to a lower bound of PyTorch eager's (pytorch_ref.py memory:
 # the tensors autograd saves, plus weights, gradients and momentum).
 # Neither side counts GPU-only costs (cuDNN workspace, allocator rounding).
 # Env: MODEL (resnet-1202), BATCH (128), PYTHON (/usr/bin/python3).
@@ -11,15 +11,17 @@ cd "$root"
 model=${MODEL:-resnet-1202} batch=${BATCH:-128} py=${PYTHON:-/usr/bin/python3}
 go build -o /tmp/deepres-memory ./cmd/deepres
 run() { /tmp/deepres-memory bench --model "$model" "$@" --batch-size "$batch" --device cpu --steps 1 --warmup 0 --json; }
-stored=$(run "$@")
-recomputed=$(run "$@" --recompute)
+off=$(run "$@" --recompute off)
+bn=$(run "$@" --recompute bn)
+unit=$(run "$@" --recompute unit)
 torch=$("$py" scripts/bench/pytorch_ref.py memory --model "$model" "$@" --batch-size "$batch" --json)
-"$py" - "$stored" "$recomputed" "$torch" "$*" <<'PY'
+"$py" - "$off" "$bn" "$unit" "$torch" "$*" <<'PY'
 import json, sys
-s, r, p = (json.loads(a) for a in sys.argv[1:4])
+runs, p = [json.loads(a) for a in sys.argv[1:4]], json.loads(sys.argv[4])
 mib = lambda b: b / 2**20
 lb = p["lower_bound_mib"]
-print(f"{s['model']} {sys.argv[4]} batch {s['batch']}: deepres {mib(s['peak_bytes']):.0f} MiB ({mib(s['peak_bytes'])/lb:.2f}x), "
-      f"--recompute {mib(r['peak_bytes']):.0f} MiB ({mib(r['peak_bytes'])/lb:.2f}x), "
-      f"PyTorch eager >= {lb:.0f} MiB ({p['saved_mib']:.0f} saved by autograd + {p['state_mib']:.0f} weights/grads/momentum; torch {p['torch']})")
+s = runs[0]
+print(f"{s['model']} {sys.argv[5]} batch {s['batch']}: deepres " + ", ".join(
+    f"--recompute {r['recompute']} {mib(r['peak_bytes']):.0f} MiB ({mib(r['peak_bytes'])/lb:.2f}x)" for r in runs) +
+      f"; PyTorch eager >= {lb:.0f} MiB ({p['saved_mib']:.0f} saved by autograd + {p['state_mib']:.0f} weights/grads/momentum; torch {p['torch']})")
 PY

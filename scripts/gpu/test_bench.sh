@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/deepres" ./cmd/deepres
 rows='resnet-8|--model resnet-8|--model resnet-8
-resnet-8 --recompute|--model resnet-8 --recompute|same
+resnet-8 --recompute unit|--model resnet-8 --recompute unit|same
 resnet-8 env|--model resnet-8|same|GOMAXPROCS=1
 resnet-8 SD|--model resnet-8 --sd linear:0.5|--model resnet-8 --sd linear:0.5'
 DEEPRES="$tmp/deepres" DEVICE=cpu BATCH=4 STEPS=1 WARMUP=0 COMPILE=0 PYTHON=${PYTHON:-/usr/bin/python3} ROWS="$rows" \
@@ -19,11 +19,11 @@ fail() { echo "test_bench.sh: $*" >&2; cat "$tmp/out/table.md" >&2; exit 1; }
 table=$tmp/out/table.md
 [ "$(grep -c '^| resnet-8' "$table")" = 4 ] || fail "want 4 rows"
 num='[0-9][0-9.]*'
-for name in 'resnet-8' 'resnet-8 --recompute' 'resnet-8 SD'; do
+for name in 'resnet-8' 'resnet-8 --recompute unit' 'resnet-8 SD'; do
 	grep -Eq "^\| $name \| $num \| $num \| - \| $num \| $num \| $num \|$" "$table" || fail "row $name incomplete"
 done
-cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute.eager.json" || fail "'same' did not reuse the PyTorch run"
-grep -q '"recompute": *true' "$tmp/out/resnet-8_--recompute.deepres.json" || fail "--recompute did not reach deepres"
+cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute_unit.eager.json" || fail "'same' did not reuse the PyTorch run"
+grep -q '"recompute": *"unit"' "$tmp/out/resnet-8_--recompute_unit.deepres.json" || fail "--recompute did not reach deepres"
 # The env column reaches deepres (the CPU backend takes its thread count from GOMAXPROCS).
 grep -q '"device": *"cpu (1 thread' "$tmp/out/resnet-8_env.deepres.json" || fail "the env column did not reach deepres"
 echo "test_bench.sh: ok"
