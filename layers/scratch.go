@@ -11,10 +11,10 @@ import (
 // needs a handful of them however deep it is; this is where deepres saves
 // most of the memory a framework spends on one gradient per activation.
 //
-// Slots are allocated when first handed out (by Frame.T, not Frame: units
-// reserve slots for paths they may not take) at the size of the largest
-// activation and reused afterwards: after the first training step (the
-// warm-up) a step allocates nothing.
+// The slots are allocated at the size of the largest activation by
+// Preallocate, when the network is set up, so that running out of memory
+// is reported then (Env.Err) and not in the middle of a step; a deeper
+// frame than preallocated gets its slots when first handed out (Frame.T).
 type Scratch struct {
 	env   *Env
 	size  int // elements per slot, the largest activation of the network
@@ -29,6 +29,28 @@ func (s *Scratch) Reserve(n int) {
 			panic("layers: Scratch.Reserve after slots were handed out")
 		}
 		s.size = n
+	}
+}
+
+// Slots that Seq.Backward and Unit.Backward take: a sequence's modules pass
+// gradients through two alternating slots; a unit takes four for its
+// temporaries, around the frame of a sequence inside it. ScratchDepth is
+// the deepest a network built of them goes.
+const (
+	seqFrame     = 2
+	unitFrame    = 4
+	ScratchDepth = unitFrame + seqFrame
+)
+
+// Preallocate allocates the first n slots (see Reserve for their size).
+func (s *Scratch) Preallocate(n int) {
+	for len(s.slots) < n {
+		s.slots = append(s.slots, nil)
+	}
+	for i, t := range s.slots[:n] {
+		if t == nil {
+			s.slots[i] = s.env.Alloc(s.size)
+		}
 	}
 }
 

@@ -80,7 +80,7 @@ func (s *Seq) Backward(dx, dy ops.Tensor, add bool) {
 		panic("layers: Backward of an empty Seq")
 	}
 	n := dy.Shape()[0]
-	f := s.env.Scratch.Frame(2 * min(1, len(s.Mods)-1))
+	f := s.env.Scratch.Frame(seqFrame * min(1, len(s.Mods)-1))
 	cur := dy
 	for i := len(s.Mods) - 1; i > 0; i-- {
 		next := f.T(i%2, withBatch(s.in[i], n))

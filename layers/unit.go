@@ -328,7 +328,7 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 	if e.Recompute != StoreAll {
 		u.recompute()
 	}
-	fr := e.Scratch.Frame(4)
+	fr := e.Scratch.Frame(unitFrame)
 	defer fr.Done()
 
 	dsum := dy
