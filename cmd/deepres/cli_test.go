@@ -167,9 +167,9 @@ func TestTrainEvalResume(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.N != 16 || res.Accuracy < 0 || res.Accuracy > 1 {
 		t.Errorf("eval --json: %q (%v)", stdout, err)
 	}
-	_, stderr, code = run(t, "train", "--resume", out, "--device", "cpu")
-	if code != 0 {
-		t.Errorf("resume of a finished run: exit %d: %s", code, stderr)
+	_, stderr, code = run(t, "train", "--resume", out, "--device", "cpu", "--recompute", "unit")
+	if code != 0 || !strings.Contains(stderr, "--recompute unit") {
+		t.Errorf("resume of a finished run, recomputing: exit %d: %s", code, stderr)
 	}
 	_, stderr, code = run(t, "train", "--resume", out, "--lr", "1")
 	if code != 2 || !strings.Contains(stderr, "--lr") {

@@ -135,8 +135,12 @@ func runTrain(args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s: %d training images, %d steps, run folder %s\n",
-		cfg.Model.Name, t.Net.Params.Count(), b.Name(), trainDS.N, t.TotalSteps(), cfg.Out)
+	mode := ""
+	if cfg.Recompute != layers.StoreAll {
+		mode = ", --recompute " + cfg.Recompute.String()
+	}
+	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s%s: %d training images, %d steps, run folder %s\n",
+		cfg.Model.Name, t.Net.Params.Count(), b.Name(), mode, trainDS.N, t.TotalSteps(), cfg.Out)
 	return runTrainer(t)
 }
 
@@ -249,7 +253,7 @@ func resumeRun(dir, device, math string, newData bool, dataDir string, recompute
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s\n", dir, t.Position(), t.TotalSteps(), b.Name())
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Recompute)
 	return runTrainer(t)
 }
 
