@@ -74,18 +74,7 @@ func TestNoAllocationInSteps(t *testing.T) {
 			cfg := mustParse(t, model)
 			cfg.SD, cfg.RoR = SDLinear, 3
 			ob := opcount.New(newCPU())
-			net, err := New(cfg, ob)
-			if err != nil {
-				t.Fatal(err)
-			}
-			net.Env.Recompute = recompute
-			if err := net.SetupSize(4, 8); err != nil {
-				t.Fatal(err)
-			}
-			net.Init(1)
-			if err := net.SetupOptimizer(); err != nil {
-				t.Fatal(err)
-			}
+			net := newRecomputing(t, cfg, ob, recompute, 4, 8)
 			net.SetTraining(true)
 			r := rand.New(rand.NewPCG(5, 6))
 			bt := randomBatch(t, ob, r, 4, 8, cfg.Classes)
@@ -118,18 +107,7 @@ func closeFreesEverything(t *testing.T, recompute layers.Recompute) {
 	cfg := mustParse(t, "wrn-10-2")
 	cfg.SD, cfg.RoR = SDLinear, 3
 	ob := opcount.New(newCPU())
-	net, err := New(cfg, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net.Env.Recompute = recompute
-	if err := net.SetupSize(2, 8); err != nil {
-		t.Fatal(err)
-	}
-	net.Init(1)
-	if err := net.SetupOptimizer(); err != nil {
-		t.Fatal(err)
-	}
+	net := newRecomputing(t, cfg, ob, recompute, 2, 8)
 	net.SetTraining(true)
 	r := rand.New(rand.NewPCG(1, 1))
 	bt := randomBatch(t, ob, r, 2, 8, cfg.Classes)
