@@ -5,7 +5,9 @@
 # compiles the ABI check against the real headers, runs the test binaries,
 # `deepres devices` and a short training run, writes every log into
 # RESULTS_DIR and prints a summary table last. Safe to run twice (logs are
-# overwritten). Never changes the card's settings.
+# overwritten). Never changes the card's settings. ABI_INCLUDE (space-separated
+# folders) adds header folders for the ABI check, which then also runs on a
+# machine without a GPU that has the headers.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -15,6 +17,7 @@ results=$(cd "$results" && pwd)
 
 # NVIDIA's wheels: every nvidia/*/lib on the loader path, every include dir for the ABI check.
 incs=()
+for d in ${ABI_INCLUDE:-}; do incs+=("-I$d"); done
 NV=$(python3 -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null || true)
 if [ -n "$NV" ]; then
 	libs=$(find "$NV" -type d -name lib | paste -sd: -)
