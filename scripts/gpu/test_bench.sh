@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_bench.sh — runs bench.sh itself on the CPU with tiny models (the GPU
 # run is too rare to debug the script there): every row must come out with
-# numbers, "same" rows must reuse the row above, and the env column must
-# reach deepres. Needs Go and Debian's python3-torch.
+# numbers, rows with PyTorch flags already run must reuse that run, and the
+# env column must reach deepres. Needs Go and Debian's python3-torch.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -10,9 +10,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/deepres" ./cmd/deepres
 rows='resnet-8|--model resnet-8|--model resnet-8
-resnet-8 --recompute unit|--model resnet-8 --recompute unit|same
-resnet-8 env|--model resnet-8|same|GOMAXPROCS=1
-resnet-8 SD|--model resnet-8 --sd linear:0.5|--model resnet-8 --sd linear:0.5'
+resnet-8 SD|--model resnet-8 --sd linear:0.5|--model resnet-8 --sd linear:0.5
+resnet-8 --recompute unit|--model resnet-8 --recompute unit|--model resnet-8
+resnet-8 env|--model resnet-8|--model resnet-8|GOMAXPROCS=1'
 DEEPRES="$tmp/deepres" DEVICE=cpu BATCH=4 STEPS=1 WARMUP=0 COMPILE=0 PYTHON=${PYTHON:-/usr/bin/python3} ROWS="$rows" \
 	bash scripts/gpu/bench.sh "$tmp/out" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
 fail() { echo "test_bench.sh: $*" >&2; cat "$tmp/out/table.md" >&2; exit 1; }
@@ -22,7 +22,8 @@ num='[0-9][0-9.]*'
 for name in 'resnet-8' 'resnet-8 --recompute unit' 'resnet-8 SD'; do
 	grep -Eq "^\| $name \| $num \| $num \| - \| $num \| $num \| $num \|$" "$table" || fail "row $name incomplete"
 done
-cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute_unit.eager.json" || fail "'same' did not reuse the PyTorch run"
+cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute_unit.eager.json" || fail "the PyTorch run of the first row was not reused"
+[ ! -e "$tmp/out/resnet-8_env.eager.log" ] || fail "PyTorch ran again for flags already run"
 grep -q '"recompute": *"unit"' "$tmp/out/resnet-8_--recompute_unit.deepres.json" || fail "--recompute did not reach deepres"
 # The env column reaches deepres (the CPU backend takes its thread count from GOMAXPROCS).
 grep -q '"device": *"cpu (1 thread' "$tmp/out/resnet-8_env.deepres.json" || fail "the env column did not reach deepres"
