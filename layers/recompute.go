@@ -21,11 +21,15 @@ const (
 	// inside, convolutions included (but a branch's last conv or BN): one
 	// activation per unit.
 	RecomputeUnit
+	// RecomputeAuto is not a mode but a request to callers (train.New): the
+	// first of off, bn and unit whose network fits in the device's memory.
+	// An Env never holds it.
+	RecomputeAuto
 )
 
-var recomputeNames = []string{"off", "bn", "unit"}
+var recomputeNames = []string{"off", "bn", "unit", "auto"}
 
-// String is the mode's name on the command line: off, bn or unit.
+// String is the mode's name on the command line: off, bn, unit or auto.
 func (r Recompute) String() string {
 	if r < 0 || int(r) >= len(recomputeNames) {
 		return fmt.Sprintf("Recompute(%d)", int(r))
@@ -40,7 +44,7 @@ func ParseRecompute(s string) (Recompute, error) {
 			return Recompute(i), nil
 		}
 	}
-	return 0, fmt.Errorf("recompute mode %q: want off, bn or unit", s)
+	return 0, fmt.Errorf("recompute mode %q: want off, bn, unit or auto", s)
 }
 
 // MarshalText and UnmarshalText keep the name in saved run configurations.

@@ -110,6 +110,36 @@ func (net *Network) addRoR(bd *builder, widths [3]int) {
 	net.rorUsed[0] = true
 }
 
+// Build makes cfg's network on b and sets it up for training batches of up
+// to maxBatch CIFAR-sized images, optimiser included, keeping what recompute
+// says for the backward pass — or, for layers.RecomputeAuto, the first of
+// off, bn and unit that fits in b's memory (Env.Recompute says which). The
+// weights are zero: call Init or load some.
+func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute) (*Network, error) {
+	modes := []layers.Recompute{recompute}
+	if recompute == layers.RecomputeAuto {
+		modes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit}
+	}
+	var err error
+	for _, mode := range modes {
+		var net *Network
+		if net, err = New(cfg, b); err != nil {
+			return nil, err
+		}
+		net.Env.Recompute = mode
+		if err = net.Setup(maxBatch); err == nil {
+			if err = net.SetupOptimizer(); err == nil {
+				return net, nil
+			}
+		}
+		net.Close()
+		if !errors.Is(err, ops.ErrOutOfMemory) {
+			break
+		}
+	}
+	return nil, err
+}
+
 // Setup allocates every buffer for batches of up to maxBatch images of
 // 3×32×32 and binds the parameters. Call Init or load weights next.
 func (net *Network) Setup(maxBatch int) error { return net.SetupSize(maxBatch, 32) }
@@ -121,6 +151,9 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 		panic("models: Setup needs a batch size >= 1 and an image size that is a multiple of 4")
 	}
 	e := net.Env
+	if e.Recompute == layers.RecomputeAuto {
+		panic("models: Env.Recompute is RecomputeAuto; the caller picks a mode (see train.New)")
+	}
 	net.maxBatch = maxBatch
 	net.Params.Bind(e)
 	alloc := e.Alloc

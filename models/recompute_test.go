@@ -2,7 +2,6 @@ package models
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"math/rand/v2"
 	"strings"
@@ -146,28 +145,14 @@ func TestRecomputeSavesMemory(t *testing.T) {
 	}
 }
 
-// limited is a backend with a memory budget (frees are not credited back).
-type limited struct {
-	ops.Backend
-	left int64
-}
-
-func (l *limited) Alloc(shape ...int) (ops.Tensor, error) {
-	n := 4 * int64(ops.Shape(shape).Len())
-	if n > l.left {
-		return nil, fmt.Errorf("%d bytes: %w", n, ops.ErrOutOfMemory)
-	}
-	l.left -= n
-	return l.Backend.Alloc(shape...)
-}
-
 // TestRecomputeFitsWhereStoringDoesNot: on a device too small for resnet-110
 // at batch 16, Setup fails with an out-of-memory error that suggests
 // recomputing, and recomputing units fits.
 func TestRecomputeFitsWhereStoringDoesNot(t *testing.T) {
 	cfg := mustParse(t, "resnet-110")
 	for _, mode := range []layers.Recompute{layers.StoreAll, layers.RecomputeUnit} {
-		b := &limited{Backend: cpuref.New(0), left: 100 << 20}
+		b := opcount.New(cpuref.New(0))
+		b.Limit = 100 << 20
 		net, err := New(cfg, b)
 		if err != nil {
 			t.Fatal(err)
@@ -180,6 +165,54 @@ func TestRecomputeFitsWhereStoringDoesNot(t *testing.T) {
 			t.Errorf("recomputing units: %v", err)
 		case mode == layers.StoreAll && (!errors.Is(err, ops.ErrOutOfMemory) || !strings.Contains(err.Error(), "--recompute")):
 			t.Errorf("storing: got %v, want an out-of-memory error suggesting --recompute", err)
+		}
+	}
+}
+
+// TestBuildPicksWhatFits: with RecomputeAuto, Build sets up the first of
+// off, bn and unit that fits in the device's memory, and fails with an
+// out-of-memory error when none does.
+func TestBuildPicksWhatFits(t *testing.T) {
+	cfg := mustParse(t, "resnet-56")
+	const batch = 16
+	need := map[layers.Recompute]int64{}
+	for _, mode := range recomputeModes {
+		b := opcount.New(cpuref.New(0))
+		net, err := Build(cfg, b, batch, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		need[mode] = b.Live()
+		net.Close()
+	}
+	if !(need[layers.RecomputeUnit] < need[layers.RecomputeBN] && need[layers.RecomputeBN] < need[layers.StoreAll]) {
+		t.Fatalf("memory at set-up %v: want unit < bn < off", need)
+	}
+	for _, tc := range []struct {
+		limit int64
+		want  layers.Recompute
+	}{
+		{need[layers.StoreAll], layers.StoreAll},
+		{need[layers.StoreAll] - 1, layers.RecomputeBN},
+		{need[layers.RecomputeBN] - 1, layers.RecomputeUnit},
+		{need[layers.RecomputeUnit] - 1, -1},
+	} {
+		b := opcount.New(cpuref.New(0))
+		b.Limit = tc.limit
+		net, err := Build(cfg, b, batch, layers.RecomputeAuto)
+		switch {
+		case tc.want < 0 && !errors.Is(err, ops.ErrOutOfMemory):
+			t.Errorf("limit %d: got %v, want an out-of-memory error", tc.limit, err)
+		case tc.want >= 0 && err != nil:
+			t.Errorf("limit %d: %v", tc.limit, err)
+		case tc.want >= 0 && net.Env.Recompute != tc.want:
+			t.Errorf("limit %d: picked %s, want %s", tc.limit, net.Env.Recompute, tc.want)
+		}
+		if net != nil {
+			net.Close()
+		}
+		if b.Live() != 0 {
+			t.Errorf("limit %d: %d bytes left allocated", tc.limit, b.Live())
 		}
 	}
 }

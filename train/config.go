@@ -28,8 +28,9 @@ type Config struct {
 	CheckpointEvery int // epochs between checkpoints of last.safetensors (0: end only)
 	Workers         int // data-loading goroutines (0: GOMAXPROCS)
 	// Recompute is what residual units keep for the backward pass
-	// (layers.Recompute): less activation memory for recomputing the rest.
-	// It changes no result; --resume may switch it.
+	// (layers.Recompute): less activation memory for recomputing the rest;
+	// RecomputeAuto (the default) takes the first mode that fits. It changes
+	// no result; --resume may switch it.
 	Recompute layers.Recompute
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
@@ -42,7 +43,7 @@ type Config struct {
 // the schedule's fractions, for 164 epochs.
 func Default() Config {
 	return Config{BatchSize: 128, Epochs: 164, LR: 0.1, Schedule: Schedule{Kind: "step", Fractions: []float64{0.5, 0.75}},
-		WarmupLR: 0.01, Momentum: 0.9, WD: 1e-4, Augment: true, Shuffle: true, Seed: 1}
+		WarmupLR: 0.01, Momentum: 0.9, WD: 1e-4, Augment: true, Shuffle: true, Seed: 1, Recompute: layers.RecomputeAuto}
 }
 
 // Presets are the papers' recipes (shared/DESIGN.md, "Training recipes").

@@ -71,29 +71,23 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if n := len(trainDS.Classes); n != cfg.Model.Classes {
 		return nil, fmt.Errorf("dataset %s has %d classes but the model is built for %d", trainDS.Name, n, cfg.Model.Classes)
 	}
-	net, err := models.New(cfg.Model, b)
-	if err != nil {
-		return nil, err
-	}
-	net.Env.Recompute = cfg.Recompute
-	if err := net.Setup(cfg.BatchSize); err != nil {
-		net.Close()
-		return nil, err
-	}
-	if err := net.SetupOptimizer(); err != nil {
-		net.Close()
-		return nil, err
-	}
-	t := &Trainer{Cfg: cfg, Net: net, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
+	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
+	var err error
 	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
 		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
 			t.stats, err = b.Alloc(statsRing, 3)
 		}
 	}
 	if err != nil {
-		t.Close()
-		return nil, fmt.Errorf("allocate input buffers: %w", err)
+		err = fmt.Errorf("allocate input buffers: %w", err)
+	} else {
+		t.Net, err = models.Build(cfg.Model, b, cfg.BatchSize, cfg.Recompute)
 	}
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	net := t.Net
 	net.Init(cfg.Seed)
 	net.Env.DropoutSeed = cfg.Seed * 0x9E3779B97F4A7C15
 	t.pcg = rand.NewPCG(cfg.Seed, 0x5344) // the run's RNG: stochastic-depth draws
@@ -114,7 +108,9 @@ func (t *Trainer) Close() {
 		t.b.Free(x)
 	}
 	t.x, t.labels, t.stats = nil, nil, nil
-	t.Net.Close()
+	if t.Net != nil {
+		t.Net.Close()
+	}
 }
 
 // LoadInit replaces the initial weights with those of a checkpoint (deepres

@@ -17,7 +17,7 @@ import (
 type peakReporter interface{ PeakBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--json]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -26,7 +26,7 @@ func runBench(args []string) error {
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	recompute := fs.String("recompute", "off", "off, bn or unit: what residual units keep for the backward pass (as train --recompute)")
+	recompute := fs.String("recompute", "off", "off, bn, unit or auto: what residual units keep for the backward pass (as train --recompute)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	res.Device, res.Math, res.Recompute = b.Name(), *math, rc
+	res.Device, res.Math = b.Name(), *math
 	if _, ok := b.(*cpuref.Backend); ok {
 		res.Math = "fp32" // --math selects GPU math; the CPU reference is always float32
 	}
@@ -93,18 +93,11 @@ func mib(b int64) string {
 // bench times full training steps — input upload, forward, loss, backward,
 // SGD update and a sync — on synthetic data of CIFAR's shape.
 func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute) (benchResult, error) {
-	net, err := models.New(mc, b)
+	net, err := models.Build(mc, b, batch, recompute)
 	if err != nil {
 		return benchResult{}, err
 	}
-	net.Env.Recompute = recompute
 	defer net.Close()
-	if err := net.Setup(batch); err != nil {
-		return benchResult{}, err
-	}
-	if err := net.SetupOptimizer(); err != nil {
-		return benchResult{}, err
-	}
 	net.Init(1)
 	net.SetTraining(true)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -152,7 +145,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
 	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
-		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1}
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, Recompute: net.Env.Recompute}
 	if pr, ok := b.(peakReporter); ok {
 		res.PeakBytes = pr.PeakBytes()
 	}

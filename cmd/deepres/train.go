@@ -48,7 +48,7 @@ func runTrain(args []string) error {
 	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
-	recompute := fs.String("recompute", "off", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations); same results")
+	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -136,8 +136,8 @@ func runTrain(args []string) error {
 		}
 	}
 	mode := ""
-	if cfg.Recompute != layers.StoreAll {
-		mode = ", --recompute " + cfg.Recompute.String()
+	if r := t.Net.Env.Recompute; r != layers.StoreAll {
+		mode = ", --recompute " + r.String()
 	}
 	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s%s: %d training images, %d steps, run folder %s\n",
 		cfg.Model.Name, t.Net.Params.Count(), b.Name(), mode, trainDS.N, t.TotalSteps(), cfg.Out)
@@ -253,7 +253,7 @@ func resumeRun(dir, device, math string, newData bool, dataDir string, recompute
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Recompute)
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), t.Net.Env.Recompute)
 	return runTrainer(t)
 }
 

@@ -1,20 +1,32 @@
 // Package opcount wraps an ops.Backend and counts the calls to each op, so
 // tests can prove what ran: that a dropped stochastic-depth unit launches no
-// kernel, that a warmed-up training step allocates nothing.
+// kernel, that a warmed-up training step allocates nothing. It can also
+// play a device with little memory (Limit).
 package opcount
 
-import "github.com/deepres/deepres/ops"
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
 
 // Backend forwards every call to Inner and counts it by op name.
 type Backend struct {
 	Inner  ops.Backend
 	Counts map[string]int
+	// Limit, if positive, is the most bytes of live tensors: an Alloc
+	// beyond it fails with ops.ErrOutOfMemory, as a full device's would.
+	Limit int64
+	live  int64
 }
 
 var _ ops.Backend = (*Backend)(nil)
 
 // New wraps b.
 func New(b ops.Backend) *Backend { return &Backend{Inner: b, Counts: map[string]int{}} }
+
+// Live is the bytes of tensors allocated and not yet freed.
+func (c *Backend) Live() int64 { return c.live }
 
 // Reset clears the counts.
 func (c *Backend) Reset() { clear(c.Counts) }
@@ -31,9 +43,23 @@ func (c *Backend) Sum(names ...string) int {
 func (c *Backend) Name() string { return c.Inner.Name() }
 func (c *Backend) Alloc(shape ...int) (ops.Tensor, error) {
 	c.Counts["Alloc"]++
-	return c.Inner.Alloc(shape...)
+	n := 4 * int64(ops.Shape(shape).Len())
+	if c.Limit > 0 && c.live+n > c.Limit {
+		return nil, fmt.Errorf("opcount: %d bytes with %d of %d in use: %w", n, c.live, c.Limit, ops.ErrOutOfMemory)
+	}
+	t, err := c.Inner.Alloc(shape...)
+	if err == nil {
+		c.live += n
+	}
+	return t, err
 }
-func (c *Backend) Free(t ops.Tensor) { c.Counts["Free"]++; c.Inner.Free(t) }
+func (c *Backend) Free(t ops.Tensor) {
+	c.Counts["Free"]++
+	if t != nil {
+		c.live -= 4 * int64(t.Shape().Len())
+	}
+	c.Inner.Free(t)
+}
 func (c *Backend) View(t ops.Tensor, off int, shape ...int) ops.Tensor {
 	return c.Inner.View(t, off, shape...)
 }
