@@ -48,12 +48,17 @@ func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
 
 // convSample computes one sample's y (k, Ho·Wo) (+)= w (k, rows) · im2col(x).
 func convSample(y, x, w []float32, k int, g convGeom, col []float32, add bool) {
+	gemm(k, g.pixels, g.rows, w, g.rows, columns(col, x, g), g.pixels, y, g.pixels, add)
+}
+
+// columns returns im2col(x), written into col, or x itself where that is the
+// same matrix (g.direct).
+func columns(col, x []float32, g convGeom) []float32 {
 	if g.direct() {
-		col = x
-	} else {
-		im2col(col, x, g)
+		return x
 	}
-	gemm(k, g.pixels, g.rows, w, g.rows, col, g.pixels, y, g.pixels, add)
+	im2col(col, x, g)
+	return col
 }
 
 // ConvBackwardData: dx (N,C,H,W) (add?+=:=) the gradient of y = x ⋆ w with
@@ -128,14 +133,8 @@ func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 		b.parallelFor(round, func(_, lo, hi int) {
 			for s := r0 + lo; s < r0+hi; s++ {
 				buf := ws[s-r0]
-				col, prod := buf[:colLen], buf[colLen:]
-				xs := xt.data[s*inLen : (s+1)*inLen]
-				if g.direct() {
-					col = xs
-				} else {
-					im2col(col, xs, g)
-				}
-				gemmBT(g.rows, k, g.pixels, col, g.pixels, dyt.data[s*outLen:(s+1)*outLen], g.pixels, prod, k, false)
+				col := columns(buf[:colLen], xt.data[s*inLen:(s+1)*inLen], g)
+				gemmBT(g.rows, k, g.pixels, col, g.pixels, dyt.data[s*outLen:(s+1)*outLen], g.pixels, buf[colLen:], k, false)
 			}
 		})
 		b.parallelRange(wLen, 4096, func(lo, hi int) {

@@ -10,9 +10,6 @@ type BatchNorm struct {
 	RunMean, RunVar     *Buffer
 	saveMean, saveInvSD ops.Tensor
 	y, x                ops.Tensor
-	// FrozenStats makes training-mode forward passes normalise with batch
-	// statistics without moving the running ones (momentum 0); see Unit.
-	FrozenStats bool
 }
 
 // NewBatchNorm registers weight 1, bias 0, running mean 0 and variance 1;
@@ -42,7 +39,7 @@ func (n *BatchNorm) Forward(x ops.Tensor) ops.Tensor {
 	y := e.batchView(n.y, x.Shape()[0])
 	if e.Train {
 		p := e.BN
-		if n.FrozenStats || e.FreezeStats {
+		if e.FreezeStats { // batch statistics, running ones left alone
 			p.Momentum = 0
 		}
 		e.B.BatchNormForwardTraining(y, x, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)

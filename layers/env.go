@@ -24,13 +24,18 @@ type Env struct {
 	// Recompute is what units keep for their backward pass (see Recompute
 	// and Unit). Set it before Setup.
 	Recompute Recompute
-	// FreezeStats stops every BatchNorm from moving its running statistics;
-	// units set it while they recompute a forward pass.
+	// FreezeStats stops every BatchNorm from moving its running statistics
+	// (they still normalise with the batch's); units set it while they
+	// recompute a forward pass and while a dropped unit runs its shared
+	// pre-activation.
 	FreezeStats bool
 	allocErr    error
-	owned       []ops.Tensor       // everything Alloc made, freed by Free
-	shared      *sharedActivations // non-nil while a recomputing unit sets up
-	sharedPool  map[sharedKey]ops.Tensor
+	owned       []ops.Tensor // everything Alloc made, freed by Free
+	// While a recomputing unit sets up (sharing), alloc hands out buffers
+	// of shared, the next one numbered sharedNext (see alloc).
+	sharing    bool
+	sharedNext int
+	shared     map[sharedKey]ops.Tensor
 }
 
 // NewEnv returns an Env on b with the pinned batch-norm constants.
@@ -59,22 +64,25 @@ func (e *Env) Alloc(shape ...int) ops.Tensor {
 // alloc allocates a module's activation buffer: its own tensor, or one
 // shared with the other units while a recomputing unit sets up its inside
 // (a stored conv output is its own: Conv.Stored).
+//
+// A recomputing unit's k-th buffer is the same tensor as the k-th of every
+// other recomputing unit when their shapes agree. That is safe because such
+// a unit uses these buffers only between the start of its forward pass and
+// its end, and again between the start of its backward pass (which
+// recomputes them) and its end; units never run interleaved. A stage of
+// identical units so shares one set.
 func (e *Env) alloc(shape ops.Shape) ops.Tensor {
-	if e.shared != nil {
-		return e.shared.get(e, shape)
+	if !e.sharing {
+		return e.Alloc(shape...)
 	}
-	return e.Alloc(shape...)
-}
-
-// sharedActivations hands the k-th activation buffer a recomputing unit
-// allocates the same tensor as the k-th of every other unit, when their
-// shapes agree. That is safe because such a unit uses these buffers only
-// between the start of its forward pass and its end, and again between
-// the start of its backward pass (which recomputes them) and its end; units
-// never run interleaved. A stage of identical units so shares one set.
-type sharedActivations struct {
-	next    int
-	buffers map[sharedKey]ops.Tensor
+	key := sharedKey{e.sharedNext, fmt.Sprint(shape)}
+	e.sharedNext++
+	t, ok := e.shared[key]
+	if !ok {
+		t = e.Alloc(shape...)
+		e.shared[key] = t
+	}
+	return t
 }
 
 type sharedKey struct {
@@ -82,28 +90,13 @@ type sharedKey struct {
 	shape string
 }
 
-func (s *sharedActivations) get(e *Env, shape ops.Shape) ops.Tensor {
-	key := sharedKey{s.next, fmt.Sprint(shape)}
-	s.next++
-	t, ok := s.buffers[key]
-	if !ok {
-		t = e.Alloc(shape...)
-		s.buffers[key] = t
-	}
-	return t
-}
-
 // shareActivations starts (on) or ends (off) a recomputing unit's setup:
 // in between, alloc hands out shared buffers, counted from the first.
 func (e *Env) shareActivations(on bool) {
-	if !on {
-		e.shared = nil
-		return
+	e.sharing, e.sharedNext = on, 0
+	if on && e.shared == nil {
+		e.shared = map[sharedKey]ops.Tensor{}
 	}
-	if e.sharedPool == nil {
-		e.sharedPool = map[sharedKey]ops.Tensor{}
-	}
-	e.shared = &sharedActivations{buffers: e.sharedPool}
 }
 
 // Err returns the first allocation failure since the Env was made.
@@ -116,7 +109,7 @@ func (e *Env) Free() {
 		e.B.Free(e.owned[i])
 	}
 	e.owned = nil
-	e.sharedPool = nil
+	e.shared = nil
 }
 
 // batchView returns the first n samples of t, a tensor allocated for the

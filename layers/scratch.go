@@ -13,8 +13,8 @@ import (
 //
 // The slots are allocated at the size of the largest activation by
 // Preallocate, when the network is set up, so that running out of memory
-// is reported then (Env.Err) and not in the middle of a step; a deeper
-// frame than preallocated gets its slots when first handed out (Frame.T).
+// is reported then (Env.Err) and not in the middle of a step; a frame
+// deeper than that would get its slots when first taken.
 type Scratch struct {
 	env   *Env
 	size  int // elements per slot, the largest activation of the network
@@ -43,24 +43,16 @@ const (
 )
 
 // Preallocate allocates the first n slots (see Reserve for their size).
-func (s *Scratch) Preallocate(n int) {
-	for len(s.slots) < n {
-		s.slots = append(s.slots, nil)
-	}
-	for i, t := range s.slots[:n] {
-		if t == nil {
-			s.slots[i] = s.env.Alloc(s.size)
-		}
-	}
-}
+func (s *Scratch) Preallocate(n int) { s.Frame(n).Done() }
 
-// Frame reserves n slots above the ones in use until Done is called.
-// Frames nest like calls: a unit takes one for its temporaries, and a
-// sequence inside it takes another above.
+// Frame reserves n slots above the ones in use until Done is called,
+// allocating those that do not exist yet. Frames nest like calls: a unit
+// takes one for its temporaries, and a sequence inside it takes another
+// above.
 func (s *Scratch) Frame(n int) Frame {
 	f := Frame{s: s, base: s.top, n: n}
 	for s.top+n > len(s.slots) {
-		s.slots = append(s.slots, nil)
+		s.slots = append(s.slots, s.env.Alloc(s.size))
 	}
 	s.top += n
 	return f
@@ -82,11 +74,8 @@ func (f Frame) T(i int, shape ops.Shape) ops.Tensor {
 		panic(fmt.Sprintf("layers: scratch shape %v exceeds reserved %d elements", shape, f.s.size))
 	}
 	t := f.s.slots[f.base+i]
-	if t == nil {
-		if t = f.s.env.Alloc(f.s.size); t == nil { // Env.Err reports it
-			return nil
-		}
-		f.s.slots[f.base+i] = t
+	if t == nil { // allocation failed; Env.Err reports it
+		return nil
 	}
 	return f.s.env.B.View(t, 0, shape...)
 }

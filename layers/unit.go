@@ -36,7 +36,6 @@ type Unit struct {
 	env          *Env
 	Name         string
 	Pre          *Seq
-	PreBN        *BatchNorm // Pre's BN, frozen while the unit is dropped
 	ShortFromPre bool
 	Branch       *Seq
 	Short        Module
@@ -139,9 +138,13 @@ func (u *Unit) Setup(in ops.Shape) ops.Shape {
 // shortcut or an activation that is not the identity on it. (A unit
 // dropped by hand without stochastic depth gets the buffer on first use.)
 func (u *Unit) ownSum() bool {
-	return u.env.Recompute != StoreAll || u.Branch.KeepsOutput() || u.Gate == ExclusiveGate ||
-		(u.Survival < 1 && !u.droppedPassesThrough())
+	return u.sumApart() || u.Gate == ExclusiveGate || (u.Survival < 1 && !u.droppedPassesThrough())
 }
+
+// sumApart reports whether an active unit must form its sum outside the
+// branch output's buffer: when the branch reads its output back, or when
+// that buffer is shared with other units (recomputing).
+func (u *Unit) sumApart() bool { return u.Branch.KeepsOutput() || u.env.Recompute != StoreAll }
 
 // droppedPassesThrough reports whether a dropped unit's output is its
 // shortcut's, unchanged.
@@ -185,10 +188,12 @@ func (u *Unit) inside(x ops.Tensor, replay bool) (f, h ops.Tensor) {
 	}
 	bx, sx := x, x
 	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
-		if u.PreBN != nil {
-			u.PreBN.FrozenStats = u.dropped()
-		}
+		// A dropped unit's shared pre-activation normalises with the batch
+		// statistics without moving the running ones (DESIGN.md).
+		frozen := u.env.FreezeStats
+		u.env.FreezeStats = frozen || u.dropped()
 		u.a = run(u.Pre, x)
+		u.env.FreezeStats = frozen
 		bx = u.a
 		if u.ShortFromPre {
 			sx = u.a
@@ -231,7 +236,7 @@ func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
 	var sum ops.Tensor
 	switch u.Gate {
 	case NoGate:
-		if u.sum != nil && (u.Branch.KeepsOutput() || e.Recompute != StoreAll) {
+		if u.sumApart() {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, scaleF, 0)
 			b.AddTensor(sum, h, u.LambdaShort, 1)
@@ -247,7 +252,7 @@ func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
 		b.Mul(sum, u.qv, f, 1)
 	case ShortcutGate:
 		sum = f // sum = F + q·h
-		if e.Recompute != StoreAll {
+		if u.sumApart() {
 			sum = e.batchView(u.sum, n)
 			b.AddTensor(sum, f, 1, 0)
 		}

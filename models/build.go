@@ -109,9 +109,7 @@ func (b *builder) unit(name string, in, out, stride int) *layers.Unit {
 		// (16 → 16, stride 1) would add a projection nobody needs; there the
 		// unit is the plain x + F(x). Every pinned parameter count holds
 		// either way (their first stages all change shape).
-		bn := b.bn(name+".bn1", in)
-		u.Pre = layers.NewSeq(b.env, bn, b.relu())
-		u.PreBN = bn
+		u.Pre = layers.NewSeq(b.env, b.bn(name+".bn1", in), b.relu())
 		u.ShortFromPre = true
 		u.Short = layers.NewSeq(b.env, b.conv(name+".shortcut.conv", in, out, 1, stride))
 	} else {
