@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -46,43 +47,43 @@ func Default() Config {
 		WarmupLR: 0.01, Momentum: 0.9, WD: 1e-4, Augment: true, Shuffle: true, Seed: 1, Recompute: layers.RecomputeAuto}
 }
 
-// Presets are the papers' recipes (shared/DESIGN.md, "Training recipes").
+// Presets are the papers' recipes (README.md, "Reproducing the papers").
 var Presets = []string{"he2016", "sd2016", "ror2016"}
 
-// ApplyPreset sets every optimisation field of c to the named recipe for
-// the given dataset ("cifar10", "cifar100", "svhn", "folder").
-func ApplyPreset(c *Config, name, dataset string) error {
+// PresetFlag is one setting of a preset, written as the train command's flag
+// and the text a user would type for it, so that a preset is only a set of
+// defaults: the command applies each one unless the user typed that flag.
+type PresetFlag struct {
+	Flag, Value string
+}
+
+// Preset returns the named recipe's settings for the given dataset ("cifar10",
+// "cifar100", "svhn", "folder") and model family ("resnet", "preact", "wrn").
+func Preset(name, dataset, family string) ([]PresetFlag, error) {
 	svhn := dataset == "svhn"
+	augment := strconv.FormatBool(!svhn)
 	switch name {
 	case "he2016":
 		// He et al. 2016: 64k iterations, ÷10 at 32k and 48k, warm-up 0.01
 		// for the first 400 iterations (their ResNet-110/1202 recipe).
-		c.BatchSize, c.LR, c.Momentum, c.Nesterov, c.WD = 128, 0.1, 0.9, false, 1e-4
-		c.Steps, c.Epochs = 64000, 0
-		c.Schedule = Schedule{Kind: "multistep", Steps: []int{32000, 48000}}
-		c.WarmupSteps, c.WarmupLR = 400, 0.01
-		c.Augment = !svhn
+		return []PresetFlag{{"batch-size", "128"}, {"lr", "0.1"}, {"momentum", "0.9"}, {"nesterov", "false"},
+			{"wd", "1e-4"}, {"steps", "64000"}, {"lr-schedule", "multistep:32000,48000"},
+			{"warmup-steps", "400"}, {"warmup-lr", "0.01"}, {"augment", augment}}, nil
 	case "sd2016", "ror2016":
 		// Huang et al. 2016 (and Zhang et al., who follow them): Nesterov,
 		// 500 epochs ÷10 at 50% and 75% on CIFAR; SVHN 50 epochs ÷10 at 30 and 35.
-		c.BatchSize, c.LR, c.Momentum, c.Nesterov, c.WD = 128, 0.1, 0.9, true, 1e-4
-		c.Steps, c.WarmupSteps = 0, 0
+		wd := "1e-4"
+		if name == "ror2016" && family == "wrn" {
+			wd = "5e-4"
+		}
+		p := []PresetFlag{{"batch-size", "128"}, {"lr", "0.1"}, {"momentum", "0.9"}, {"nesterov", "true"},
+			{"wd", wd}, {"warmup-steps", "0"}, {"augment", augment}}
 		if svhn {
-			c.Epochs = 50
-			c.Schedule = Schedule{Kind: "multistep", Epochs: []int{30, 35}}
-			c.Augment = false
-		} else {
-			c.Epochs = 500
-			c.Schedule = Schedule{Kind: "step", Fractions: []float64{0.5, 0.75}}
-			c.Augment = true
+			return append(p, PresetFlag{"epochs", "50"}, PresetFlag{"lr-schedule", "multistep:30e,35e"}), nil
 		}
-		if name == "ror2016" && c.Model.Family == "wrn" {
-			c.WD = 5e-4
-		}
-	default:
-		return fmt.Errorf("unknown preset %q (valid: %v)", name, Presets)
+		return append(p, PresetFlag{"epochs", "500"}, PresetFlag{"lr-schedule", "step:0.5,0.75"}), nil
 	}
-	return nil
+	return nil, fmt.Errorf("unknown preset %q (valid: %v)", name, Presets)
 }
 
 // Validate rejects impossible settings before any work starts.

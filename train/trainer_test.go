@@ -228,18 +228,29 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("accepted %+v", c)
 		}
 	}
-	c := good
-	if err := ApplyPreset(&c, "he2016", "cifar10"); err != nil || c.Steps != 64000 || c.WarmupSteps != 400 {
-		t.Errorf("he2016: %v %+v", err, c)
+	for _, tc := range []struct {
+		preset, dataset, family string
+		want                    map[string]string
+	}{
+		{"he2016", "cifar10", "resnet", map[string]string{"steps": "64000", "warmup-steps": "400", "nesterov": "false"}},
+		{"ror2016", "cifar10", "wrn", map[string]string{"wd": "5e-4", "epochs": "500", "nesterov": "true"}},
+		{"sd2016", "svhn", "resnet", map[string]string{"epochs": "50", "augment": "false"}},
+	} {
+		got, err := Preset(tc.preset, tc.dataset, tc.family)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.preset, err)
+		}
+		set := map[string]string{}
+		for _, f := range got {
+			set[f.Flag] = f.Value
+		}
+		for k, v := range tc.want {
+			if set[k] != v {
+				t.Errorf("%s on %s/%s: --%s = %q, want %q", tc.preset, tc.dataset, tc.family, k, set[k], v)
+			}
+		}
 	}
-	c.Model.Family = "wrn"
-	if err := ApplyPreset(&c, "ror2016", "cifar10"); err != nil || c.WD != 5e-4 || c.Epochs != 500 || !c.Nesterov {
-		t.Errorf("ror2016 on WRN: %v %+v", err, c)
-	}
-	if err := ApplyPreset(&c, "sd2016", "svhn"); err != nil || c.Epochs != 50 || c.Augment {
-		t.Errorf("sd2016 on SVHN: %v %+v", err, c)
-	}
-	if ApplyPreset(&c, "nope", "cifar10") == nil {
+	if _, err := Preset("nope", "cifar10", "resnet"); err == nil {
 		t.Error("unknown preset accepted")
 	}
 }

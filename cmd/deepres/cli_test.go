@@ -225,3 +225,26 @@ func TestBenchRecompute(t *testing.T) {
 		t.Errorf("--recompute all: exit %d: %s", code, stderr)
 	}
 }
+
+// A preset gives defaults; a flag the user typed wins over it.
+func TestPresetYieldsToTypedFlags(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	_, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+		"--preset", "he2016", "--steps", "2", "--batch-size", "4", "--out", filepath.Join(dir, "run"))
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, " 2 steps") {
+		t.Errorf("--preset he2016 --steps 2 did not run 2 steps: %s", stderr)
+	}
+	lines, err := os.ReadFile(filepath.Join(dir, "run", "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// he2016's warm-up runs the first 400 iterations at 0.01: still the preset's.
+	if !strings.Contains(string(lines), `"lr":0.01`) {
+		t.Errorf("preset warm-up lr not applied where the user did not type it: %s", lines)
+	}
+}

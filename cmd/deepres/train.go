@@ -49,9 +49,14 @@ func runTrain(args []string) error {
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
 	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
-	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016 (sets batch, lr, schedule, epochs, momentum, wd)")
+	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd (flags you type win)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *preset != "" && *resume == "" {
+		if err := applyPreset(fs, *preset, *dataset, mf.model); err != nil {
+			return err
+		}
 	}
 	rc, err := layers.ParseRecompute(*recompute)
 	if err != nil {
@@ -84,11 +89,6 @@ func runTrain(args []string) error {
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
 		return usagef("--dataset: %v", err)
-	}
-	if *preset != "" {
-		if err := train.ApplyPreset(&cfg, *preset, *dataset); err != nil {
-			return usageError{err.Error()}
-		}
 	}
 	if cfg.Out == "" {
 		cfg.Out = filepath.Join("runs", fmt.Sprintf("%s-%s", mf.model, time.Now().Format("20060102-150405")))

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/train"
+)
+
+// applyPreset sets each flag of the named recipe that the user did not type,
+// so a preset gives defaults and what the user typed wins. --epochs and
+// --steps are one choice: typing either keeps the preset's length out.
+func applyPreset(fs *pflag.FlagSet, name, dataset, model string) error {
+	family := ""
+	if c, err := models.Parse(model); err == nil {
+		family = c.Family
+	}
+	settings, err := train.Preset(name, dataset, family)
+	if err != nil {
+		return usagef("--preset: %v", err)
+	}
+	userLength := fs.Changed("epochs") || fs.Changed("steps")
+	for _, s := range settings {
+		if fs.Changed(s.Flag) || (userLength && (s.Flag == "epochs" || s.Flag == "steps")) {
+			continue
+		}
+		if err := fs.Set(s.Flag, s.Value); err != nil {
+			panic("deepres: preset " + name + " sets --" + s.Flag + " to " + s.Value + ": " + err.Error())
+		}
+	}
+	return nil
+}
