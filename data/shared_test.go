@@ -8,13 +8,25 @@ import (
 	"time"
 )
 
-// TestSharedCIFAR10JPEG reads the real CIFAR-10 test split (10,000 JPEGs in
-// a .tar.gz) from ../../shared, where CI clones the repository beside it.
-func TestSharedCIFAR10JPEG(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "data", "cifar10-jpeg", "cifar10-test.tar.gz")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real data not available: %v", err)
+// realCIFAR10 is the folder of the real CIFAR-10 JPEG archives
+// (cifar10-train.tar.gz, cifar10-test.tar.gz): $DEEPRES_DATA, else the
+// project's CI layout beside the repository; the test skips without either.
+func realCIFAR10(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("DEEPRES_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "data", "cifar10-jpeg")
 	}
+	if _, err := os.Stat(filepath.Join(dir, "cifar10-test.tar.gz")); err != nil {
+		t.Skipf("no real CIFAR-10 JPEG data (%v); HINT: set DEEPRES_DATA to a folder holding cifar10-train.tar.gz and cifar10-test.tar.gz", err)
+	}
+	return dir
+}
+
+// TestSharedCIFAR10JPEG reads the real CIFAR-10 test split (10,000 JPEGs in
+// a .tar.gz).
+func TestSharedCIFAR10JPEG(t *testing.T) {
+	path := filepath.Join(realCIFAR10(t), "cifar10-test.tar.gz")
 	start := time.Now()
 	ds, err := Load(Folder, path, Test)
 	if err != nil {
@@ -48,13 +60,10 @@ func TestSharedCIFAR10JPEG(t *testing.T) {
 	t.Logf("test split normalisation %+v", n)
 }
 
-// TestLoadFolderOfSplitArchives reads the shared CIFAR-10 JPEG folder as it
+// TestLoadFolderOfSplitArchives reads the real CIFAR-10 JPEG folder as it
 // is (one archive per split) through Load.
 func TestLoadFolderOfSplitArchives(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "cifar10-jpeg")
-	if _, err := os.Stat(filepath.Join(dir, "cifar10-test.tar.gz")); err != nil {
-		t.Skipf("no shared CIFAR-10 JPEG data: %v", err)
-	}
+	dir := realCIFAR10(t)
 	ds, err := Load(Folder, dir, Test)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@ package layers
 import "github.com/deepres/deepres/ops"
 
 // BatchNorm is spatial batch normalisation with the pinned constants of
-// shared/DESIGN.md (eps 1e-5, momentum 0.1, unbiased running variance).
+// docs/design.md (eps 1e-5, momentum 0.1, unbiased running variance).
 type BatchNorm struct {
 	env                 *Env
 	Gamma, Beta         *Param

@@ -8,7 +8,7 @@ import (
 	"github.com/deepres/deepres/ops"
 )
 
-// InitKind says how a tensor is initialised (shared/DESIGN.md, "Init").
+// InitKind says how a tensor is initialised (docs/design.md, "Pinned numerical semantics").
 type InitKind int
 
 const (

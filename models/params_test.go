@@ -2,7 +2,7 @@ package models
 
 import "testing"
 
-// The counts of shared/DESIGN.md and the issue, counted independently of this code.
+// The counts of docs/design.md, counted independently of this code.
 func TestParamCounts(t *testing.T) {
 	for _, tc := range []struct {
 		name string

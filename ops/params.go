@@ -34,14 +34,14 @@ func (p ConvParams) OutputShape(x, w Shape) Shape {
 	return Shape{n, o, ho, wo}
 }
 
-// BatchNormParams are the pinned batch-norm constants (shared/DESIGN.md):
+// BatchNormParams are the pinned batch-norm constants (docs/design.md):
 // eps 1e-5 and running = (1−Momentum)·running + Momentum·batch with Momentum 0.1.
 type BatchNormParams struct {
 	Eps      float64
 	Momentum float64
 }
 
-// DefaultBatchNorm is PyTorch's and cuDNN's convention, pinned by DESIGN.md.
+// DefaultBatchNorm is PyTorch's and cuDNN's convention, pinned by docs/design.md.
 var DefaultBatchNorm = BatchNormParams{Eps: 1e-5, Momentum: 0.1}
 
 // SGDParams configures one SGD step in PyTorch's convention:

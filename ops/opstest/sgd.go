@@ -23,7 +23,7 @@ func (s *suite) testSGDUpdate(t *testing.T) {
 		return []arg{input("dw", dw, n), update("w", w, n), update("v", v, n)}
 	}
 	// Two steps from w = (1, −2), v = 0 with dw = (0.5, 1), LR 0.1, momentum 0.9,
-	// weight decay 0.01 (shared/DESIGN.md, PyTorch's rule):
+	// weight decay 0.01 (docs/design.md, PyTorch's rule):
 	//   step 1: g = (0.51, 0.98); v = g;
 	//     plain:    w = (1 − 0.051, −2 − 0.098) = (0.949, −2.098)
 	//     Nesterov: step = g + 0.9·v = (0.969, 1.862); w = (0.9031, −2.1862)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for deepres: the same networks, names and numbers, for comparisons.
 
-Implements the models of shared/DESIGN.md ("Pinned semantics", "Checkpoints") so that a Go test can
+Implements the models of docs/design.md ("Pinned semantics", "Checkpoints") so that a Go test can
 compare deepres with PyTorch number by number, and so that benchmarks compare like with like.
 Works with torch 1.13 (Debian 12's python3-torch, CPU) and torch 2.x (GPU machine).
 

@@ -94,7 +94,7 @@ for _name, _kw in TINY:
 
 @check
 def param_counts():
-    """DESIGN.md's counts; the exact ones from the brief."""
+    """docs/design.md's counts."""
     want = {"resnet-110": 1727962, "resnet-1202": 19421274, "preact-resnet-164": 1703258,
             "preact-resnet-1001": 10327706, "wrn-40-4": 8949210, "wrn-28-10": 36479194}
     for name, n in want.items():
@@ -416,7 +416,7 @@ def safetensors_roundtrip():
 
 @check
 def checkpoint_roundtrip_and_sgd_rule():
-    """forward --train-step on a saved checkpoint: the step must follow DESIGN.md's SGD rule exactly."""
+    """forward --train-step on a saved checkpoint: the step must follow docs/design.md's SGD rule exactly."""
     net = build("wrn-10-2", dropout=0.3)
     tensors = {k: v.detach().numpy() for k, v, _ in ref.state_entries(net)}
     momentum = {k: np.full(v.shape, 0.01, np.float32) for k, v in net.named_parameters()}

@@ -22,7 +22,7 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 
-# DESIGN.md's parameter counts (CIFAR-10 head): exact where the brief gives them, in millions otherwise.
+# docs/design.md's parameter counts (CIFAR-10 head): exact where the brief gives them, in millions otherwise.
 want="resnet-20 0.27M
 resnet-56 0.85M
 resnet-110 1727962
@@ -49,7 +49,7 @@ else
 	fail "bench resnet-20 cpu: $out"
 fi
 
-# names: state_dict names follow DESIGN.md "Checkpoints".
+# names: state_dict names follow docs/design.md "Checkpoints".
 names_have() { # model, options..., then "--" and the names that must appear
 	local args=() n
 	while [ "$1" != "--" ]; do args+=("$1"); shift; done

@@ -19,10 +19,15 @@ for pkg in gpu cudnn internal/dl; do
 	go test -c -trimpath -ldflags="-s -w" -o "$out" "./$pkg"
 	echo "build.sh: $out"
 done
-# The real CIFAR-10 JPEGs for check.sh's training run: the GPU machine gets
-# the repository (and what `carry` names, e.g. .gpu/) but not ../shared.
-if [ -d ../shared/data/cifar10-jpeg ]; then
+# The real CIFAR-10 JPEGs for check.sh's training run, from $DEEPRES_DATA (a
+# folder holding cifar10-train.tar.gz and cifar10-test.tar.gz) or the project's
+# CI layout beside the repository: the GPU machine gets the repository (and
+# what `carry` names, e.g. .gpu/) but nothing beside it.
+data=${DEEPRES_DATA:-../shared/data/cifar10-jpeg}
+if [ -f "$data/cifar10-test.tar.gz" ]; then
 	mkdir -p .gpu/data
-	cp ../shared/data/cifar10-jpeg/cifar10-*.tar.gz .gpu/data/
+	cp "$data"/cifar10-*.tar.gz .gpu/data/
 	echo "build.sh: .gpu/data (CIFAR-10 JPEG archives, $(du -sh .gpu/data | cut -f1))"
+else
+	echo "build.sh: no CIFAR-10 JPEG archives at $data (set DEEPRES_DATA); check.sh will skip its training run"
 fi
