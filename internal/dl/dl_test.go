@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -99,3 +100,55 @@ func TestLoadNamesAllMissing(t *testing.T) {
 }
 
 type unsafePtr struct{ p unsafe.Pointer }
+
+// cuDNN's sub-libraries are preloaded by glob, graph first, so that releases
+// with more of them than 9.0 (engines_tensor_ir, ext) load from a wheel
+// folder too; the library itself and other versions are not preloaded.
+func TestPreloadListCUDNN(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{
+		"libcudnn.so.9", "libcudnn_adv.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9",
+		"libcudnn_engines_runtime_compiled.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ext.so.9",
+		"libcudnn_graph.so.9", "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_ops.so.8",
+		"libcudnn_ops.so.9.8.0",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, p := range preloadList(dir, CUDNN.Variants[0].Before) {
+		got = append(got, filepath.Base(p))
+	}
+	want := []string{
+		"libcudnn_graph.so.9", "libcudnn_adv.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9",
+		"libcudnn_engines_runtime_compiled.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ext.so.9",
+		"libcudnn_heuristic.so.9", "libcudnn_ops.so.9",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("preload order\n%q\nwant\n%q", got, want)
+	}
+}
+
+// A library listed before its dependency loads in a second pass; one that
+// can never load stops the passes instead of looping.
+func TestLoadInPasses(t *testing.T) {
+	deps := map[string]string{"adv": "ops", "ops": "graph", "graph": "", "broken": "missing"}
+	loaded := map[string]bool{}
+	var order []string
+	open := func(p string) error {
+		if d := deps[p]; d != "" && !loaded[d] {
+			return errors.New(p + " needs " + d)
+		}
+		loaded[p] = true
+		order = append(order, p)
+		return nil
+	}
+	failed := loadInPasses([]string{"adv", "broken", "ops", "graph"}, open)
+	if !slices.Equal(failed, []string{"broken"}) {
+		t.Errorf("never loaded %q, want [broken]", failed)
+	}
+	if !slices.Equal(order, []string{"graph", "ops", "adv"}) {
+		t.Errorf("load order %q, want graph, ops, adv (one per pass)", order)
+	}
+}

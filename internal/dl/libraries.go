@@ -33,10 +33,12 @@ var (
 	}
 	CUDNN = Library{
 		Name: "cuDNN 9",
-		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{
-			"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
-			"libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9",
-		}}},
+		// cuDNN 9 is split into sub-libraries that it dlopens by soname, and
+		// newer 9.x releases ship more than 9.0's seven (for example
+		// libcudnn_engines_tensor_ir, libcudnn_ext), so they are preloaded by
+		// glob, libcudnn_graph (which the others link against) first; the
+		// rest retry until their dependencies are in (loadInPasses).
+		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{"libcudnn_graph.so.9", "libcudnn_*.so.9"}}},
 		Hint: wheelHint,
 	}
 	CUBLAS = Library{
