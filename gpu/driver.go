@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/deepres/deepres/cudnn"
 	"github.com/deepres/deepres/internal/dl"
 )
 
@@ -67,9 +68,26 @@ func loadCUDA() error {
 	return cudaErr
 }
 
+// cudaMajor is the CUDA major version whose cuBLAS and NVRTC go with the
+// cuDNN built against CUDA runtime cudart (cudnnGetCudartVersion(), e.g.
+// 12080 → 12); 0, as when cuDNN did not load, states no preference.
+func cudaMajor(cudart int) int { return cudart / 1000 }
+
+// withCUDNN is lib with the variants of loaded cuDNN's CUDA major first:
+// cuDNN dlopens that major's libcublasLt.so.N by soname, which a wheel folder
+// off the linker's path satisfies only if deepres preloaded it (dl.Variant's
+// Before), so cuBLAS 13 beside a cuDNN built for CUDA 12 would leave cuDNN
+// without its libcublasLt.so.12.
+func withCUDNN(lib dl.Library) dl.Library {
+	if cudnn.Load() != nil {
+		return lib
+	}
+	return lib.PreferMajor(cudaMajor(cudnn.CudartVersion()))
+}
+
 func loadCUBLAS() error {
 	blasOnce.Do(func() {
-		h, err := dl.Open(dl.CUBLAS)
+		h, err := dl.Open(withCUDNN(dl.CUBLAS))
 		if err != nil {
 			blasErr = err
 			return
@@ -90,7 +108,7 @@ func loadCUBLAS() error {
 
 func loadNVRTC() error {
 	nvrtcOnce.Do(func() {
-		h, err := dl.Open(dl.NVRTC)
+		h, err := dl.Open(withCUDNN(dl.NVRTC))
 		if err != nil {
 			nvrtcErr = err
 			return

@@ -152,3 +152,32 @@ func TestLoadInPasses(t *testing.T) {
 		t.Errorf("load order %q, want graph, ops, adv (one per pass)", order)
 	}
 }
+
+func TestPreferMajor(t *testing.T) {
+	tests := []struct {
+		lib   Library
+		major int
+		want  []string
+	}{
+		{CUBLAS, 12, []string{"libcublas.so.12", "libcublas.so.13"}},
+		{CUBLAS, 13, []string{"libcublas.so.13", "libcublas.so.12"}},
+		{NVRTC, 12, []string{"libnvrtc.so.12", "libnvrtc.so.13"}},
+		{CUBLAS, 0, []string{"libcublas.so.13", "libcublas.so.12"}},
+		{CUBLAS, 11, []string{"libcublas.so.13", "libcublas.so.12"}}, // none of that major: unchanged
+	}
+	for _, tc := range tests {
+		var got []string
+		for _, v := range tc.lib.PreferMajor(tc.major).Variants {
+			got = append(got, v.Soname)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s.PreferMajor(%d) = %q, want %q", tc.lib.Name, tc.major, got, tc.want)
+		}
+	}
+	if CUBLAS.PreferMajor(12).Variants[0].Before[0] != "libcublasLt.so.12" {
+		t.Error("the variant's companions did not move with it")
+	}
+	if CUBLAS.Variants[0].Soname != "libcublas.so.13" {
+		t.Error("PreferMajor changed the package's CUBLAS")
+	}
+}

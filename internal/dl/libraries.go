@@ -1,5 +1,10 @@
 package dl
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Library describes one NVIDIA library: the sonames tried in order (newest
 // first) and, for each, companions loaded from the same folder beforehand so
 // that the library's own dependencies resolve even when that folder is not on
@@ -58,3 +63,26 @@ var (
 		Hint: wheelHint,
 	}
 )
+
+// PreferMajor returns l with the variants of CUDA major version major tried
+// first (a stable reorder: the others stay, in their order, as a fallback).
+// cuBLAS and NVRTC exist per CUDA major (libcublas.so.12, .so.13), and a
+// cuDNN built for CUDA 12 loads libcublasLt.so.12 itself: preloading the
+// .so.13 variant beside it would leave cuDNN without its own. The gpu package
+// takes major from cuDNN's cudnnGetCudartVersion() / 1000. major <= 0 keeps l.
+func (l Library) PreferMajor(major int) Library {
+	if major <= 0 {
+		return l
+	}
+	suffix := fmt.Sprintf(".so.%d", major)
+	var first, rest []Variant
+	for _, v := range l.Variants {
+		if strings.HasSuffix(v.Soname, suffix) {
+			first = append(first, v)
+		} else {
+			rest = append(rest, v)
+		}
+	}
+	l.Variants = append(first, rest...)
+	return l
+}
