@@ -44,7 +44,7 @@ var (
 		// glob, libcudnn_graph (which the others link against) first; the
 		// rest retry until their dependencies are in (loadInPasses).
 		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{"libcudnn_graph.so.9", "libcudnn_*.so.9"}}},
-		Hint: wheelHint,
+		Hint:     wheelHint,
 	}
 	CUBLAS = Library{
 		Name: "cuBLAS",
