@@ -27,6 +27,9 @@ type allocator struct {
 	cached  int64              // bytes in free lists
 	devCall int                // successful device allocations, for tests and stats
 	peak    int64              // the largest inUse seen
+	// reserved counts blocks held for the backend's life (the cuDNN
+	// workspace), kept out of inUse and peak, which measure tensors.
+	reserved int64
 }
 
 func newAllocator(dev memory) *allocator {
@@ -78,6 +81,22 @@ func (a *allocator) get(n int64) (uint64, error) {
 	return p, nil
 }
 
+// getReserved is get for a block held until release (the cuDNN workspace):
+// it counts in reserved, not in inUse or peak, so that PeakBytes measures
+// what the tensors hold, as the CPU reference's does. It is never put back.
+func (a *allocator) getReserved(n int64) (uint64, error) {
+	peak := a.peak
+	p, err := a.get(n)
+	if err != nil {
+		return 0, err
+	}
+	c := a.live[p]
+	a.inUse -= c
+	a.peak = peak
+	a.reserved += c
+	return p, nil
+}
+
 // put returns a block to its free list.
 func (a *allocator) put(p uint64) {
 	c, ok := a.live[p]
@@ -111,7 +130,7 @@ func (a *allocator) release() error {
 		blocks = append(blocks, p)
 	}
 	clear(a.live)
-	a.inUse = 0
+	a.inUse, a.reserved = 0, 0
 	return freeAll(blocks, a.dev.free)
 }
 

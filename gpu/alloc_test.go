@@ -223,3 +223,27 @@ func TestFreeAll(t *testing.T) {
 		t.Errorf("failure on the last block = %v, want it unadorned", err)
 	}
 }
+
+// The cuDNN workspace is reserved apart: the peak counts tensors only, as
+// PeakBytes documents, and reserved says what the workspace holds.
+func TestReservedNotInPeak(t *testing.T) {
+	m := newFakeMemory(1 << 30)
+	a := newAllocator(m)
+	const work = 256 << 20
+	if _, err := a.getReserved(work); err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := a.get(1000)
+	p2, _ := a.get(3000)
+	a.put(p1)
+	a.put(p2)
+	if want := sizeClass(1000) + sizeClass(3000); a.peak != want {
+		t.Errorf("peak %d, want %d (tensors only)", a.peak, want)
+	}
+	if a.reserved != work || a.inUse != 0 {
+		t.Errorf("reserved %d, in use %d; want %d and 0", a.reserved, a.inUse, work)
+	}
+	if err := a.release(); err != nil || m.used != 0 || a.reserved != 0 {
+		t.Errorf("release: %v, %d bytes still allocated, reserved %d", err, m.used, a.reserved)
+	}
+}

@@ -218,7 +218,7 @@ func (b *Backend) init(ordinal int) error {
 	if b.mod, err = loadModule(cubin); err != nil {
 		return err
 	}
-	p, err := b.mem.get(b.opts.Workspace)
+	p, err := b.mem.getReserved(b.opts.Workspace)
 	if err != nil {
 		return fmt.Errorf("cuDNN workspace: %w", err)
 	}
@@ -320,9 +320,10 @@ func (deviceMemory) free(p uint64) error {
 	return cuCheck("cuMemFree_v2", C.dr_cuMemFree(C.dr_CUdeviceptr(p)))
 }
 
-// PeakBytes is the most device memory the backend's tensors have held at
-// once (size classes included, the cuDNN workspace and pinned staging
-// not), what `deepres bench` reports as peak memory.
+// PeakBytes is the most device memory the backend's tensors (activations,
+// parameters, gradients, optimiser state; size classes included) have held
+// at once: what the CPU reference's PeakBytes counts. The cuDNN workspace
+// (WorkspaceBytes) and the pinned host staging buffer are not in it.
 func (b *Backend) PeakBytes() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -332,4 +333,20 @@ func (b *Backend) PeakBytes() int64 {
 	var p int64
 	b.call(func() { p = b.mem.peak })
 	return p
+}
+
+// WorkspaceBytes is the device memory the backend holds besides tensors for
+// its whole life: the cuDNN workspace (Options.Workspace, 256 MiB by
+// default). PeakBytes + WorkspaceBytes is the device memory deepres held at
+// its peak, the figure comparable with PyTorch's
+// torch.cuda.max_memory_allocated, which counts cuDNN's workspaces too.
+func (b *Backend) WorkspaceBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return -1
+	}
+	var w int64
+	b.call(func() { w = b.mem.reserved })
+	return w
 }

@@ -74,3 +74,25 @@ func TestReopenKeepsPrimaryContext(t *testing.T) {
 		t.Errorf("%d primary contexts retained, want one per device (%d)", n, len(devs))
 	}
 }
+
+// On a GPU or the simulator: PeakBytes counts tensors, WorkspaceBytes the
+// cuDNN workspace, each once.
+func TestPeakExcludesWorkspace(t *testing.T) {
+	b, err := Open(0, Options{Math: FP32, Workspace: 64 << 20})
+	if err != nil {
+		openOrSkip(t, FP32) // skips (or fails) with the reason
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeOK(t, b)
+	x := mustAlloc(t, b, ops.Shape{1000})
+	b.Fill(x, 1)
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.WorkspaceBytes(); got != 64<<20 {
+		t.Errorf("WorkspaceBytes = %d, want %d", got, 64<<20)
+	}
+	if got := b.PeakBytes(); got != sizeClass(4000) {
+		t.Errorf("PeakBytes = %d, want %d (one 1000-float tensor, no workspace)", got, sizeClass(4000))
+	}
+}
