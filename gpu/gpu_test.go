@@ -165,3 +165,31 @@ func BenchmarkOps(b *testing.B) {
 		return be
 	})
 }
+
+// The GPU accepts exactly the option-A shapes the contract accepts
+// (ops.ShortcutAStrides), odd sizes included, and hands the kernels the
+// contract's strides.
+func TestShortcutArgsFollowContract(t *testing.T) {
+	for _, sh := range [][2]ops.Shape{
+		{{2, 16, 32, 32}, {2, 32, 16, 16}},
+		{{1, 3, 7, 7}, {1, 6, 4, 4}},
+		{{1, 2, 7, 6}, {1, 3, 4, 2}},
+		{{1, 3, 5, 5}, {1, 3, 4, 4}},
+		{{1, 4, 4, 4}, {1, 2, 2, 2}},
+	} {
+		wantH, wantW, ok := ops.ShortcutAStrides(sh[0], sh[1])
+		var args []uint64
+		panicked := func() (p bool) {
+			defer func() { p = recover() != nil }()
+			args = shortcutArgs("ShortcutAForward", sh[0], sh[1])
+			return false
+		}()
+		if panicked == ok {
+			t.Errorf("%v → %v: GPU panics %v, contract accepts %v", sh[0], sh[1], panicked, ok)
+			continue
+		}
+		if ok && (args[6] != i32(wantH) || args[7] != i32(wantW)) {
+			t.Errorf("%v → %v: strides %d, %d; want %d, %d", sh[0], sh[1], args[6], args[7], wantH, wantW)
+		}
+	}
+}
