@@ -78,11 +78,7 @@ func TestReopenKeepsPrimaryContext(t *testing.T) {
 // On a GPU or the simulator: PeakBytes counts tensors, WorkspaceBytes the
 // cuDNN workspace, each once.
 func TestPeakExcludesWorkspace(t *testing.T) {
-	b, err := Open(0, Options{Math: FP32, Workspace: 64 << 20})
-	if err != nil {
-		openOrSkip(t, FP32) // skips (or fails) with the reason
-		t.Fatalf("Open: %v", err)
-	}
+	b := openWithOrSkip(t, Options{Math: FP32, Workspace: 64 << 20})
 	defer closeOK(t, b)
 	x := mustAlloc(t, b, ops.Shape{1000})
 	b.Fill(x, 1)

@@ -5,23 +5,35 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepres/deepres/internal/gputest"
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/ops/opstest"
 )
 
-// openOrSkip opens device 0 or skips with the reason. Where the driver is
-// missing the error must be the documented one, so that check runs here.
+// openOrSkip opens device 0 or skips with the reason (fails, with
+// DEEPRES_REQUIRE_GPU=1).
 func openOrSkip(t testing.TB, m MathMode) *Backend {
 	t.Helper()
-	b, err := Open(0, Options{Math: m})
-	if err == nil {
-		return b
+	return openWithOrSkip(t, Options{Math: m})
+}
+
+func openWithOrSkip(t testing.TB, o Options) *Backend {
+	t.Helper()
+	b, err := Open(0, o)
+	skipNoGPU(t, err)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
 	}
+	return b
+}
+
+// skipNoGPU skips t (fails it, with DEEPRES_REQUIRE_GPU=1) when err says
+// there is no GPU or no NVIDIA library; other errors are the caller's.
+func skipNoGPU(t testing.TB, err error) {
+	t.Helper()
 	if errors.Is(err, ErrLibraryNotFound) || errors.Is(err, ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
+		gputest.Skip(t, "no NVIDIA GPU: %v", err)
 	}
-	t.Fatalf("Open: %v", err)
-	return nil
 }
 
 // Without a driver, Open and ListDevices fail cleanly with
@@ -39,7 +51,7 @@ func TestOpenWithoutDriver(t *testing.T) {
 		{"Open", func() error { _, err := Open(0, Options{}); return err }()},
 	} {
 		if errors.Is(f.err, ErrNoDevice) {
-			t.Skipf("driver present, no device: %v", f.err)
+			gputest.Skip(t, "driver present, no device: %v", f.err)
 		}
 		if !errors.Is(f.err, ErrLibraryNotFound) {
 			t.Errorf("%s: error does not wrap ErrLibraryNotFound: %v", f.name, f.err)
@@ -54,9 +66,7 @@ func TestOpenWithoutDriver(t *testing.T) {
 
 func TestListDevices(t *testing.T) {
 	devs, err := ListDevices()
-	if errors.Is(err, ErrLibraryNotFound) || errors.Is(err, ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
-	}
+	skipNoGPU(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
