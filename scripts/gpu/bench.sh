@@ -22,6 +22,8 @@ batch=${BATCH:-128}; device=${DEVICE:-cuda}
 if NV=$("$py" -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null); then
 	export LD_LIBRARY_PATH=$(find "$NV" -type d -name lib | paste -sd: -)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
+# timeout --foreground: GNU timeout otherwise puts each run in a process group of
+# its own, out of reach of all.sh, which kills bench.sh's group at its limit.
 dr=${DEEPRES:-${GPU_BIN:-.gpu}/deepres}
 [ -x "$dr" ] || { echo "bench.sh: $dr missing: run scripts/gpu/build.sh on the build machine" >&2; exit 1; }
 
@@ -54,20 +56,20 @@ for row in "${rows[@]}"; do
 	IFS='|' read -r name dflags pflags denv <<<"$row"
 	slug=${name// /_}
 	# shellcheck disable=SC2086
-	timeout 300 env $denv "$dr" bench $dflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
+	timeout --foreground 300 env $denv "$dr" bench $dflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
 	if [ -n "${ran[$pflags]:-}" ]; then
 		cp "$out/${ran[$pflags]}.eager.json" "$out/$slug.eager.json"
 		cp "$out/${ran[$pflags]}.compile.json" "$out/$slug.compile.json"
 	else
 		ran[$pflags]=$slug
 		# shellcheck disable=SC2086
-		timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
+		timeout --foreground 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
 	fi
 	if [ "${ran[$pflags]}" != "$slug" ]; then
 		:
 	elif [ "${COMPILE:-1}" = 1 ]; then
 		# shellcheck disable=SC2086
-		timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+		timeout --foreground 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
 	else
 		echo '{}' >"$out/$slug.compile.json"
 	fi
