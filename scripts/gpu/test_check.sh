@@ -49,10 +49,18 @@ EOF
 printf '#!/usr/bin/env bash\necho "deepres stand-in: $* THREAD=${DEEPRES_GPU_THREAD:-}"\n' >"$bin/deepres"
 # A python3 that says NVIDIA's wheels are in $tmp/nv (check.sh asks it on a card).
 printf '#!/bin/sh\necho %s\n' "$tmp/nv" >"$tmp/py/python3"
+# standins.sh lists the stand-in processes still alive, from /proc (a
+# minimal CI image may lack procps's pgrep).
+cat >"$tmp/standins.sh" <<EOF
+for f in /proc/[0-9]*/cmdline; do
+	c=\$( { tr '\\0' ' ' <"\$f"; } 2>/dev/null) || continue
+	case \$c in *"$bin/"*) echo "\${f%/cmdline}: \$c" ;; esac
+done
+EOF
 cat >"$tmp/bench.sh" <<EOF
 #!/usr/bin/env bash
 # all.sh's benchmark stand-in: records any stand-in test binary still running.
-pgrep -af "$bin/" >"$tmp/at-bench.txt" || true
+bash "$tmp/standins.sh" >"$tmp/at-bench.txt"
 echo "bench stand-in ran"
 EOF
 chmod +x "$bin"/* "$tmp/py/python3" "$tmp/bench.sh"
@@ -64,10 +72,10 @@ lacks() { ! grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "$1 has /$2/"; }; }
 # none_left: no stand-in process remains (3 s for the kills to land).
 none_left() {
 	for _ in $(seq 30); do
-		pgrep -f "$bin/" >/dev/null || return 0
+		[ -z "$(bash "$tmp/standins.sh")" ] && return 0
 		sleep 0.1
 	done
-	pgrep -af "$bin/" >&2
+	bash "$tmp/standins.sh" >&2
 	fail "stand-ins still running $1"
 }
 
