@@ -153,31 +153,54 @@ func TestLoadInPasses(t *testing.T) {
 	}
 }
 
-func TestPreferMajor(t *testing.T) {
+func TestMajor(t *testing.T) {
 	tests := []struct {
 		lib   Library
 		major int
 		want  []string
 	}{
-		{CUBLAS, 12, []string{"libcublas.so.12", "libcublas.so.13"}},
-		{CUBLAS, 13, []string{"libcublas.so.13", "libcublas.so.12"}},
-		{NVRTC, 12, []string{"libnvrtc.so.12", "libnvrtc.so.13"}},
-		{CUBLAS, 0, []string{"libcublas.so.13", "libcublas.so.12"}},
-		{CUBLAS, 11, []string{"libcublas.so.13", "libcublas.so.12"}}, // none of that major: unchanged
+		{CUBLAS, 12, []string{"libcublas.so.12"}},
+		{CUBLAS, 13, []string{"libcublas.so.13"}},
+		{NVRTC, 12, []string{"libnvrtc.so.12"}},
+		{CUBLAS, 0, nil},
+		{CUBLAS, 11, nil},
+		{CUBLAS, 1, nil}, // not a prefix match: .so.1 is not .so.12
 	}
 	for _, tc := range tests {
+		l, ok := tc.lib.Major(tc.major)
 		var got []string
-		for _, v := range tc.lib.PreferMajor(tc.major).Variants {
+		for _, v := range l.Variants {
 			got = append(got, v.Soname)
 		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s.PreferMajor(%d) = %q, want %q", tc.lib.Name, tc.major, got, tc.want)
+		if !slices.Equal(got, tc.want) || ok != (tc.want != nil) {
+			t.Errorf("%s.Major(%d) = %q, %v; want %q", tc.lib.Name, tc.major, got, ok, tc.want)
 		}
 	}
-	if CUBLAS.PreferMajor(12).Variants[0].Before[0] != "libcublasLt.so.12" {
-		t.Error("the variant's companions did not move with it")
+	if l, _ := CUBLAS.Major(12); l.Variants[0].Before[0] != "libcublasLt.so.12" {
+		t.Error("the variant's companions did not come with it")
 	}
-	if CUBLAS.Variants[0].Soname != "libcublas.so.13" {
-		t.Error("PreferMajor changed the package's CUBLAS")
+	if len(CUBLAS.Variants) != 2 {
+		t.Error("Major changed the package's CUBLAS")
+	}
+}
+
+// The major asked for is tried in every place before any other: a folder
+// with only libcublas.so.13 (a cu13 wheel, sorted first) does not win over a
+// later one with libcublas.so.12.
+func TestMajorAcrossPlaces(t *testing.T) {
+	cu13, cu12 := t.TempDir(), t.TempDir()
+	for dir, f := range map[string]string{cu13: "libcublas.so.13", cu12: "libcublas.so.12"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not a library"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, _ := CUBLAS.Major(12)
+	_, err := OpenIn(l, []string{cu13, cu12})
+	if err == nil {
+		t.Fatal("fake libraries loaded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, filepath.Join(cu12, "libcublas.so.12")+": ") || strings.Contains(msg, "libcublas.so.13") {
+		t.Errorf("want only libcublas.so.12 tried, in the second folder:\n%s", msg)
 	}
 }

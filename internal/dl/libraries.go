@@ -64,25 +64,21 @@ var (
 	}
 )
 
-// PreferMajor returns l with the variants of CUDA major version major tried
-// first (a stable reorder: the others stay, in their order, as a fallback).
-// cuBLAS and NVRTC exist per CUDA major (libcublas.so.12, .so.13), and a
-// cuDNN built for CUDA 12 loads libcublasLt.so.12 itself: preloading the
-// .so.13 variant beside it would leave cuDNN without its own. The gpu package
-// takes major from cuDNN's cudnnGetCudartVersion() / 1000. major <= 0 keeps l.
-func (l Library) PreferMajor(major int) Library {
-	if major <= 0 {
-		return l
-	}
+// Major returns l restricted to the variants of CUDA major version major,
+// and whether it has any. cuBLAS and NVRTC exist per CUDA major
+// (libcublas.so.12, .so.13), and a cuDNN built for CUDA 12 loads
+// libcublasLt.so.12 itself: a .so.13 found first (a cu13 wheel folder sorts
+// before nvidia/cublas) would leave cuDNN without its own. So the gpu package
+// opens Major(cudnnGetCudartVersion() / 1000) first, in every place, and only
+// then l itself.
+func (l Library) Major(major int) (Library, bool) {
 	suffix := fmt.Sprintf(".so.%d", major)
-	var first, rest []Variant
+	var vs []Variant
 	for _, v := range l.Variants {
-		if strings.HasSuffix(v.Soname, suffix) {
-			first = append(first, v)
-		} else {
-			rest = append(rest, v)
+		if major > 0 && strings.HasSuffix(v.Soname, suffix) {
+			vs = append(vs, v)
 		}
 	}
-	l.Variants = append(first, rest...)
-	return l
+	l.Variants = vs
+	return l, len(vs) > 0
 }
