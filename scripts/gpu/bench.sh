@@ -22,8 +22,6 @@ batch=${BATCH:-128}; device=${DEVICE:-cuda}
 if NV=$("$py" -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null); then
 	export LD_LIBRARY_PATH=$(find "$NV" -type d -name lib | paste -sd: -)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-# timeout --foreground: GNU timeout otherwise puts each run in a process group of
-# its own, out of reach of all.sh, which kills bench.sh's group at its limit.
 dr=${DEEPRES:-${GPU_BIN:-.gpu}/deepres}
 [ -x "$dr" ] || { echo "bench.sh: $dr missing: run scripts/gpu/build.sh on the build machine" >&2; exit 1; }
 
@@ -51,6 +49,9 @@ table="$out/table.md"
 	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB (tensors + workspace) | PyTorch peak MiB |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$table"
+# Each run is limited with timeout --foreground: GNU timeout otherwise puts it in a
+# process group of its own, out of reach of all.sh, which kills bench.sh's group at
+# its limit (scripts/gpu/procgroup.sh).
 declare -A ran # PyTorch flags → the slug of the row that ran them
 for row in "${rows[@]}"; do
 	IFS='|' read -r name dflags pflags denv <<<"$row"
