@@ -74,20 +74,20 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	return p, nil
 }
 
-// pick returns the fastest successful result that fits the workspace; Find
-// sorts its results by time. In FP32 mode only FMA results qualify, so that
-// strict FP32 stays strict whatever Find reports.
-func (h *Handle) pick(call string, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType), ws Workspace) (algo, error) {
+// pick returns the fastest successful result that fits the workspace (Find
+// sorts its results by time) among those the mode admits (choose).
+func (h *Handle) pick(call string, d direction, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType), ws Workspace) (algo, error) {
+	rs := make([]findResult, n)
 	for i := range n {
 		s, id, mem, math := status(i)
-		if h.math == FP32 && math != C.DR_CUDNN_FMA_MATH {
-			continue
-		}
-		if s == C.DR_CUDNN_STATUS_SUCCESS && int(mem) <= ws.Size {
-			return algo{found: true, id: id, memory: int(mem), math: math}, nil
-		}
+		rs[i] = findResult{ok: s == C.DR_CUDNN_STATUS_SUCCESS, algo: int(id), memory: int(mem), fma: math == C.DR_CUDNN_FMA_MATH}
 	}
-	return algo{}, fmt.Errorf("%s: no algorithm succeeded within a %d-byte workspace", call, ws.Size)
+	i := choose(d, h.math == FP32, rs, ws.Size)
+	if i < 0 {
+		return algo{}, fmt.Errorf("%s: no algorithm succeeded within a %d-byte workspace", call, ws.Size)
+	}
+	_, id, mem, math := status(i)
+	return algo{found: true, id: id, memory: int(mem), math: math}, nil
 }
 
 // use sets the math type an algorithm was found with on the descriptor.
@@ -117,7 +117,7 @@ func (h *Handle) ConvForward(y Ptr, ys Shape4, x Ptr, xs Shape4, w Ptr, ws Shape
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.fwd, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+		if p.fwd, err = h.pick(call, forward, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
 			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
@@ -162,7 +162,7 @@ func (h *Handle) ConvBackwardData(dx Ptr, xs Shape4, dy Ptr, ys Shape4, w Ptr, w
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.bwdData, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+		if p.bwdData, err = h.pick(call, backwardData, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
 			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
@@ -205,7 +205,7 @@ func (h *Handle) ConvBackwardFilter(dw Ptr, ws Shape4, dy Ptr, ys Shape4, x Ptr,
 			maxAlgos, &n, &perf[0], C.dr_dptr(work.Ptr), C.size_t(work.Size))); err != nil {
 			return err
 		}
-		if p.bwdFilt, err = h.pick(call, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
+		if p.bwdFilt, err = h.pick(call, backwardFilter, int(n), func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType) {
 			return perf[i].status, C.uint(perf[i].algo), perf[i].memory, perf[i].mathType
 		}, work); err != nil {
 			return err
@@ -219,4 +219,34 @@ func (h *Handle) ConvBackwardFilter(dw Ptr, ws Shape4, dy Ptr, ys Shape4, x Ptr,
 	}
 	return check("cudnnConvolutionBackwardFilter", C.dr_convBwdFilter(h.h, 1, p.xd, C.dr_dptr(x), p.yd, C.dr_dptr(dy), p.desc,
 		C.dr_cudnnConvBwdFilterAlgo(p.bwdFilt.id), C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.wd, C.dr_dptr(dw)))
+}
+
+// Choice is the algorithm Find chose for one pass of one convolution geometry.
+type Choice struct {
+	Pass      string // "forward", "backward data" or "backward filter"
+	Algo      int    // the cudnnConvolution*Algo_t value
+	Workspace int    // bytes it needs
+	FMA       bool   // chosen with CUDNN_FMA_MATH
+}
+
+// Choices lists the algorithms chosen so far, in no particular order.
+func (h *Handle) Choices() []Choice {
+	var cs []Choice
+	for _, p := range h.convs {
+		for _, a := range []struct {
+			pass string
+			a    algo
+		}{{"forward", p.fwd}, {"backward data", p.bwdData}, {"backward filter", p.bwdFilt}} {
+			if a.a.found {
+				cs = append(cs, Choice{Pass: a.pass, Algo: int(a.a.id), Workspace: a.a.memory, FMA: a.a.math == C.DR_CUDNN_FMA_MATH})
+			}
+		}
+	}
+	return cs
+}
+
+// FP32Admits reports whether strict FP32 mode admits c (the rule choose applies).
+func (c Choice) FP32Admits() bool {
+	d := map[string]direction{"forward": forward, "backward data": backwardData, "backward filter": backwardFilter}[c.Pass]
+	return c.FMA && fp32Algorithm(d, c.Algo)
 }

@@ -15,6 +15,7 @@ typedef unsigned long long dr_dptr;
 #define DP(p) ((void *)(uintptr_t)(p))
 
 static size_t dr_cudnnGetVersion(void) { return dr_dnn.cudnnGetVersion(); }
+static size_t dr_cudnnGetCudartVersion(void) { return dr_dnn.cudnnGetCudartVersion(); }
 static const char *dr_cudnnGetErrorString(dr_cudnnStatus s) { return dr_dnn.cudnnGetErrorString(s); }
 static dr_cudnnStatus dr_cudnnCreate(dr_cudnnHandle *h) { return dr_dnn.cudnnCreate(h); }
 static dr_cudnnStatus dr_cudnnDestroy(dr_cudnnHandle h) { return dr_dnn.cudnnDestroy(h); }

@@ -84,6 +84,9 @@ typedef struct {
 #endif
 
 typedef size_t (*dr_pfn_cudnnGetVersion)(void);
+/* cudnn_graph.h: the version of the CUDA runtime cuDNN was built against,
+ * e.g. 12080 for CUDA 12.8 or 13000 for 13.0 (major = v / 1000). */
+typedef size_t (*dr_pfn_cudnnGetCudartVersion)(void);
 typedef const char *(*dr_pfn_cudnnGetErrorString)(dr_cudnnStatus status);
 typedef dr_cudnnStatus (*dr_pfn_cudnnCreate)(dr_cudnnHandle *handle);
 typedef dr_cudnnStatus (*dr_pfn_cudnnDestroy)(dr_cudnnHandle handle);
@@ -166,6 +169,7 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnActivationBackward)(dr_cudnnHandle handle,
 
 typedef struct {
 	dr_pfn_cudnnGetVersion cudnnGetVersion;
+	dr_pfn_cudnnGetCudartVersion cudnnGetCudartVersion;
 	dr_pfn_cudnnGetErrorString cudnnGetErrorString;
 	dr_pfn_cudnnCreate cudnnCreate;
 	dr_pfn_cudnnDestroy cudnnDestroy;

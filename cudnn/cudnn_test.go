@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/deepres/deepres/internal/dl"
+	"github.com/deepres/deepres/internal/gputest"
 )
 
-// loadOrSkip loads cuDNN or skips with the reason; where the library is
-// missing, the error must still be the documented one.
+// loadOrSkip loads cuDNN or skips with the reason (fails, with
+// DEEPRES_REQUIRE_GPU=1); where the library is missing, the error must still
+// be the documented one.
 func loadOrSkip(t *testing.T) {
 	t.Helper()
 	err := Load()
@@ -20,7 +22,7 @@ func loadOrSkip(t *testing.T) {
 		if !strings.Contains(err.Error(), "libcudnn.so.9") {
 			t.Fatalf("not-found error does not name libcudnn.so.9: %v", err)
 		}
-		t.Skipf("no cuDNN: %v", err)
+		gputest.Skip(t, "no cuDNN: %v", err)
 	}
 	t.Fatalf("Load: %v", err)
 }
@@ -39,7 +41,7 @@ func TestHandleLifecycle(t *testing.T) {
 	for _, m := range []Math{FP32, TF32} {
 		h, err := NewHandle(nil, m)
 		if err != nil {
-			t.Skipf("no usable GPU for cuDNN: %v", err)
+			gputest.Skip(t, "no usable GPU for cuDNN: %v", err)
 		}
 		d1, err := h.tensor(Shape4{2, 3, 4, 5})
 		if err != nil {

@@ -17,6 +17,7 @@ var (
 	loadOnce sync.Once
 	loadErr  error
 	version  int
+	cudart   int
 )
 
 // Load finds libcudnn.so.9, resolves every function deepres calls and checks
@@ -36,6 +37,7 @@ func load() error {
 	t := &C.dr_dnn
 	syms := []dl.Symbol{
 		{Name: "cudnnGetVersion", Dst: ptr(&t.cudnnGetVersion)},
+		{Name: "cudnnGetCudartVersion", Dst: ptr(&t.cudnnGetCudartVersion)},
 		{Name: "cudnnGetErrorString", Dst: ptr(&t.cudnnGetErrorString)},
 		{Name: "cudnnCreate", Dst: ptr(&t.cudnnCreate)},
 		{Name: "cudnnDestroy", Dst: ptr(&t.cudnnDestroy)},
@@ -69,6 +71,7 @@ func load() error {
 		return err
 	}
 	version = int(C.dr_cudnnGetVersion())
+	cudart = int(C.dr_cudnnGetCudartVersion())
 	if version < 90000 || version >= 100000 {
 		return fmt.Errorf("%s is cuDNN version %d; deepres needs cuDNN 9 (its prototypes are cuDNN 9's)", h.Path(), version)
 	}
@@ -81,6 +84,13 @@ func ptr[T any](field *T) *unsafe.Pointer { return (*unsafe.Pointer)(unsafe.Poin
 // Version is cudnnGetVersion() of the loaded library (e.g. 90600 for 9.6.0),
 // or 0 before a successful Load.
 func Version() int { return version }
+
+// CudartVersion is cudnnGetCudartVersion() of the loaded library: the CUDA
+// runtime version cuDNN was built against (12080 for 12.8, 13000 for 13.0;
+// cuDNN API reference, cudnn_graph library), or 0 before a successful Load.
+// The gpu package loads the cuBLAS and NVRTC of the same CUDA major, since
+// cuDNN itself loads that major's libcublasLt.
+func CudartVersion() int { return cudart }
 
 // check turns a cuDNN status into an error naming the call. The text comes
 // from cudnnGetErrorString: cuDNN 9 renumbered its codes, so no meaning is

@@ -27,6 +27,9 @@ type allocator struct {
 	cached  int64              // bytes in free lists
 	devCall int                // successful device allocations, for tests and stats
 	peak    int64              // the largest inUse seen
+	// reserved counts blocks held for the backend's life (the cuDNN
+	// workspace), kept out of inUse and peak, which measure tensors.
+	reserved int64
 }
 
 func newAllocator(dev memory) *allocator {
@@ -78,6 +81,22 @@ func (a *allocator) get(n int64) (uint64, error) {
 	return p, nil
 }
 
+// getReserved is get for a block held until release (the cuDNN workspace):
+// it counts in reserved, not in inUse or peak, so that PeakBytes measures
+// what the tensors hold, as the CPU reference's does. It is never put back.
+func (a *allocator) getReserved(n int64) (uint64, error) {
+	peak := a.peak
+	p, err := a.get(n)
+	if err != nil {
+		return 0, err
+	}
+	c := a.live[p]
+	a.inUse -= c
+	a.peak = peak
+	a.reserved += c
+	return p, nil
+}
+
 // put returns a block to its free list.
 func (a *allocator) put(p uint64) {
 	c, ok := a.live[p]
@@ -91,26 +110,42 @@ func (a *allocator) put(p uint64) {
 }
 
 // trim gives every cached block back to the device.
-func (a *allocator) trim() error {
-	var errs []error
+func (a *allocator) trim() error { return freeAll(a.takeCached(), a.dev.free) }
+
+// takeCached empties the free lists and returns their blocks.
+func (a *allocator) takeCached() []uint64 {
+	var blocks []uint64
 	for c, l := range a.free {
-		for _, p := range l {
-			errs = append(errs, a.dev.free(p))
-		}
+		blocks = append(blocks, l...)
 		a.cached -= c * int64(len(l))
 		delete(a.free, c)
 	}
-	return errors.Join(errs...)
+	return blocks
 }
 
 // release frees everything, live blocks included (Close).
 func (a *allocator) release() error {
-	err := a.trim()
-	var errs []error
+	blocks := a.takeCached()
 	for p := range a.live {
-		errs = append(errs, a.dev.free(p))
+		blocks = append(blocks, p)
 	}
 	clear(a.live)
-	a.inUse = 0
-	return errors.Join(append(errs, err)...)
+	a.inUse, a.reserved = 0, 0
+	return freeAll(blocks, a.dev.free)
+}
+
+// freeAll frees every block, stopping at the first failure: after a device
+// failure every free fails the same way (the error is sticky on the context,
+// CUDA Driver API "Error Handling"), and one error per block would bury the
+// cause under thousands of identical lines. The error counts the blocks left.
+func freeAll(blocks []uint64, free func(uint64) error) error {
+	for i, p := range blocks {
+		if err := free(p); err != nil {
+			if left := len(blocks) - i - 1; left > 0 {
+				return fmt.Errorf("%w (%d more blocks not freed)", err, left)
+			}
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -154,4 +155,95 @@ func TestLinearDims(t *testing.T) {
 		}
 	}()
 	linearDims("LinearForward", [3]string{"x", "w", "y"}, x, &tensor{shape: ops.Shape{5, 2}}, y)
+}
+
+// After a device failure every cuMemFree fails: Close reports the first
+// failure once, not one line per block, and stops calling the device.
+func TestReleaseStopsAtFirstError(t *testing.T) {
+	m := newFakeMemory(1 << 30)
+	a := newAllocator(m)
+	for i := range 1000 {
+		p, err := a.get(int64(512 * (1 + i%7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			a.put(p) // some cached, some live
+		}
+	}
+	blocks := len(a.live)
+	for _, l := range a.free {
+		blocks += len(l)
+	}
+	if blocks < 100 {
+		t.Fatalf("only %d blocks; the test wants many", blocks)
+	}
+	dead := &failingMemory{err: errors.New("cuMemFree_v2: CUDA_ERROR_ILLEGAL_ADDRESS")}
+	a.dev = dead
+	err := a.release()
+	if err == nil {
+		t.Fatal("release after a device failure returned nil")
+	}
+	if dead.calls != 1 {
+		t.Errorf("cuMemFree called %d times after it failed, want 1", dead.calls)
+	}
+	if msg := err.Error(); strings.Count(msg, "ILLEGAL_ADDRESS") != 1 || strings.Contains(msg, "\n") || !strings.Contains(msg, fmt.Sprintf("(%d more blocks not freed)", blocks-1)) {
+		t.Errorf("release error = %q; want the first failure once and the count left", msg)
+	}
+	if !errors.Is(err, dead.err) {
+		t.Error("release error does not wrap the device's error")
+	}
+	if len(a.live) != 0 || a.inUse != 0 || a.cached != 0 || len(a.free) != 0 {
+		t.Errorf("allocator not emptied: %d live, %d in use, %d cached", len(a.live), a.inUse, a.cached)
+	}
+}
+
+type failingMemory struct {
+	err   error
+	calls int
+}
+
+func (m *failingMemory) alloc(int64) (uint64, error) { return 0, m.err }
+func (m *failingMemory) free(uint64) error           { m.calls++; return m.err }
+
+func TestFreeAll(t *testing.T) {
+	var freed []uint64
+	ok := func(p uint64) error { freed = append(freed, p); return nil }
+	if err := freeAll([]uint64{1, 2, 3}, ok); err != nil || len(freed) != 3 {
+		t.Errorf("freeAll = %v, freed %v", err, freed)
+	}
+	bad := errors.New("boom")
+	last := func(p uint64) error {
+		if p == 3 {
+			return bad
+		}
+		return nil
+	}
+	if err := freeAll([]uint64{1, 2, 3}, last); err != bad {
+		t.Errorf("failure on the last block = %v, want it unadorned", err)
+	}
+}
+
+// The cuDNN workspace is reserved apart: the peak counts tensors only, as
+// PeakBytes documents, and reserved says what the workspace holds.
+func TestReservedNotInPeak(t *testing.T) {
+	m := newFakeMemory(1 << 30)
+	a := newAllocator(m)
+	const work = 256 << 20
+	if _, err := a.getReserved(work); err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := a.get(1000)
+	p2, _ := a.get(3000)
+	a.put(p1)
+	a.put(p2)
+	if want := sizeClass(1000) + sizeClass(3000); a.peak != want {
+		t.Errorf("peak %d, want %d (tensors only)", a.peak, want)
+	}
+	if a.reserved != work || a.inUse != 0 {
+		t.Errorf("reserved %d, in use %d; want %d and 0", a.reserved, a.inUse, work)
+	}
+	if err := a.release(); err != nil || m.used != 0 || a.reserved != 0 {
+		t.Errorf("release: %v, %d bytes still allocated, reserved %d", err, m.used, a.reserved)
+	}
 }

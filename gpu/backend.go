@@ -74,8 +74,8 @@ type Backend struct {
 
 var _ ops.Backend = (*Backend)(nil)
 
-// Open makes a backend on device ordinal: it retains the device's primary
-// context, creates one stream, binds cuDNN and cuBLAS to it and compiles the
+// Open makes a backend on device ordinal: it uses the device's primary
+// context (retained once per process, never released), creates one stream, binds cuDNN and cuBLAS to it and compiles the
 // kernels for the device's architecture. Missing libraries wrap
 // ErrLibraryNotFound; a missing device wraps ErrNoDevice.
 func Open(ordinal int, o Options) (*Backend, error) {
@@ -183,7 +183,8 @@ func (b *Backend) init(ordinal int) error {
 	if err := cuCheck("cuDeviceGet", C.dr_cuDeviceGet(&b.dev, C.int(ordinal))); err != nil {
 		return err
 	}
-	if err := cuCheck("cuDevicePrimaryCtxRetain", C.dr_cuDevicePrimaryCtxRetain(&b.ctx, b.dev)); err != nil {
+	var err error
+	if b.ctx, err = primaryContext(b.dev); err != nil {
 		return err
 	}
 	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(b.ctx)); err != nil {
@@ -198,7 +199,6 @@ func (b *Backend) init(ordinal int) error {
 	if b.opts.Math == FP32 {
 		math, blasMath = cudnn.FP32, C.DR_CUBLAS_PEDANTIC_MATH
 	}
-	var err error
 	if b.dnn, err = cudnn.NewHandle(unsafe.Pointer(b.stream), math); err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (b *Backend) init(ordinal int) error {
 	if b.mod, err = loadModule(cubin); err != nil {
 		return err
 	}
-	p, err := b.mem.get(b.opts.Workspace)
+	p, err := b.mem.getReserved(b.opts.Workspace)
 	if err != nil {
 		return fmt.Errorf("cuDNN workspace: %w", err)
 	}
@@ -251,8 +251,9 @@ func (b *Backend) teardown() error {
 		b.stream = nil
 	}
 	if b.ctx != nil {
+		// Unbound from the thread, not released: the primary context stays
+		// retained for the process (see primary).
 		C.dr_cuCtxSetCurrent(nil)
-		errs = append(errs, cuCheck("cuDevicePrimaryCtxRelease_v2", C.dr_cuDevicePrimaryCtxRelease(b.dev)))
 		b.ctx = nil
 	}
 	return errors.Join(errs...)
@@ -281,8 +282,8 @@ func (b *Backend) stickyErr() error {
 	return err
 }
 
-// Close waits for queued work, frees all device memory and releases the
-// context. It is idempotent; it returns the sticky error, if any, joined with
+// Close waits for queued work and frees all device memory; the primary
+// context stays retained for the next Open (see primary). It is idempotent; it returns the sticky error, if any, joined with
 // failures of the release itself.
 func (b *Backend) Close() error {
 	b.mu.Lock()
@@ -319,9 +320,10 @@ func (deviceMemory) free(p uint64) error {
 	return cuCheck("cuMemFree_v2", C.dr_cuMemFree(C.dr_CUdeviceptr(p)))
 }
 
-// PeakBytes is the most device memory the backend's tensors have held at
-// once (size classes included, the cuDNN workspace and pinned staging
-// not), what `deepres bench` reports as peak memory.
+// PeakBytes is the most device memory the backend's tensors (activations,
+// parameters, gradients, optimiser state; size classes included) have held
+// at once: what the CPU reference's PeakBytes counts. The cuDNN workspace
+// (WorkspaceBytes) and the pinned host staging buffer are not in it.
 func (b *Backend) PeakBytes() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -331,4 +333,20 @@ func (b *Backend) PeakBytes() int64 {
 	var p int64
 	b.call(func() { p = b.mem.peak })
 	return p
+}
+
+// WorkspaceBytes is the device memory the backend holds besides tensors for
+// its whole life: the cuDNN workspace (Options.Workspace, 256 MiB by
+// default). PeakBytes + WorkspaceBytes is the device memory deepres held at
+// its peak, the figure comparable with PyTorch's
+// torch.cuda.max_memory_allocated, which counts cuDNN's workspaces too.
+func (b *Backend) WorkspaceBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return -1
+	}
+	var w int64
+	b.call(func() { w = b.mem.reserved })
+	return w
 }

@@ -33,8 +33,9 @@ type DeviceInfo struct {
 // Arch is the device's architecture name for NVRTC, e.g. "sm_90".
 func (d DeviceInfo) Arch() string { return fmt.Sprintf("sm_%d%d", d.ComputeMajor, d.ComputeMinor) }
 
-// ListDevices loads the driver and describes every device. It retains each
-// device's primary context briefly to read its free memory. No device wraps
+// ListDevices loads the driver and describes every device. It makes each
+// device's primary context current briefly to read its free memory (the
+// context is retained once per process; see primary). No device wraps
 // ErrNoDevice; no driver wraps ErrLibraryNotFound.
 func ListDevices() ([]DeviceInfo, error) {
 	if err := loadCUDA(); err != nil {
@@ -107,11 +108,10 @@ func describe(ordinal int) (DeviceInfo, error) {
 		return d, err
 	}
 	d.TotalMemory = int64(total)
-	var ctx C.dr_CUcontext
-	if err := cuCheck("cuDevicePrimaryCtxRetain", C.dr_cuDevicePrimaryCtxRetain(&ctx, dev)); err != nil {
+	ctx, err := primaryContext(dev) // kept for the process: see primary
+	if err != nil {
 		return d, err
 	}
-	defer C.dr_cuDevicePrimaryCtxRelease(dev)
 	defer C.dr_cuCtxSetCurrent(nil)
 	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(ctx)); err != nil {
 		return d, err

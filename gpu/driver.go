@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/deepres/deepres/cudnn"
 	"github.com/deepres/deepres/internal/dl"
 )
 
@@ -67,9 +68,48 @@ func loadCUDA() error {
 	return cudaErr
 }
 
+// cudaMajor is the CUDA major version whose cuBLAS and NVRTC go with the
+// cuDNN built against CUDA runtime cudart (cudnnGetCudartVersion(), e.g.
+// 12080 → 12); 0, as when cuDNN did not load, states no preference.
+func cudaMajor(cudart int) int { return cudart / 1000 }
+
+// openForCUDNN opens lib, first restricted to the CUDA major of the loaded
+// cuDNN (in every place: see dl.Library.Major), then as it is. cuDNN dlopens
+// its major's libcublasLt.so.N by soname, which a wheel folder off the
+// linker's path satisfies only if deepres preloaded it (dl.Variant's Before):
+// cuBLAS 13 beside a cuDNN built for CUDA 12 would leave cuDNN without its
+// libcublasLt.so.12.
+func openForCUDNN(lib dl.Library) (*dl.Handle, error) {
+	ls := libraryOrder(lib, cudnnCUDART())
+	for _, l := range ls[:len(ls)-1] {
+		if h, err := dl.Open(l); err == nil {
+			return h, nil
+		}
+	}
+	return dl.Open(ls[len(ls)-1]) // its error lists every place and soname
+}
+
+// libraryOrder is what openForCUDNN tries: lib restricted to cuDNN's CUDA
+// major (from its cudnnGetCudartVersion() value cudart), when it has such
+// variants, then lib.
+func libraryOrder(lib dl.Library, cudart int) []dl.Library {
+	if m, ok := lib.Major(cudaMajor(cudart)); ok {
+		return []dl.Library{m, lib}
+	}
+	return []dl.Library{lib}
+}
+
+// cudnnCUDART is the loaded cuDNN's cudnnGetCudartVersion(), 0 without cuDNN.
+func cudnnCUDART() int {
+	if cudnn.Load() != nil {
+		return 0
+	}
+	return cudnn.CudartVersion()
+}
+
 func loadCUBLAS() error {
 	blasOnce.Do(func() {
-		h, err := dl.Open(dl.CUBLAS)
+		h, err := openForCUDNN(dl.CUBLAS)
 		if err != nil {
 			blasErr = err
 			return
@@ -90,7 +130,7 @@ func loadCUBLAS() error {
 
 func loadNVRTC() error {
 	nvrtcOnce.Do(func() {
-		h, err := dl.Open(dl.NVRTC)
+		h, err := openForCUDNN(dl.NVRTC)
 		if err != nil {
 			nvrtcErr = err
 			return

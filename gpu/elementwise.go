@@ -70,7 +70,8 @@ func channels(op string, s ops.Shape, bias *tensor) (c, inner int) {
 	return c, inner
 }
 
-// ShortcutAForward: y (N,K,H/s,W/s) from x (N,C,H,W), zero in new channels.
+// ShortcutAForward: y (N,K,Ho,Wo) takes x (N,C,H,W)[:, :, ::sh, ::sw], zero
+// in new channels; the strides are ops.ShortcutAStrides's.
 func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 	ty, tx := b.ten(y, "ShortcutAForward's y"), b.ten(x, "ShortcutAForward's x")
 	a := shortcutArgs("ShortcutAForward", tx.shape, ty.shape)
@@ -90,14 +91,17 @@ func (b *Backend) ShortcutABackward(dx, dy ops.Tensor, add bool) {
 	})
 }
 
-// shortcutArgs checks the shapes and returns c, h, w, k, ho, wo, s as kernel arguments.
+// shortcutArgs checks the shapes by the contract's own rule
+// (ops.ShortcutAStrides: ceil(H/Ho), so 7 → 4 is valid) and returns c, h,
+// w, k, ho, wo, sh, sw as kernel arguments.
 func shortcutArgs(op string, xs, ys ops.Shape) []uint64 {
-	n, c, h, w := xs.NCHW()
-	n2, k, ho, wo := ys.NCHW()
-	if n != n2 || k < c || ho < 1 || wo < 1 || h%ho != 0 || h/ho != w/wo || w%wo != 0 {
+	_, c, h, w := xs.NCHW()
+	_, k, ho, wo := ys.NCHW()
+	sh, sw, ok := ops.ShortcutAStrides(xs, ys)
+	if !ok {
 		panic(fmt.Sprintf("ops: %s: shapes %v and %v do not fit an option-A shortcut", op, xs, ys))
 	}
-	return []uint64{i32(c), i32(h), i32(w), i32(k), i32(ho), i32(wo), i32(h / ho)}
+	return []uint64{i32(c), i32(h), i32(w), i32(k), i32(ho), i32(wo), i32(sh), i32(sw)}
 }
 
 // GlobalAvgPoolForward: y (N,C) = the mean of x over H and W.

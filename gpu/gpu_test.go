@@ -5,23 +5,35 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepres/deepres/internal/gputest"
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/ops/opstest"
 )
 
-// openOrSkip opens device 0 or skips with the reason. Where the driver is
-// missing the error must be the documented one, so that check runs here.
+// openOrSkip opens device 0 or skips with the reason (fails, with
+// DEEPRES_REQUIRE_GPU=1).
 func openOrSkip(t testing.TB, m MathMode) *Backend {
 	t.Helper()
-	b, err := Open(0, Options{Math: m})
-	if err == nil {
-		return b
+	return openWithOrSkip(t, Options{Math: m})
+}
+
+func openWithOrSkip(t testing.TB, o Options) *Backend {
+	t.Helper()
+	b, err := Open(0, o)
+	skipNoGPU(t, err)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
 	}
+	return b
+}
+
+// skipNoGPU skips t (fails it, with DEEPRES_REQUIRE_GPU=1) when err says
+// there is no GPU or no NVIDIA library; other errors are the caller's.
+func skipNoGPU(t testing.TB, err error) {
+	t.Helper()
 	if errors.Is(err, ErrLibraryNotFound) || errors.Is(err, ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
+		gputest.Skip(t, "no NVIDIA GPU: %v", err)
 	}
-	t.Fatalf("Open: %v", err)
-	return nil
 }
 
 // Without a driver, Open and ListDevices fail cleanly with
@@ -39,7 +51,7 @@ func TestOpenWithoutDriver(t *testing.T) {
 		{"Open", func() error { _, err := Open(0, Options{}); return err }()},
 	} {
 		if errors.Is(f.err, ErrNoDevice) {
-			t.Skipf("driver present, no device: %v", f.err)
+			gputest.Skip(t, "driver present, no device: %v", f.err)
 		}
 		if !errors.Is(f.err, ErrLibraryNotFound) {
 			t.Errorf("%s: error does not wrap ErrLibraryNotFound: %v", f.name, f.err)
@@ -54,9 +66,7 @@ func TestOpenWithoutDriver(t *testing.T) {
 
 func TestListDevices(t *testing.T) {
 	devs, err := ListDevices()
-	if errors.Is(err, ErrLibraryNotFound) || errors.Is(err, ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
-	}
+	skipNoGPU(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,4 +174,32 @@ func BenchmarkOps(b *testing.B) {
 		opened = append(opened, be)
 		return be
 	})
+}
+
+// The GPU accepts exactly the option-A shapes the contract accepts
+// (ops.ShortcutAStrides), odd sizes included, and hands the kernels the
+// contract's strides.
+func TestShortcutArgsFollowContract(t *testing.T) {
+	for _, sh := range [][2]ops.Shape{
+		{{2, 16, 32, 32}, {2, 32, 16, 16}},
+		{{1, 3, 7, 7}, {1, 6, 4, 4}},
+		{{1, 2, 7, 6}, {1, 3, 4, 2}},
+		{{1, 3, 5, 5}, {1, 3, 4, 4}},
+		{{1, 4, 4, 4}, {1, 2, 2, 2}},
+	} {
+		wantH, wantW, ok := ops.ShortcutAStrides(sh[0], sh[1])
+		var args []uint64
+		panicked := func() (p bool) {
+			defer func() { p = recover() != nil }()
+			args = shortcutArgs("ShortcutAForward", sh[0], sh[1])
+			return false
+		}()
+		if panicked == ok {
+			t.Errorf("%v → %v: GPU panics %v, contract accepts %v", sh[0], sh[1], panicked, ok)
+			continue
+		}
+		if ok && (args[6] != i32(wantH) || args[7] != i32(wantW)) {
+			t.Errorf("%v → %v: strides %d, %d; want %d, %d", sh[0], sh[1], args[6], args[7], wantH, wantW)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/internal/gputest"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -21,7 +22,7 @@ import (
 func TestTrainingMatchesCPU(t *testing.T) {
 	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
 	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
+		gputest.Skip(t, "no NVIDIA GPU: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -98,9 +98,11 @@ type Backend interface {
 	// seed. Dropout itself is then Mul(y, x, mask, 0), its backward Mul(dx, dy, mask, …).
 	DropoutMask(mask Tensor, p float32, seed uint64)
 
-	// ShortcutAForward is He et al.'s option-A shortcut: y (N,K,H/s,W/s) takes
-	// every s-th pixel of x (N,C,H,W) in channels 0..C−1 and zero in C..K−1,
-	// s = ceil(H/Ho), i.e. x[:, :, ::s, ::s]. K >= C. y is overwritten.
+	// ShortcutAForward is He et al.'s option-A shortcut: y (N,K,Ho,Wo) takes
+	// x (N,C,H,W)[:, :, ::sh, ::sw] in channels 0..C−1 and zero in C..K−1,
+	// with sh = ceil(H/Ho), sw = ceil(W/Wo); the shapes it accepts are those
+	// ShortcutAStrides accepts (7 → 4 is valid, 5 → 4 is not). K >= C. y is
+	// overwritten.
 	ShortcutAForward(y, x Tensor)
 	// ShortcutABackward: dx (add?+=:=) the gradient of ShortcutAForward.
 	ShortcutABackward(dx, dy Tensor, add bool)

@@ -13,8 +13,13 @@ import (
 	"github.com/deepres/deepres/ops"
 )
 
-// peakReporter is implemented by backends that track their peak memory.
+// peakReporter is implemented by backends that track their peak memory
+// (tensors only, on every backend).
 type peakReporter interface{ PeakBytes() int64 }
+
+// workspaceReporter is implemented by backends that hold device memory
+// besides tensors (the GPU's cuDNN workspace).
+type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
 	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--json]")
@@ -64,23 +69,34 @@ func runBench(args []string) error {
 	if res.Recompute != layers.StoreAll {
 		mode = ", recompute " + res.Recompute.String()
 	}
+	memory := mib(res.PeakBytes)
+	if res.WorkspaceBytes >= 0 {
+		memory += " in tensors + " + mib(res.WorkspaceBytes) + " workspace"
+	}
 	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
-		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, mib(res.PeakBytes))
+		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory)
 	return nil
 }
 
 type benchResult struct {
-	Model        string           `json:"model"`
-	Batch        int              `json:"batch"`
-	Device       string           `json:"device"`
-	Math         string           `json:"math"`
-	Steps        int              `json:"steps"`
-	ImagesPerSec float64          `json:"img_per_s"`
-	MedianMS     float64          `json:"ms_per_step_median"`
-	P10MS        float64          `json:"ms_per_step_p10"`
-	P90MS        float64          `json:"ms_per_step_p90"`
-	PeakBytes    int64            `json:"peak_bytes"` // -1: the backend does not track it
-	Recompute    layers.Recompute `json:"recompute"`
+	Model        string  `json:"model"`
+	Batch        int     `json:"batch"`
+	Device       string  `json:"device"`
+	Math         string  `json:"math"`
+	Steps        int     `json:"steps"`
+	ImagesPerSec float64 `json:"img_per_s"`
+	MedianMS     float64 `json:"ms_per_step_median"`
+	P10MS        float64 `json:"ms_per_step_p10"`
+	P90MS        float64 `json:"ms_per_step_p90"`
+	// PeakBytes is the most the tensors held at once (activations,
+	// parameters, gradients, momentum); -1: the backend does not track it.
+	PeakBytes int64 `json:"peak_bytes"`
+	// WorkspaceBytes is device memory held besides tensors for the whole
+	// run (the cuDNN workspace); -1: the backend holds none. PeakBytes +
+	// WorkspaceBytes compares with PyTorch's max_memory_allocated, which
+	// counts cuDNN's workspaces too (scripts/gpu/bench.sh does so).
+	WorkspaceBytes int64            `json:"workspace_bytes"`
+	Recompute      layers.Recompute `json:"recompute"`
 }
 
 func mib(b int64) string {
@@ -145,9 +161,12 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
 	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
-		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, Recompute: net.Env.Recompute}
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute}
 	if pr, ok := b.(peakReporter); ok {
 		res.PeakBytes = pr.PeakBytes()
+	}
+	if wr, ok := b.(workspaceReporter); ok {
+		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
 	return res, nil
 }

@@ -120,18 +120,58 @@ func anyPresent(dir string, vs []Variant) bool {
 // preload loads companions best effort: if one is missing, the library's own
 // dlopen reports what it lacks, which is the more useful message.
 func preload(place string, names []string) {
-	for _, name := range names {
-		if place == Linker {
+	if place == Linker {
+		for _, name := range names {
 			if !strings.ContainsAny(name, "*?[") {
 				dlopen(name)
 			}
-			continue
 		}
-		matches, _ := filepath.Glob(filepath.Join(place, name))
+		return
+	}
+	loadInPasses(preloadList(place, names), func(path string) error {
+		_, err := dlopen(path)
+		return err
+	})
+}
+
+// preloadList expands names (file names or glob patterns) in dir, in the
+// order given, each file once: ["libcudnn_graph.so.9", "libcudnn_*.so.9"]
+// lists the graph library first and then every other sub-library the
+// release ships, sorted, whatever their number.
+func preloadList(dir string, names []string) []string {
+	var paths []string
+	seen := map[string]bool{}
+	for _, name := range names {
+		matches, _ := filepath.Glob(filepath.Join(dir, name)) // sorted; patterns here are well-formed
 		for _, m := range matches {
-			dlopen(m)
+			if !seen[m] {
+				seen[m] = true
+				paths = append(paths, m)
+			}
 		}
 	}
+	return paths
+}
+
+// loadInPasses opens every path, retrying those that failed for as long as a
+// pass loads something new: a library whose dependency is a later one in the
+// list (and not on the linker's path, as in a wheel's folder) loads once that
+// dependency is in (the dynamic linker matches DT_NEEDED against the sonames
+// already loaded). It returns the paths that never loaded.
+func loadInPasses(paths []string, open func(string) error) []string {
+	for len(paths) > 0 {
+		var failed []string
+		for _, p := range paths {
+			if open(p) != nil {
+				failed = append(failed, p)
+			}
+		}
+		if len(failed) == len(paths) {
+			return failed
+		}
+		paths = failed
+	}
+	return nil
 }
 
 func dlopen(path string) (unsafe.Pointer, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -99,3 +100,107 @@ func TestLoadNamesAllMissing(t *testing.T) {
 }
 
 type unsafePtr struct{ p unsafe.Pointer }
+
+// cuDNN's sub-libraries are preloaded by glob, graph first, so that releases
+// with more of them than 9.0 (engines_tensor_ir, ext) load from a wheel
+// folder too; the library itself and other versions are not preloaded.
+func TestPreloadListCUDNN(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{
+		"libcudnn.so.9", "libcudnn_adv.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9",
+		"libcudnn_engines_runtime_compiled.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ext.so.9",
+		"libcudnn_graph.so.9", "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_ops.so.8",
+		"libcudnn_ops.so.9.8.0",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, p := range preloadList(dir, CUDNN.Variants[0].Before) {
+		got = append(got, filepath.Base(p))
+	}
+	want := []string{
+		"libcudnn_graph.so.9", "libcudnn_adv.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9",
+		"libcudnn_engines_runtime_compiled.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ext.so.9",
+		"libcudnn_heuristic.so.9", "libcudnn_ops.so.9",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("preload order\n%q\nwant\n%q", got, want)
+	}
+}
+
+// A library listed before its dependency loads in a second pass; one that
+// can never load stops the passes instead of looping.
+func TestLoadInPasses(t *testing.T) {
+	deps := map[string]string{"adv": "ops", "ops": "graph", "graph": "", "broken": "missing"}
+	loaded := map[string]bool{}
+	var order []string
+	open := func(p string) error {
+		if d := deps[p]; d != "" && !loaded[d] {
+			return errors.New(p + " needs " + d)
+		}
+		loaded[p] = true
+		order = append(order, p)
+		return nil
+	}
+	failed := loadInPasses([]string{"adv", "broken", "ops", "graph"}, open)
+	if !slices.Equal(failed, []string{"broken"}) {
+		t.Errorf("never loaded %q, want [broken]", failed)
+	}
+	if !slices.Equal(order, []string{"graph", "ops", "adv"}) {
+		t.Errorf("load order %q, want graph, ops, adv (one per pass)", order)
+	}
+}
+
+func TestMajor(t *testing.T) {
+	tests := []struct {
+		lib   Library
+		major int
+		want  []string
+	}{
+		{CUBLAS, 12, []string{"libcublas.so.12"}},
+		{CUBLAS, 13, []string{"libcublas.so.13"}},
+		{NVRTC, 12, []string{"libnvrtc.so.12"}},
+		{CUBLAS, 0, nil},
+		{CUBLAS, 11, nil},
+		{CUBLAS, 1, nil}, // not a prefix match: .so.1 is not .so.12
+	}
+	for _, tc := range tests {
+		l, ok := tc.lib.Major(tc.major)
+		var got []string
+		for _, v := range l.Variants {
+			got = append(got, v.Soname)
+		}
+		if !slices.Equal(got, tc.want) || ok != (tc.want != nil) {
+			t.Errorf("%s.Major(%d) = %q, %v; want %q", tc.lib.Name, tc.major, got, ok, tc.want)
+		}
+	}
+	if l, _ := CUBLAS.Major(12); l.Variants[0].Before[0] != "libcublasLt.so.12" {
+		t.Error("the variant's companions did not come with it")
+	}
+	if len(CUBLAS.Variants) != 2 {
+		t.Error("Major changed the package's CUBLAS")
+	}
+}
+
+// The major asked for is tried in every place before any other: a folder
+// with only libcublas.so.13 (a cu13 wheel, sorted first) does not win over a
+// later one with libcublas.so.12.
+func TestMajorAcrossPlaces(t *testing.T) {
+	cu13, cu12 := t.TempDir(), t.TempDir()
+	for dir, f := range map[string]string{cu13: "libcublas.so.13", cu12: "libcublas.so.12"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not a library"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, _ := CUBLAS.Major(12)
+	_, err := OpenIn(l, []string{cu13, cu12})
+	if err == nil {
+		t.Fatal("fake libraries loaded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, filepath.Join(cu12, "libcublas.so.12")+": ") || strings.Contains(msg, "libcublas.so.13") {
+		t.Errorf("want only libcublas.so.12 tried, in the second folder:\n%s", msg)
+	}
+}

@@ -1,5 +1,10 @@
 package dl
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Library describes one NVIDIA library: the sonames tried in order (newest
 // first) and, for each, companions loaded from the same folder beforehand so
 // that the library's own dependencies resolve even when that folder is not on
@@ -33,11 +38,13 @@ var (
 	}
 	CUDNN = Library{
 		Name: "cuDNN 9",
-		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{
-			"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
-			"libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9",
-		}}},
-		Hint: wheelHint,
+		// cuDNN 9 is split into sub-libraries that it dlopens by soname, and
+		// newer 9.x releases ship more than 9.0's seven (for example
+		// libcudnn_engines_tensor_ir, libcudnn_ext), so they are preloaded by
+		// glob, libcudnn_graph (which the others link against) first; the
+		// rest retry until their dependencies are in (loadInPasses).
+		Variants: []Variant{{Soname: "libcudnn.so.9", Before: []string{"libcudnn_graph.so.9", "libcudnn_*.so.9"}}},
+		Hint:     wheelHint,
 	}
 	CUBLAS = Library{
 		Name: "cuBLAS",
@@ -56,3 +63,22 @@ var (
 		Hint: wheelHint,
 	}
 )
+
+// Major returns l restricted to the variants of CUDA major version major,
+// and whether it has any. cuBLAS and NVRTC exist per CUDA major
+// (libcublas.so.12, .so.13), and a cuDNN built for CUDA 12 loads
+// libcublasLt.so.12 itself: a .so.13 found first (a cu13 wheel folder sorts
+// before nvidia/cublas) would leave cuDNN without its own. So the gpu package
+// opens Major(cudnnGetCudartVersion() / 1000) first, in every place, and only
+// then l itself.
+func (l Library) Major(major int) (Library, bool) {
+	suffix := fmt.Sprintf(".so.%d", major)
+	var vs []Variant
+	for _, v := range l.Variants {
+		if major > 0 && strings.HasSuffix(v.Soname, suffix) {
+			vs = append(vs, v)
+		}
+	}
+	l.Variants = vs
+	return l, len(vs) > 0
+}

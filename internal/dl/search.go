@@ -2,6 +2,7 @@ package dl
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -12,7 +13,11 @@ type Env struct {
 	LibDir     string   // $DEEPRES_CUDA_LIB_DIR: searched first, alone
 	PythonPath []string // $PYTHONPATH entries, each a site-packages-like folder
 	VirtualEnv string   // $VIRTUAL_ENV
-	Home       string   // for ~/.local/lib/python3*/site-packages
+	// PythonBin is the python3 found on $PATH, as found (not resolved
+	// through symlinks): a virtual environment's bin/python3 is a symlink
+	// to the system's, and only the unresolved path leads to the venv.
+	PythonBin string
+	Home      string // for ~/.local/lib/python3*/site-packages
 	// SystemLibs are the system Python library roots, e.g. /usr/local/lib and
 	// /usr/lib, under which python3*/{site,dist}-packages are scanned.
 	SystemLibs []string
@@ -21,6 +26,12 @@ type Env struct {
 // EnvFromOS returns the search environment of this process.
 func EnvFromOS() Env {
 	home, _ := os.UserHomeDir()
+	// LookPath fails (ErrNotFound, or ErrDot for a relative PATH entry) when
+	// there is no usable python3; the search then goes without it.
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		py = ""
+	}
 	var pp []string
 	for _, p := range filepath.SplitList(os.Getenv("PYTHONPATH")) {
 		if p != "" {
@@ -31,6 +42,7 @@ func EnvFromOS() Env {
 		LibDir:     os.Getenv("DEEPRES_CUDA_LIB_DIR"),
 		PythonPath: pp,
 		VirtualEnv: os.Getenv("VIRTUAL_ENV"),
+		PythonBin:  py,
 		Home:       home,
 		SystemLibs: []string{"/usr/local/lib", "/usr/lib"},
 	}
@@ -43,8 +55,10 @@ const Linker = ""
 // Places returns the folders searched, in order, ending with Linker:
 // the explicit override; then NVIDIA's Python wheel folders
 // (site-packages/nvidia/*/lib) in Python's own precedence — $PYTHONPATH, the
-// active virtual environment, the user's site, the system's; then the
-// dynamic linker's path. Folders are cleaned and listed once.
+// active virtual environment, the environment of the python3 on $PATH (a
+// venv used without activating it, as containers and GPU hosts often do),
+// the user's site, the system's; then the dynamic linker's path. Folders
+// are cleaned and listed once.
 func (e Env) Places() []string {
 	var places []string
 	seen := map[string]bool{}
@@ -63,6 +77,9 @@ func (e Env) Places() []string {
 	if e.VirtualEnv != "" {
 		sites = append(sites, glob(filepath.Join(e.VirtualEnv, "lib", "python3*", "site-packages"))...)
 	}
+	if e.PythonBin != "" {
+		sites = append(sites, prefixSites(e.PythonBin)...)
+	}
 	if e.Home != "" {
 		sites = append(sites, glob(filepath.Join(e.Home, ".local", "lib", "python3*", "site-packages"))...)
 	}
@@ -76,6 +93,16 @@ func (e Env) Places() []string {
 		}
 	}
 	return append(places, Linker)
+}
+
+// prefixSites returns the site-packages folders of the Python installation or
+// virtual environment that the interpreter at bin belongs to, without running
+// it: the prefix is the parent of the interpreter's folder (PEP 405: a venv's
+// pyvenv.cfg and lib/ sit next to bin/; site.py's getsitepackages() is
+// prefix/lib/pythonX.Y/site-packages on POSIX).
+func prefixSites(bin string) []string {
+	prefix := filepath.Dir(filepath.Dir(bin))
+	return glob(filepath.Join(prefix, "lib", "python3*", "site-packages"))
 }
 
 // glob lists existing folders matching pattern, sorted (filepath.Glob sorts).

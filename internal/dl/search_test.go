@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,8 @@ func TestPlacesOrder(t *testing.T) {
 		"pp/nvidia/cudnn/lib",
 		"venv/lib/python3.12/site-packages/nvidia/cublas/lib",
 		"venv/lib/python3.12/site-packages/nvidia/cu13/lib",
+		"conda/bin",
+		"conda/lib/python3.11/site-packages/nvidia/cublas/lib",
 		"home/.local/lib/python3.11/site-packages/nvidia/nvrtc/lib",
 		"usrlocal/python3.12/dist-packages/nvidia/cudnn/lib",
 		"usrlocal/python3.12/site-packages/nvidia/cudnn/lib",
@@ -35,6 +38,7 @@ func TestPlacesOrder(t *testing.T) {
 		LibDir:     j("override"),
 		PythonPath: []string{j("pp")},
 		VirtualEnv: j("venv"),
+		PythonBin:  j("conda/bin/python3"),
 		Home:       j("home"),
 		SystemLibs: []string{j("usrlocal"), j("usr")},
 	}
@@ -50,6 +54,7 @@ func TestPlacesOrder(t *testing.T) {
 			j("pp/nvidia/cudnn/lib"),
 			j("venv/lib/python3.12/site-packages/nvidia/cu13/lib"),
 			j("venv/lib/python3.12/site-packages/nvidia/cublas/lib"),
+			j("conda/lib/python3.11/site-packages/nvidia/cublas/lib"),
 			j("home/.local/lib/python3.11/site-packages/nvidia/nvrtc/lib"),
 			j("usrlocal/python3.12/site-packages/nvidia/cudnn/lib"),
 			j("usrlocal/python3.12/dist-packages/nvidia/cudnn/lib"),
@@ -66,5 +71,43 @@ func TestPlacesOrder(t *testing.T) {
 				t.Errorf("Places() =\n%q\nwant\n%q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A virtual environment used without activating it ($VIRTUAL_ENV unset, its
+// bin on $PATH, as in many containers): NVIDIA's wheels inside it are found
+// through the python3 on $PATH. Its python3 is a symlink elsewhere, as venv
+// makes it; the venv is the symlink's folder, not the target's.
+func TestPlacesFromPythonOnPath(t *testing.T) {
+	root := t.TempDir()
+	lib := filepath.Join(root, "venv/lib/python3.12/site-packages/nvidia/cudnn/lib")
+	mkdirs(t, root, "venv/bin", "venv/lib/python3.12/site-packages/nvidia/cudnn/lib", "elsewhere/bin")
+	target := filepath.Join(root, "elsewhere/bin/python3.12")
+	if err := os.WriteFile(target, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(root, "venv/bin/python3")); err != nil {
+		t.Fatal(err)
+	}
+	// A fake library: present, so it is tried (and fails as not an ELF file).
+	if err := os.WriteFile(filepath.Join(lib, "libcudnn.so.9"), []byte("not a library"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Join(root, "venv/bin"))
+	t.Setenv("VIRTUAL_ENV", "")
+	t.Setenv("PYTHONPATH", "")
+	t.Setenv("HOME", filepath.Join(root, "home"))
+	t.Setenv("DEEPRES_CUDA_LIB_DIR", "")
+	env := EnvFromOS()
+	if env.PythonBin != filepath.Join(root, "venv/bin/python3") {
+		t.Errorf("PythonBin = %q, want the venv's python3", env.PythonBin)
+	}
+	places := env.Places()
+	if !slices.Contains(places, lib) {
+		t.Fatalf("Places() = %q lacks the venv's %s", places, lib)
+	}
+	_, err := OpenIn(CUDNN, places)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(lib, "libcudnn.so.9")+": ") {
+		t.Errorf("OpenIn did not try the venv's libcudnn.so.9: %v", err)
 	}
 }

@@ -98,6 +98,7 @@ func (s *suite) testMisuse(t *testing.T) {
 		{"DropoutMask/nil", func() { b.DropoutMask(nil, 0.5, 1) }},
 		{"ShortcutAForward/fewer_channels", func() { b.ShortcutAForward(mk(1, 2, 2, 2), mk(1, 4, 4, 4)) }},
 		{"ShortcutABackward/fewer_channels", func() { b.ShortcutABackward(mk(1, 4, 4, 4), mk(1, 2, 2, 2), false) }},
+		{"ShortcutAForward/no_stride", func() { b.ShortcutAForward(mk(1, 3, 4, 4), mk(1, 3, 5, 5)) }},
 		{"GlobalAvgPoolForward/shape", func() { b.GlobalAvgPoolForward(mk(2, 4), act) }},
 		{"GlobalAvgPoolBackward/shape", func() { b.GlobalAvgPoolBackward(act, mk(3, 3), false) }},
 		{"LinearForward/in", func() { b.LinearForward(mk(2, 3), mk(2, 5), mk(3, 4)) }},

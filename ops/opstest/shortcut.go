@@ -14,12 +14,16 @@ func shortcutABwd(add bool) func(b ops.Backend, ts []ops.Tensor) {
 }
 
 // shortcutShapes pair x with y: stride 2 with new channels (the CIFAR
-// transitions), stride 1 with new channels only, stride 2 with none.
+// transitions), stride 1 with new channels only, stride 2 with none, an odd
+// size (7 → 4: stride ceil(7/4) = 2, as x[:, :, ::2, ::2]) and different
+// strides per axis (ops.ShortcutAStrides).
 func shortcutShapes(short bool) [][2]ops.Shape {
 	shapes := [][2]ops.Shape{
 		{{2, 3, 8, 8}, {2, 5, 4, 4}},
 		{{2, 3, 4, 4}, {2, 6, 4, 4}},
 		{{3, 4, 6, 6}, {3, 4, 3, 3}},
+		{{2, 3, 7, 7}, {2, 6, 4, 4}},
+		{{1, 2, 7, 6}, {1, 3, 4, 2}},
 	}
 	if short {
 		return shapes
@@ -51,6 +55,12 @@ func (s *suite) testShortcutAForward(t *testing.T) {
 				want: map[string][]float32{"y": f32s(0, 2, 8, 10, 0, 0, 0, 0, 16, 18, 24, 26, 0, 0, 0, 0)},
 			},
 			{
+				name: "odd_3to2", // stride ceil(3/2) = 2: pixels (0,0), (0,2), (2,0), (2,2) of 0..8
+				args: []arg{input("x", iota32(9, 0), 1, 1, 3, 3), output("y", 1, 2, 2, 2)},
+				op:   shortcutA,
+				want: map[string][]float32{"y": f32s(0, 2, 6, 8, 0, 0, 0, 0)},
+			},
+			{
 				name: "stride1_1to2",
 				args: []arg{input("x", f32s(3, 4), 1, 1, 1, 2), output("y", 1, 2, 1, 2)},
 				op:   shortcutA,
@@ -80,6 +90,12 @@ func (s *suite) testShortcutABackward(t *testing.T) {
 				args: []arg{input("dy", f32s(5, 7, 9, 11), 1, 4, 1, 1), output("dx", 1, 2, 2, 2)},
 				op:   shortcutABwd(false),
 				want: map[string][]float32{"dx": f32s(5, 0, 0, 0, 7, 0, 0, 0)},
+			},
+			{
+				name: "odd_2to3", // back to pixels (0,0), (0,2), (2,0), (2,2) of the 3x3
+				args: []arg{input("dy", f32s(1, 2, 3, 4), 1, 1, 2, 2), output("dx", 1, 1, 3, 3)},
+				op:   shortcutABwd(false),
+				want: map[string][]float32{"dx": f32s(1, 0, 2, 0, 0, 0, 3, 0, 4)},
 			},
 			{
 				name: "stride2_batch2",

@@ -136,6 +136,7 @@ SAME_TYPE(dr_cudnnConvDesc, cudnnConvolutionDescriptor_t);
 SAME_TYPE(dr_cudnnActivationDesc, cudnnActivationDescriptor_t);
 SAME_TYPE(dr_cudaStream, cudaStream_t);
 SAME_FN(cudnnGetVersion);
+SAME_FN(cudnnGetCudartVersion);
 SAME_FN(cudnnGetErrorString);
 SAME_FN(cudnnCreate);
 SAME_FN(cudnnDestroy);

@@ -4,11 +4,14 @@
 # torch.compile) on the same card, same models, batch and math mode, and
 # prints one table:
 #   model | deepres img/s | PyTorch eager | torch.compile | ratio | deepres peak MiB | PyTorch peak MiB
+# deepres's peak is its tensors' plus its cuDNN workspace (peak_bytes + workspace_bytes of
+# `deepres bench --json`), as torch.cuda.max_memory_allocated counts PyTorch's workspaces too.
 # Raw JSON lines and logs go to RESULTS_DIR; the table to RESULTS_DIR/table.md.
 # Safe to run twice. Env: STEPS (20), WARMUP (5), MATH (tf32), PYTHON (python3),
 # COMPILE (1; 0 skips torch.compile, which can take minutes per model), BATCH (128),
 # DEVICE (cuda; cpu lets scripts/gpu/test_bench.sh run the script itself without a GPU),
-# ROWS (replaces the rows below: one per line, the same format), DEEPRES (.gpu/deepres).
+# ROWS (replaces the rows below: one per line, the same format), DEEPRES (.gpu/deepres),
+# GPU_BIN (.gpu: where build.sh put the binaries).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: bench.sh RESULTS_DIR}
@@ -19,7 +22,7 @@ batch=${BATCH:-128}; device=${DEVICE:-cuda}
 if NV=$("$py" -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null); then
 	export LD_LIBRARY_PATH=$(find "$NV" -type d -name lib | paste -sd: -)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-dr=${DEEPRES:-.gpu/deepres}
+dr=${DEEPRES:-${GPU_BIN:-.gpu}/deepres}
 [ -x "$dr" ] || { echo "bench.sh: $dr missing: run scripts/gpu/build.sh on the build machine" >&2; exit 1; }
 
 # name|deepres flags|pytorch flags[|deepres env]. PyTorch flags that an earlier row already ran are
@@ -43,33 +46,39 @@ table="$out/table.md"
 {
 	echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), date: $(date -u +%F), device $device, batch $batch, math $math, $steps timed steps after $warmup"
 	echo
-	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB | PyTorch peak MiB |"
+	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB (tensors + workspace) | PyTorch peak MiB |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$table"
+# Each run is limited with timeout --foreground: GNU timeout otherwise puts it in a
+# process group of its own, out of reach of all.sh, which kills bench.sh's group at
+# its limit (scripts/gpu/procgroup.sh).
 declare -A ran # PyTorch flags → the slug of the row that ran them
 for row in "${rows[@]}"; do
 	IFS='|' read -r name dflags pflags denv <<<"$row"
 	slug=${name// /_}
 	# shellcheck disable=SC2086
-	timeout 300 env $denv "$dr" bench $dflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
+	timeout --foreground 300 env $denv "$dr" bench $dflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.deepres.json" 2>"$out/$slug.deepres.log"
 	if [ -n "${ran[$pflags]:-}" ]; then
 		cp "$out/${ran[$pflags]}.eager.json" "$out/$slug.eager.json"
 		cp "$out/${ran[$pflags]}.compile.json" "$out/$slug.compile.json"
 	else
 		ran[$pflags]=$slug
 		# shellcheck disable=SC2086
-		timeout 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
+		timeout --foreground 300 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --json >"$out/$slug.eager.json" 2>"$out/$slug.eager.log"
 	fi
 	if [ "${ran[$pflags]}" != "$slug" ]; then
 		:
 	elif [ "${COMPILE:-1}" = 1 ]; then
 		# shellcheck disable=SC2086
-		timeout 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+		timeout --foreground 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
 	else
 		echo '{}' >"$out/$slug.compile.json"
 	fi
 	d=$(field img_per_s <"$out/$slug.deepres.json"); e=$(field img_per_s <"$out/$slug.eager.json"); c=$(field img_per_s <"$out/$slug.compile.json")
-	dm=$("$py" -c "import json; d=json.load(open('$out/$slug.deepres.json')); print(round(d['peak_bytes']/2**20) if d.get('peak_bytes',-1)>=0 else '-')" 2>/dev/null || echo -)
+	# Like with like: PyTorch's max_memory_allocated counts cuDNN's workspaces, so deepres's
+	# figure is its tensors' peak plus its workspace, shown as "total (tensors + workspace)".
+	dm=$("$py" -c "import json; d=json.load(open('$out/$slug.deepres.json')); p, w = d.get('peak_bytes', -1), d.get('workspace_bytes', -1)
+print('-' if p < 0 else round(p/2**20) if w < 0 else '%d (%d + %d)' % (round((p+w)/2**20), round(p/2**20), round(w/2**20)))" 2>/dev/null || echo -)
 	pm=$(field peak_mem_mib <"$out/$slug.eager.json")
 	ratio=$("$py" -c "print(round($d/$e,2))" 2>/dev/null || echo -)
 	echo "| $name | $d | $e | $c | $ratio | $dm | $pm |" >>"$table"

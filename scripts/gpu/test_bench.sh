@@ -27,4 +27,16 @@ cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute_unit.eager.
 grep -q '"recompute": *"unit"' "$tmp/out/resnet-8_--recompute_unit.deepres.json" || fail "--recompute did not reach deepres"
 # The env column reaches deepres (the CPU backend takes its thread count from GOMAXPROCS).
 grep -q '"device": *"cpu (1 thread' "$tmp/out/resnet-8_env.deepres.json" || fail "the env column did not reach deepres"
+# Memory like with like: deepres's tensors plus its workspace against PyTorch's
+# max_memory_allocated (which counts cuDNN's workspaces); a stand-in deepres
+# reports 3 MiB of tensors and a 2 MiB workspace.
+cat >"$tmp/fake-deepres" <<'FAKE'
+#!/bin/sh
+echo '{"img_per_s": 100.0, "peak_bytes": 3145728, "workspace_bytes": 2097152, "recompute": "off"}'
+FAKE
+chmod +x "$tmp/fake-deepres"
+DEEPRES="$tmp/fake-deepres" DEVICE=cpu BATCH=4 STEPS=1 WARMUP=0 COMPILE=0 PYTHON=${PYTHON:-/usr/bin/python3} \
+	ROWS='fake|--model resnet-8|--model resnet-8' bash scripts/gpu/bench.sh "$tmp/ws" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+grep -Eq "^\| fake \| 100\.0 \| $num \| - \| $num \| 5 \(3 \+ 2\) \| $num \|$" "$tmp/ws/table.md" ||
+	{ table=$tmp/ws/table.md; fail "deepres's peak is not tensors + workspace"; }
 echo "test_bench.sh: ok"

@@ -1,0 +1,32 @@
+package cudnn
+
+import "testing"
+
+// Strict FP32 skips the transform-based algorithms even when Find ranks them
+// fastest with FMA math; TF32 takes the fastest that fits.
+func TestChooseFP32ExcludesTransforms(t *testing.T) {
+	fma := func(algo int) findResult { return findResult{ok: true, algo: algo, memory: 1 << 20, fma: true} }
+	tests := []struct {
+		name string
+		d    direction
+		fp32 bool
+		rs   []findResult
+		ws   int
+		want int
+	}{
+		{"fwd FFT first, fp32", forward, true, []findResult{fma(4), fma(5), fma(7), fma(1)}, 1 << 30, 3},
+		{"fwd FFT first, tf32", forward, false, []findResult{fma(4), fma(1)}, 1 << 30, 0},
+		{"fwd winograd fused kept", forward, true, []findResult{fma(6), fma(0)}, 1 << 30, 0},
+		{"bwd data transforms", backwardData, true, []findResult{fma(2), fma(3), fma(5), fma(1)}, 1 << 30, 3},
+		{"bwd filter transforms", backwardFilter, true, []findResult{fma(2), fma(5), fma(6), fma(3)}, 1 << 30, 3},
+		{"bwd filter ALGO_3 is not FFT_TILING", backwardFilter, true, []findResult{fma(3)}, 1 << 30, 0},
+		{"fp32 needs FMA math", forward, true, []findResult{{ok: true, algo: 1, fma: false}, fma(0)}, 1 << 30, 1},
+		{"failed and too big skipped", forward, false, []findResult{{ok: false, algo: 0}, {ok: true, algo: 1, memory: 2 << 20}, fma(2)}, 1 << 20, 2},
+		{"none", forward, true, []findResult{fma(4)}, 1 << 30, -1},
+	}
+	for _, tc := range tests {
+		if got := choose(tc.d, tc.fp32, tc.rs, tc.ws); got != tc.want {
+			t.Errorf("%s: choose = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
