@@ -32,6 +32,34 @@ const (
 	DropoutShortcut ShortcutVariant = "dropout"       // Fig. 2(f): dropout 0.5 on the shortcut
 )
 
+// OptionAForm is how option A reduces the image where the stride is 2.
+type OptionAForm string
+
+const (
+	// OptionASubsample takes every second pixel (fb.resnet.torch:
+	// nn.SpatialAveragePooling(1, 1, stride, stride)).
+	OptionASubsample OptionAForm = "subsample"
+	// OptionAAvgPool averages each 2×2 block (Stochastic_Depth
+	// ResidualDrop.lua: nn.SpatialAveragePooling(stride, stride, stride, stride)).
+	OptionAAvgPool OptionAForm = "avgpool"
+)
+
+// InitFan is the fan of He et al.'s N(0, sqrt(2/n)) conv initialisation.
+type InitFan string
+
+const (
+	FanOut InitFan = "out" // n = kh·kw·out: He's and fb.resnet.torch's ConvInit
+	FanIn  InitFan = "in"  // n = kh·kw·in: nninit.kaiming (Stochastic_Depth), MSRinit (WRN)
+)
+
+// BNScaleInit is how BN weights (γ) start.
+type BNScaleInit string
+
+const (
+	BNScaleOne     BNScaleInit = "one"     // fb.resnet.torch BNInit: weight:fill(1)
+	BNScaleUniform BNScaleInit = "uniform" // U(0, 1): cudnn.torch's reset(), kept by Stochastic_Depth
+)
+
 // SDRule is how stochastic depth assigns survival probabilities.
 type SDRule string
 
@@ -64,6 +92,12 @@ type Config struct {
 	SDPL    float64 // p_L
 	RoR     int     // 1 (none), 2 or 3
 	Classes int
+	// OptionA is option A's form (empty: subsample, for configurations
+	// recorded before the field existed).
+	OptionA OptionAForm
+	// InitFan and BNScaleInit are the initialisation rules (empty: out, one).
+	InitFan     InitFan
+	BNScaleInit BNScaleInit
 	// NoBNDecay exempts BN weights and biases from weight decay (DESIGN.md:
 	// decay applies to every parameter "unless configured off").
 	NoBNDecay bool
@@ -73,7 +107,8 @@ type Config struct {
 // resnet-D (D = 6n+2; bottleneck 9n+2 from 164), preact-resnet-D (the same
 // rule), wrn-D-K (D = 6n+4).
 func Parse(name string) (Config, error) {
-	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10}
+	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10,
+		OptionA: OptionASubsample, InitFan: FanOut, BNScaleInit: BNScaleOne}
 	var rest string
 	switch {
 	case strings.HasPrefix(name, "preact-resnet-"):
@@ -168,6 +203,21 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("model %s: unknown stochastic-depth rule %q (off, linear, uniform)", c.Name, c.SD)
+	}
+	switch c.OptionA {
+	case "", OptionASubsample, OptionAAvgPool:
+	default:
+		return fmt.Errorf("model %s: unknown option-A form %q (subsample, avgpool)", c.Name, c.OptionA)
+	}
+	switch c.InitFan {
+	case "", FanOut, FanIn:
+	default:
+		return fmt.Errorf("model %s: unknown init fan %q (out, in)", c.Name, c.InitFan)
+	}
+	switch c.BNScaleInit {
+	case "", BNScaleOne, BNScaleUniform:
+	default:
+		return fmt.Errorf("model %s: unknown BN scale init %q (one, uniform)", c.Name, c.BNScaleInit)
 	}
 	if c.RoR < 1 || c.RoR > 3 {
 		return fmt.Errorf("model %s: RoR level must be 1, 2 or 3, got %d", c.Name, c.RoR)
