@@ -12,10 +12,10 @@ import (
 type InitKind int
 
 const (
-	InitConst   InitKind = iota // every element Init.Value
-	InitNormal                  // N(0, Init.Value²)
-	InitUniform                 // U(−Init.Value, Init.Value)
-	InitUniformPos              // U(0, Init.Value)
+	InitConst      InitKind = iota // every element Init.Value
+	InitNormal                     // N(0, Init.Value²)
+	InitUniform                    // U(−Init.Value, Init.Value)
+	InitUniformPos                 // U(0, Init.Value)
 )
 
 // Init is an initialisation rule.
