@@ -231,6 +231,14 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// UsesOptionA reports whether some shape change of the network goes through
+// option A (so that OptionA matters): not in WRN or pre-activation
+// bottleneck nets, whose shape changes are 1×1 projections, nor with option
+// B or Table 1's conv shortcut.
+func (c Config) UsesOptionA() bool {
+	return c.Family != "wrn" && !(c.Bottleneck && c.Unit == FullPreact) && !c.ProjectionB && c.Variant != ConvShortcut
+}
+
 // Survival returns p_l for units l = 1..L under the configured rule.
 func (c Config) Survival(L int) []float64 {
 	p := make([]float64, L)
