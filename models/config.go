@@ -207,17 +207,17 @@ func (c Config) Validate() error {
 	switch c.OptionA {
 	case "", OptionASubsample, OptionAAvgPool:
 	default:
-		return fmt.Errorf("model %s: unknown option-A form %q (subsample, avgpool)", c.Name, c.OptionA)
+		return fmt.Errorf("model %s: unknown option-A form %q (--option-a: subsample, avgpool)", c.Name, c.OptionA)
 	}
 	switch c.InitFan {
 	case "", FanOut, FanIn:
 	default:
-		return fmt.Errorf("model %s: unknown init fan %q (out, in)", c.Name, c.InitFan)
+		return fmt.Errorf("model %s: unknown init fan %q (--init-fan: out, in)", c.Name, c.InitFan)
 	}
 	switch c.BNScaleInit {
 	case "", BNScaleOne, BNScaleUniform:
 	default:
-		return fmt.Errorf("model %s: unknown BN scale init %q (one, uniform)", c.Name, c.BNScaleInit)
+		return fmt.Errorf("model %s: unknown BN scale init %q (--bn-scale-init: one, uniform)", c.Name, c.BNScaleInit)
 	}
 	if c.RoR < 1 || c.RoR > 3 {
 		return fmt.Errorf("model %s: RoR level must be 1, 2 or 3, got %d", c.Name, c.RoR)
