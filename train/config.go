@@ -29,7 +29,7 @@ type Config struct {
 	// Normalize is how images are normalised (empty: per channel).
 	Normalize data.NormMode `json:",omitempty"`
 	Shuffle   bool
-	Seed        uint64
+	Seed      uint64
 	// Out is the run folder: metrics.jsonl, last.safetensors, best.safetensors.
 	Out             string
 	CheckpointEvery int // epochs between checkpoints of last.safetensors (0: end only)
