@@ -110,6 +110,13 @@ func cases() []tcase {
 			mod: func(c *models.Config) { c.Unit, c.Bottleneck, c.Depth = u, true, 11 }})
 	}
 	add(tcase{name: "preact-resnet-8", goCfg: "preact-resnet-8", model: "preact-resnet-8"})
+	add(tcase{name: "preact-resnet-8/B", goCfg: "preact-resnet-8", model: "preact-resnet-8", args: []string{"--shortcut", "B"},
+		mod: func(c *models.Config) { c.ProjectionB = true }})
+	// The released networks at full depth: He's preact-resnet-164 (resnet-pre-act.lua) and Table 2's
+	// ResNet-110 with full pre-activation units (preresnet.lua), on small images to stay quick.
+	add(tcase{name: "preact-resnet-164", goCfg: "preact-resnet-164", model: "preact-resnet-164", size: 8})
+	add(tcase{name: "t2/resnet-110/full-preact", goCfg: "resnet-110", model: "resnet-110", args: []string{"--unit", "full-preact"},
+		mod: func(c *models.Config) { c.Unit = models.FullPreact }, size: 8})
 	add(tcase{name: "wrn-10-2/dropout", goCfg: "wrn-10-2", model: "wrn-10-2", args: []string{"--dropout", "0.3"},
 		mod: func(c *models.Config) { c.Dropout = 0.3 }, seed: 12345})
 
@@ -121,6 +128,9 @@ func cases() []tcase {
 	add(tcase{name: "sd/resnet-14/B", goCfg: "resnet-14", model: "resnet-14", args: append([]string{"--shortcut", "B"}, sdArgs...),
 		mod: func(c *models.Config) { sd(c); c.ProjectionB = true }, keep: keep})
 	add(tcase{name: "sd/preact-resnet-14", goCfg: "preact-resnet-14", model: "preact-resnet-14", args: sdArgs, mod: sd, keep: keep})
+	// Stochastic_Depth's option A: 2x2 average pooling (ResidualDrop.lua).
+	add(tcase{name: "sd/resnet-14/avgpool", goCfg: "resnet-14", model: "resnet-14", args: append([]string{"--option-a", "avgpool"}, sdArgs...),
+		mod: func(c *models.Config) { sd(c); c.OptionA = models.OptionAAvgPool }, keep: keep})
 	add(tcase{name: "sd/wrn-10-2/dropout", goCfg: "wrn-10-2", model: "wrn-10-2", args: append([]string{"--dropout", "0.3"}, sdArgs...),
 		mod: func(c *models.Config) { sd(c); c.Dropout = 0.3 }, keep: []bool{true, false, true}, seed: 777})
 	// RoR
