@@ -816,6 +816,12 @@ def cmd_forward(args):
         raise SystemExit("pytorch_ref: %s must hold tensors x (N,3,32,32) and labels (N)" % args.input)
     x = torch.from_numpy(inp["x"].astype(np.float32))
     labels = torch.from_numpy(inp["labels"].astype(np.int64).reshape(-1))
+    if args.float64:
+        # The same float32 weights and input, computed in float64: how far a float32 result may
+        # lie from the exact one (deep nets at initialisation amplify rounding; internal/torchcheck).
+        net.double()
+        x = x.double()
+        momentum = {k: v.double() for k, v in momentum.items()}
     train = args.train_step or args.mode == "train"
     if "sd_keep" in inp:
         keep = inp["sd_keep"].reshape(-1)
@@ -863,6 +869,9 @@ def cmd_forward(args):
 
     meta = {"config": json.dumps(cfg.as_dict()), "mode": "train" if train else "eval",
             "train_step": str(bool(args.train_step)), "torch": torch.__version__}
+    if args.float64:
+        out = {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
+        meta["float64"] = "true"
     if args.out:
         write_safetensors(args.out, out, meta)
     summary = {"model": cfg.name, "mode": meta["mode"], "loss": float(loss),
@@ -939,6 +948,8 @@ def main(argv=None):
                    help="layers.Env.DropoutSeed before the first mask")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", help="write every output tensor to this safetensors file")
+    p.add_argument("--float64", action="store_true",
+                   help="compute in float64 from the same float32 weights and input (outputs written as float32)")
     p.set_defaults(func=cmd_forward)
 
     p = sub.add_parser("make-input", help="write a random input file for forward")
