@@ -192,3 +192,22 @@ func TestInitOptions(t *testing.T) {
 		})
 	}
 }
+
+// A configuration recorded before the building rules' revision 1 (Arch 0)
+// is refused where revision 1 changed the network (full pre-activation
+// ResNets), and accepted where it did not.
+func TestOldArchRefused(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		ok    bool
+	}{{"preact-resnet-164", false}, {"preact-resnet-110", false}, {"resnet-110", true}, {"wrn-16-4", true}} {
+		c := mustParse(t, tc.model)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s today: %v", tc.model, err)
+		}
+		c.Arch = 0
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s recorded under revision 0: Validate() = %v, want accepted %v", tc.model, err, tc.ok)
+		}
+	}
+}

@@ -98,17 +98,28 @@ type Config struct {
 	// InitFan and BNScaleInit are the initialisation rules (empty: out, one).
 	InitFan     InitFan
 	BNScaleInit BNScaleInit
+	// Arch is the revision of the building rules the configuration was
+	// made under (CurrentArch; 0 in configurations recorded before it existed).
+	Arch int `json:",omitempty"`
 	// NoBNDecay exempts BN weights and biases from weight decay (DESIGN.md:
 	// decay applies to every parameter "unless configured off").
 	NoBNDecay bool
 }
+
+// CurrentArch is the revision of the building rules. Revision 1 (issue 13)
+// changed full pre-activation ResNets (not WRN) to the released code's
+// layout: bottleneck stride on the first 1×1, the shared pre-activation on
+// every stage's first unit and option A at basic units' shape changes. A
+// revision-0 network of that kind has the same parameter names, often the
+// same shapes, and computes something else, so it is refused, not loaded.
+const CurrentArch = 1
 
 // Parse reads a model name and returns its default configuration:
 // resnet-D (D = 6n+2; bottleneck 9n+2 from 164), preact-resnet-D (the same
 // rule), wrn-D-K (D = 6n+4).
 func Parse(name string) (Config, error) {
 	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10,
-		OptionA: OptionASubsample, InitFan: FanOut, BNScaleInit: BNScaleOne}
+		OptionA: OptionASubsample, InitFan: FanOut, BNScaleInit: BNScaleOne, Arch: CurrentArch}
 	var rest string
 	switch {
 	case strings.HasPrefix(name, "preact-resnet-"):
@@ -203,6 +214,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("model %s: unknown stochastic-depth rule %q (off, linear, uniform)", c.Name, c.SD)
+	}
+	if c.Arch != CurrentArch && c.Unit == FullPreact && c.Family != "wrn" {
+		return fmt.Errorf("model %s: recorded by an older deepres (building rules revision %d, now %d) whose full pre-activation units "+
+			"differ from today's (bottleneck stride, the first unit of each stage, option A); its weights do not fit this network: "+
+			"HINT: start a new run, or use the deepres that wrote it", c.Name, c.Arch, CurrentArch)
 	}
 	switch c.OptionA {
 	case "", OptionASubsample, OptionAAvgPool:

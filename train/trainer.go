@@ -120,6 +120,15 @@ func (t *Trainer) LoadInit(path string) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := f.Meta["model"]; ok { // a deepres checkpoint: built under today's rules?
+		m, _, err := ModelFromMetadata(f, path)
+		if err != nil {
+			return err
+		}
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("--init %s: %w", path, err)
+		}
+	}
 	return LoadStateDict(t.Net, f.Tensors, path)
 }
 
