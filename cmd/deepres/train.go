@@ -120,7 +120,11 @@ func runTrain(args []string) error {
 	var valDS *data.Dataset
 	if *valSplit > 0 {
 		if *valSplit >= trainDS.N {
-			return usagef("--val-split %d leaves no training images (the set has %d)", *valSplit, trainDS.N)
+			from := ""
+			if !typed(fs, "val-split") {
+				from = fmt.Sprintf(" (set by --preset %s; --val-split 0 trains on all of it)", *preset)
+			}
+			return usagef("--val-split %d leaves no training images (the set has %d)%s", *valSplit, trainDS.N, from)
 		}
 		trainDS, valDS = data.SplitValidation(trainDS, *valSplit, cfg.Seed)
 	}
