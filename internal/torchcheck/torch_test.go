@@ -135,6 +135,9 @@ func cases() []tcase {
 	add(tcase{name: "sd/resnet-14/B", goCfg: "resnet-14", model: "resnet-14", args: append([]string{"--shortcut", "B"}, sdArgs...),
 		mod: func(c *models.Config) { sd(c); c.ProjectionB = true }, keep: keep})
 	add(tcase{name: "sd/preact-resnet-14", goCfg: "preact-resnet-14", model: "preact-resnet-14", args: sdArgs, mod: sd, keep: keep})
+	// layer1.0 dropped: its shared pre-activation still feeds the identity shortcut.
+	add(tcase{name: "sd/preact-resnet-14/first-dropped", goCfg: "preact-resnet-14", model: "preact-resnet-14", args: sdArgs, mod: sd,
+		keep: []bool{false, true, false, true, true, true}})
 	// Stochastic_Depth's option A: 2x2 average pooling (ResidualDrop.lua).
 	add(tcase{name: "sd/resnet-14/avgpool", goCfg: "resnet-14", model: "resnet-14", args: append([]string{"--option-a", "avgpool"}, sdArgs...),
 		mod: func(c *models.Config) { sd(c); c.OptionA = models.OptionAAvgPool }, keep: keep})
