@@ -97,11 +97,12 @@ func Preset(name, dataset, family string) ([]PresetFlag, error) {
 	return nil, fmt.Errorf("unknown preset %q (valid: %v)", name, Presets)
 }
 
-// he2016 is He et al. 2016 on fb.resnet.torch's CIFAR pipeline: plain
-// momentum 0.9 (the paper; fb.resnet.torch train.lua sets nesterov =
-// true, a departure we do not follow), wd 1e-4, batch 128, 64k iterations
-// ÷10 at 32k and 48k with 0.01 for the first 400 (their ResNet-110/1202
-// warm-up); per-channel normalisation, then pad 4 with zeros, crop, flip
+// he2016 is He et al. 2016 on fb.resnet.torch's CIFAR pipeline, with the
+// paper's optimisation where the two differ: plain momentum 0.9 (train.lua
+// sets nesterov = true), wd 1e-4, batch 128, 64k iterations ÷10 at 32k and
+// 48k with 0.01 for the first 400, the paper's ResNet-110/1202 warm-up
+// (train.lua: 164 epochs ÷10 from 1-based epochs 81 and 122, no warm-up);
+// per-channel normalisation, then pad 4 with zeros, crop, flip
 // (datasets/cifar10.lua, transforms.lua); He's init (resnet-pre-act.lua
 // ConvInit n = kW·kH·nOutputPlane, BNInit weight 1); option A by
 // subsampling (preresnet.lua).
