@@ -1,23 +1,72 @@
 package data
 
-// AugmentPad is the zero padding of the "+" augmentation (He et al. 2016,
-// §4.2: "4 pixels are padded on each side, and a 32×32 crop is randomly
-// sampled from the padded image or its horizontal flip").
+import "fmt"
+
+// AugmentPad is the padding of the "+" augmentation (He et al. 2016, §4.2:
+// "4 pixels are padded on each side, and a 32×32 crop is randomly sampled
+// from the padded image or its horizontal flip").
 const AugmentPad = 4
 
-// normTable maps each byte value of each channel to its normalised float.
-// The padding of augmentation is the pixel value 0 normalised (zero
-// padding before normalisation, as torchvision's RandomCrop then Normalize).
-type normTable [3][256]float32
+// PadMode is what fills the padding of the "+" augmentation.
+type PadMode string
+
+const (
+	// PadZero pads the normalised image with zeros: the mean colour (the
+	// mean image's pixel under per-pixel normalisation). fb.resnet.torch
+	// datasets/cifar10.lua normalises (ColorNormalize) before RandomCrop(32,
+	// 4), whose padding is temp:zero() (datasets/transforms.lua);
+	// Stochastic_Depth cifar-dataset.lua normalises in preprocess() and pads
+	// with input:zero() in sampleIndices.
+	PadZero PadMode = "zero"
+	// PadBlack pads with pixel value 0 before normalisation (torchvision's
+	// RandomCrop before Normalize); deepres runs recorded before PadMode
+	// existed used it.
+	PadBlack PadMode = "black"
+	// PadReflect mirrors the image at its border without repeating the edge
+	// pixel (wide-residual-networks augmentation.lua: RandomCrop with mode
+	// 'reflection', nn.SpatialReflectionPadding; scripts/train_cifar.sh sets
+	// randomcrop_type=reflection).
+	PadReflect PadMode = "reflect"
+)
+
+// ParsePadMode checks a --pad value.
+func ParsePadMode(s string) (PadMode, error) {
+	switch m := PadMode(s); m {
+	case PadZero, PadBlack, PadReflect:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown pad %q (zero, black, reflect)", s)
+}
+
+// normTable turns pixel bytes into normalised floats: per channel through a
+// lookup table, or per pixel against a mean image.
+type normTable struct {
+	lut [3][256]float32 // per channel: (v/255 − Mean[c]) / Std[c]
+	// Per-pixel normalisation: (v/255 − mean[i]) / std, i the pixel's
+	// index in 3×h×w (nil: per channel).
+	mean []float32
+	std  float32
+}
 
 func newNormTable(n Normalization) *normTable {
 	var t normTable
 	for c := range 3 {
 		for v := range 256 {
-			t[c][v] = (float32(v)/255 - n.Mean[c]) / n.Std[c]
+			t.lut[c][v] = (float32(v)/255 - n.Mean[c]) / n.Std[c]
 		}
 	}
+	if n.MeanImage != nil {
+		t.mean, t.std = n.MeanImage, n.Std[0]
+	}
 	return &t
+}
+
+// value normalises byte v of channel c at index i of the 3×h×w image.
+func (t *normTable) value(c, i int, v uint8) float32 {
+	if t.mean != nil {
+		return (float32(v)/255 - t.mean[i]) / t.std
+	}
+	return t.lut[c][v]
 }
 
 // sampleDraw is one sample's augmentation: crop offsets dy, dx in
@@ -54,54 +103,65 @@ func splitmix(x uint64) uint64 {
 func normalizeInto(dst []float32, src []uint8, t *normTable) {
 	plane := len(src) / 3
 	for c := range 3 {
-		lut := &t[c]
 		s, d := src[c*plane:(c+1)*plane], dst[c*plane:(c+1)*plane]
+		if t.mean != nil {
+			for i, v := range s {
+				d[i] = t.value(c, c*plane+i, v)
+			}
+			continue
+		}
+		lut := &t.lut[c]
 		for i, v := range s {
 			d[i] = lut[v]
 		}
 	}
 }
 
-// augmentInto writes into dst (3×h×w) the h×w crop at (d.dy, d.dx) of src
-// (3×h×w bytes, CHW) zero-padded by AugmentPad on each side, flipped
-// horizontally when d.flip, and normalised.
-func augmentInto(dst []float32, src []uint8, h, w int, d sampleDraw, t *normTable) {
-	plane := h * w
-	// Output column x reads source column x+ox (or ox−x when flipped);
-	// [x0, x1) are the output columns whose source lies inside the image.
-	ox := d.dx - AugmentPad
-	x0, x1 := max(0, -ox), min(w, w-ox)
-	if d.flip {
-		ox = w - 1 + d.dx - AugmentPad
-		x0, x1 = max(0, ox-(w-1)), min(w, ox+1)
+// reflect maps a coordinate outside [0, n) to its mirror image without
+// repeating the edge (…, 2, 1 | 0, 1, 2, … n−1 | n−2, …); pad < n.
+func reflect(i, n int) int {
+	switch {
+	case i < 0:
+		return -i
+	case i >= n:
+		return 2*(n-1) - i
 	}
+	return i
+}
+
+// augmentInto writes into dst (3×h×w) the h×w crop at (d.dy, d.dx) of src
+// (3×h×w bytes, CHW) padded by AugmentPad on each side as pad says, flipped
+// horizontally when d.flip. Normalisation is pixel-wise, so normalising
+// then padding (PadZero, PadReflect) is normalising each source pixel and
+// filling the rest with zero; PadBlack fills with the normalised byte 0.
+func augmentInto(dst []float32, src []uint8, h, w int, d sampleDraw, t *normTable, pad PadMode) {
+	plane := h * w
 	for c := range 3 {
-		lut := &t[c]
-		pad := lut[0]
+		fill := float32(0)
+		if pad == PadBlack {
+			fill = t.lut[c][0]
+		}
 		for y := range h {
-			row := dst[c*plane+y*w : c*plane+(y+1)*w]
 			sy := y + d.dy - AugmentPad
-			if sy < 0 || sy >= h || x0 >= x1 {
-				for x := range row {
-					row[x] = pad
-				}
-				continue
+			if pad == PadReflect {
+				sy = reflect(sy, h)
 			}
-			srow := src[c*plane+sy*w : c*plane+(sy+1)*w]
-			for x := 0; x < x0; x++ {
-				row[x] = pad
-			}
-			if d.flip {
-				for x := x0; x < x1; x++ {
-					row[x] = lut[srow[ox-x]]
+			row := dst[c*plane+y*w : c*plane+(y+1)*w]
+			for x := range row {
+				cx := x // column of the crop before the flip
+				if d.flip {
+					cx = w - 1 - x
 				}
-			} else {
-				for x := x0; x < x1; x++ {
-					row[x] = lut[srow[x+ox]]
+				sx := cx + d.dx - AugmentPad
+				if pad == PadReflect {
+					sx = reflect(sx, w)
 				}
-			}
-			for x := x1; x < w; x++ {
-				row[x] = pad
+				if sy < 0 || sy >= h || sx < 0 || sx >= w {
+					row[x] = fill
+					continue
+				}
+				i := c*plane + sy*w + sx
+				row[x] = t.value(c, i, src[i])
 			}
 		}
 	}

@@ -12,9 +12,10 @@ import (
 // LoaderConfig says how a Loader makes batches.
 type LoaderConfig struct {
 	BatchSize int
-	Shuffle   bool // a new seeded permutation every epoch
-	Augment   bool // "+" augmentation: pad 4, random crop, horizontal flip
-	DropLast  bool // drop the last batch when it is not full
+	Shuffle   bool    // a new seeded permutation every epoch
+	Augment   bool    // "+" augmentation: pad 4, random crop, horizontal flip
+	Pad       PadMode // what the augmentation pads with ("": PadZero)
+	DropLast  bool    // drop the last batch when it is not full
 	Seed      uint64
 	Norm      Normalization // every Std must be positive
 	Workers   int           // goroutines preparing batches; 0: GOMAXPROCS
@@ -77,6 +78,15 @@ func NewLoader(ds *Dataset, cfg LoaderConfig) *Loader {
 		if !(s > 0) {
 			panic(fmt.Sprintf("data: normalisation std[%d] = %v, want > 0", c, s))
 		}
+	}
+	if cfg.Pad == "" {
+		cfg.Pad = PadZero
+	}
+	if _, err := ParsePadMode(string(cfg.Pad)); err != nil {
+		panic("data: " + err.Error())
+	}
+	if n := cfg.Norm.MeanImage; n != nil && len(n) != ds.ImageSize() {
+		panic(fmt.Sprintf("data: mean image of %d values for %d-value images", len(n), ds.ImageSize()))
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -195,7 +205,7 @@ func (l *Loader) fill(buf *batchBuf) {
 		buf.y[i] = float32(ds.Labels[k])
 		dst := buf.x[i*size : (i+1)*size]
 		if l.cfg.Augment {
-			augmentInto(dst, ds.Image(k), ds.H, ds.W, drawFor(l.cfg.Seed, l.epoch, pos), l.table)
+			augmentInto(dst, ds.Image(k), ds.H, ds.W, drawFor(l.cfg.Seed, l.epoch, pos), l.table, l.cfg.Pad)
 		} else {
 			normalizeInto(dst, ds.Image(k), l.table)
 		}

@@ -130,7 +130,7 @@ func TestLoaderOrder(t *testing.T) {
 	}
 }
 
-// augmentNaive pads, crops and flips the obvious way.
+// augmentNaive pads with black (byte 0), crops and flips the obvious way.
 func augmentNaive(src []uint8, h, w int, d sampleDraw, t *normTable) []float32 {
 	p := AugmentPad
 	ph, pw := h+2*p, w+2*p
@@ -150,7 +150,7 @@ func augmentNaive(src []uint8, h, w int, d sampleDraw, t *normTable) []float32 {
 				if d.flip {
 					cx = w - 1 - x
 				}
-				out[(c*h+y)*w+x] = t[c][padded[(c*ph+y+d.dy)*pw+cx+d.dx]]
+				out[(c*h+y)*w+x] = t.lut[c][padded[(c*ph+y+d.dy)*pw+cx+d.dx]]
 			}
 		}
 	}
@@ -168,7 +168,7 @@ func TestAugment(t *testing.T) {
 			for dx := range 2*AugmentPad + 1 {
 				for _, flip := range []bool{false, true} {
 					d := sampleDraw{dy, dx, flip}
-					augmentInto(dst, src, h, w, d, table)
+					augmentInto(dst, src, h, w, d, table, PadBlack)
 					if want := augmentNaive(src, h, w, d, table); !slices.Equal(dst, want) {
 						t.Fatalf("%dx%d draw %+v: differs from the naive crop", h, w, d)
 					}
@@ -179,7 +179,7 @@ func TestAugment(t *testing.T) {
 	// The centre crop without flip is plain normalisation.
 	src := randomDataset(r, 1, 4, 4, 1).Images
 	a, b := make([]float32, 48), make([]float32, 48)
-	augmentInto(a, src, 4, 4, sampleDraw{AugmentPad, AugmentPad, false}, table)
+	augmentInto(a, src, 4, 4, sampleDraw{AugmentPad, AugmentPad, false}, table, PadZero)
 	normalizeInto(b, src, table)
 	if !slices.Equal(a, b) {
 		t.Error("centre crop differs from normalisation")

@@ -1,11 +1,91 @@
 package data
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Normalization maps a pixel p (0..255) of channel c to
-// (p/255 − Mean[c]) / Std[c].
+// (p/255 − Mean[c]) / Std[c], or, with a mean image, the pixel at index i
+// of the 3×H×W image to (p/255 − MeanImage[i]) / Std[0] (Std holds the one
+// global deviation three times).
 type Normalization struct {
 	Mean, Std [3]float32
+	MeanImage []float32 `json:"mean_image,omitempty"`
+}
+
+// NormMode is how images are normalised.
+type NormMode string
+
+const (
+	// PerChannel subtracts each channel's mean and divides by its standard
+	// deviation (fb.resnet.torch datasets/cifar10.lua, ColorNormalize).
+	PerChannel NormMode = "per-channel"
+	// PerPixelGlobal subtracts the training split's mean image and divides
+	// by one standard deviation over all its values (Stochastic_Depth
+	// cifar-dataset.lua, preprocess: self.data:mean(1), self.data:std()).
+	PerPixelGlobal NormMode = "per-pixel-global"
+)
+
+// ParseNormMode checks a --normalize value.
+func ParseNormMode(s string) (NormMode, error) {
+	switch m := NormMode(s); m {
+	case PerChannel, PerPixelGlobal:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown normalisation %q (per-channel, per-pixel-global)", s)
+}
+
+// NormalizationBy returns the normalisation of mode for a training split:
+// NormalizationFor's for PerChannel, ComputePixelNormalization(train) for
+// PerPixelGlobal.
+func NormalizationBy(mode NormMode, kind Kind, train *Dataset) Normalization {
+	if mode == PerPixelGlobal {
+		return ComputePixelNormalization(train)
+	}
+	return NormalizationFor(kind, train)
+}
+
+// ComputePixelNormalization returns the mean image of ds (per pixel and
+// channel) and one standard deviation over every value of every image,
+// taken about the global mean with Torch's default N−1 divisor, as
+// Stochastic_Depth's cifar-dataset.lua computes them on its 45k training
+// images (std is taken before the mean image is subtracted).
+func ComputePixelNormalization(ds *Dataset) Normalization {
+	size := ds.ImageSize()
+	n := Normalization{MeanImage: make([]float32, size)}
+	if ds.N == 0 {
+		n.Std = [3]float32{1, 1, 1}
+		return n
+	}
+	sums := make([]uint64, size)
+	var total, sq uint64
+	for i := range ds.N {
+		for j, p := range ds.Image(i) {
+			sums[j] += uint64(p)
+			total += uint64(p)
+			sq += uint64(p) * uint64(p)
+		}
+	}
+	for j, s := range sums {
+		n.MeanImage[j] = float32(float64(s) / float64(ds.N) / 255)
+	}
+	cnt := float64(ds.N * size)
+	variance := (float64(sq) - float64(total)*float64(total)/cnt) / max(cnt-1, 1)
+	std := float32(sqrtPos(variance) / 255)
+	if std == 0 {
+		std = 1 // constant images: avoid dividing by zero
+	}
+	n.Std = [3]float32{std, std, std}
+	for c := range 3 {
+		var m float64
+		plane := size / 3
+		for _, v := range n.MeanImage[c*plane : (c+1)*plane] {
+			m += float64(v)
+		}
+		n.Mean[c] = float32(m / float64(plane)) // for display; MeanImage is what counts
+	}
+	return n
 }
 
 // Per-channel statistics of the training sets (DESIGN.md, "Data").

@@ -77,6 +77,9 @@ func trainingCases() []trainingCase {
 		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.StoreAll},
 		{"resnet-20/sd/ror3/recompute-unit", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.RecomputeUnit},
 		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear }), layers.StoreAll},
+		// Average-pool option A is a fixed 2×2 stride-2 convolution (layers.PoolPadA).
+		{"resnet-20/sd/avgpool/recompute-unit", parse("resnet-20", func(c *models.Config) { c.SD, c.OptionA = models.SDLinear, models.OptionAAvgPool }),
+			layers.RecomputeUnit},
 		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.StoreAll},
 		{"wrn-10-2/dropout/recompute-bn", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.RecomputeBN},
 		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }), layers.StoreAll},

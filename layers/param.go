@@ -12,9 +12,10 @@ import (
 type InitKind int
 
 const (
-	InitConst   InitKind = iota // every element Init.Value
-	InitNormal                  // N(0, Init.Value²)
-	InitUniform                 // U(−Init.Value, Init.Value)
+	InitConst      InitKind = iota // every element Init.Value
+	InitNormal                     // N(0, Init.Value²)
+	InitUniform                    // U(−Init.Value, Init.Value)
+	InitUniformPos                 // U(0, Init.Value)
 )
 
 // Init is an initialisation rule.
@@ -24,9 +25,17 @@ type Init struct {
 }
 
 // HeInit is He et al.'s rule for a conv weight (out, in, kh, kw):
-// N(0, sqrt(2/(kh·kw·out))), as in their released code.
+// N(0, sqrt(2/(kh·kw·out))), as in their released code (resnet-pre-act.lua
+// and fb.resnet.torch models/*.lua, ConvInit: n = kW·kH·nOutputPlane).
 func HeInit(w ops.Shape) Init {
 	return Init{InitNormal, math.Sqrt(2 / float64(w[2]*w[3]*w[0]))}
+}
+
+// HeInitFanIn is the same rule over the fan-in, N(0, sqrt(2/(kh·kw·in))):
+// nninit.kaiming with gain 'relu' in Stochastic_Depth ResidualDrop.lua, and
+// MSRinit in wide-residual-networks models/utils.lua (n = kW·kH·nInputPlane).
+func HeInitFanIn(w ops.Shape) Init {
+	return Init{InitNormal, math.Sqrt(2 / float64(w[2]*w[3]*w[1]))}
 }
 
 // Param is one learnable tensor with its gradient. Value and Grad are views
@@ -167,6 +176,8 @@ func (ps *ParamSet) Initialize(b ops.Backend, r *rand.Rand) {
 				host[i] = float32(r.NormFloat64() * p.Init.Value)
 			case InitUniform:
 				host[i] = float32((2*r.Float64() - 1) * p.Init.Value)
+			case InitUniformPos:
+				host[i] = float32(r.Float64() * p.Init.Value)
 			default:
 				panic(fmt.Sprintf("layers: unknown init kind %d", p.Init.Kind))
 			}

@@ -32,6 +32,34 @@ const (
 	DropoutShortcut ShortcutVariant = "dropout"       // Fig. 2(f): dropout 0.5 on the shortcut
 )
 
+// OptionAForm is how option A reduces the image where the stride is 2.
+type OptionAForm string
+
+const (
+	// OptionASubsample takes every second pixel (fb.resnet.torch:
+	// nn.SpatialAveragePooling(1, 1, stride, stride)).
+	OptionASubsample OptionAForm = "subsample"
+	// OptionAAvgPool averages each 2×2 block (Stochastic_Depth
+	// ResidualDrop.lua: nn.SpatialAveragePooling(stride, stride, stride, stride)).
+	OptionAAvgPool OptionAForm = "avgpool"
+)
+
+// InitFan is the fan of He et al.'s N(0, sqrt(2/n)) conv initialisation.
+type InitFan string
+
+const (
+	FanOut InitFan = "out" // n = kh·kw·out: He's and fb.resnet.torch's ConvInit
+	FanIn  InitFan = "in"  // n = kh·kw·in: nninit.kaiming (Stochastic_Depth), MSRinit (WRN)
+)
+
+// BNScaleInit is how BN weights (γ) start.
+type BNScaleInit string
+
+const (
+	BNScaleOne     BNScaleInit = "one"     // fb.resnet.torch BNInit: weight:fill(1)
+	BNScaleUniform BNScaleInit = "uniform" // U(0, 1): cudnn.torch's reset(), kept by Stochastic_Depth
+)
+
 // SDRule is how stochastic depth assigns survival probabilities.
 type SDRule string
 
@@ -64,16 +92,34 @@ type Config struct {
 	SDPL    float64 // p_L
 	RoR     int     // 1 (none), 2 or 3
 	Classes int
+	// OptionA is option A's form (empty: subsample, for configurations
+	// recorded before the field existed).
+	OptionA OptionAForm
+	// InitFan and BNScaleInit are the initialisation rules (empty: out, one).
+	InitFan     InitFan
+	BNScaleInit BNScaleInit
+	// Arch is the revision of the building rules the configuration was
+	// made under (CurrentArch; 0 in configurations recorded before it existed).
+	Arch int `json:",omitempty"`
 	// NoBNDecay exempts BN weights and biases from weight decay (DESIGN.md:
 	// decay applies to every parameter "unless configured off").
 	NoBNDecay bool
 }
 
+// CurrentArch is the revision of the building rules. Revision 1 (issue 13)
+// changed full pre-activation ResNets (not WRN) to the released code's
+// layout: bottleneck stride on the first 1×1, the shared pre-activation on
+// every stage's first unit and option A at basic units' shape changes. A
+// revision-0 network of that kind has the same parameter names, often the
+// same shapes, and computes something else, so it is refused, not loaded.
+const CurrentArch = 1
+
 // Parse reads a model name and returns its default configuration:
 // resnet-D (D = 6n+2; bottleneck 9n+2 from 164), preact-resnet-D (the same
 // rule), wrn-D-K (D = 6n+4).
 func Parse(name string) (Config, error) {
-	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10}
+	c := Config{Name: name, Widen: 1, Variant: PlainShortcut, LambdaShort: 1, LambdaBranch: 1, SD: SDOff, SDPL: 0.5, RoR: 1, Classes: 10,
+		OptionA: OptionASubsample, InitFan: FanOut, BNScaleInit: BNScaleOne, Arch: CurrentArch}
 	var rest string
 	switch {
 	case strings.HasPrefix(name, "preact-resnet-"):
@@ -169,6 +215,26 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("model %s: unknown stochastic-depth rule %q (off, linear, uniform)", c.Name, c.SD)
 	}
+	if c.Arch != CurrentArch && c.Unit == FullPreact && c.Family != "wrn" {
+		return fmt.Errorf("model %s: recorded by an older deepres (building rules revision %d, now %d) whose full pre-activation units "+
+			"differ from today's (bottleneck stride, the first unit of each stage, option A); its weights do not fit this network: "+
+			"HINT: start a new run, or use the deepres that wrote it", c.Name, c.Arch, CurrentArch)
+	}
+	switch c.OptionA {
+	case "", OptionASubsample, OptionAAvgPool:
+	default:
+		return fmt.Errorf("model %s: unknown option-A form %q (--option-a: subsample, avgpool)", c.Name, c.OptionA)
+	}
+	switch c.InitFan {
+	case "", FanOut, FanIn:
+	default:
+		return fmt.Errorf("model %s: unknown init fan %q (--init-fan: out, in)", c.Name, c.InitFan)
+	}
+	switch c.BNScaleInit {
+	case "", BNScaleOne, BNScaleUniform:
+	default:
+		return fmt.Errorf("model %s: unknown BN scale init %q (--bn-scale-init: one, uniform)", c.Name, c.BNScaleInit)
+	}
 	if c.RoR < 1 || c.RoR > 3 {
 		return fmt.Errorf("model %s: RoR level must be 1, 2 or 3, got %d", c.Name, c.RoR)
 	}
@@ -179,6 +245,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model %s: --dropout is WRN's; for Table 1 use the dropout shortcut", c.Name)
 	}
 	return nil
+}
+
+// UsesOptionA reports whether some shape change of the network goes through
+// option A (so that OptionA matters): not in WRN or pre-activation
+// bottleneck nets, whose shape changes are 1×1 projections, nor with option
+// B or Table 1's conv shortcut.
+func (c Config) UsesOptionA() bool {
+	return c.Family != "wrn" && !(c.Bottleneck && c.Unit == FullPreact) && !c.ProjectionB && c.Variant != ConvShortcut
 }
 
 // Survival returns p_l for units l = 1..L under the configured rule.

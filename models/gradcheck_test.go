@@ -34,6 +34,12 @@ func gradCases() []gradCase {
 		{name: "sd/resnet-14", model: "resnet-14", adjust: sd, mask: alternate},
 		{name: "sd/resnet-14-B", model: "resnet-14", adjust: func(c *Config) { sd(c); c.ProjectionB = true }, mask: func(i int) bool { return i%3 != 0 }},
 		{name: "sd/preact-14", model: "preact-resnet-14", adjust: sd, mask: func(i int) bool { return i%3 != 0 }},
+		// Stochastic_Depth's recipe: average-pool option A, fan-in init, U(0,1) BN scales.
+		{name: "sd/resnet-14-avgpool", model: "resnet-14", adjust: func(c *Config) {
+			sd(c)
+			c.OptionA, c.InitFan, c.BNScaleInit = OptionAAvgPool, FanIn, BNScaleUniform
+		}, mask: func(i int) bool { return i%3 != 1 }},
+		{name: "preact/B", model: "preact-resnet-8", adjust: func(c *Config) { c.ProjectionB = true }},
 		{name: "sd/wrn-16-2", model: "wrn-16-2", adjust: sd, mask: alternate},
 		{name: "ror2/resnet", model: "resnet-8", adjust: func(c *Config) { c.RoR = 2 }},
 		{name: "ror3/resnet", model: "resnet-14", adjust: func(c *Config) { c.RoR = 3 }},

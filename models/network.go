@@ -63,7 +63,7 @@ func New(cfg Config, b ops.Backend) (*Network, error) {
 			if s > 0 && i == 0 {
 				stride = 2
 			}
-			u := bd.unit(fmt.Sprintf("layer%d.%d", s+1, i), in, widths[s], stride)
+			u := bd.unit(fmt.Sprintf("layer%d.%d", s+1, i), in, widths[s], stride, i == 0)
 			net.Units = append(net.Units, u)
 			in = widths[s]
 		}

@@ -8,12 +8,17 @@ func TestParamCounts(t *testing.T) {
 		name string
 		want int
 	}{
+		{"resnet-20", 269722},
+		{"resnet-56", 853018},
 		{"resnet-110", 1727962},
 		{"resnet-1202", 19421274},
+		{"preact-resnet-110", 1727962},
 		{"preact-resnet-164", 1703258},
 		{"preact-resnet-1001", 10327706},
 		{"wrn-40-4", 8949210},
 		{"wrn-28-10", 36479194},
+		{"wrn-40-2", 2243546},
+		{"wrn-58-4", 13599450},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := Parse(tc.name)

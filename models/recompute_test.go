@@ -248,7 +248,7 @@ func TestRecomputeWork(t *testing.T) {
 				counts[mode] = maps.Clone(ob.Counts)
 				units, projections = len(net.Units), 0
 				for _, u := range net.Units {
-					if u.ShortFromPre {
+					if _, ok := u.Short.(*layers.Seq); ok { // a 1×1 projection
 						projections++
 					}
 				}

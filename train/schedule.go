@@ -16,13 +16,29 @@ type Schedule struct {
 	Fractions []float64
 	Steps     []int
 	Epochs    []int
+	// Factor multiplies the rate at each milestone of step and multistep
+	// (0: 0.1, the ÷10 of He et al. and Huang et al.; Zagoruyko and
+	// Komodakis use 0.2).
+	Factor float64 `json:",omitempty"`
 }
 
 // ParseSchedule reads constant | step:F1,F2 | multistep:I1,I2 (iterations)
-// or multistep:E1e,E2e (epochs) | cosine.
+// or multistep:E1e,E2e (epochs) | cosine; step and multistep take an
+// optional "@FACTOR" suffix, the rate's multiplier at each milestone
+// (default 0.1), e.g. multistep:59e,119e,159e@0.2.
 func ParseSchedule(s string) (Schedule, error) {
 	kind, args, _ := strings.Cut(s, ":")
 	sc := Schedule{Kind: kind}
+	if a, f, ok := strings.Cut(args, "@"); ok {
+		if kind != "step" && kind != "multistep" {
+			return sc, fmt.Errorf("schedule %q takes no decay factor", kind)
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v > 0 && v < 1) {
+			return sc, fmt.Errorf("schedule %s: decay factor %q is not a number in (0, 1)", kind, f)
+		}
+		args, sc.Factor = a, v
+	}
 	switch kind {
 	case "constant", "cosine":
 		if args != "" {
@@ -75,21 +91,32 @@ func (s Schedule) String() string {
 	if len(parts) == 0 {
 		return s.Kind
 	}
-	return s.Kind + ":" + strings.Join(parts, ",")
+	f := ""
+	if s.Factor != 0 {
+		f = "@" + strconv.FormatFloat(s.Factor, 'g', -1, 64)
+	}
+	return s.Kind + ":" + strings.Join(parts, ",") + f
 }
 
 // LR is the rate at step (0-based) of total steps with stepsPerEpoch, from
 // base, after warm-up: warmupLR for the first warmup steps (He et al.'s
 // ResNet-110/1202 recipe: 0.01 until training error is below 80%, which
-// they reach in about 400 iterations), then the schedule.
+// they reach in about 400 iterations), then the schedule. A milestone of E
+// epochs takes effect after E completed epochs, at the first step of
+// 1-based epoch E+1: Stochastic_Depth main.lua's rate drops when
+// epochCounter (1-based) reaches 250, which is 249e here.
 func (s Schedule) LR(base float64, step, total, stepsPerEpoch int, warmup int, warmupLR float64) float64 {
 	if step < warmup {
 		return warmupLR
 	}
 	lr := base
 	drop := func(at int) {
-		if step >= at {
+		switch {
+		case step < at:
+		case s.Factor == 0:
 			lr /= 10
+		default:
+			lr *= s.Factor // as wide-residual-networks train.lua: lr * learningRateDecayRatio
 		}
 	}
 	switch s.Kind {

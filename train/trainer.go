@@ -120,6 +120,15 @@ func (t *Trainer) LoadInit(path string) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := f.Meta["model"]; ok { // a deepres checkpoint: built under today's rules?
+		m, _, err := ModelFromMetadata(f, path)
+		if err != nil {
+			return err
+		}
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("--init %s: %w", path, err)
+		}
+	}
 	return LoadStateDict(t.Net, f.Tensors, path)
 }
 
@@ -147,8 +156,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return fmt.Errorf("create run folder: %w", err)
 	}
+	pad := cfg.Pad
+	if pad == "" {
+		pad = data.PadBlack // a run recorded before Config.Pad existed padded so
+	}
 	loader := data.NewLoader(t.Train, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: cfg.Shuffle, Augment: cfg.Augment,
-		Seed: cfg.Seed, Norm: t.Norm, Workers: cfg.Workers})
+		Pad: pad, Seed: cfg.Seed, Norm: t.Norm, Workers: cfg.Workers})
 	defer loader.Close()
 	epochs := (t.totalSteps + t.perEpoch - 1) / t.perEpoch
 	for t.pos.Step < t.totalSteps {

@@ -235,6 +235,12 @@ func TestConfigValidation(t *testing.T) {
 		{"he2016", "cifar10", "resnet", map[string]string{"steps": "64000", "warmup-steps": "400", "nesterov": "false"}},
 		{"ror2016", "cifar10", "wrn", map[string]string{"wd": "5e-4", "epochs": "500", "nesterov": "true"}},
 		{"sd2016", "svhn", "resnet", map[string]string{"epochs": "50", "augment": "false"}},
+		// Stochastic_Depth main.lua: 0.01 from 1-based epoch 250, 0.001 from 375.
+		{"sd2016", "cifar10", "resnet", map[string]string{"epochs": "500", "lr-schedule": "multistep:249e,374e", "val-split": "5000",
+			"normalize": "per-pixel-global", "pad": "zero", "init-fan": "in", "bn-scale-init": "uniform", "option-a": "avgpool"}},
+		{"wrn2016", "cifar10", "wrn", map[string]string{"epochs": "200", "lr-schedule": "multistep:59e,119e,159e@0.2", "wd": "5e-4",
+			"nesterov": "true", "pad": "reflect", "init-fan": "in"}},
+		{"he2016", "cifar10", "preact-resnet", map[string]string{"normalize": "per-channel", "pad": "zero", "init-fan": "out", "val-split": "0"}},
 	} {
 		got, err := Preset(tc.preset, tc.dataset, tc.family)
 		if err != nil {

@@ -13,13 +13,16 @@ import (
 // modelFlags are the flags that define a network, shared by train, init and bench.
 type modelFlags struct {
 	model, sd, unit, shortcut string
+	optionA, initFan, bnScale string
 	ror                       int
 	dropout                   float64
 	classes                   int
 	noBNDecay                 bool
+	fs                        *pflag.FlagSet
 }
 
 func (m *modelFlags) add(fs *pflag.FlagSet) {
+	m.fs = fs
 	fs.StringVar(&m.model, "model", "", "network: resnet-D, preact-resnet-D or wrn-D-K (see 'deepres models')")
 	fs.IntVar(&m.ror, "ror", 1, "RoR shortcut level: 1 (none), 2 (root) or 3 (root + middle)")
 	fs.StringVar(&m.sd, "sd", "off", "stochastic depth: off, linear:P_L or uniform:P_L")
@@ -28,6 +31,9 @@ func (m *modelFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&m.dropout, "dropout", 0, "WRN dropout between the two convs")
 	fs.IntVar(&m.classes, "classes", 10, "number of classes (set from the dataset by train)")
 	fs.BoolVar(&m.noBNDecay, "no-bn-decay", false, "no weight decay on BN weights and biases (default: decay on every parameter)")
+	fs.StringVar(&m.optionA, "option-a", "subsample", "option A's reduction where the stride is 2: subsample (every second pixel, fb.resnet.torch) or avgpool (2x2 average, Stochastic_Depth)")
+	fs.StringVar(&m.initFan, "init-fan", "out", "conv init N(0, sqrt(2/n)) with n = k*k*out (out: He's code) or k*k*in (in: Stochastic_Depth, WRN)")
+	fs.StringVar(&m.bnScale, "bn-scale-init", "one", "BN weight init: one, or uniform (U(0,1), cudnn.torch's default kept by Stochastic_Depth)")
 }
 
 // config turns the flags into a validated model configuration.
@@ -43,6 +49,13 @@ func (m *modelFlags) config() (models.Config, error) {
 	if m.unit != "" {
 		c.Unit = models.UnitVariant(m.unit)
 	}
+	// Validate names the valid values of these three; empty is not one here.
+	for _, f := range []struct{ name, v string }{{"option-a", m.optionA}, {"init-fan", m.initFan}, {"bn-scale-init", m.bnScale}} {
+		if f.v == "" {
+			return c, usagef("--%s: empty value", f.name)
+		}
+	}
+	c.OptionA, c.InitFan, c.BNScaleInit = models.OptionAForm(m.optionA), models.InitFan(m.initFan), models.BNScaleInit(m.bnScale)
 	if err := parseSD(&c, m.sd); err != nil {
 		return c, err
 	}
@@ -51,6 +64,9 @@ func (m *modelFlags) config() (models.Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return c, usageError{err.Error()}
+	}
+	if typed(m.fs, "option-a") && !c.UsesOptionA() {
+		return c, usagef("--option-a: %s has no option-A shortcut (its shape changes go through 1x1 projections)", c.Name)
 	}
 	return c, nil
 }

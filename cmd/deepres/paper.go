@@ -1,21 +1,28 @@
 package main
 
 // Published CIFAR-10 test errors (%) that the experiment studies
-// (scripts/experiments/run.sh) compare against. They are data copied from
-// the papers' tables as reproduced in the project's slides
-// (shared/PAPERS-SLIDES.md):
+// (scripts/experiments/run.sh) compare against, each with where it was read:
 //
 //   - table1: He et al. 2016, "Identity Mappings in Deep Residual Networks",
-//     Table 1 (ResNet-110, shortcut variants; "fail" means error > 20%).
-//   - table2: He et al. 2016, Table 2 (ResNet-110 and ResNet-164 unit variants).
-//   - sd: Huang et al. 2016, "Deep Networks with Stochastic Depth", as cited in
-//     Zhang et al. 2016 Table XI (ResNets-110+SD 5.23). The slides give no
-//     number for the constant-depth baseline, the 1202-layer network or the
-//     Fig. 8 grid, so those rows have none.
+//     Table 1 (ResNet-110, shortcut variants; "fail" means error > 20%), as
+//     reproduced in the project's slides (shared/PAPERS-SLIDES.md).
+//   - table2: He et al. 2016, Table 2 (ResNet-110 and ResNet-164 unit
+//     variants; slides), and ResNet-1001 with full pre-activation: 4.92 with
+//     the paper's mini-batch of 128, as KaimingHe/resnet-1k-layers README.md
+//     states it (its own code, batch 64, gives the abstract's 4.62).
+//   - sd: Huang et al. 2016, "Deep Networks with Stochastic Depth": the
+//     110-layer constant-depth baseline 6.41 and stochastic depth 5.23, both
+//     "test error (selected by best validation error)" in
+//     yueatsprograms/Stochastic_Depth README.md (the same 5.23 as Zhang et
+//     al. Table XI cites); the 1202-layer network 4.91, from the paper's
+//     abstract. The Fig. 8 grid has no numbers.
 //   - ror: Zhang et al. 2016, "Residual Networks of Residual Networks",
 //     Table V (Pre-ResNets-164 with and without RoR-3 and SD), Table VI
-//     (WRN40-2 with and without RoR-3 and SD) and Table XI (ResNets-164
-//     5.93 as reported by He et al., RoR-3-164 4.86).
+//     (WRN40-2 with and without RoR-3 and SD) and Table XI (ResNets-164 5.93
+//     as reported by He et al., so trained on He's recipe; RoR-3-164 4.86,
+//     which like every RoR entry of Table XI is a "+SD" result: Table XI's
+//     Pre-RoR-3-164 4.51 and RoR-3-WRN40-2 4.59 are the "+SD" cells of
+//     Tables V and VI).
 //
 // The row names are the ones run.sh gives its rows; run.sh also writes the
 // number into each run's row.json and report_test.go checks the two agree.
@@ -57,9 +64,12 @@ var paperNumbers = map[string]map[string]paperNumber{
 		"resnet-164 relu-before-add":  pe(6.14, "He et al. 2016 Table 2"),
 		"resnet-164 relu-only-preact": pe(5.91, "He et al. 2016 Table 2"),
 		"resnet-164 full-preact":      pe(5.46, "He et al. 2016 Table 2"),
+		"resnet-1001 full-preact":     pe(4.92, "He et al. 2016 (batch 128), KaimingHe/resnet-1k-layers README.md"),
 	},
 	"sd": {
-		"resnet-110 sd linear:0.5": pe(5.23, "Huang et al. 2016 via Zhang et al. 2016 Table XI"),
+		"resnet-110":                pe(6.41, "Huang et al. 2016, Stochastic_Depth README.md (best-validation protocol)"),
+		"resnet-110 sd linear:0.5":  pe(5.23, "Huang et al. 2016, Stochastic_Depth README.md; Zhang et al. 2016 Table XI"),
+		"resnet-1202 sd linear:0.5": pe(4.91, "Huang et al. 2016, abstract"),
 	},
 	"ror": {
 		"preact-resnet-164":          pe(5.04, "Zhang et al. 2016 Table V"),
@@ -70,8 +80,8 @@ var paperNumbers = map[string]map[string]paperNumber{
 		"wrn-40-2 ror-3":             pe(5.01, "Zhang et al. 2016 Table VI"),
 		"wrn-40-2 sd":                pe(4.80, "Zhang et al. 2016 Table VI"),
 		"wrn-40-2 ror-3 sd":          pe(4.59, "Zhang et al. 2016 Table VI"),
-		"resnet-164 ror-1":           pe(5.93, "Zhang et al. 2016 Table XI (He et al.)"),
-		"resnet-164 ror-3":           pe(4.86, "Zhang et al. 2016 Table XI"),
+		"resnet-164 (he2016)":        pe(5.93, "Zhang et al. 2016 Table XI (reported by He et al. 2016)"),
+		"resnet-164 ror-3 sd":        pe(4.86, "Zhang et al. 2016 Table XI (RoR-3-164, +SD)"),
 	},
 }
 

@@ -7,6 +7,16 @@ import (
 	"github.com/deepres/deepres/train"
 )
 
+// presetAnnotation marks a flag that a preset set (pflag's Set marks it
+// changed as if typed).
+const presetAnnotation = "deepres-preset"
+
+// typed reports whether the user typed flag name (rather than a preset setting it).
+func typed(fs *pflag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Changed && f.Annotations[presetAnnotation] == nil
+}
+
 // applyPreset sets each flag of the named recipe that the user did not type,
 // so a preset gives defaults and what the user typed wins. --epochs and
 // --steps are one choice: typing either keeps the preset's length out.
@@ -26,6 +36,10 @@ func applyPreset(fs *pflag.FlagSet, name, dataset, model string) error {
 		}
 		if err := fs.Set(s.Flag, s.Value); err != nil {
 			panic("deepres: preset " + name + " sets --" + s.Flag + " to " + s.Value + ": " + err.Error())
+		}
+		// Set marks the flag changed; the mark says the user did not type it.
+		if err := fs.SetAnnotation(s.Flag, presetAnnotation, []string{name}); err != nil {
+			panic("deepres: " + err.Error())
 		}
 	}
 	return nil

@@ -156,7 +156,8 @@ func paramsFromLog(dir string) int64 {
 
 // rowStats summarises a row's seeds. Errors are in percent.
 type rowStats struct {
-	finals         []float64 // final test error per seed
+	finals         []float64 // reported test error per seed (runError)
+	byVal          bool      // some seed's error was selected by validation
 	mean, std      float64
 	best           float64 // lowest test error of any epoch of any seed
 	minEp, maxEp   int     // last epoch reached, over the seeds
@@ -172,8 +173,9 @@ func summarise(r *rowResult) rowStats {
 		last := run.recs[len(run.recs)-1]
 		ep := int(last["epoch"])
 		s.minEp, s.maxEp = min(s.minEp, ep), max(s.maxEp, ep)
-		if v, ok := last["test_error"]; ok {
+		if v, byVal, ok := runError(run.recs); ok {
 			s.finals = append(s.finals, 100*v)
+			s.byVal = s.byVal || byVal
 		}
 		for _, m := range run.recs {
 			if v, ok := m["test_error"]; ok {
@@ -194,6 +196,28 @@ func summarise(r *rowResult) rowStats {
 		s.imgPerSec = median(ips)
 	}
 	return s
+}
+
+// runError is the test error a run reports: for a run with a validation
+// split, the test error of the epoch with the lowest validation error (the
+// first such epoch), as Huang et al. report theirs ("test error (selected by
+// best validation error)", Stochastic_Depth README.md; main.lua evaluates
+// both sets after every epoch); otherwise the test error after the last
+// epoch. byVal says which.
+func runError(recs []map[string]float64) (v float64, byVal, ok bool) {
+	bestVal := math.Inf(1)
+	for _, m := range recs {
+		ve, okV := m["val_error"]
+		te, okT := m["test_error"]
+		if okV && okT && ve < bestVal {
+			bestVal, v, byVal, ok = ve, te, true, true
+		}
+	}
+	if byVal {
+		return v, true, true
+	}
+	v, ok = recs[len(recs)-1]["test_error"]
+	return v, false, ok
 }
 
 // meanStd is the mean and the sample standard deviation (0 for one value).
@@ -233,6 +257,9 @@ func (s rowStats) ours() string {
 		v = fmt.Sprintf("%.2f ± %.2f", s.mean, s.std)
 	} else {
 		v = fmt.Sprintf("%.2f", s.mean)
+	}
+	if s.byVal {
+		v += " †"
 	}
 	if s.mean > failThreshold {
 		return "fail (" + v + ")"
@@ -311,7 +338,8 @@ func writeReport(root, out string) ([]string, error) {
 	}
 	var md strings.Builder
 	written := []string{}
-	fmt.Fprintf(&md, "# deepres results\n\nResults folder: `%s`. Test error (%%) on the run's test set after the last epoch, mean ± sample std over seeds; "+
+	fmt.Fprintf(&md, "# deepres results\n\nResults folder: `%s`. Test error (%%) on the run's test set after the last epoch, "+
+		"or, marked †, at the epoch of lowest validation error for runs with a validation split (Huang et al.'s protocol); mean ± sample std over seeds; "+
 		"best: lowest test error of any epoch of any seed; \"fail\" when the mean is above %.0f%% (He et al. 2016, Table 1). "+
 		"Paper: published CIFAR-10 error (cmd/deepres/paper.go). Wall time: summed epoch seconds, mean over seeds. img/s: median over epochs.\n",
 		root, failThreshold)

@@ -248,3 +248,43 @@ func scriptHas(t *testing.T, study, name string) bool {
 	}
 	return strings.Contains(string(b), fmt.Sprintf("row %s %q ", study, name))
 }
+
+// A run with a validation split reports the test error at its best
+// validation epoch (Huang et al.'s protocol), not after the last epoch.
+func TestReportBestValidation(t *testing.T) {
+	root := t.TempDir()
+	info := rowInfo{Study: "sd", Row: "resnet-110 sd linear:0.5", Model: "resnet-110"}
+	dir := filepath.Join(root, "sd", "row", "seed-0")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(info)
+	if err := os.WriteFile(filepath.Join(dir, "row.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Validation is best (0.05) at epoch 2, where the test error is 0.06; the
+	// last epoch has the lowest test error, 0.055.
+	lines := `{"epoch":1,"step":1,"test_error":0.09,"val_error":0.08,"seconds":1}
+{"epoch":2,"step":2,"test_error":0.06,"val_error":0.05,"seconds":1}
+{"epoch":3,"step":3,"test_error":0.055,"val_error":0.05,"seconds":1}
+{"epoch":4,"step":4,"test_error":0.058,"val_error":0.07,"seconds":1}
+`
+	if err := os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "report.md")
+	if _, err := writeReport(root, out); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := tableRow(t, string(md), info.Row)
+	if cells[3] != "6.00 †" {
+		t.Errorf("our error %q, want 6.00 † (test error at the best validation epoch)", cells[3])
+	}
+	if cells[4] != "5.50" {
+		t.Errorf("best %q, want 5.50", cells[4])
+	}
+}

@@ -34,13 +34,15 @@ func runTrain(args []string) error {
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
 	fs.IntVar(&cfg.Steps, "steps", 0, "iterations to train (overrides --epochs)")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "base learning rate")
-	schedule := fs.String("lr-schedule", cfg.Schedule.String(), "constant | step:F1,F2 (fractions) | multistep:I1,I2 (iterations, or 30e,35e for epochs) | cosine")
+	schedule := fs.String("lr-schedule", cfg.Schedule.String(), "constant | step:F1,F2 (fractions) | multistep:I1,I2 (iterations, or 30e,35e: after 30 and 35 completed epochs) | cosine; step and multistep take @FACTOR, the multiplier at each milestone (default 0.1), e.g. multistep:59e,119e,159e@0.2")
 	fs.IntVar(&cfg.WarmupSteps, "warmup-steps", 0, "iterations at --warmup-lr before the schedule")
 	fs.Float64Var(&cfg.WarmupLR, "warmup-lr", cfg.WarmupLR, "learning rate during warm-up")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
 	fs.BoolVar(&cfg.Nesterov, "nesterov", false, "Nesterov momentum")
 	fs.Float64Var(&cfg.WD, "wd", cfg.WD, "weight decay (on every parameter, BN included)")
 	fs.BoolVar(&cfg.Augment, "augment", true, "\"+\" augmentation: pad 4, random crop, flip")
+	pad := fs.String("pad", string(cfg.Pad), "what the augmentation pads with: zero (after normalising: the mean colour), reflect (mirror), black (pixel 0, torchvision's order)")
+	normalize := fs.String("normalize", string(cfg.Normalize), "per-channel (mean and std per channel) or per-pixel-global (the training split's mean image and one std)")
 	fs.BoolVar(&cfg.Shuffle, "shuffle", true, "reshuffle the training set every epoch")
 	valSplit := fs.Int("val-split", 0, "hold out this many training images for validation (e.g. 5000)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of weights, data order, augmentation, dropout and stochastic depth")
@@ -49,7 +51,7 @@ func runTrain(args []string) error {
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
 	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
-	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd (flags you type win)")
+	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016, wrn2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd, normalisation, pad, validation split and init (flags you type win)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +88,12 @@ func runTrain(args []string) error {
 		return usagef("--lr-schedule: %v", err)
 	}
 	cfg.Schedule = sc
+	if cfg.Pad, err = data.ParsePadMode(*pad); err != nil {
+		return usagef("--pad: %v", err)
+	}
+	if cfg.Normalize, err = data.ParseNormMode(*normalize); err != nil {
+		return usagef("--normalize: %v", err)
+	}
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
 		return usagef("--dataset: %v", err)
@@ -112,7 +120,11 @@ func runTrain(args []string) error {
 	var valDS *data.Dataset
 	if *valSplit > 0 {
 		if *valSplit >= trainDS.N {
-			return usagef("--val-split %d leaves no training images (the set has %d)", *valSplit, trainDS.N)
+			from := ""
+			if !typed(fs, "val-split") {
+				from = fmt.Sprintf(" (set by --preset %s; --val-split 0 trains on all of it)", *preset)
+			}
+			return usagef("--val-split %d leaves no training images (the set has %d)%s", *valSplit, trainDS.N, from)
 		}
 		trainDS, valDS = data.SplitValidation(trainDS, *valSplit, cfg.Seed)
 	}
@@ -264,7 +276,7 @@ func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, 
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationFor(kind, trainDS))
+	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationBy(cfg.Normalize, kind, trainDS))
 	if err != nil {
 		b.Close()
 		return nil, nil, err

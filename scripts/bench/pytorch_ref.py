@@ -41,8 +41,11 @@ class Config:
     """Everything that defines a network: parsed from a model name plus options."""
 
     def __init__(self, name, unit=None, shortcut="A", variant="none", sd="off", ror=1, classes=10,
-                 dropout=0.0, block=None):
+                 dropout=0.0, block=None, option_a="subsample"):
         self.name = name
+        if option_a not in ("subsample", "avgpool"):
+            raise SystemExit("pytorch_ref: --option-a must be subsample or avgpool")
+        self.option_a = option_a
         self.classes = classes
         self.ror = ror
         self.dropout = dropout
@@ -123,7 +126,7 @@ class Config:
                 "widths": self.widths, "unit": self.unit, "shortcut": self.shortcut,
                 "variant": self.variant, "lambda_s": self.ls, "lambda_f": self.lf, "b_g": self.bg,
                 "sd": self.sd_mode, "p_L": self.sd_pl, "ror": self.ror, "classes": self.classes,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "option_a": self.option_a}
 
 
 def parse_variant(s):
@@ -210,9 +213,13 @@ def splitmix_mask(seed, shape, p):
     return torch.from_numpy(mask.reshape(tuple(shape)))
 
 
-def shortcut_a(x, cout, stride):
-    """He et al.'s option A: every stride-th pixel, zero channels appended after the input's."""
-    if stride > 1:
+def shortcut_a(x, cout, stride, form="subsample"):
+    """He et al.'s option A: every stride-th pixel (fb.resnet.torch: SpatialAveragePooling(1, 1, stride,
+    stride)) or the mean of each stride x stride block (Stochastic_Depth ResidualDrop.lua:
+    SpatialAveragePooling(stride, stride, stride, stride)), zero channels appended after the input's."""
+    if stride > 1 and form == "avgpool":
+        x = F.avg_pool2d(x, stride, stride)
+    elif stride > 1:
         x = x[:, :, ::stride, ::stride]
     pad = cout - x.shape[1]
     if pad > 0:
@@ -251,21 +258,35 @@ class Gate(nn.Module):
 
 
 class Unit(nn.Module):
-    """One residual unit: basic (3x3, 3x3) or bottleneck (1x1, 3x3, 1x1, stride on the 3x3 as in He's
-    code). placement is a Table 2 unit; he_transition selects He's released pre-activation code for a
-    shape-changing unit (a = ReLU(BN(x)) once, F'(a) + conv1x1(a)). forward(x, extra, keep, scale):
-    extra joins the sum before the after-addition activation (RoR), keep=False computes only the
-    shortcut (stochastic depth), scale multiplies the branch (p_l at test time)."""
+    """One residual unit: basic (3x3, 3x3) or bottleneck (1x1, 3x3, 1x1). A full pre-activation
+    bottleneck strides its first 1x1 (resnet-1k-layers resnet-pre-act.lua), every other placement its
+    3x3 (fb.resnet.torch models/resnet.lua). placement is a Table 2 unit; he_transition marks a unit
+    with the shared pre-activation a = ReLU(BN(x)) feeding both paths, F'(a) + h(a): in preact-resnet
+    the first unit of every stage (fb.resnet.torch models/preresnet.lua 'both_preact';
+    resnet-pre-act.lua), in WRN a unit whose planes change (wide-residual-networks wide-resnet.lua).
+    h(a) is the identity where the shape holds, else a bare 1x1 conv for bottleneck units, WRN and
+    --shortcut B, option A for basic units. forward(x, extra, keep, scale): extra joins the sum
+    before the after-addition activation (RoR), keep=False computes only the shortcut (stochastic
+    depth), scale multiplies the branch (p_l at test time)."""
 
-    def __init__(self, cfg, cin, cout, stride):
+    def __init__(self, cfg, cin, cout, stride, first=False):
         super().__init__()
         self.placement = cfg.unit
         self.variant = cfg.variant
         self.ls, self.lf = cfg.ls, cfg.lf
         self.cout, self.stride = cout, stride
+        self.option_a = cfg.option_a
         changes = cin != cout or stride != 1
-        self.he_transition = cfg.unit == "full-preact" and changes
-        if cfg.block == "bottleneck":
+        if cfg.unit != "full-preact":
+            self.he_transition = False
+        elif cfg.family == "wrn":
+            self.he_transition = cin != cout
+        else:
+            self.he_transition = first
+        if cfg.block == "bottleneck" and cfg.unit == "full-preact":
+            mid = cout // 4
+            specs = [(cin, mid, 1, stride), (mid, mid, 3, 1), (mid, cout, 1, 1)]
+        elif cfg.block == "bottleneck":
             mid = cout // 4
             specs = [(cin, mid, 1, 1), (mid, mid, 3, stride), (mid, cout, 1, 1)]
         else:
@@ -290,8 +311,11 @@ class Unit(nn.Module):
         if self.variant == "conv":
             self.shortcut, self.short_kind = Projection(cin, cout, stride, True), "proj"
         elif changes and self.he_transition:
-            self.shortcut, self.short_kind = Projection(cin, cout, stride, False), "proj"
-        elif changes and (cfg.shortcut == "B" or cfg.family == "wrn"):
+            if cfg.block == "bottleneck" or cfg.family == "wrn" or cfg.shortcut == "B":
+                self.shortcut, self.short_kind = Projection(cin, cout, stride, False), "proj"
+            else:
+                self.short_kind = "A"
+        elif changes and cfg.shortcut == "B":
             self.shortcut, self.short_kind = Projection(cin, cout, stride, True), "proj"
         elif changes:
             self.short_kind = "A"
@@ -304,7 +328,7 @@ class Unit(nn.Module):
         if self.short_kind == "proj":
             return self.shortcut(x)
         if self.short_kind == "A":
-            return shortcut_a(x, self.cout, self.stride)
+            return shortcut_a(x, self.cout, self.stride, self.option_a)
         return x
 
     def branch(self, x):
@@ -405,7 +429,7 @@ class Net(nn.Module):
         for s in range(3):
             units = nn.ModuleList()
             for i in range(cfg.n):
-                units.append(Unit(cfg, cin, cfg.widths[s], strides[s] if i == 0 else 1))
+                units.append(Unit(cfg, cin, cfg.widths[s], strides[s] if i == 0 else 1, first=i == 0))
                 cin = cfg.widths[s]
             setattr(self, "layer%d" % (s + 1), units)
         if cfg.ror >= 2:
@@ -567,11 +591,13 @@ def add_model_options(p):
     p.add_argument("--ror", type=int, default=1, help="RoR levels m: 1 (plain), 2, 3")
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--dropout", type=float, default=0.0, help="WRN dropout between the convs")
+    p.add_argument("--option-a", default="subsample", help="option A's reduction: subsample | avgpool")
 
 
 def config_from(args, name):
     return Config(name, unit=args.unit, shortcut=args.shortcut, variant=args.shortcut_variant,
-                  sd=args.sd, ror=args.ror, classes=args.classes, dropout=args.dropout, block=args.block)
+                  sd=args.sd, ror=args.ror, classes=args.classes, dropout=args.dropout, block=args.block,
+                  option_a=args.option_a)
 
 
 def cmd_params(args):
@@ -790,6 +816,12 @@ def cmd_forward(args):
         raise SystemExit("pytorch_ref: %s must hold tensors x (N,3,32,32) and labels (N)" % args.input)
     x = torch.from_numpy(inp["x"].astype(np.float32))
     labels = torch.from_numpy(inp["labels"].astype(np.int64).reshape(-1))
+    if args.float64:
+        # The same float32 weights and input, computed in float64: how far a float32 result may
+        # lie from the exact one (deep nets at initialisation amplify rounding; internal/torchcheck).
+        net.double()
+        x = x.double()
+        momentum = {k: v.double() for k, v in momentum.items()}
     train = args.train_step or args.mode == "train"
     if "sd_keep" in inp:
         keep = inp["sd_keep"].reshape(-1)
@@ -837,6 +869,9 @@ def cmd_forward(args):
 
     meta = {"config": json.dumps(cfg.as_dict()), "mode": "train" if train else "eval",
             "train_step": str(bool(args.train_step)), "torch": torch.__version__}
+    if args.float64:
+        out = {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
+        meta["float64"] = "true"
     if args.out:
         write_safetensors(args.out, out, meta)
     summary = {"model": cfg.name, "mode": meta["mode"], "loss": float(loss),
@@ -913,6 +948,8 @@ def main(argv=None):
                    help="layers.Env.DropoutSeed before the first mask")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", help="write every output tensor to this safetensors file")
+    p.add_argument("--float64", action="store_true",
+                   help="compute in float64 from the same float32 weights and input (outputs written as float32)")
     p.set_defaults(func=cmd_forward)
 
     p = sub.add_parser("make-input", help="write a random input file for forward")

@@ -118,6 +118,31 @@ def option_a_shortcut():
         return "does not take every second pixel from (0,0)"
     if y[:, 2:].abs().sum().item() != 0:
         return "appended channels are not zero"
+    a = ref.shortcut_a(x, 5, 2, "avgpool")  # Stochastic_Depth ResidualDrop.lua
+    if a[0, 1, 0, 1].item() != (x[0, 1, 0, 2] + x[0, 1, 0, 3] + x[0, 1, 1, 2] + x[0, 1, 1, 3]).item() / 4:
+        return "average-pool option A is not the 2x2 mean"
+    if a[:, 2:].abs().sum().item() != 0:
+        return "average-pool option A: appended channels are not zero"
+    return None
+
+
+@check
+def preact_as_released():
+    """resnet-pre-act.lua: a pre-activation bottleneck strides its first 1x1; preresnet.lua: the first
+    unit of every stage, stage 1 included, has the shared pre-activation, option A where a basic
+    unit changes shape, the identity in stage 1."""
+    net = build("preact-resnet-164")
+    u = net.layer2[0]
+    if [c.stride[0] for c in (u.conv1, u.conv2, u.conv3)] != [2, 1, 1] or u.shortcut.conv.stride[0] != 2:
+        return "preact bottleneck strides %s" % [c.stride[0] for c in (u.conv1, u.conv2, u.conv3)]
+    if build("resnet-164").layer2[0].conv2.stride[0] != 2:
+        return "post-activation bottleneck does not stride its 3x3"
+    b = build("preact-resnet-8")
+    kinds = [(s[0].he_transition, s[0].short_kind) for s in (b.layer1, b.layer2, b.layer3)]
+    if kinds != [(True, "identity"), (True, "A"), (True, "A")]:
+        return "preact-resnet-8 first units %s" % kinds
+    if [getattr(s[0], "short_kind") for s in (build("preact-resnet-8", shortcut="B").layer2,)] != ["proj"]:
+        return "--shortcut B gives no projection"
     return None
 
 
@@ -239,7 +264,7 @@ def sd_dropped_unit():
     """A dropped unit: its branch BN statistics stay, its weights get zero gradients (not None) and
     still move by weight decay; a dropped preact transition still runs its shared BN1 (the
     projection reads it) with batch statistics, but its running statistics stay, like deepres's."""
-    net = build("preact-resnet-8", sd="uniform:0.5")
+    net = build("preact-resnet-8", sd="uniform:0.5", shortcut="B")
     net.sd_keep = [True, False, False]
     net.train()
     opt = ref.make_sgd(net, 0.1, 0.9, 1e-4, True)

@@ -12,7 +12,7 @@
 # Each row and seed trains into RESULTS_DIR/<study>/<row-slug>/seed-<k>/ with a
 # row.json next to metrics.jsonl. Finished runs are skipped; interrupted ones
 # (last.safetensors present, not finished) continue with deepres train --resume.
-# Without --epochs every row uses its paper's recipe (--preset he2016, sd2016
+# Every row uses the recipe of its published number (--preset he2016, sd2016
 # or ror2016); --epochs E shortens it (step schedule /10 at 50% and 75%).
 # --quick swaps every model for a tiny one, trains 4 steps of batch 8 on the
 # CPU on a generated 10-class image folder: a smoke test of the whole pipeline.
@@ -57,8 +57,11 @@ done
 
 # ---- the rows: row STUDY "NAME" PAPER_ERROR MODEL [TRAIN FLAGS...] ----
 # PAPER_ERROR: the published CIFAR-10 test error (%), "fail" (> 20%) or
-# "null" (none published in the slides); cmd/deepres/paper.go holds the same
-# numbers with their sources (report_test.go checks they agree).
+# "null" (none published); cmd/deepres/paper.go holds the same numbers with
+# their sources (report_test.go checks they agree). Each row names its recipe
+# (--preset): the one its published number was trained with. sd2016 and
+# ror2016 hold out 5k validation images and the report gives the test error
+# at the best validation epoch (Huang et al.'s protocol).
 names=() papers=() models=() flags=()
 row() {
 	local study=$1 name=$2 paper=$3 model=$4
@@ -67,51 +70,55 @@ row() {
 	names+=("$name") papers+=("$paper") models+=("$model") flags+=("$*")
 }
 
-row table1 "original" 6.61 resnet-110 --shortcut A
-row table1 "constant 0,1" fail resnet-110 --shortcut constant:0,1
-row table1 "constant 0.5,1" fail resnet-110 --shortcut constant:0.5,1
-row table1 "constant 0.5,0.5" 12.35 resnet-110 --shortcut constant:0.5,0.5
-row table1 "exclusive bg=0" fail resnet-110 --shortcut exclusive:0
-row table1 "exclusive bg=-6" 8.70 resnet-110 --shortcut exclusive:-6
-row table1 "exclusive bg=-7" 9.81 resnet-110 --shortcut exclusive:-7
-row table1 "shortcut-only bg=0" 12.86 resnet-110 --shortcut shortcut-only:0
-row table1 "shortcut-only bg=-6" 6.91 resnet-110 --shortcut shortcut-only:-6
-row table1 "conv" 12.22 resnet-110 --shortcut conv
-row table1 "dropout" fail resnet-110 --shortcut dropout
+row table1 "original" 6.61 resnet-110 --shortcut A --preset he2016
+row table1 "constant 0,1" fail resnet-110 --shortcut constant:0,1 --preset he2016
+row table1 "constant 0.5,1" fail resnet-110 --shortcut constant:0.5,1 --preset he2016
+row table1 "constant 0.5,0.5" 12.35 resnet-110 --shortcut constant:0.5,0.5 --preset he2016
+row table1 "exclusive bg=0" fail resnet-110 --shortcut exclusive:0 --preset he2016
+row table1 "exclusive bg=-6" 8.70 resnet-110 --shortcut exclusive:-6 --preset he2016
+row table1 "exclusive bg=-7" 9.81 resnet-110 --shortcut exclusive:-7 --preset he2016
+row table1 "shortcut-only bg=0" 12.86 resnet-110 --shortcut shortcut-only:0 --preset he2016
+row table1 "shortcut-only bg=-6" 6.91 resnet-110 --shortcut shortcut-only:-6 --preset he2016
+row table1 "conv" 12.22 resnet-110 --shortcut conv --preset he2016
+row table1 "dropout" fail resnet-110 --shortcut dropout --preset he2016
 
-row table2 "resnet-110 original" 6.61 resnet-110 --unit original
-row table2 "resnet-110 bn-after-add" 8.17 resnet-110 --unit bn-after-add
-row table2 "resnet-110 relu-before-add" 7.84 resnet-110 --unit relu-before-add
-row table2 "resnet-110 relu-only-preact" 6.71 resnet-110 --unit relu-only-preact
-row table2 "resnet-110 full-preact" 6.37 resnet-110 --unit full-preact
-row table2 "resnet-164 original" 5.93 resnet-164 --unit original
-row table2 "resnet-164 bn-after-add" 6.50 resnet-164 --unit bn-after-add
-row table2 "resnet-164 relu-before-add" 6.14 resnet-164 --unit relu-before-add
-row table2 "resnet-164 relu-only-preact" 5.91 resnet-164 --unit relu-only-preact
-row table2 "resnet-164 full-preact" 5.46 resnet-164 --unit full-preact
+row table2 "resnet-110 original" 6.61 resnet-110 --unit original --preset he2016
+row table2 "resnet-110 bn-after-add" 8.17 resnet-110 --unit bn-after-add --preset he2016
+row table2 "resnet-110 relu-before-add" 7.84 resnet-110 --unit relu-before-add --preset he2016
+row table2 "resnet-110 relu-only-preact" 6.71 resnet-110 --unit relu-only-preact --preset he2016
+row table2 "resnet-110 full-preact" 6.37 resnet-110 --unit full-preact --preset he2016
+row table2 "resnet-164 original" 5.93 resnet-164 --unit original --preset he2016
+row table2 "resnet-164 bn-after-add" 6.50 resnet-164 --unit bn-after-add --preset he2016
+row table2 "resnet-164 relu-before-add" 6.14 resnet-164 --unit relu-before-add --preset he2016
+row table2 "resnet-164 relu-only-preact" 5.91 resnet-164 --unit relu-only-preact --preset he2016
+row table2 "resnet-164 full-preact" 5.46 resnet-164 --unit full-preact --preset he2016
+row table2 "resnet-1001 full-preact" 4.92 preact-resnet-1001 --preset he2016
 
-row sd "resnet-110" null resnet-110 --sd off
-row sd "resnet-110 sd linear:0.5" 5.23 resnet-110 --sd linear:0.5
-row sd "resnet-1202 sd linear:0.5" null resnet-1202 --sd linear:0.5
+row sd "resnet-110" 6.41 resnet-110 --sd off --preset sd2016
+row sd "resnet-110 sd linear:0.5" 5.23 resnet-110 --sd linear:0.5 --preset sd2016
+row sd "resnet-1202 sd linear:0.5" 4.91 resnet-1202 --sd linear:0.5 --preset sd2016
 for rule in uniform linear; do
 	for depth in 20 56 110; do
 		for pl in 0.2 0.5 0.8; do
-			row sd "sdgrid depth=$depth pL=$pl rule=$rule" null "resnet-$depth" --sd "$rule:$pl"
+			row sd "sdgrid depth=$depth pL=$pl rule=$rule" null "resnet-$depth" --sd "$rule:$pl" --preset sd2016
 		done
 	done
 done
 
-row ror "preact-resnet-164" 5.04 preact-resnet-164
-row ror "preact-resnet-164 ror-3" 5.02 preact-resnet-164 --ror 3
-row ror "preact-resnet-164 sd" 4.67 preact-resnet-164 --sd linear:0.5
-row ror "preact-resnet-164 ror-3 sd" 4.51 preact-resnet-164 --ror 3 --sd linear:0.5
-row ror "wrn-40-2" 4.81 wrn-40-2
-row ror "wrn-40-2 ror-3" 5.01 wrn-40-2 --ror 3
-row ror "wrn-40-2 sd" 4.80 wrn-40-2 --sd linear:0.5
-row ror "wrn-40-2 ror-3 sd" 4.59 wrn-40-2 --ror 3 --sd linear:0.5
-row ror "resnet-164 ror-1" 5.93 resnet-164 --ror 1
-row ror "resnet-164 ror-2" null resnet-164 --ror 2
-row ror "resnet-164 ror-3" 4.86 resnet-164 --ror 3
+# Tables V and VI ("500 Epoch"): Zhang et al.'s recipe on every row.
+row ror "preact-resnet-164" 5.04 preact-resnet-164 --preset ror2016
+row ror "preact-resnet-164 ror-3" 5.02 preact-resnet-164 --ror 3 --preset ror2016
+row ror "preact-resnet-164 sd" 4.67 preact-resnet-164 --sd linear:0.5 --preset ror2016
+row ror "preact-resnet-164 ror-3 sd" 4.51 preact-resnet-164 --ror 3 --sd linear:0.5 --preset ror2016
+row ror "wrn-40-2" 4.81 wrn-40-2 --preset ror2016
+row ror "wrn-40-2 ror-3" 5.01 wrn-40-2 --ror 3 --preset ror2016
+row ror "wrn-40-2 sd" 4.80 wrn-40-2 --sd linear:0.5 --preset ror2016
+row ror "wrn-40-2 ror-3 sd" 4.59 wrn-40-2 --ror 3 --sd linear:0.5 --preset ror2016
+# Table XI: ResNets-164's 5.93 is He et al.'s, trained on He's recipe; RoR-3-164's
+# 4.86 is the +SD result (Table XI's RoR entries are the "+SD" cells of Tables V, VI).
+row ror "resnet-164 (he2016)" 5.93 resnet-164 --preset he2016
+row ror "resnet-164 ror-2" null resnet-164 --ror 2 --preset ror2016
+row ror "resnet-164 ror-3 sd" 4.86 resnet-164 --ror 3 --sd linear:0.5 --preset ror2016
 
 # ---- how to train ----
 tiny() { # the smallest model of the same family
@@ -134,17 +141,18 @@ if [[ $QUICK == 1 ]]; then
 		fi
 	fi
 	[[ $DEVICE == auto ]] && DEVICE=cpu
-	common=(--dataset folder --data "$DATA" --steps 4 --batch-size 8)
+	common=(--dataset folder --data "$DATA" --steps 4 --batch-size 8 --val-split 0)
 else
 	common=(--dataset "$DATASET" --data "${DATA:-data}")
+	[[ $SMALL == 1 ]] && common+=(--val-split 0) # a CPU-sized subset has no 5k to spare
 	if [[ -n $EPOCHS ]]; then
 		common+=(--epochs "$EPOCHS" --lr-schedule step:0.5,0.75)
 		final_epoch=$EPOCHS
 	else
 		case $STUDY in
-		table1 | table2) common+=(--preset he2016); final_epoch=164 ;; # 64k iterations of 391 per epoch
-		sd) common+=(--preset sd2016); final_epoch=500 ;;
-		ror) common+=(--preset ror2016); final_epoch=500 ;;
+		table1 | table2) final_epoch=164 ;; # 64k iterations of 391 per epoch
+		sd) final_epoch=500 ;;
+		ror) final_epoch="" ;; # he2016 and ror2016 rows: finished runs are marked done
 		esac
 	fi
 fi
