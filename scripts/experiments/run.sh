@@ -29,7 +29,7 @@
 # command again to resume. Exit status: 0 all done, 1 some run failed,
 # 75 interrupted (rerun to resume), 2 bad command line.
 # --slurm submits one Slurm job array instead, a task per unfinished row-seed
-# (--requeue, SIGTERM 120 s before the time limit, requeued when interrupted),
+# (--requeue; warned 120 s before the time limit, a task requeues itself),
 # and prints the job id and the command that writes the report; --dry-run
 # prints the batch script. See docs/cluster.md.
 # DEEPRES names the deepres binary (default: deepres on PATH).

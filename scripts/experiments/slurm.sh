@@ -1,17 +1,22 @@
 # Sourced by run.sh: submits a study to Slurm as one job array (one task per
 # unfinished row-seed) and runs one such task (run.sh --task T).
 #
-# Preemption and time limits (Slurm's sbatch, scontrol and slurm.conf manuals):
-# - --requeue lets Slurm put a preempted task (or one whose node failed) back in
-#   the queue; the task then resumes its run with deepres train --resume.
+# Preemption and time limits (Slurm's sbatch, scancel, scontrol and slurm.conf
+# manuals):
+# - --requeue lets Slurm put a preempted task (or one whose node failed) back
+#   in the queue; the task then resumes its run with deepres train --resume.
 # - When Slurm preempts, requeues or cancels a task, every process of it gets
-#   SIGTERM and, KillWait seconds later (slurm.conf, default 30), SIGKILL. At
-#   the time limit the same happens, so --signal=B:TERM@120 sends SIGTERM to
-#   the batch shell (this script) 120 s earlier: it passes it on to deepres,
-#   which finishes the step in flight, writes last.safetensors and exits 75.
-# - A task that deepres left resumable requeues itself (scontrol requeue) and
-#   exits 75; a failed run exits 1 and is not retried (Slurm requeues on its
-#   own only for preemption and node failure); a finished run exits 0.
+#   SIGTERM and, KillWait seconds later (slurm.conf, default 30; GraceTime for
+#   preemption), SIGKILL. deepres finishes the step in flight, writes
+#   last.safetensors and exits 75; Slurm requeues it (or, for scancel, not).
+# - The time limit ends a task the same way but never requeues it, so
+#   --signal=B:USR1@120 warns the batch shell alone (this script) 120 s before
+#   (up to 60 s earlier, sbatch(1)): it sends SIGTERM to deepres and, once the
+#   checkpoint is written, requeues its own task (scontrol requeue). A signal
+#   apart from TERM tells the two cases apart: requeueing a task that Slurm is
+#   already requeueing would cancel its next start ("Job credential revoked").
+# - A failed run exits 1 and is not retried (Slurm requeues on its own only for
+#   preemption and node failure); a finished run exits 0.
 
 # check_flags: rejects flags the chosen mode would not use and makes paths
 # absolute for Slurm (its tasks may start in another folder).
@@ -59,16 +64,17 @@ batch_script() {
 	echo "#SBATCH --array=$tasks"
 	echo "#SBATCH --ntasks=1"
 	echo "#SBATCH --requeue"
-	echo "#SBATCH --signal=B:TERM@120"
+	echo "#SBATCH --signal=B:USR1@120"
 	echo "#SBATCH --open-mode=append"
 	echo "#SBATCH --output=$OUT/$STUDY/slurm/%A_%a.out"
 	[[ $gres == 1 ]] && echo "#SBATCH --gres=gpu:1"
 	[[ -n $PARTITION ]] && echo "#SBATCH --partition=$PARTITION"
 	[[ -n $TIME ]] && echo "#SBATCH --time=$TIME"
 	for a in "${SBATCH_ARGS[@]}"; do echo "#SBATCH $a"; done
-	echo "# One task per row-seed: it trains or resumes its run, exits 0 when done, 1"
-	echo "# when it failed (not retried), and requeues itself and exits 75 when deepres"
-	echo "# stopped at a checkpoint (preemption, time limit)."
+	echo "# One task per row-seed: it trains or resumes its run and exits 0 when done,"
+	echo "# 1 when it failed (not retried), 75 when deepres stopped at a checkpoint:"
+	echo "# preempted (Slurm requeues it) or warned of the time limit by USR1 (it"
+	echo "# requeues itself)."
 	printf 'export DEEPRES=%q\n' "$deepres"
 	printf 'exec bash %q' "$here/run.sh"
 	printf ' %q' "${task_args[@]}"
@@ -115,7 +121,8 @@ submit_slurm() {
 }
 
 # run_task T: trains (or resumes) task T's run in the foreground of a Slurm
-# array task. SIGTERM/SIGINT to this script go on to deepres.
+# array task. SIGUSR1, SIGTERM and SIGINT to this script go on to deepres as
+# SIGTERM; SIGUSR1 (the time limit) also requeues the task.
 run_task() {
 	local t=$1 rc=0
 	[[ $t -lt ${#task_row[@]} ]] || { echo "run.sh: --task $t: the study has ${#task_row[@]} row-seeds" >&2; exit 2; }
@@ -126,25 +133,27 @@ run_task() {
 	esac
 	echo "run.sh: task $t (job ${SLURM_JOB_ID:-none}, restart ${SLURM_RESTART_COUNT:-0}): $STUDY / $name / seed $k -> $run" >&2
 	"${cmd[@]}" >>"$run/train.log" 2>&1 </dev/null &
-	local pid=$! signalled=0
-	trap 'signalled=1; kill -TERM "$pid" 2>/dev/null' TERM INT
+	local pid=$! limit=0 stopped=0
+	trap 'limit=1; kill -TERM "$pid" 2>/dev/null' USR1      # the time limit is near
+	trap 'stopped=1; kill -TERM "$pid" 2>/dev/null' TERM INT # preemption, requeue, scancel
 	while :; do
 		rc=0
 		wait "$pid" || rc=$?
 		kill -0 "$pid" 2>/dev/null || break # else a trap ended the wait
 	done
-	trap - TERM INT
 	# Killed by a signal after we passed on SIGTERM (KillWait ran out):
 	# the last epoch's checkpoint is still there, so it is resumable.
-	[[ $rc -gt 128 && $signalled == 1 ]] && rc=75
+	[[ $rc -gt 128 && $((limit + stopped)) -gt 0 ]] && rc=75
 	settle "$t" "$rc"
 	case $rc in
 	0) echo "run.sh: done: $run" >&2; exit 0 ;;
 	75)
-		echo "run.sh: stopped at a checkpoint: $run; requeueing" >&2
-		if [[ -n ${SLURM_JOB_ID:-} ]]; then
-			# Already being requeued when Slurm preempted us: then this fails, harmlessly.
-			scontrol requeue "$SLURM_JOB_ID" 2>&1 | sed 's/^/run.sh: scontrol requeue: /' >&2 || true
+		if [[ $limit == 1 && $stopped == 0 && -n ${SLURM_JOB_ID:-} ]]; then
+			echo "run.sh: stopped at a checkpoint before the time limit: $run; requeueing job $SLURM_JOB_ID" >&2
+			trap - TERM INT # the requeue ends this script too
+			scontrol requeue "$SLURM_JOB_ID"
+		else
+			echo "run.sh: stopped at a checkpoint: $run" >&2
 		fi
 		exit 75
 		;;

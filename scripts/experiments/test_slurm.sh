@@ -10,8 +10,8 @@
 #    the one a local --quick run writes (same numbers; wall time and img/s
 #    left out).
 # 2. Preemption for real: one task of a --small study is stopped twice mid-run,
-#    first as at the time limit (SIGTERM to the batch shell only, what
-#    --signal=B:TERM@120 does: the task requeues itself), then by
+#    first as at the time limit (SIGUSR1 to the batch shell only, what
+#    --signal=B:USR1@120 does: the task requeues itself), then by
 #    scontrol requeue (what preemption does); it resumes each time and its
 #    checkpoint ends byte-identical to an uninterrupted run's.
 # 3. A task whose run fails exits 1 and is not requeued.
@@ -108,6 +108,8 @@ JobCompType=jobcomp/none
 MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2
+# start tasks as soon as CPUs free up (the defaults wait seconds between rounds)
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 NodeName=$host NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -185,7 +187,7 @@ bash "$here/run.sh" "${small[@]}" --task 0 2>"$W/ref.log" || fail "uninterrupted
 mv "$W/rq" "$W/ref" # the same path for both runs: the checkpoint records it
 id=$(bash "$here/run.sh" "${small[@]}" --slurm --sbatch-arg --array=0 2>"$W/submit-rq.log") || fail "submit: $(cat "$W/submit-rq.log")"
 wait_epochs "$run" 3
-scancel --batch --signal=TERM "${id}_0" # as at the time limit: the batch shell alone
+scancel --batch --signal=USR1 "${id}_0" # as --signal=B:USR1@120 at the time limit: the batch shell alone
 start_now "${id}_0"
 (($(epochs "$run") < 40)) || fail "the run ended before the time-limit signal; make it longer"
 at=$(epochs "$run")
