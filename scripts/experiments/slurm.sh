@@ -81,8 +81,26 @@ batch_script() {
 	printf ' --task "$SLURM_ARRAY_TASK_ID"\n'
 }
 
+# ranges N...: ascending numbers as Slurm's --array list, runs joined: 0-3,5,7-8
+ranges() {
+	local out="" from="" prev="" x
+	for x in "$@" ""; do
+		if [[ -n $prev && $x == $((prev + 1)) ]]; then
+			prev=$x
+			continue
+		fi
+		if [[ -n $from ]]; then
+			out+=${out:+,}$from
+			[[ $prev != "$from" ]] && out+=-$prev
+		fi
+		from=$x prev=$x
+	done
+	echo "$out"
+}
+
 submit_slurm() {
-	local t list="" n=0 skipped=0 nfailed=0
+	local t list n skipped=0 nfailed=0
+	local -a pending=()
 	for t in "${!task_row[@]}"; do
 		locate "$t"
 		if finished "$run"; then
@@ -91,10 +109,11 @@ submit_slurm() {
 			echo "run.sh: $run failed before ($(cat "$run/failed")); remove $run/failed to retry" >&2
 			nfailed=$((nfailed + 1))
 		else
-			list+=${list:+,}$t
-			n=$((n + 1))
+			pending+=("$t")
 		fi
 	done
+	n=${#pending[@]}
+	list=$(ranges "${pending[@]}")
 	local report="$DEEPRES report $(printf '%q' "$OUT") -o $(printf '%q' "$OUT/$STUDY-report.md")"
 	if [[ $n == 0 ]]; then
 		echo "run.sh: $STUDY: nothing to submit: $skipped run(s) finished, $nfailed failed" >&2

@@ -5,7 +5,8 @@
 # 2. SIGTERM to the driver mid-study stops every run at a checkpoint (exit
 #    75); running the same command again resumes them, and their checkpoints
 #    end byte-identical to uninterrupted runs';
-# 3. bad --devices and flag combinations are usage errors (exit 2).
+# 3. bad --devices and flag combinations are usage errors (exit 2);
+# 4. --slurm --dry-run prints the batch script (no Slurm needed).
 #
 #   DEEPRES=/path/to/deepres bash scripts/experiments/test_devices.sh
 set -euo pipefail
@@ -72,4 +73,16 @@ for bad in "--devices cpu:0" "--devices 0,x" "--devices 0 --device cpu" "--devic
 	[[ $rc == 2 ]] || fail "run.sh table1 $bad: exit $rc, want 2: $(cat "$W/bad.log")"
 done
 echo "test_devices: 3. bad flag combinations: exit 2" >&2
+
+# ---- 4. --slurm --dry-run prints the batch script and submits nothing ----
+script=$(PATH=/nonexistent:/usr/bin:/bin bash "$here/run.sh" table2 --seeds 2 --out "$W/dry" --slurm --dry-run \
+	--partition gpu --time 4:00:00 --sbatch-arg --mem=16G 2>"$W/dry.log") || fail "--dry-run: $(cat "$W/dry.log")"
+for want in "#SBATCH --array=0-19" "#SBATCH --gres=gpu:1" "#SBATCH --requeue" "#SBATCH --signal=B:USR1@120" \
+	"#SBATCH --partition=gpu" "#SBATCH --time=4:00:00" "#SBATCH --mem=16G" "--task \"\$SLURM_ARRAY_TASK_ID\""; do
+	grep -qF -- "$want" <<<"$script" || fail "--dry-run: no '$want' in: $script"
+done
+script=$(bash "$here/run.sh" table1 --quick --out "$W/dry" --slurm --dry-run 2>"$W/dry.log") || fail "--dry-run --quick: $(cat "$W/dry.log")"
+grep -q -- "--gres" <<<"$script" && fail "--quick runs on the CPU, but the batch script asks for a GPU: $script"
+grep -qF -- "--quick" <<<"$script" || fail "--dry-run --quick: the task does not get --quick: $script"
+echo "test_devices: 4. --slurm --dry-run: the batch script" >&2
 echo "test_devices: PASS in $((SECONDS - started)) s" >&2
