@@ -149,6 +149,9 @@ start_now() {
 		((SECONDS - t0 < 60)) || fail "$1 was not requeued: $(job_field "$1" JobState)"
 		sleep 0.2
 	done
+	# slurmd refuses a launch credential issued in the second it revoked the
+	# last one ("Job credential revoked"; the reason for that BeginTime).
+	sleep 2
 	scontrol update JobId="$1" StartTime=now
 }
 # epochs DIR: epochs in DIR/metrics.jsonl
