@@ -152,10 +152,11 @@ run_local() {
 			for s in "${!slot_dev[@]}"; do [[ -z ${slot_pid[$s]:-} ]] || idle=0; done
 			[[ $idle == 1 ]] && break
 		fi
-		if [[ $tty == 1 ]]; then
+		if [[ $tty == 1 && $SECONDS != "$last_status" ]]; then # once a second
 			status_clear
 			status_draw
-		elif ((SECONDS - last_status >= STATUS_EVERY)); then
+			last_status=$SECONDS
+		elif [[ $tty == 0 ]] && ((SECONDS - last_status >= STATUS_EVERY)); then
 			status_draw
 			last_status=$SECONDS
 		fi

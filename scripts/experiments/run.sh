@@ -56,8 +56,8 @@ SEEDS=1 EPOCHS="" DEVICE=auto QUICK=0 SMALL=0 DATASET=cifar10 DATA="" OUT=result
 DEVICES="" SLURM=0 PARTITION="" TIME="" GPUS_PER_RUN="" SBATCH_ARGS=() DRY_RUN=0 TASK="" typed=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--quick | --small | --slurm | --dry-run | -h | --help) ;;
-	-*) [[ $# -ge 2 ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
+	--devices | --partition | --time | --gpus-per-run | --sbatch-arg | --task | --seeds | --epochs | --device | --dataset | --data | --out)
+		[[ $# -ge 2 ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
 	esac
 	typed+=("$1") # the flags the user gave, for check_flags
 	case $1 in
