@@ -43,6 +43,7 @@ check_flags() {
 		[[ $QUICK == 1 || $DEVICE == cpu ]] && [[ $GPUS_PER_RUN == 1 ]] &&
 			bad "--gpus-per-run 1: this study runs on the CPU (--quick or --device cpu)"
 		OUT=$(realpath -m "$OUT")
+		[[ -n $DATA || $QUICK == 1 ]] || DATA=data # the default, made absolute
 		[[ -z $DATA ]] || DATA=$(realpath -m "$DATA")
 	fi
 	return 0
@@ -54,7 +55,11 @@ batch_script() {
 	deepres=$(command -v "$DEEPRES" || echo "$DEEPRES")
 	[[ $deepres == /* ]] || deepres=$(realpath -m "$deepres")
 	[[ $QUICK == 1 || $DEVICE == cpu || $GPUS_PER_RUN == 0 ]] && gres=0
-	local -a task_args=("$STUDY" --seeds "$SEEDS" --device "$DEVICE" --dataset "$DATASET" --out "$OUT")
+	local dev=$DEVICE
+	# A task given a GPU must use it: auto would fall back to the CPU if the
+	# GPU failed to open, and train for weeks instead of failing.
+	[[ $gres == 1 && $dev == auto ]] && dev=cuda
+	local -a task_args=("$STUDY" --seeds "$SEEDS" --device "$dev" --dataset "$DATASET" --out "$OUT")
 	[[ -n $EPOCHS ]] && task_args+=(--epochs "$EPOCHS")
 	[[ $QUICK == 1 ]] && task_args+=(--quick)
 	[[ $SMALL == 1 ]] && task_args+=(--small)

@@ -78,7 +78,7 @@ echo "test_devices: 3. bad flag combinations: exit 2" >&2
 script=$(PATH=/nonexistent:/usr/bin:/bin bash "$here/run.sh" table2 --seeds 2 --out "$W/dry" --slurm --dry-run \
 	--partition gpu --time 4:00:00 --sbatch-arg --mem=16G 2>"$W/dry.log") || fail "--dry-run: $(cat "$W/dry.log")"
 for want in "#SBATCH --array=0-19" "#SBATCH --gres=gpu:1" "#SBATCH --requeue" "#SBATCH --signal=B:USR1@120" \
-	"#SBATCH --partition=gpu" "#SBATCH --time=4:00:00" "#SBATCH --mem=16G" "--task \"\$SLURM_ARRAY_TASK_ID\""; do
+	"#SBATCH --partition=gpu" "#SBATCH --time=4:00:00" "#SBATCH --mem=16G" "--device cuda" "--task \"\$SLURM_ARRAY_TASK_ID\""; do
 	grep -qF -- "$want" <<<"$script" || fail "--dry-run: no '$want' in: $script"
 done
 script=$(bash "$here/run.sh" table1 --quick --out "$W/dry" --slurm --dry-run 2>"$W/dry.log") || fail "--dry-run --quick: $(cat "$W/dry.log")"
