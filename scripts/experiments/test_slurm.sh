@@ -171,11 +171,12 @@ table() { grep -v '^Results folder' "$1" | sed -E '/^\|/ s/[^|]*\|[^|]*\|$//'; }
 bash "$here/run.sh" table1 --quick --out "$W/local" >"$W/local.log" 2>&1 || { cat "$W/local.log"; fail "local --quick run"; }
 id=$(bash "$here/run.sh" table1 --quick --slurm --out "$W/slurm" 2>"$W/submit.log") || { cat "$W/submit.log"; fail "submit"; }
 [[ $id =~ ^[0-9]+$ ]] || fail "run.sh --slurm printed '$id', not a job id"
-grep -q "deepres report" "$W/submit.log" || fail "run.sh --slurm did not print the report command: $(cat "$W/submit.log")"
+report=$(sed -n 's/.*write the report: //p' "$W/submit.log")
+[[ -n $report ]] || fail "run.sh --slurm did not print the report command: $(cat "$W/submit.log")"
 wait_job "$id"
 states=$(job_field "$id" JobState | sort | uniq -c | tr -s ' ')
 [[ $states == " 11 JobState=COMPLETED" ]] || fail "table1 array: $states, want 11 COMPLETED"
-"$DEEPRES" report "$W/slurm" -o "$W/slurm/table1-report.md" 2>/dev/null
+eval "$report" 2>/dev/null || fail "the printed report command failed: $report" # the command as printed
 diff <(table "$W/local/table1-report.md") <(table "$W/slurm/table1-report.md") >&2 ||
 	fail "the Slurm array's report differs from the local run's"
 # Submitting again submits nothing: every row is finished.
