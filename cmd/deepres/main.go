@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
+
+	"github.com/deepres/deepres/train"
 )
 
 // usageError marks a bad command line: exit status 2.
@@ -60,6 +62,13 @@ func main() {
 	os.Exit(2)
 }
 
+// exitInterrupted is the status of a run stopped by SIGINT or SIGTERM after
+// writing its checkpoint: EX_TEMPFAIL of BSD's sysexits.h ("a temporary
+// failure ... the user is invited to retry later"), so that a driver or a
+// Slurm batch script can tell "resume me" (75) from "failed" (1) and "bad
+// command line" (2); scripts/experiments/run.sh requeues on it.
+const exitInterrupted = 75
+
 func exitCode(err error) int {
 	var ue usageError
 	switch {
@@ -70,6 +79,9 @@ func exitCode(err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "deepres: %v\n", err)
 		return 2
+	case errors.Is(err, train.ErrInterrupted):
+		fmt.Fprintf(os.Stderr, "deepres: %v\n", err)
+		return exitInterrupted
 	}
 	fmt.Fprintf(os.Stderr, "deepres: %v\n", err)
 	return 1

@@ -4,14 +4,18 @@
 #
 #   scripts/experiments/run.sh STUDY [--seeds N] [--epochs E] [--device D]
 #                              [--quick | --small] [--dataset D] [--data DIR] [--out RESULTS_DIR]
+#                              [--devices 0,1,.. | all | cpu:N]
+#                              [--slurm [--partition P] [--time T] [--gpus-per-run 0|1]
+#                                       [--sbatch-arg ARG]... [--dry-run]]
 #
 # STUDY: table1 (He et al. 2016 Table 1: shortcut variants on ResNet-110),
 #        table2 (He et al. 2016 Table 2: unit variants on ResNet-110/164),
 #        sd     (Huang et al. 2016: stochastic depth, Fig. 7 and the Fig. 8 grid),
 #        ror    (Zhang et al. 2016 Tables V, VI, XI: RoR).
 # Each row and seed trains into RESULTS_DIR/<study>/<row-slug>/seed-<k>/ with a
-# row.json next to metrics.jsonl. Finished runs are skipped; interrupted ones
-# (last.safetensors present, not finished) continue with deepres train --resume.
+# row.json next to metrics.jsonl and train.log. Finished runs are skipped, failed
+# ones too (remove their 'failed' file to retry); interrupted ones (last.safetensors
+# present, not finished) continue with deepres train --resume.
 # Every row uses the recipe of its published number (--preset he2016, sd2016
 # or ror2016); --epochs E shortens it (step schedule /10 at 50% and 75%).
 # --quick swaps every model for a tiny one, trains 4 steps of batch 8 on the
@@ -19,6 +23,15 @@
 # --small swaps the models the same way but trains on the real --dataset/--data
 # for --epochs: a study that a CPU finishes in minutes, e.g. on a subset of the
 # CIFAR-10 JPEG folders (--dataset folder --data DIR).
+# --devices runs one row-seed per device at a time (--device cuda:K each; 'all':
+# every GPU deepres devices lists; cpu:N: N CPU runs at once) with a status line
+# per device. Ctrl-C or SIGTERM stops every run at a checkpoint; run the same
+# command again to resume. Exit status: 0 all done, 1 some run failed,
+# 75 interrupted (rerun to resume), 2 bad command line.
+# --slurm submits one Slurm job array instead, a task per unfinished row-seed
+# (--requeue; warned 120 s before the time limit, a task requeues itself),
+# and prints the job id and the command that writes the report; --dry-run
+# prints the batch script. See docs/cluster.md.
 # DEEPRES names the deepres binary (default: deepres on PATH).
 set -euo pipefail
 
@@ -27,7 +40,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 usage() {
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -40,8 +53,22 @@ case $STUDY in table1 | table2 | sd | ror) ;; -h | --help) usage ;; *)
 	;;
 esac
 SEEDS=1 EPOCHS="" DEVICE=auto QUICK=0 SMALL=0 DATASET=cifar10 DATA="" OUT=results
+DEVICES="" SLURM=0 PARTITION="" TIME="" GPUS_PER_RUN="" SBATCH_ARGS=() DRY_RUN=0 TASK="" typed=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
+	--devices | --partition | --time | --gpus-per-run | --sbatch-arg | --task | --seeds | --epochs | --device | --dataset | --data | --out)
+		[[ $# -ge 2 ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
+	esac
+	typed+=("$1") # the flags the user gave, for check_flags
+	case $1 in
+	--devices) DEVICES=$2; shift 2 ;;
+	--slurm) SLURM=1; shift ;;
+	--partition) PARTITION=$2; shift 2 ;;
+	--time) TIME=$2; shift 2 ;;
+	--gpus-per-run) GPUS_PER_RUN=$2; shift 2 ;;
+	--sbatch-arg) SBATCH_ARGS+=("$2"); shift 2 ;;
+	--dry-run) DRY_RUN=1; shift ;;
+	--task) TASK=$2; shift 2 ;; # internal: the row-seed of one Slurm array task
 	--seeds) SEEDS=$2; shift 2 ;;
 	--epochs) EPOCHS=$2; shift 2 ;;
 	--device) DEVICE=$2; shift 2 ;;
@@ -54,6 +81,9 @@ while [[ $# -gt 0 ]]; do
 	*) echo "run.sh: unknown flag '$1'" >&2; exit 2 ;;
 	esac
 done
+source "$here/local.sh"
+source "$here/slurm.sh"
+check_flags
 
 # ---- the rows: row STUDY "NAME" PAPER_ERROR MODEL [TRAIN FLAGS...] ----
 # PAPER_ERROR: the published CIFAR-10 test error (%), "fail" (> 20%) or
@@ -176,59 +206,78 @@ finished() { # finished RUN_DIR
 	[[ -n $last && $last -ge $final_epoch ]]
 }
 
-failed=()
-ran=0 skipped=0
+# ---- the row-seeds: task t trains row ${task_row[t]} with seed ${task_seed[t]} ----
+task_row=() task_seed=()
 for i in "${!names[@]}"; do
+	for ((k = 0; k < SEEDS; k++)); do
+		task_row+=("$i") task_seed+=("$k")
+	done
+done
+
+locate() { # locate T: sets i, k, name, model, extra and run for task T
+	i=${task_row[$1]} k=${task_seed[$1]}
 	name=${names[$i]} model=${models[$i]}
 	read -r -a extra <<<"${flags[$i]}"
 	if [[ $QUICK == 1 || $SMALL == 1 ]]; then
 		model=$(tiny "$model")
 		name="$name (as $model)" # the report must not pass a tiny net off as the paper's
 	fi
-	for ((k = 0; k < SEEDS; k++)); do
-		run=$OUT/$STUDY/$(slug "$name")/seed-$k
-		if finished "$run"; then
-			skipped=$((skipped + 1))
-			continue
-		fi
-		if [[ -f $run/failed ]]; then
-			echo "run.sh: $run failed before ($(cat "$run/failed")); remove $run/failed to retry" >&2
-			failed+=("$name seed $k")
-			continue
-		fi
-		mkdir -p "$run"
-		args=(--model "$model" "${extra[@]}" "${common[@]}" --device "$DEVICE" --seed "$k")
-		{
-			printf '{"study":%s,"row":%s,"model":%s,"args":[' "$(json_str "$STUDY")" "$(json_str "$name")" "$(json_str "$model")"
-			sep=""
-			for a in "${args[@]}"; do
-				printf '%s%s' "$sep" "$(json_str "$a")"
-				sep=,
-			done
-			paper=${papers[$i]} note=""
-			if [[ $paper == fail ]]; then paper=null note=',"paper_note":"fail"'; fi
-			printf '],"paper_error":%s%s,"index":%d,"seed":%d}\n' "$paper" "$note" "$i" "$k"
-		} >"$run/row.json"
-		if [[ -f $run/last.safetensors ]]; then
-			echo "run.sh: resuming $run" >&2
-			cmd=("$DEEPRES" train --resume "$run" --device "$DEVICE")
-			[[ -n $DATA ]] && cmd+=(--data "$DATA")
-		else
-			echo "run.sh: $STUDY / $name / seed $k -> $run" >&2
-			rm -f "$run/metrics.jsonl" # epochs of a run that left no checkpoint
-			cmd=("$DEEPRES" train "${args[@]}" --out "$run")
-		fi
-		ran=$((ran + 1))
-		if "${cmd[@]}" 2>&1 | tee -a "$run/train.log"; then
-			touch "$run/done"
-		else
-			echo "run.sh: $name seed $k failed; see $run/train.log" >&2
-			tail -n 1 "$run/train.log" >"$run/failed"
-			failed+=("$name seed $k")
-		fi
-	done
-done
+	run=$OUT/$STUDY/$(slug "$name")/seed-$k
+}
 
-echo "run.sh: $STUDY: $ran run(s) trained, $skipped already finished, ${#failed[@]} failed" >&2
-"$DEEPRES" report "$OUT" -o "$OUT/$STUDY-report.md"
-for f in "${failed[@]}"; do echo "run.sh: failed: $f" >&2; done
+# prepare T DEVICE: sets the task's run folder and the deepres command that
+# trains or resumes it on DEVICE, and writes its row.json. Returns 1 if the
+# run is finished, 2 if it failed before (both: leave it alone).
+prepare() {
+	locate "$1"
+	local dev=$2
+	finished "$run" && return 1
+	if [[ -f $run/failed ]]; then
+		echo "run.sh: $run failed before ($(cat "$run/failed")); remove $run/failed to retry" >&2
+		return 2
+	fi
+	mkdir -p "$run"
+	args=(--model "$model" "${extra[@]}" "${common[@]}" --device "$dev" --seed "$k")
+	{
+		printf '{"study":%s,"row":%s,"model":%s,"args":[' "$(json_str "$STUDY")" "$(json_str "$name")" "$(json_str "$model")"
+		sep=""
+		for a in "${args[@]}"; do
+			printf '%s%s' "$sep" "$(json_str "$a")"
+			sep=,
+		done
+		paper=${papers[$i]} note=""
+		if [[ $paper == fail ]]; then paper=null note=',"paper_note":"fail"'; fi
+		printf '],"paper_error":%s%s,"index":%d,"seed":%d}\n' "$paper" "$note" "$i" "$k"
+	} >"$run/row.json"
+	if [[ -f $run/last.safetensors ]]; then
+		cmd=("$DEEPRES" train --resume "$run" --device "$dev")
+		[[ -n $DATA ]] && cmd+=(--data "$DATA")
+	else
+		rm -f "$run/metrics.jsonl" # epochs of a run that left no checkpoint
+		cmd=("$DEEPRES" train "${args[@]}" --out "$run")
+	fi
+	return 0
+}
+
+# settle T STATUS: records how deepres ended for task T (0: done; 75: stopped
+# at a checkpoint, resumable; anything else: failed, not retried).
+settle() {
+	locate "$1"
+	case $2 in
+	0) touch "$run/done" ;;
+	75) ;;
+	*) tail -n 1 "$run/train.log" >"$run/failed" ;;
+	esac
+}
+
+write_report() {
+	"$DEEPRES" report "$OUT" -o "$OUT/$STUDY-report.md"
+}
+
+if [[ -n $TASK ]]; then
+	run_task "$TASK" # one row-seed, as a Slurm array task (slurm.sh)
+elif [[ $SLURM == 1 ]]; then
+	submit_slurm # slurm.sh
+else
+	run_local # local.sh
+fi
