@@ -16,9 +16,9 @@ import (
 // bit-identical to one trained without a break: the rates differ from
 // Step on.
 type Override struct {
-	Step  int    // the first step trained with the new value
-	Flag  string // one of Overridable
-	Value string
+	Step  int    `json:"step"` // the first step trained with the new value
+	Flag  string `json:"flag"` // one of Overridable
+	Value string `json:"value"`
 }
 
 // Overridable are the train flags --override may change on --resume: the

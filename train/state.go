@@ -209,16 +209,21 @@ func (t *Trainer) resume(dir string) error {
 	return net.Env.B.Sync()
 }
 
-// ReadRunConfig reads the training configuration a run folder was started with.
-func ReadRunConfig(dir string) (Config, error) {
+// ReadRunConfig reads the training configuration a run folder was started
+// with and the step its last.safetensors stands at.
+func ReadRunConfig(dir string) (Config, int, error) {
 	var c Config
+	var p position
 	path := filepath.Join(dir, "last.safetensors")
 	f, err := checkpoint.Read(path)
 	if err != nil {
-		return c, fmt.Errorf("resume: %w", err)
+		return c, 0, fmt.Errorf("resume: %w", err)
 	}
 	if err := json.Unmarshal([]byte(f.Meta["train"]), &c); err != nil {
-		return c, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
+		return c, 0, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
 	}
-	return c, nil
+	if err := json.Unmarshal([]byte(f.Meta["position"]), &p); err != nil {
+		return c, 0, fmt.Errorf("%s: bad position metadata: %w", path, err)
+	}
+	return c, p.Step, nil
 }

@@ -72,8 +72,11 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if n := len(trainDS.Classes); n != cfg.Model.Classes {
 		return nil, fmt.Errorf("dataset %s has %d classes but the model is built for %d", trainDS.Name, n, cfg.Model.Classes)
 	}
-	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
-	var err error
+	total, err := cfg.TotalSteps(StepsPerEpoch(trainDS.N, cfg.BatchSize))
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b, totalSteps: total}
 	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
 		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
 			t.stats, err = b.Alloc(statsRing, 3)
@@ -95,11 +98,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	t.rng = rand.New(t.pcg)
 	t.pos.Best = jsonFloat(math.Inf(1))
 	t.lastGood = -1
-	t.perEpoch = (trainDS.N + cfg.BatchSize - 1) / cfg.BatchSize
-	t.totalSteps = cfg.Steps
-	if t.totalSteps == 0 {
-		t.totalSteps = cfg.Epochs * t.perEpoch
-	}
+	t.perEpoch = StepsPerEpoch(trainDS.N, cfg.BatchSize)
 	return t, b.Sync()
 }
 

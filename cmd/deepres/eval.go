@@ -104,12 +104,19 @@ func runInit(args []string) error {
 	var mf modelFlags
 	mf.add(fs)
 	seed := fs.Uint64("seed", 1, "seed of the weights")
-	out := fs.String("out", "", "safetensors file to write")
+	out := fs.String("out", "", "safetensors file to write (an existing file only with --force)")
+	force := fs.Bool("force", false, "replace an existing --out file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out is required")
+	}
+	if err := checkFiniteFlags(fs); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*out); err == nil && !*force {
+		return usagef("%s exists; init will not replace it (it may hold trained weights) unless you add --force", *out)
 	}
 	mc, err := mf.config()
 	if err != nil {

@@ -1,32 +1,49 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/pflag"
 
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/train"
 )
 
+// presetSet are the flags the preset set (pflag marks them Changed too).
+var presetSet = map[string]bool{}
+
 // applyPreset sets each flag of the named recipe that the user did not type,
 // so a preset gives defaults and what the user typed wins. --epochs and
-// --steps are one choice: typing either keeps the preset's length out.
-func applyPreset(fs *pflag.FlagSet, name, dataset, model string) error {
+// --steps are one choice: typing either keeps the preset's length out. It
+// returns the start-up line saying which values came from where.
+func applyPreset(fs *pflag.FlagSet, name, dataset, model string) (string, error) {
 	family := ""
 	if c, err := models.Parse(model); err == nil {
 		family = c.Family
 	}
 	settings, err := train.Preset(name, dataset, family)
 	if err != nil {
-		return usagef("--preset: %v", err)
+		return "", usagef("--preset: %v", err)
 	}
 	userLength := fs.Changed("epochs") || fs.Changed("steps")
+	var set, typed []string
 	for _, s := range settings {
 		if fs.Changed(s.Flag) || (userLength && (s.Flag == "epochs" || s.Flag == "steps")) {
+			if fs.Changed(s.Flag) {
+				typed = append(typed, fmt.Sprintf("--%s %s", s.Flag, fs.Lookup(s.Flag).Value))
+			}
 			continue
 		}
 		if err := fs.Set(s.Flag, s.Value); err != nil {
 			panic("deepres: preset " + name + " sets --" + s.Flag + " to " + s.Value + ": " + err.Error())
 		}
+		presetSet[s.Flag] = true
+		set = append(set, fmt.Sprintf("--%s %s", s.Flag, s.Value))
 	}
-	return nil
+	line := fmt.Sprintf("preset %s set %s", name, strings.Join(set, " "))
+	if len(typed) > 0 {
+		line += fmt.Sprintf("; typed, so kept over the preset: %s", strings.Join(typed, " "))
+	}
+	return line, nil
 }
