@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,5 +178,188 @@ func TestInterruptInFirstEpochResumes(t *testing.T) {
 	_, serr, code := run(t, "train", "--resume", out)
 	if code != 0 || !strings.Contains(serr, "resuming") {
 		t.Errorf("resume after an interrupt in epoch 1: exit %d: %s", code, serr)
+	}
+}
+
+// A run folder is never replaced or shared by accident.
+func TestRunFolderProtection(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 8)
+	if _, stderr, code := run(t, tiny(data, out, "--epochs", "1")...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	lastBefore, _ := os.ReadFile(filepath.Join(out, "last.safetensors"))
+	_, stderr, code := run(t, tiny(data, out, "--epochs", "1", "--seed", "2")...)
+	if code != 2 || !strings.Contains(stderr, "holds a run") || !strings.Contains(stderr, "--overwrite") {
+		t.Errorf("train into a finished run: exit %d: %s", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	lastAfter, _ := os.ReadFile(filepath.Join(out, "last.safetensors"))
+	if string(before) != string(after) || string(lastBefore) != string(lastAfter) {
+		t.Errorf("a refused run changed the folder's metrics or checkpoint")
+	}
+	if _, stderr, code := run(t, tiny(data, out, "--epochs", "1", "--seed", "2", "--overwrite")...); code != 0 {
+		t.Fatalf("--overwrite: exit %d: %s", code, stderr)
+	}
+	if n := len(metricsLines(t, out)); n != 1 {
+		t.Errorf("--overwrite left %d metrics lines; want the new run's 1", n)
+	}
+
+	// Another process holds the folder: the message names it.
+	busy := filepath.Join(dir, "busy")
+	os.MkdirAll(busy, 0o755)
+	f, err := os.OpenFile(filepath.Join(busy, train.LockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	_, stderr, code = run(t, tiny(data, busy, "--epochs", "1")...)
+	if code == 0 || !strings.Contains(stderr, fmt.Sprintf("in use by process %d", os.Getpid())) {
+		t.Errorf("train into a locked folder: exit %d: %s", code, stderr)
+	}
+	if exists(filepath.Join(busy, "metrics.jsonl")) {
+		t.Errorf("a locked-out run wrote metrics")
+	}
+	if _, stderr, code = run(t, "train", "--resume", out, "--device", "cpu"); code != 0 {
+		t.Errorf("resume after the lock holder of another folder: exit %d: %s", code, stderr)
+	}
+
+	// An unwritable --out is refused before any work.
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		os.MkdirAll(ro, 0o555)
+		if _, stderr, code := run(t, tiny(data, ro, "--epochs", "1")...); code == 0 || !strings.Contains(stderr, "cannot be written") {
+			t.Errorf("unwritable --out: exit %d: %s", code, stderr)
+		}
+	}
+
+	// init does not replace a file without --force.
+	if _, stderr, code := run(t, "init", "--model", "resnet-8", "--classes", "2", "--out", filepath.Join(out, "last.safetensors")); code != 2 || !strings.Contains(stderr, "--force") {
+		t.Errorf("init over a trained checkpoint: exit %d: %s", code, stderr)
+	}
+	if m := meta(t, filepath.Join(out, "last.safetensors")); m["train"] == "" {
+		t.Errorf("init replaced the trained checkpoint")
+	}
+	if _, stderr, code := run(t, "init", "--model", "resnet-8", "--classes", "2", "--force", "--out", filepath.Join(out, "last.safetensors")); code != 0 {
+		t.Errorf("init --force: exit %d: %s", code, stderr)
+	}
+}
+
+// The default run folder never collides with an existing one, even one
+// named for the same second.
+func TestDefaultRunFolderIsFresh(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	now := time.Now()
+	for s := range 30 { // every name the run could pick in the next 30 s
+		os.MkdirAll(filepath.Join(dir, "runs", "resnet-8-"+now.Add(time.Duration(s)*time.Second).Format("20060102-150405")), 0o755)
+	}
+	cmd := exec.Command(binary, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu", "--steps", "1", "--batch-size", "4")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("train: %v: %s", err, out)
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "metrics.jsonl"))
+	if len(m) != 1 || !strings.HasSuffix(filepath.Dir(m[0]), "-2") {
+		t.Errorf("run folders with metrics: %v; want one new folder NAME-2", m)
+	}
+}
+
+// --resume refuses other data, and every flag that would change the run.
+func TestResumeRefusesChanges(t *testing.T) {
+	dir := t.TempDir()
+	a, b, out := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "run")
+	writeCIFAR(t, a, 20, 1)
+	writeCIFAR(t, b, 20, 2) // same layout, other images
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "cifar10", "--data", a, "--device", "cpu",
+		"--batch-size", "50", "--epochs", "1", "--out", out); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	_, stderr, code := run(t, "train", "--resume", out, "--data", b)
+	if code != 1 || !strings.Contains(stderr, a) || !strings.Contains(stderr, b) || !strings.Contains(stderr, "images differ") {
+		t.Errorf("resume on other data: exit %d: %s", code, stderr)
+	}
+	moved := filepath.Join(dir, "moved")
+	if err := os.Rename(a, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "train", "--resume", out, "--data", moved, "--device", "cpu", "--math", "fp32"); code != 0 {
+		t.Errorf("resume on moved data: exit %d: %s", code, stderr)
+	}
+	for _, f := range [][]string{{"--wd", "0.1"}, {"--momentum", "0.5"}, {"--sd", "linear:0.5"}, {"--ror", "2"},
+		{"--dataset", "cifar100"}, {"--init", out + "/last.safetensors"}, {"--val-split", "10"}, {"--unit", "bn-after-add"},
+		{"--shortcut", "B"}, {"--augment=false"}, {"--nesterov"}, {"--warmup-steps", "1"}, {"--checkpoint-every", "2"},
+		{"--classes", "3"}, {"--lr", "1"}, {"--preset", "he2016"}, {"--dropout", "0.1"}, {"--no-bn-decay"}, {"--shuffle=false"}} {
+		_, stderr, code := run(t, append([]string{"train", "--resume", out}, f...)...)
+		if name, _, _ := strings.Cut(f[0], "="); code != 2 || !strings.Contains(stderr, name+" would change") {
+			t.Errorf("resume %v: exit %d: %s", f, code, stderr)
+		}
+	}
+	stdout, stderr, _ := run(t, "train", "--help")
+	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --recompute, --data") {
+		t.Errorf("train --help does not list what --resume allows: %s", help)
+	}
+}
+
+// Non-finite numbers and settings outside the run are usage errors.
+func TestBadNumbersRejected(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	for i, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--lr", "NaN"}, "--lr"},
+		{[]string{"--lr", "Inf"}, "--lr"},
+		{[]string{"--momentum", "NaN"}, "--momentum"},
+		{[]string{"--wd", "NaN"}, "--wd"},
+		{[]string{"--warmup-lr", "NaN"}, "--warmup-lr"},
+		{[]string{"--dropout", "NaN"}, "--dropout"},
+		{[]string{"--sd", "linear:NaN"}, "--sd"},
+		{[]string{"--shortcut", "constant:NaN,1"}, "--shortcut"},
+		{[]string{"--lr-schedule", "step:NaN"}, "--lr-schedule"},
+		{[]string{"--val-split", "-5"}, "--val-split"},
+		{[]string{"--steps", "10", "--warmup-steps", "10"}, "--warmup-steps"},
+		{[]string{"--steps", "10", "--lr-schedule", "multistep:5,3"}, "increase"},
+		{[]string{"--steps", "10", "--lr-schedule", "multistep:5,20"}, "--lr-schedule"},
+		{[]string{"--epochs", "3", "--lr-schedule", "multistep:2e,3e"}, "--lr-schedule"},
+		{[]string{"--epochs", "3000000000"}, "--epochs"},
+	} {
+		out := filepath.Join(dir, fmt.Sprint("run", i))
+		_, stderr, code := run(t, tiny(data, out, tc.flags...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %s; want exit 2 naming %s", tc.flags, code, stderr, tc.want)
+		}
+		if exists(filepath.Join(out, "metrics.jsonl")) {
+			t.Errorf("%v trained", tc.flags)
+		}
+	}
+}
+
+// The start-up line says which values the preset set and which the user typed.
+func TestPresetStartupLine(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	_, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+		"--preset", "he2016", "--steps", "2", "--batch-size", "4", "--out", filepath.Join(dir, "run"))
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"preset he2016 set ", "--lr 0.1", "--warmup-lr 0.01", "typed, so kept over the preset: --batch-size 4 --steps 2"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("start-up line lacks %q: %s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "preset he2016 set --batch-size") {
+		t.Errorf("the typed --batch-size is listed as the preset's: %s", stderr)
 	}
 }
