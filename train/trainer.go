@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -112,16 +111,6 @@ func (t *Trainer) Close() {
 	if t.Net != nil {
 		t.Net.Close()
 	}
-}
-
-// LoadInit replaces the initial weights with those of a checkpoint (deepres
-// init or a trained run).
-func (t *Trainer) LoadInit(path string) error {
-	f, err := checkpoint.Read(path)
-	if err != nil {
-		return err
-	}
-	return LoadStateDict(t.Net, f.Tensors, path)
 }
 
 // Resume continues the run saved in dir.

@@ -363,3 +363,41 @@ func TestPresetStartupLine(t *testing.T) {
 		t.Errorf("the typed --batch-size is listed as the preset's: %s", stderr)
 	}
 }
+
+// --init refuses weights of another model or configuration unless
+// --init-partial, which says what it loaded.
+func TestInitRefusesOtherModels(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	file := func(name string, flags ...string) string {
+		path := filepath.Join(dir, name+".safetensors")
+		if _, stderr, code := run(t, append([]string{"init", "--classes", "2", "--out", path}, flags...)...); code != 0 {
+			t.Fatalf("init %v: exit %d: %s", flags, code, stderr)
+		}
+		return path
+	}
+	same, deeper, ror2 := file("same", "--model", "resnet-8"), file("deeper", "--model", "resnet-20"), file("ror2", "--model", "resnet-8", "--ror", "2")
+	for i, tc := range []struct {
+		init  string
+		flags []string
+		code  int
+		want  string
+	}{
+		{same, nil, 0, ""},
+		{deeper, nil, 1, "holds resnet-20 weights"},
+		{ror2, nil, 1, "ror.1.0.conv.weight"},
+		{ror2, []string{"--init-partial"}, 0, "unused from the file: ror.1.0.conv.weight"},
+		{deeper, []string{"--init-partial"}, 0, "loaded "},
+	} {
+		args := append([]string{"train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+			"--steps", "1", "--batch-size", "4", "--out", filepath.Join(dir, fmt.Sprint("run", i)), "--init", tc.init}, tc.flags...)
+		_, stderr, code := run(t, args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--init %s %v: exit %d: %s; want exit %d naming %q", filepath.Base(tc.init), tc.flags, code, stderr, tc.code, tc.want)
+		}
+	}
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--init-partial"); code != 2 || !strings.Contains(stderr, "--init") {
+		t.Errorf("--init-partial alone: exit %d: %s", code, stderr)
+	}
+}

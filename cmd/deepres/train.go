@@ -44,7 +44,8 @@ func runTrain(args []string) error {
 	fs.BoolVar(&cfg.Shuffle, "shuffle", true, "reshuffle the training set every epoch")
 	valSplit := fs.Int("val-split", 0, "hold out this many training images for validation (e.g. 5000)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of weights, data order, augmentation, dropout and stochastic depth")
-	initFile := fs.String("init", "", "start from the weights in this checkpoint")
+	initFile := fs.String("init", "", "start from the weights in this checkpoint (of the same model and configuration)")
+	initPartial := fs.Bool("init-partial", false, "with --init: load the tensors whose names and shapes match, initialise the rest, and list both")
 	resume := fs.String("resume", "", resumeHelp())
 	overrides := fs.StringArray("override", nil, "with --resume: change "+strings.Join(train.Overridable, ", ")+" from the checkpoint's step on, e.g. lr=0.01 (recorded; breaks bit-exactness from there)")
 	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>); refused if it holds a run")
@@ -86,6 +87,9 @@ func runTrain(args []string) error {
 			o.dataDir = *dir
 		}
 		return resumeRun(*resume, o)
+	}
+	if *initPartial && *initFile == "" {
+		return usagef("--init-partial needs --init FILE")
 	}
 	if *valSplit < 0 {
 		return usagef("--val-split must be >= 0, got %d", *valSplit)
@@ -159,7 +163,14 @@ func runTrain(args []string) error {
 	}
 	defer b.Close()
 	defer t.Close()
-	if *initFile != "" {
+	switch {
+	case *initPartial:
+		msg, err := t.LoadInitPartial(*initFile)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "deepres: --init-partial: %s\n", msg)
+	case *initFile != "":
 		if err := t.LoadInit(*initFile); err != nil {
 			return err
 		}
