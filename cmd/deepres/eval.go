@@ -77,6 +77,9 @@ func runEval(args []string) error {
 		return err
 	}
 	defer net.Close()
+	// In evaluation mode the batch size changes no result: never set up
+	// more than the split has.
+	*batch = min(*batch, max(ds.N, 1))
 	if err := net.Setup(*batch); err != nil {
 		return err
 	}

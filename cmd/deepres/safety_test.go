@@ -401,3 +401,47 @@ func TestInitRefusesOtherModels(t *testing.T) {
 		t.Errorf("--init-partial alone: exit %d: %s", code, stderr)
 	}
 }
+
+// Sizes beyond the machine or beyond reason are clear errors, not a dead
+// Go runtime or a panic.
+func TestHugeSizesRefused(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 4)
+	init8 := filepath.Join(dir, "init.safetensors")
+	if _, stderr, code := run(t, "init", "--model", "resnet-8", "--classes", "2", "--out", init8); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	// A checkpoint whose metadata asks for an absurd widening.
+	f, err := checkpoint.Read(init8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mc map[string]any
+	json.Unmarshal([]byte(f.Meta["model"]), &mc)
+	mc["Widen"] = 100000
+	b, _ := json.Marshal(mc)
+	f.Meta["model"] = string(b)
+	wide := filepath.Join(dir, "wide.safetensors")
+	if err := checkpoint.Write(wide, f.Tensors, f.Meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bench", "--model", "resnet-8", "--device", "cpu", "--batch-size", "1000000000", "--steps", "1"}, 1, "out of"},
+		{tiny(data, filepath.Join(dir, "run"), "--batch-size", "1000000000", "--steps", "1"), 1, "out of"},
+		{[]string{"eval", "--checkpoint", init8, "--dataset", "folder", "--data", data, "--device", "cpu", "--batch-size", "1000000000"}, 0, "accuracy"},
+		{[]string{"eval", "--checkpoint", wide, "--dataset", "folder", "--data", data, "--device", "cpu"}, 1, "widening 100000"},
+		{[]string{"init", "--model", "resnet-8", "--classes", "100000000", "--out", filepath.Join(dir, "x")}, 2, "classes"},
+		{[]string{"init", "--model", "wrn-16-100000", "--out", filepath.Join(dir, "y")}, 2, "widening"},
+		{[]string{"bench", "--model", "resnet-100000004", "--device", "cpu"}, 2, "depth"},
+	} {
+		stdout, stderr, code := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(stdout+stderr, tc.want) || strings.Contains(stderr, "fatal error") || strings.Contains(stderr, "panic") {
+			t.Errorf("%v: exit %d: %s%s; want exit %d naming %q", tc.args, code, stdout, stderr, tc.code, tc.want)
+		}
+	}
+}
