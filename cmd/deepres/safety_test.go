@@ -1,8 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -443,5 +446,40 @@ func TestHugeSizesRefused(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.want) || strings.Contains(stderr, "fatal error") || strings.Contains(stderr, "panic") {
 			t.Errorf("%v: exit %d: %s%s; want exit %d naming %q", tc.args, code, stdout, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// An archive of tiny images padded with megabytes is refused at its first
+// member, without reading it whole.
+func TestPaddedArchiveRefused(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "data")
+	writeFolder(t, folder, 2)
+	tgz := filepath.Join(dir, "padded.tar.gz")
+	f, err := os.Create(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	for _, split := range []string{"train", "test"} {
+		for _, c := range []string{"dark", "light"} {
+			for _, name := range []string{"000a.png", "000b.png"} {
+				b, err := os.ReadFile(filepath.Join(folder, split, c, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = append(b, make([]byte, 8<<20)...) // the image, then 8 MiB of zeros
+				tw.WriteHeader(&tar.Header{Name: split + "/" + c + "/" + name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+				tw.Write(b)
+			}
+		}
+	}
+	if err := errors.Join(tw.Close(), zw.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, tiny(tgz, filepath.Join(dir, "run"), "--steps", "1")...)
+	if code != 1 || !strings.Contains(stderr, "000a.png: more than") {
+		t.Errorf("padded archive: exit %d: %s", code, stderr)
 	}
 }
