@@ -206,6 +206,9 @@ func (t *Trainer) resume(dir string) error {
 	net.Env.DropoutSeed = ds
 	t.rng = rand.New(t.pcg)
 	t.lastGood = t.pos.Step
+	if err := truncateMetrics(dir, t.pos.Epoch); err != nil {
+		return err
+	}
 	return net.Env.B.Sync()
 }
 

@@ -25,6 +25,9 @@ var ErrInterrupted = errors.New("training interrupted; checkpoint written")
 type Progress struct {
 	Epoch, Epochs, Batch, Batches, Step, Steps int
 	Loss, Accuracy, LR, ImagesPerSec           float64
+	// HaveStats says whether Loss and Accuracy hold anything yet: the
+	// statistics of an epoch's first steps wait on the device for a while.
+	HaveStats bool
 }
 
 // Trainer owns one run: network, data and optimiser state.
@@ -162,6 +165,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 					Step: t.pos.Step, Steps: t.totalSteps, LR: lr}
 				if t.pos.Seen > 0 {
 					p.Loss, p.Accuracy = t.pos.LossSum/float64(t.pos.Seen), t.pos.CorrectSum/float64(t.pos.Seen)
+					p.HaveStats = true
 				}
 				seen := t.pos.Seen + t.seenPending - startSeen
 				p.ImagesPerSec = float64(seen) / time.Since(start).Seconds()

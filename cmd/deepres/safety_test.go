@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -481,5 +483,111 @@ func TestPaddedArchiveRefused(t *testing.T) {
 	_, stderr, code := run(t, tiny(tgz, filepath.Join(dir, "run"), "--steps", "1")...)
 	if code != 1 || !strings.Contains(stderr, "000a.png: more than") {
 		t.Errorf("padded archive: exit %d: %s", code, stderr)
+	}
+}
+
+// A run killed (kill -9) between checkpoints does not repeat epochs in
+// metrics.jsonl when resumed.
+func TestKilledRunMetricsDoNotRepeat(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeCIFAR(t, data, 200, 1) // 1000 images: 20 steps an epoch at batch 50
+	cmd := exec.Command(binary, "train", "--model", "resnet-8", "--dataset", "cifar10", "--data", data, "--device", "cpu",
+		"--batch-size", "50", "--epochs", "6", "--checkpoint-every", "2", "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+		if strings.Count(string(b), "\n") >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, stderr, code := run(t, "train", "--resume", out); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	var epochs []int
+	for _, m := range metricsLines(t, out) {
+		epochs = append(epochs, int(m["epoch"].(float64)))
+	}
+	if !slices.Equal(epochs, []int{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("epochs in metrics.jsonl after kill -9 and resume: %v", epochs)
+	}
+}
+
+// eval: --split train leaves out the run's validation images; --json
+// survives a NaN loss; a checkpoint with a zero std is refused.
+func TestEvalEdgeCases(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 8)
+	if _, stderr, code := run(t, tiny(data, out, "--epochs", "1", "--val-split", "4")...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	last := filepath.Join(out, "last.safetensors")
+	evalJSON := func(ckpt string, more ...string) (map[string]any, string, int) {
+		stdout, stderr, code := run(t, append([]string{"eval", "--checkpoint", ckpt, "--dataset", "folder", "--data", data, "--device", "cpu", "--json"}, more...)...)
+		var res map[string]any
+		if code == 0 {
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Errorf("eval --json: %q: %v", stdout, err)
+			}
+		}
+		return res, stderr, code
+	}
+	for split, n := range map[string]float64{"train": 12, "val": 4, "test": 16} {
+		if res, stderr, code := evalJSON(last, "--split", split); code != 0 || res["n"] != n {
+			t.Errorf("eval --split %s: exit %d, %v, %s; want %g images", split, code, res, stderr, n)
+		}
+	}
+	f, err := checkpoint.Read(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := filepath.Join(dir, "nan.safetensors")
+	w := f.Tensors["fc.weight"].Data().([]float32)
+	orig := w[0]
+	w[0] = float32(math.NaN())
+	if err := checkpoint.Write(nan, f.Tensors, f.Meta); err != nil {
+		t.Fatal(err)
+	}
+	if res, stderr, code := evalJSON(nan); code != 0 || res["loss"] != "NaN" {
+		t.Errorf("eval --json of NaN weights: exit %d, %v, %s", code, res, stderr)
+	}
+	w[0] = orig
+	f.Meta["normalization"] = `{"Mean":[0.5,0.5,0.5],"Std":[0.2,0,0.2]}`
+	zero := filepath.Join(dir, "zero.safetensors")
+	if err := checkpoint.Write(zero, f.Tensors, f.Meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := evalJSON(zero); code != 1 || !strings.Contains(stderr, "bad normalisation") {
+		t.Errorf("eval of a checkpoint with std 0: exit %d, %s", code, stderr)
+	}
+}
+
+// Small things: the progress line never shows statistics it has not got;
+// a path through a file is not blamed on missing data; an --out that
+// cannot be created is refused before any work.
+func TestSmallerMessages(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFolder(t, data, 8)
+	_, stderr, code := run(t, tiny(data, filepath.Join(dir, "run"), "--epochs", "4", "--batch-size", "16")...)
+	if code != 0 || strings.Contains(stderr, "loss 0.0000  acc 0.00%") || !strings.Contains(stderr, "epoch 4/4 [") {
+		t.Errorf("progress: exit %d: %s", code, stderr)
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	_, stderr, code = run(t, "train", "--model", "resnet-8", "--data", filepath.Join(file, "sub"), "--device", "cpu", "--steps", "1", "--out", filepath.Join(dir, "r2"))
+	if code != 1 || strings.Contains(stderr, "download") || !strings.Contains(stderr, "not a directory") {
+		t.Errorf("--data under a file: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = run(t, tiny(data, filepath.Join(file, "run"), "--epochs", "1")...)
+	if code != 1 || !strings.Contains(stderr, "not a directory") {
+		t.Errorf("--out under a file: exit %d: %s", code, stderr)
 	}
 }

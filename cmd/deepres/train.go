@@ -230,8 +230,12 @@ func runTrainer(t *train.Trainer) error {
 		last = time.Now()
 		done := float64(p.Step-startStep) / time.Since(start).Seconds()
 		eta := time.Duration(float64(p.Steps-p.Step)/done) * time.Second
-		line := fmt.Sprintf("epoch %d/%d %s %d/%d  loss %.4f  acc %.2f%%  lr %.4g  %.0f img/s  ETA %s",
-			p.Epoch, p.Epochs, bar(p.Batch, p.Batches, 20), p.Batch, p.Batches, p.Loss, 100*p.Accuracy, p.LR, p.ImagesPerSec, eta.Round(time.Second))
+		stats := "loss –  acc –" // not downloaded yet: 0 would be a lie
+		if p.HaveStats {
+			stats = fmt.Sprintf("loss %.4f  acc %.2f%%", p.Loss, 100*p.Accuracy)
+		}
+		line := fmt.Sprintf("epoch %d/%d %s %d/%d  %s  lr %.4g  %.0f img/s  ETA %s",
+			p.Epoch, p.Epochs, bar(p.Batch, p.Batches, 20), p.Batch, p.Batches, stats, p.LR, p.ImagesPerSec, eta.Round(time.Second))
 		if tty {
 			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
 		} else if p.Batch == p.Batches || p.Batch%100 == 0 {
