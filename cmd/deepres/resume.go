@@ -64,6 +64,9 @@ type resumeOptions struct {
 // resumeRun continues the run in dir with the configuration it was started
 // with, after locking the folder.
 func resumeRun(dir string, o resumeOptions) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--resume %s: not a run folder (%v)", dir, err)
+	}
 	lock, err := train.LockRun(dir)
 	if err != nil {
 		return err

@@ -402,6 +402,12 @@ func TestInitRefusesOtherModels(t *testing.T) {
 			t.Errorf("--init %s %v: exit %d: %s; want exit %d naming %q", filepath.Base(tc.init), tc.flags, code, stderr, tc.code, tc.want)
 		}
 	}
+	if _, stderr, code := run(t, "bench", "--model", "wrn-10-1", "--dropout", "NaN"); code != 2 || !strings.Contains(stderr, "--dropout") {
+		t.Errorf("bench --dropout NaN: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--resume", filepath.Join(dir, "nowhere")); code != 1 || exists(filepath.Join(dir, "nowhere")) {
+		t.Errorf("--resume of a missing folder: exit %d, created it: %v: %s", code, exists(filepath.Join(dir, "nowhere")), stderr)
+	}
 	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--init-partial"); code != 2 || !strings.Contains(stderr, "--init") {
 		t.Errorf("--init-partial alone: exit %d: %s", code, stderr)
 	}

@@ -207,8 +207,9 @@ for i in "${!names[@]}"; do
 			[[ -n $DATA ]] && cmd+=(--data "$DATA")
 		else
 			echo "run.sh: $STUDY / $name / seed $k -> $run" >&2
-			rm -f "$run/metrics.jsonl" # epochs of a run that left no checkpoint
-			cmd=("$DEEPRES" train "${args[@]}" --out "$run")
+			# A run that left no last.safetensors starts over: --overwrite drops
+			# its metrics and any best.safetensors (deepres refuses them otherwise).
+			cmd=("$DEEPRES" train "${args[@]}" --out "$run" --overwrite)
 		fi
 		ran=$((ran + 1))
 		if "${cmd[@]}" 2>&1 | tee -a "$run/train.log"; then
