@@ -115,6 +115,15 @@ func resumeRun(dir string, o resumeOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
+	if total, err := cfg.TotalSteps(perEpoch); err == nil {
+		warmup, milestones := cfg.LengthIssues(total, perEpoch)
+		for _, p := range pairs {
+			if issue := map[string]string{"warmup-steps": warmup, "lr-schedule": milestones}[p[0]]; issue != "" {
+				return usagef("--override %s=%s: %s", p[0], p[1], issue)
+			}
+		}
+	}
 	t, b, err := newTrainer(cfg, o.device, o.math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err

@@ -136,7 +136,7 @@ func TestDivergenceKeepsGoodCheckpoints(t *testing.T) {
 	if cfg.LR != 0.01 || len(cfg.Overrides) != 1 || cfg.Overrides[0] != (train.Override{Step: 2, Flag: "lr", Value: "0.01"}) {
 		t.Errorf("checkpoint config after the override: lr %g, overrides %+v", cfg.LR, cfg.Overrides)
 	}
-	for _, bad := range [][]string{{"--override", "lr=NaN"}, {"--override", "wd=0"}, {"--override", "lr-schedule=multistep:5,3"}} {
+	for _, bad := range [][]string{{"--override", "lr=NaN"}, {"--override", "wd=0"}, {"--override", "lr-schedule=multistep:5,3"}, {"--override", "warmup-steps=6"}, {"--override", "lr-schedule=multistep:2,9"}} {
 		if _, stderr, code := run(t, append([]string{"train", "--resume", out}, bad...)...); code != 2 || !strings.Contains(stderr, "--override") {
 			t.Errorf("resume %v: exit %d: %s", bad, code, stderr)
 		}
