@@ -14,7 +14,9 @@ import (
 )
 
 // resumeAllowed are the train flags that may be typed with --resume: they
-// change where and how the run computes, never what it computes. --data is
+// change where and how the run computes, never what it computes (another
+// device or --math changes float rounding only; --recompute is bitwise
+// neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
 // flag added later is covered without code here; the learning-rate
