@@ -27,10 +27,12 @@ var resumeAllowed = []string{"resume", "device", "math", "recompute", "data", "o
 func resumeHelp() string {
 	var allowed []string
 	for _, f := range resumeAllowed[1:] {
-		allowed = append(allowed, "--"+f)
+		if f != "override" {
+			allowed = append(allowed, "--"+f)
+		}
 	}
-	return fmt.Sprintf("continue the run in this folder exactly where it stopped; only %s may be given with it, and --override %s=…",
-		strings.Join(allowed, ", "), strings.Join(train.Overridable, "|"))
+	return fmt.Sprintf("continue the run in this folder exactly where it stopped; only %s and --override (%s) may be given with it",
+		strings.Join(allowed, ", "), strings.Join(train.Overridable, ", "))
 }
 
 // checkResumeFlags refuses every typed flag outside resumeAllowed.
