@@ -2,6 +2,7 @@ package cpuref
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/deepres/deepres/ops"
@@ -21,6 +22,11 @@ type Backend struct {
 	acc []float64
 	// wT holds a transposed weight for ConvBackwardData.
 	wT []float32
+	// Limit, if positive, is the most bytes of live tensors: an Alloc beyond
+	// it fails with ops.ErrOutOfMemory instead of the Go runtime dying with
+	// "fatal error: out of memory" (which no caller can handle). deepres
+	// sets it to the machine's available memory.
+	Limit int64
 }
 
 var _ ops.Backend = (*Backend)(nil)
@@ -53,12 +59,22 @@ func (b *Backend) Allocs() int { return b.allocs }
 // Data returns t's live storage, for tests and debugging: writes to it change t.
 func (b *Backend) Data(t ops.Tensor) []float32 { return b.get("Data", t).data }
 
-// Alloc returns a zero-filled tensor; on the CPU it never fails.
+// Alloc returns a zero-filled tensor. It fails with ops.ErrOutOfMemory
+// when the tensor would take the live bytes past Limit.
 func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
+	n := int64(1)
 	for _, d := range shape {
 		if d < 0 {
 			panic(fmt.Sprintf("cpuref: Alloc: negative dimension in %v", ops.Shape(shape)))
 		}
+		if d > 0 && n > math.MaxInt64/16/int64(d) { // bytes would overflow
+			return nil, fmt.Errorf("cpuref: a tensor of shape %v: %w", ops.Shape(shape), ops.ErrOutOfMemory)
+		}
+		n *= int64(d)
+	}
+	if b.Limit > 0 && b.live+4*n > b.Limit {
+		return nil, fmt.Errorf("cpuref: a tensor of shape %v needs %s with %s of the %s available in use: %w",
+			ops.Shape(shape), ops.Bytes(4*n), ops.Bytes(b.live), ops.Bytes(b.Limit), ops.ErrOutOfMemory)
 	}
 	b.allocs++
 	s := ops.Shape(shape).Clone()

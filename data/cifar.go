@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"bufio"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // CIFAR images are 32×32 with 3 colour planes; a record is the label
@@ -105,8 +108,12 @@ func loadCIFAR(kind Kind, dir string, split Split) (*Dataset, error) {
 	}
 	name := kind.String() + " " + split.String()
 	for _, d := range []string{dir, filepath.Join(dir, cifarFolder(kind))} {
-		if _, err := os.Stat(filepath.Join(d, files[0])); err == nil {
+		_, err := os.Stat(filepath.Join(d, files[0]))
+		if err == nil {
 			return readCIFARFiles(kind, d, files, name)
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return nil, fmt.Errorf("load %s: %w", name, err) // e.g. permission denied: downloading would not help
 		}
 	}
 	archive := dir
@@ -114,8 +121,8 @@ func loadCIFAR(kind Kind, dir string, split Split) (*Dataset, error) {
 		archive = filepath.Join(dir, cifarArchive(kind))
 	}
 	if _, err := os.Stat(archive); err != nil {
-		return nil, fmt.Errorf("load %s: no %s in %s or %s, and no archive: %w (HINT: run with download enabled)",
-			name, files[0], dir, filepath.Join(dir, cifarFolder(kind)), err)
+		return nil, fmt.Errorf("load %s: no %s in %s or %s, and no archive: %w%s",
+			name, files[0], dir, filepath.Join(dir, cifarFolder(kind)), err, downloadHint(err))
 	}
 	return readCIFARArchive(kind, archive, files, name)
 }
@@ -202,4 +209,13 @@ func concat(name string, parts []*Dataset) *Dataset {
 		out.N += p.N
 	}
 	return out
+}
+
+// downloadHint suggests downloading only when the data are missing, not
+// when they cannot be read or the path is not a folder.
+func downloadHint(err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return " (HINT: run with download enabled)"
+	}
+	return ""
 }

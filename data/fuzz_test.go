@@ -58,11 +58,11 @@ func FuzzReadImageTar(f *testing.F) {
 	f.Add(makeTar(f, folderMembers(f, ds, "train", "jpg"), false))
 	f.Add(makeTar(f, append(folderMembers(f, ds, "train", "png"), tarMember{"train/empty", nil}), false))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := scanTar(bytes.NewReader(b), "fuzz.tar", "train")
-		if err != nil {
+		s := newScan(64) // keeps a fuzzed image header from allocating much
+		defer s.finish()
+		if err := s.scanTar(bytes.NewReader(b), "fuzz.tar", "train"); err != nil {
 			return
 		}
-		s.maxSide = 64 // keeps a fuzzed image header from allocating much
 		ds, err := s.decode("fuzz.tar train")
 		if err != nil {
 			return

@@ -55,7 +55,7 @@ func loadSVHN(dir string, split Split) (*Dataset, error) {
 	path := filepath.Join(dir, svhnFile(split))
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("load svhn %s: %w (HINT: run with download enabled)", split, err)
+		return nil, fmt.Errorf("load svhn %s: %w%s", split, err, downloadHint(err))
 	}
 	defer fh.Close()
 	ds, err := ReadSVHNMat(fh, path)

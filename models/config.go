@@ -159,6 +159,15 @@ func Parse(name string) (Config, error) {
 	return c, nil
 }
 
+// Bounds on a configuration, far beyond the papers (resnet-1202, wrn-28-10,
+// CIFAR-100) and below sizes whose parameter counts overflow an allocation:
+// a name or a checkpoint's metadata is refused before anything is built.
+const (
+	MaxDepth   = 10000
+	MaxWiden   = 100
+	MaxClasses = 100000
+)
+
 const validNames = "valid names are resnet-D (D = 6n+2, e.g. 20, 56, 110, 1202; 9n+2 bottleneck from 164), " +
 	"preact-resnet-D (e.g. 110, 164, 1001) and wrn-D-K (D = 6n+4, e.g. wrn-40-4, wrn-28-10)"
 
@@ -183,8 +192,11 @@ func (c Config) StageWidths() [3]int {
 
 // Validate rejects impossible combinations before any work starts.
 func (c Config) Validate() error {
-	if c.Classes < 2 {
-		return fmt.Errorf("model %s: need at least 2 classes, got %d", c.Name, c.Classes)
+	if c.Classes < 2 || c.Classes > MaxClasses {
+		return fmt.Errorf("model %s: need 2 to %d classes, got %d", c.Name, MaxClasses, c.Classes)
+	}
+	if c.Depth < 1 || c.Depth > MaxDepth || c.Widen < 1 || c.Widen > MaxWiden {
+		return fmt.Errorf("model %s: depth %d and widening %d must be in 1..%d and 1..%d", c.Name, c.Depth, c.Widen, MaxDepth, MaxWiden)
 	}
 	switch c.Unit {
 	case Original, BNAfterAdd, ReLUBeforeAdd, ReLUOnlyPreact, FullPreact:

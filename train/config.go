@@ -44,6 +44,11 @@ type Config struct {
 	Dataset  string
 	DataDir  string
 	ValSplit int
+	// Data identifies the data the run trains on (nil in checkpoints
+	// written before it was recorded).
+	Data *DataIdentity `json:",omitempty"`
+	// Overrides are the learning-rate changes made on --resume, in order.
+	Overrides []Override `json:",omitempty"`
 }
 
 // Default is what a run gets without flags: He et al.'s CIFAR recipe on

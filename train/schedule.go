@@ -56,7 +56,7 @@ func ParseSchedule(s string) (Schedule, error) {
 		switch {
 		case kind == "step":
 			f, err := strconv.ParseFloat(a, 64)
-			if err != nil || f <= 0 || f >= 1 {
+			if err != nil || !(f > 0 && f < 1) { // NaN fails both
 				return sc, fmt.Errorf("schedule step: %q is not a fraction in (0, 1)", a)
 			}
 			sc.Fractions = append(sc.Fractions, f)
@@ -72,6 +72,13 @@ func ParseSchedule(s string) (Schedule, error) {
 				return sc, fmt.Errorf("schedule multistep: %q is not an iteration number", a)
 			}
 			sc.Steps = append(sc.Steps, i)
+		}
+	}
+	for _, l := range [][]float64{sc.Fractions, floats(sc.Steps), floats(sc.Epochs)} {
+		for i := 1; i < len(l); i++ {
+			if l[i] <= l[i-1] {
+				return sc, fmt.Errorf("schedule %s: milestones must increase, got %s", kind, args)
+			}
 		}
 	}
 	return sc, nil
@@ -135,4 +142,12 @@ func (s Schedule) LR(base float64, step, total, stepsPerEpoch int, warmup int, w
 		lr = base * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
 	}
 	return lr
+}
+
+func floats(v []int) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }

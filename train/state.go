@@ -25,7 +25,9 @@ type position struct {
 	// running sums of the current epoch, so a resumed epoch reports the same metrics
 	LossSum, CorrectSum, GradAbsSum float64
 	Seen, GradSteps                 int
-	Best                            float64
+	// Best is the lowest watched error so far: +Inf before the first
+	// evaluation, hence jsonFloat.
+	Best jsonFloat
 }
 
 // StateDict copies a network's weights and BN buffers to the host, by
@@ -100,6 +102,9 @@ func (t *Trainer) save(path string) error {
 	for _, p := range net.Params.Params {
 		tensors[MomentumPrefix+p.Name] = dense(p.Shape, flat[p.Offset():p.Offset()+p.Shape.Len()])
 	}
+	if err := t.checkTensors(tensors); err != nil {
+		return err
+	}
 	rng, err := t.pcg.MarshalBinary()
 	if err != nil {
 		return err
@@ -108,15 +113,27 @@ func (t *Trainer) save(path string) error {
 	if err != nil {
 		return err
 	}
-	tc, _ := json.Marshal(t.Cfg)
-	pos, _ := json.Marshal(t.pos)
+	tc, err := json.Marshal(t.Cfg)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: encode the configuration: %w", path, err)
+	}
+	pos, err := json.Marshal(t.pos)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: encode the position: %w", path, err)
+	}
 	meta["train"] = string(tc)
 	meta["position"] = string(pos)
 	meta["epoch"] = strconv.Itoa(t.pos.Epoch)
 	meta["step"] = strconv.Itoa(t.pos.Step)
 	meta["rng"] = base64.StdEncoding.EncodeToString(rng)
 	meta["dropout_seed"] = strconv.FormatUint(net.Env.DropoutSeed, 10)
-	return checkpoint.Write(path, tensors, meta)
+	if err := checkpoint.Write(path, tensors, meta); err != nil {
+		return err
+	}
+	if filepath.Base(path) == "last.safetensors" {
+		t.lastGood = t.pos.Step
+	}
+	return nil
 }
 
 // Metadata is what every deepres checkpoint carries to rebuild its model.
@@ -125,7 +142,10 @@ func Metadata(m models.Config, norm data.Normalization) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	nc, _ := json.Marshal(norm)
+	nc, err := json.Marshal(norm)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{"format": "deepres-1", "model_name": m.Name, "model": string(mc), "normalization": string(nc)}, nil
 }
 
@@ -185,19 +205,28 @@ func (t *Trainer) resume(dir string) error {
 	}
 	net.Env.DropoutSeed = ds
 	t.rng = rand.New(t.pcg)
+	t.lastGood = t.pos.Step
+	if err := truncateMetrics(dir, t.pos.Epoch); err != nil {
+		return err
+	}
 	return net.Env.B.Sync()
 }
 
-// ReadRunConfig reads the training configuration a run folder was started with.
-func ReadRunConfig(dir string) (Config, error) {
+// ReadRunConfig reads the training configuration a run folder was started
+// with and the step its last.safetensors stands at.
+func ReadRunConfig(dir string) (Config, int, error) {
 	var c Config
+	var p position
 	path := filepath.Join(dir, "last.safetensors")
 	f, err := checkpoint.Read(path)
 	if err != nil {
-		return c, fmt.Errorf("resume: %w", err)
+		return c, 0, fmt.Errorf("resume: %w", err)
 	}
 	if err := json.Unmarshal([]byte(f.Meta["train"]), &c); err != nil {
-		return c, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
+		return c, 0, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
 	}
-	return c, nil
+	if err := json.Unmarshal([]byte(f.Meta["position"]), &p); err != nil {
+		return c, 0, fmt.Errorf("%s: bad position metadata: %w", path, err)
+	}
+	return c, p.Step, nil
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -26,6 +25,9 @@ var ErrInterrupted = errors.New("training interrupted; checkpoint written")
 type Progress struct {
 	Epoch, Epochs, Batch, Batches, Step, Steps int
 	Loss, Accuracy, LR, ImagesPerSec           float64
+	// HaveStats says whether Loss and Accuracy hold anything yet: the
+	// statistics of an epoch's first steps wait on the device for a while.
+	HaveStats bool
 }
 
 // Trainer owns one run: network, data and optimiser state.
@@ -51,6 +53,7 @@ type Trainer struct {
 	statsHost   [statsRing * 3]float32
 	perEpoch    int
 	totalSteps  int
+	lastGood    int // step of the run folder's last.safetensors; -1: none
 }
 
 // New builds the network on b for cfg and allocates everything a step
@@ -71,8 +74,11 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if n := len(trainDS.Classes); n != cfg.Model.Classes {
 		return nil, fmt.Errorf("dataset %s has %d classes but the model is built for %d", trainDS.Name, n, cfg.Model.Classes)
 	}
-	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b}
-	var err error
+	total, err := cfg.TotalSteps(StepsPerEpoch(trainDS.N, cfg.BatchSize))
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b, totalSteps: total}
 	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
 		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
 			t.stats, err = b.Alloc(statsRing, 3)
@@ -92,12 +98,9 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	net.Env.DropoutSeed = cfg.Seed * 0x9E3779B97F4A7C15
 	t.pcg = rand.NewPCG(cfg.Seed, 0x5344) // the run's RNG: stochastic-depth draws
 	t.rng = rand.New(t.pcg)
-	t.pos.Best = math.Inf(1)
-	t.perEpoch = (trainDS.N + cfg.BatchSize - 1) / cfg.BatchSize
-	t.totalSteps = cfg.Steps
-	if t.totalSteps == 0 {
-		t.totalSteps = cfg.Epochs * t.perEpoch
-	}
+	t.pos.Best = jsonFloat(math.Inf(1))
+	t.lastGood = -1
+	t.perEpoch = StepsPerEpoch(trainDS.N, cfg.BatchSize)
 	return t, b.Sync()
 }
 
@@ -111,25 +114,6 @@ func (t *Trainer) Close() {
 	if t.Net != nil {
 		t.Net.Close()
 	}
-}
-
-// LoadInit replaces the initial weights with those of a checkpoint (deepres
-// init or a trained run).
-func (t *Trainer) LoadInit(path string) error {
-	f, err := checkpoint.Read(path)
-	if err != nil {
-		return err
-	}
-	if _, ok := f.Meta["model"]; ok { // a deepres checkpoint: built under today's rules?
-		m, _, err := ModelFromMetadata(f, path)
-		if err != nil {
-			return err
-		}
-		if err := m.Validate(); err != nil {
-			return fmt.Errorf("--init %s: %w", path, err)
-		}
-	}
-	return LoadStateDict(t.Net, f.Tensors, path)
 }
 
 // Resume continues the run saved in dir.
@@ -149,8 +133,9 @@ func (t *Trainer) logf(format string, args ...any) {
 
 // Run trains until the last step, writing metrics and checkpoints into
 // Cfg.Out. It returns ErrInterrupted when ctx is cancelled, and an error
-// naming the step when the loss stops being finite (last.safetensors then
-// keeps the last good state).
+// that is ErrDiverged when the loss or the weights stop being finite
+// (nothing non-finite is written, so the checkpoints keep the last good
+// state).
 func (t *Trainer) Run(ctx context.Context) error {
 	cfg := t.Cfg
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
@@ -184,6 +169,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 					Step: t.pos.Step, Steps: t.totalSteps, LR: lr}
 				if t.pos.Seen > 0 {
 					p.Loss, p.Accuracy = t.pos.LossSum/float64(t.pos.Seen), t.pos.CorrectSum/float64(t.pos.Seen)
+					p.HaveStats = true
 				}
 				seen := t.pos.Seen + t.seenPending - startSeen
 				p.ImagesPerSec = float64(seen) / time.Since(start).Seconds()
@@ -258,7 +244,8 @@ func (t *Trainer) flush() error {
 	for i := 0; i < t.pending; i++ {
 		loss := host[3*i]
 		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-			return fmt.Errorf("loss became %v at step %d (epoch %d); %s/last.safetensors keeps the last good checkpoint; HINT: lower --lr or use warm-up", loss, first+i, t.pos.Epoch+1, t.Cfg.Out)
+			t.pos.Step = first + i
+			return t.diverged(fmt.Sprintf("the loss became %v", loss))
 		}
 		t.pos.LossSum += float64(loss)
 		t.pos.CorrectSum += float64(host[3*i+1])
@@ -287,6 +274,8 @@ type Metrics struct {
 	ExpectedDepth  float64  `json:"expected_depth"`
 	FirstConvGrad  float64  `json:"first_conv_grad_mean_abs"`
 	CheckpointBest bool     `json:"best,omitempty"`
+	// Overrides are the --override changes that took effect in this epoch.
+	Overrides []Override `json:"overrides,omitempty"`
 }
 
 func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
@@ -297,11 +286,25 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 	if steps > 0 && imgPerSec > 0 {
 		m.Seconds = float64(p.Seen) / imgPerSec
 	}
+	for _, o := range cfg.Overrides {
+		if o.Step >= p.Step-steps && o.Step < p.Step {
+			m.Overrides = append(m.Overrides, o)
+		}
+	}
+	if math.IsNaN(m.TrainLoss) || math.IsInf(m.TrainLoss, 0) {
+		return t.diverged(fmt.Sprintf("the epoch's training loss became %v", m.TrainLoss))
+	}
+	if err := t.checkWeights(); err != nil {
+		return err
+	}
 	watch := math.NaN()
 	if t.Test != nil {
 		loss, acc, err := Evaluate(t.Net, t.Test, t.Norm, cfg.BatchSize)
 		if err != nil {
 			return err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return t.diverged(fmt.Sprintf("the test loss became %v", loss))
 		}
 		e := 1 - acc
 		m.TestLoss, m.TestError, watch = &loss, &e, e
@@ -311,6 +314,9 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 		if err != nil {
 			return err
 		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return t.diverged(fmt.Sprintf("the validation loss became %v", loss))
+		}
 		e := 1 - acc
 		m.ValLoss, m.ValError, watch = &loss, &e, e
 	}
@@ -318,8 +324,8 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 	// now resumes there.
 	p.Epoch++
 	p.Batch, p.LossSum, p.CorrectSum, p.GradAbsSum, p.Seen, p.GradSteps = 0, 0, 0, 0, 0, 0
-	if !math.IsNaN(watch) && watch < p.Best {
-		p.Best = watch
+	if !math.IsNaN(watch) && watch < float64(p.Best) {
+		p.Best = jsonFloat(watch)
 		m.CheckpointBest = true
 		if err := t.save(filepath.Join(cfg.Out, "best.safetensors")); err != nil {
 			return err
@@ -330,7 +336,10 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 			return err
 		}
 	}
-	line, _ := json.Marshal(m)
+	line, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("metrics of epoch %d: %w", m.Epoch, err)
+	}
 	f, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)

@@ -38,6 +38,9 @@ func runBench(args []string) error {
 	if *steps < 1 || *warmup < 0 || *batch < 1 {
 		return usagef("need --steps >= 1, --warmup >= 0 and --batch-size >= 1")
 	}
+	if err := checkFiniteFlags(fs); err != nil {
+		return err
+	}
 	mc, err := mf.config()
 	if err != nil {
 		return err

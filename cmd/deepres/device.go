@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/ops"
 )
@@ -25,12 +24,12 @@ func openDevice(spec, math string) (ops.Backend, error) {
 	}
 	switch {
 	case spec == "cpu":
-		return cpuref.New(0), nil
+		return newCPU(), nil
 	case spec == "auto":
 		b, err := gpu.Open(0, gpu.Options{Math: mode})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "deepres: no usable GPU (%v); running on the CPU ('deepres devices' says more)\n", firstLine(err))
-			return cpuref.New(0), nil
+			return newCPU(), nil
 		}
 		fmt.Fprintf(os.Stderr, "deepres: using %s\n", b.Name())
 		return b, nil

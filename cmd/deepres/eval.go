@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
@@ -48,12 +49,18 @@ func runEval(args []string) error {
 		ds, err = data.Load(kind, *dir, data.Test)
 	case "train", "val":
 		ds, err = data.Load(kind, *dir, data.Train)
-		if err == nil && *split == "val" {
-			var tc train.Config
-			if json.Unmarshal([]byte(f.Meta["train"]), &tc) != nil || tc.ValSplit == 0 {
-				return fmt.Errorf("%s was not trained with --val-split, so it has no validation split", *ckpt)
-			}
+		var tc train.Config
+		held := json.Unmarshal([]byte(f.Meta["train"]), &tc) == nil && tc.ValSplit > 0
+		switch {
+		case err != nil:
+		case *split == "val" && !held:
+			return fmt.Errorf("%s was not trained with --val-split, so it has no validation split", *ckpt)
+		case held && tc.ValSplit >= ds.N:
+			return fmt.Errorf("%s held out %d validation images, but %s has only %d training images", *ckpt, tc.ValSplit, *dir, ds.N)
+		case *split == "val":
 			_, ds = data.SplitValidation(ds, tc.ValSplit, tc.Seed)
+		case held: // the run's training images are those it did not hold out
+			ds, _ = data.SplitValidation(ds, tc.ValSplit, tc.Seed)
 		}
 	default:
 		return usagef("--split: want test, val or train, got %q", *split)
@@ -64,8 +71,13 @@ func runEval(args []string) error {
 	if len(ds.Classes) != mc.Classes {
 		return fmt.Errorf("%s has %d classes, the checkpoint's model %d", ds.Name, len(ds.Classes), mc.Classes)
 	}
-	if norm.Std[0] == 0 { // a deepres init file: no training data seen yet
+	if norm.Mean == ([3]float32{}) && norm.Std == ([3]float32{}) && norm.MeanImage == nil { // a deepres init file: no training data seen yet
 		norm = data.NormalizationFor(kind, ds)
+	}
+	for c, sd := range norm.Std {
+		if !(sd > 0) || !finite(float64(sd)) || !finite(float64(norm.Mean[c])) {
+			return fmt.Errorf("%s: bad normalisation in the metadata: channel %d has mean %v and std %v (a std must be positive and finite)", *ckpt, c, norm.Mean[c], sd)
+		}
 	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
@@ -77,6 +89,9 @@ func runEval(args []string) error {
 		return err
 	}
 	defer net.Close()
+	// In evaluation mode the batch size changes no result: never set up
+	// more than the split has.
+	*batch = min(*batch, max(ds.N, 1))
 	if err := net.Setup(*batch); err != nil {
 		return err
 	}
@@ -88,7 +103,9 @@ func runEval(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(map[string]any{"loss": loss, "accuracy": acc, "n": ds.N})
+		// JSON has no NaN or Inf: a diverged model's loss is written as a
+		// string ("NaN", "+Inf"), as in the checkpoints' metadata.
+		return printJSON(map[string]any{"loss": jsonNumber(loss), "accuracy": jsonNumber(acc), "n": ds.N})
 	}
 	fmt.Printf("%s on %s %s: loss %.4f  accuracy %.2f%%  error %.2f%%  (%d images)\n", mc.Name, *dataset, *split, loss, 100*acc, 100*(1-acc), ds.N)
 	return nil
@@ -104,12 +121,19 @@ func runInit(args []string) error {
 	var mf modelFlags
 	mf.add(fs)
 	seed := fs.Uint64("seed", 1, "seed of the weights")
-	out := fs.String("out", "", "safetensors file to write")
+	out := fs.String("out", "", "safetensors file to write (an existing file only with --force)")
+	force := fs.Bool("force", false, "replace an existing --out file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out is required")
+	}
+	if err := checkFiniteFlags(fs); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*out); err == nil && !*force {
+		return usagef("%s exists; init will not replace it (it may hold trained weights) unless you add --force", *out)
 	}
 	mc, err := mf.config()
 	if err != nil {
@@ -140,4 +164,13 @@ func runInit(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "deepres: wrote %s (%s, %d parameters)\n", *out, mc.Name, net.Params.Count())
 	return nil
+}
+
+// jsonNumber is v for encoding/json, or its strconv spelling when it is
+// not finite (which encoding/json refuses).
+func jsonNumber(v float64) any {
+	if finite(v) {
+		return v
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -77,8 +76,8 @@ func parseSD(c *models.Config, s string) error {
 		return nil
 	}
 	rule, p, ok := strings.Cut(s, ":")
-	pl, err := strconv.ParseFloat(p, 64)
-	if !ok || err != nil || (rule != "linear" && rule != "uniform") {
+	pl, num := parseFinite(p)
+	if !ok || !num || (rule != "linear" && rule != "uniform") {
 		return usagef("--sd: want off, linear:P_L or uniform:P_L (e.g. linear:0.5), got %q", s)
 	}
 	c.SD, c.SDPL = models.SDRule(rule), pl
@@ -94,9 +93,9 @@ func parseShortcut(c *models.Config, s string) error {
 		}
 		out := make([]float64, n)
 		for i, p := range parts {
-			v, err := strconv.ParseFloat(p, 64)
-			if err != nil {
-				return nil, usagef("--shortcut %s: %q is not a number", name, p)
+			v, ok := parseFinite(p)
+			if !ok {
+				return nil, usagef("--shortcut %s: %q is not a finite number", name, p)
 			}
 			out[i] = v
 		}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,19 +46,34 @@ func runTrain(args []string) error {
 	fs.BoolVar(&cfg.Shuffle, "shuffle", true, "reshuffle the training set every epoch")
 	valSplit := fs.Int("val-split", 0, "hold out this many training images for validation (e.g. 5000)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of weights, data order, augmentation, dropout and stochastic depth")
-	initFile := fs.String("init", "", "start from the weights in this checkpoint")
-	resume := fs.String("resume", "", "continue the run in this folder exactly where it stopped")
-	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>)")
+	initFile := fs.String("init", "", "start from the weights in this checkpoint (of the same model and configuration)")
+	initPartial := fs.Bool("init-partial", false, "with --init: load the tensors whose names and shapes match, initialise the rest, and list both")
+	resume := fs.String("resume", "", resumeHelp())
+	overrides := fs.StringArray("override", nil, "with --resume: change "+strings.Join(train.Overridable, ", ")+" from the checkpoint's step on, e.g. lr=0.01 (recorded; breaks bit-exactness from there)")
+	fs.StringVar(&cfg.Out, "out", "", "run folder for metrics and checkpoints (default runs/<model>-<time>); refused if it holds a run")
+	overwrite := fs.Bool("overwrite", false, "replace the run in --out (its checkpoints and metrics are deleted)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
 	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016, wrn2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd, normalisation, pad, validation split and init (flags you type win)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *preset != "" && *resume == "" {
-		if err := applyPreset(fs, *preset, *dataset, mf.model); err != nil {
+	if *resume != "" {
+		if err := checkResumeFlags(fs); err != nil {
 			return err
 		}
+	} else if fs.Changed("override") {
+		return usagef("--override changes a resumed run; give it with --resume DIR")
+	}
+	presetLine := ""
+	if *preset != "" {
+		var err error
+		if presetLine, err = applyPreset(fs, *preset, *dataset, mf.model); err != nil {
+			return err
+		}
+	}
+	if err := checkFiniteFlags(fs); err != nil {
+		return err
 	}
 	rc, err := layers.ParseRecompute(*recompute)
 	if err != nil {
@@ -66,16 +81,20 @@ func runTrain(args []string) error {
 	}
 	cfg.Recompute = rc
 	if *resume != "" {
-		for _, f := range []string{"model", "epochs", "steps", "lr", "lr-schedule", "batch-size", "preset", "seed", "out"} {
-			if fs.Changed(f) {
-				return usagef("--resume continues a run with its own settings; --%s cannot change them", f)
-			}
-		}
-		var setRecompute *layers.Recompute
+		o := resumeOptions{device: *device, math: *math, overrides: *overrides}
 		if fs.Changed("recompute") {
-			setRecompute = &rc
+			o.recompute = &rc
 		}
-		return resumeRun(*resume, *device, *math, fs.Changed("data"), *dir, setRecompute)
+		if fs.Changed("data") {
+			o.dataDir = *dir
+		}
+		return resumeRun(*resume, o)
+	}
+	if *initPartial && *initFile == "" {
+		return usagef("--init-partial needs --init FILE")
+	}
+	if *valSplit < 0 {
+		return usagef("--val-split must be >= 0, got %d", *valSplit)
 	}
 	if fs.Changed("steps") && fs.Changed("epochs") {
 		return usagef("give --epochs or --steps, not both")
@@ -98,8 +117,12 @@ func runTrain(args []string) error {
 	if err != nil {
 		return usagef("--dataset: %v", err)
 	}
-	if cfg.Out == "" {
-		cfg.Out = filepath.Join("runs", fmt.Sprintf("%s-%s", mf.model, time.Now().Format("20060102-150405")))
+	freshOut := cfg.Out == ""
+	if freshOut {
+		if *overwrite {
+			return usagef("--overwrite replaces the run in --out; give --out")
+		}
+		cfg.Out = defaultRunFolder(mf.model)
 	}
 	// classes come from the dataset; parse the model once to reject bad flags early
 	if _, err := mf.config(); err != nil {
@@ -117,6 +140,8 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	id := train.IdentifyData(*dataset, *dir, trainDS, testDS)
+	cfg.Data = &id
 	var valDS *data.Dataset
 	if *valSplit > 0 {
 		if *valSplit >= trainDS.N {
@@ -136,16 +161,34 @@ func runTrain(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	if err := checkLength(fs, cfg, trainDS.N); err != nil {
+		return err
+	}
+	lock, clearOld, err := openRunFolder(&cfg.Out, freshOut, *overwrite)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	t, b, err := newTrainer(cfg, *device, *math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	defer t.Close()
-	if *initFile != "" {
+	switch {
+	case *initPartial:
+		msg, err := t.LoadInitPartial(*initFile)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "deepres: --init-partial: %s\n", msg)
+	case *initFile != "":
 		if err := t.LoadInit(*initFile); err != nil {
 			return err
 		}
+	}
+	if err := clearOld(); err != nil {
+		return err
 	}
 	mode := ""
 	if r := t.Net.Env.Recompute; r != layers.StoreAll {
@@ -153,6 +196,9 @@ func runTrain(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s%s: %d training images, %d steps, run folder %s\n",
 		cfg.Model.Name, t.Net.Params.Count(), b.Name(), mode, trainDS.N, t.TotalSteps(), cfg.Out)
+	if presetLine != "" {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", presetLine)
+	}
 	return runTrainer(t)
 }
 
@@ -196,8 +242,12 @@ func runTrainer(t *train.Trainer) error {
 		last = time.Now()
 		done := float64(p.Step-startStep) / time.Since(start).Seconds()
 		eta := time.Duration(float64(p.Steps-p.Step)/done) * time.Second
-		line := fmt.Sprintf("epoch %d/%d %s %d/%d  loss %.4f  acc %.2f%%  lr %.4g  %.0f img/s  ETA %s",
-			p.Epoch, p.Epochs, bar(p.Batch, p.Batches, 20), p.Batch, p.Batches, p.Loss, 100*p.Accuracy, p.LR, p.ImagesPerSec, eta.Round(time.Second))
+		stats := "loss –  acc –" // not downloaded yet: 0 would be a lie
+		if p.HaveStats {
+			stats = fmt.Sprintf("loss %.4f  acc %.2f%%", p.Loss, 100*p.Accuracy)
+		}
+		line := fmt.Sprintf("epoch %d/%d %s %d/%d  %s  lr %.4g  %.0f img/s  ETA %s",
+			p.Epoch, p.Epochs, bar(p.Batch, p.Batches, 20), p.Batch, p.Batches, stats, p.LR, p.ImagesPerSec, eta.Round(time.Second))
 		if tty {
 			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
 		} else if p.Batch == p.Batches || p.Batch%100 == 0 {
@@ -227,46 +277,6 @@ func bar(done, total, width int) string {
 		}
 	}
 	return "[" + string(b) + "]"
-}
-
-// resumeRun continues the run in dir with the configuration it was started with.
-// recompute, when set, overrides the run's memory mode (it changes no result).
-func resumeRun(dir, device, math string, newData bool, dataDir string, recompute *layers.Recompute) error {
-	cfg, err := train.ReadRunConfig(dir)
-	if err != nil {
-		return err
-	}
-	cfg.Out = dir
-	if recompute != nil {
-		cfg.Recompute = *recompute
-	}
-	if newData { // the data moved: same dataset, new place
-		cfg.DataDir = dataDir
-	}
-	dataDir = cfg.DataDir
-	kind, err := data.ParseKind(cfg.Dataset)
-	if err != nil {
-		return usagef("--dataset: %v", err)
-	}
-	trainDS, testDS, err := loadSplits(kind, dataDir)
-	if err != nil {
-		return err
-	}
-	var valDS *data.Dataset
-	if cfg.ValSplit > 0 {
-		trainDS, valDS = data.SplitValidation(trainDS, cfg.ValSplit, cfg.Seed)
-	}
-	t, b, err := newTrainer(cfg, device, math, kind, trainDS, valDS, testDS)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	defer t.Close()
-	if err := t.Resume(dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), t.Net.Env.Recompute)
-	return runTrainer(t)
 }
 
 // newTrainer opens the device and builds the run on it; the caller closes

@@ -253,8 +253,9 @@ prepare() {
 		cmd=("$DEEPRES" train --resume "$run" --device "$dev")
 		[[ -n $DATA ]] && cmd+=(--data "$DATA")
 	else
-		rm -f "$run/metrics.jsonl" # epochs of a run that left no checkpoint
-		cmd=("$DEEPRES" train "${args[@]}" --out "$run")
+		# A run that left no last.safetensors starts over: --overwrite drops
+		# its metrics and any best.safetensors (deepres refuses them otherwise).
+		cmd=("$DEEPRES" train "${args[@]}" --out "$run" --overwrite)
 	fi
 	return 0
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/layers"
+	"github.com/deepres/deepres/train"
+)
+
+// resumeAllowed are the train flags that may be typed with --resume: they
+// change where and how the run computes, never what it computes (another
+// device or --math changes float rounding only; --recompute is bitwise
+// neutral on the CPU). --data is
+// for data that moved; the data's identity, recorded in the checkpoint,
+// must match. Every other flag would change the run and is refused, so a
+// flag added later is covered without code here; the learning-rate
+// settings may change only through --override (train.Overridable).
+var resumeAllowed = []string{"resume", "device", "math", "recompute", "data", "override"}
+
+// resumeHelp is --resume's help text, naming what may change.
+func resumeHelp() string {
+	var allowed []string
+	for _, f := range resumeAllowed[1:] {
+		if f != "override" {
+			allowed = append(allowed, "--"+f)
+		}
+	}
+	return fmt.Sprintf("continue the run in this folder exactly where it stopped; only %s and --override (%s) may be given with it",
+		strings.Join(allowed, ", "), strings.Join(train.Overridable, ", "))
+}
+
+// checkResumeFlags refuses every typed flag outside resumeAllowed.
+func checkResumeFlags(fs *pflag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(f *pflag.Flag) {
+		if !slices.Contains(resumeAllowed, f.Name) {
+			bad = append(bad, "--"+f.Name)
+		}
+	})
+	if len(bad) == 0 {
+		return nil
+	}
+	hint := ""
+	for _, b := range bad {
+		if slices.Contains(train.Overridable, strings.TrimPrefix(b, "--")) {
+			hint = fmt.Sprintf("\nHINT: to change the learning rate of a resumed run (it breaks bit-exactness from that step on), use --override %s=VALUE", strings.TrimPrefix(b, "--"))
+			break
+		}
+	}
+	return usagef("--resume continues a run with its own settings; %s would change them (only %s may be given with --resume)%s",
+		strings.Join(bad, ", "), strings.Join(resumeAllowed[1:], ", "), hint)
+}
+
+// resumeOptions are what a resume may change.
+type resumeOptions struct {
+	device, math string
+	dataDir      string // non-empty: the data moved here
+	recompute    *layers.Recompute
+	overrides    []string // --override values
+}
+
+// resumeRun continues the run in dir with the configuration it was started
+// with, after locking the folder.
+func resumeRun(dir string, o resumeOptions) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--resume %s: not a run folder (%v)", dir, err)
+	}
+	lock, err := train.LockRun(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	cfg, step, err := train.ReadRunConfig(dir)
+	if err != nil {
+		return err
+	}
+	cfg.Out = dir
+	if o.recompute != nil {
+		cfg.Recompute = *o.recompute
+	}
+	if o.dataDir != "" { // the data moved: same dataset, new place
+		cfg.DataDir = o.dataDir
+	}
+	kind, err := data.ParseKind(cfg.Dataset)
+	if err != nil {
+		return usagef("--dataset: %v", err)
+	}
+	trainDS, testDS, err := loadSplits(kind, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if cfg.Data != nil {
+		now := train.IdentifyData(cfg.Dataset, cfg.DataDir, trainDS, testDS)
+		if d := cfg.Data.Differs(now); d != "" {
+			return fmt.Errorf("--resume %s: the run trained on %s data in %s (%d train, %d test images, fingerprint %s), but %s holds other data: %s",
+				dir, cfg.Data.Kind, cfg.Data.Path, cfg.Data.TrainN, cfg.Data.TestN, cfg.Data.Fingerprint, cfg.DataDir, d)
+		}
+		cfg.Data.Path = cfg.DataDir
+	}
+	var valDS *data.Dataset
+	if cfg.ValSplit > 0 {
+		trainDS, valDS = data.SplitValidation(trainDS, cfg.ValSplit, cfg.Seed)
+	}
+	pairs, err := train.SplitOverrides(o.overrides)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	for _, p := range pairs {
+		if err := cfg.ApplyOverride(p[0], p[1], step); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
+	if total, err := cfg.TotalSteps(perEpoch); err == nil {
+		warmup, milestones := cfg.LengthIssues(total, perEpoch)
+		for _, p := range pairs {
+			if issue := map[string]string{"warmup-steps": warmup, "lr-schedule": milestones}[p[0]]; issue != "" {
+				return usagef("--override %s=%s: %s", p[0], p[1], issue)
+			}
+		}
+	}
+	t, b, err := newTrainer(cfg, o.device, o.math, kind, trainDS, valDS, testDS)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	defer t.Close()
+	if err := t.Resume(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), t.Net.Env.Recompute)
+	for _, p := range pairs {
+		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
+	}
+	return runTrainer(t)
+}
