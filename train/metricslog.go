@@ -44,3 +44,25 @@ func truncateMetrics(dir string, epochs int) error {
 	}
 	return nil
 }
+
+// RunHeader is the first line of metrics.jsonl: the run's whole
+// configuration (model, recipe knobs, data identity), so the log alone says
+// what was trained. It has epoch 0, so readers of per-epoch lines skip it by
+// its "run" key and truncateMetrics keeps it.
+type RunHeader struct {
+	Epoch int    `json:"epoch"`
+	Run   Config `json:"run"`
+}
+
+// writeRunHeader starts dir/metrics.jsonl of a fresh run with its RunHeader.
+func writeRunHeader(cfg Config) error {
+	line, err := json.Marshal(RunHeader{Run: cfg})
+	if err != nil {
+		return fmt.Errorf("metrics header: %w", err)
+	}
+	path := filepath.Join(cfg.Out, "metrics.jsonl")
+	if err := os.WriteFile(path, append(line, '\n'), 0o644); err != nil {
+		return fmt.Errorf("metrics header: %w", err)
+	}
+	return nil
+}

@@ -141,6 +141,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return fmt.Errorf("create run folder: %w", err)
 	}
+	if t.pos.Step == 0 {
+		if err := writeRunHeader(cfg); err != nil {
+			return err
+		}
+	}
 	pad := cfg.Pad
 	if pad == "" {
 		pad = data.PadBlack // a run recorded before Config.Pad existed padded so

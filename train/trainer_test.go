@@ -143,8 +143,13 @@ func readMetrics(t *testing.T, dir string) []Metrics {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var hdr RunHeader
+	if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil || hdr.Run.Model.Name == "" {
+		t.Fatalf("metrics.jsonl's first line is not the run's header: %q (%v)", lines[0], err)
+	}
 	var out []Metrics
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+	for _, line := range lines[1:] {
 		var m Metrics
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("metrics line %q: %v", line, err)

@@ -68,7 +68,8 @@ func runLabel(runs []string, i int) string {
 }
 
 // readMetrics reads dir/metrics.jsonl: one record per epoch with the numeric
-// fields by JSON name. A torn last line (a run killed mid-write) is ignored.
+// fields by JSON name, after the run's header line. A torn last line (a run
+// killed mid-write) is ignored.
 func readMetrics(dir string) ([]map[string]float64, error) {
 	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
 	if err != nil {
@@ -92,6 +93,9 @@ func readMetrics(dir string) ([]map[string]float64, error) {
 		var raw map[string]any
 		if err := json.Unmarshal([]byte(text), &raw); err != nil {
 			bad = fmt.Errorf("%s line %d: %w", f.Name(), line, err)
+			continue
+		}
+		if _, header := raw["run"]; header { // the run's configuration (train.RunHeader), not an epoch
 			continue
 		}
 		rec := map[string]float64{}

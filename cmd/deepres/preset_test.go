@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,6 +67,19 @@ func TestPresetKnobsRecorded(t *testing.T) {
 			}
 			if msg := tc.check(c); msg != "" {
 				t.Errorf("recorded configuration %s: %+v", msg, c)
+			}
+			// metrics.jsonl's first line records the same configuration.
+			raw, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(string(raw), "\n")
+			var hdr train.RunHeader
+			if err := json.Unmarshal([]byte(first), &hdr); err != nil {
+				t.Fatalf("metrics.jsonl first line %q: %v", first, err)
+			}
+			if msg := tc.check(hdr.Run); msg != "" {
+				t.Errorf("metrics.jsonl's header %s: %s", msg, first)
 			}
 		})
 	}

@@ -56,7 +56,8 @@ func meta(t *testing.T, path string) map[string]string {
 	return f.Meta
 }
 
-// metricsLines returns metrics.jsonl's lines, each checked to be JSON.
+// metricsLines returns metrics.jsonl's epoch lines, each checked to be JSON,
+// after checking that the first line, and only it, is the run's header.
 func metricsLines(t *testing.T, dir string) []map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
@@ -64,12 +65,17 @@ func metricsLines(t *testing.T, dir string) []map[string]any {
 		t.Fatal(err)
 	}
 	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+	for i, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("metrics.jsonl line %q: %v", l, err)
 		}
-		out = append(out, m)
+		if _, header := m["run"]; header != (i == 0) {
+			t.Fatalf("metrics.jsonl line %d: the run's header must be the first line and only it: %q", i+1, l)
+		}
+		if i > 0 {
+			out = append(out, m)
+		}
 	}
 	return out
 }
@@ -506,7 +512,7 @@ func TestKilledRunMetricsDoNotRepeat(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
-		if strings.Count(string(b), "\n") >= 3 || time.Now().After(deadline) {
+		if strings.Count(string(b), "\n") >= 4 || time.Now().After(deadline) { // header + 3 epochs
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
