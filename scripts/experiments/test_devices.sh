@@ -41,7 +41,7 @@ study=(table1 --small --dataset folder --data "$W/seq/quick-data" --epochs 8 --o
 bash "$here/run.sh" "${study[@]}" --devices cpu:2 >"$W/int.log" 2>&1 &
 driver=$!
 t0=$SECONDS
-until [[ $(cat "$W"/st/table1/*/seed-0/metrics.jsonl 2>/dev/null | grep -c .) -ge 2 ]]; do
+until [[ $(cat "$W"/st/table1/*/seed-0/metrics.jsonl 2>/dev/null | grep -c '"epoch":[1-9]') -ge 2 ]]; do
 	((SECONDS - t0 < 120)) || fail "no epoch in 120 s: $(cat "$W/int.log")"
 	sleep 0.05
 done

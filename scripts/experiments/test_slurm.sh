@@ -155,7 +155,7 @@ start_now() {
 	scontrol update JobId="$1" StartTime=now
 }
 # epochs DIR: epochs in DIR/metrics.jsonl
-epochs() { if [[ -f $1/metrics.jsonl ]]; then grep -c . "$1/metrics.jsonl"; else echo 0; fi; }
+epochs() { if [[ -f $1/metrics.jsonl ]]; then grep -c '"epoch":[1-9]' "$1/metrics.jsonl"; else echo 0; fi; } # the header line has epoch 0
 # wait_epochs DIR N: until DIR's run has N epochs
 wait_epochs() {
 	local t0=$SECONDS
