@@ -413,10 +413,10 @@ func dnnBatchNorm(t *testing.T, lib string) {
 }
 
 // The strict check of the saved statistics: the backward pass fed the
-// variance (computed exactly as the forward did) instead of the inverse
-// standard deviation is an error on the stream, named as such; fed a
-// buffer no forward wrote, an error too; fed the forward's own pair, fine.
-// With CUDASIM_STRICT=0 the simulator behaves as a GPU and computes.
+// variance instead of the inverse standard deviation is an error on the
+// stream, named as such; fed values that are not x's statistics, an error
+// too; fed the forward's own pair, or the same statistics computed on the
+// host, fine. With CUDASIM_STRICT=0 the simulator behaves as a GPU.
 const dnnBatchNormVarianceSrc = `
 int main(int argc, char **argv) {
 	const char *mode = getenv("FEED");
@@ -441,6 +441,7 @@ int main(int argc, char **argv) {
 	void *feed = SI;
 	if (strcmp(mode, "variance") == 0) feed = upload(var, 3);
 	if (strcmp(mode, "other") == 0) { float o[3] = {1, 1, 1}; feed = upload(o, 3); }
+	if (strcmp(mode, "host") == 0) { float o[3]; for (int c = 0; c < C; c++) o[c] = 1 / sqrtf(var[c] + (float)eps); feed = upload(o, 3); }
 	CK(cudnnBatchNormalizationBackward(h, SPATIAL, &one, &zero, &one, &zero, xd, X, xd, DY, xd, DX, pd, G, DG, DB, eps, SM, feed));
 	int r = cuStreamSynchronize(NULL);
 	printf("sync %d\n", r);
@@ -456,8 +457,9 @@ func dnnBatchNormVariance(t *testing.T, lib string) {
 		says         string
 	}{
 		{"invstd", "", false, ""},
-		{"variance", "", true, "holds a batch variance"},
-		{"other", "", true, "not a pair that cudnnBatchNormalizationForwardTraining wrote"},
+		{"host", "", false, ""},
+		{"variance", "", true, "is the batch variance of x"},
+		{"other", "", true, "are not the statistics of x"},
 		{"variance", "0", false, ""},
 	} {
 		out, errOut, ok := dnnRun(t, exe, "FEED="+c.feed, "CUDASIM_STRICT="+c.strict)
