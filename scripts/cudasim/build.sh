@@ -30,6 +30,7 @@ libs=(
 # silently left out.
 for d in "$src"/*/; do
 	name=$(basename "$d")
+	[ "$name" = testdata ] && continue # the tests' own C programs
 	known=0
 	for l in "${libs[@]}"; do
 		[ "${l%%:*}" = "$name" ] && known=1

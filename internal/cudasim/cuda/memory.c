@@ -254,13 +254,9 @@ void cs_describe_host_fault(const void *addr, char *buf, size_t len) {
 	for (size_t i = 0; i < nallocs; i++) {
 		struct alloc *a = &allocs[i];
 		if (!a->live || c < (char *)a->map || c >= (char *)a->map + a->maplen) continue;
-		if (c >= a->host + a->size) {
-			snprintf(buf, len, "access %zu bytes past the end of the allocation of %zu bytes at device address 0x%" PRIx64,
-				(size_t)(c - (a->host + a->size)), a->size, a->dev);
-		} else {
-			snprintf(buf, len, "access %zu bytes before the allocation of %zu bytes at device address 0x%" PRIx64,
-				(size_t)(a->host - c), a->size, a->dev);
-		}
+		/* The offset from the allocation's start: negative or >= size. */
+		snprintf(buf, len, "access at offset %td of the allocation of %zu bytes at device address 0x%" PRIx64
+			" (out of bounds)", c - a->host, a->size, a->dev);
 		pthread_mutex_unlock(&mu);
 		return;
 	}

@@ -52,8 +52,7 @@ const char cs_prelude[] =
 	"using std::max;\n"
 	"static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }\n"
 	"static inline double rsqrt(double x) { return 1.0 / sqrt(x); }\n"
-	"static inline float __expf(float x) { return expf(x); }\n"
-	"static inline float __logf(float x) { return logf(x); }\n"
+	/* (__expf and __logf: glibc's math.h declares them.) */
 	"static inline float __fdividef(float a, float b) { return a / b; }\n"
 	"static inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }\n"
 	"static inline float __int_as_float(int i) { float f; __builtin_memcpy(&f, &i, 4); return f; }\n"
