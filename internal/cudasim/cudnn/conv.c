@@ -113,6 +113,16 @@ static size_t wtap(const convgeom *g, int k, int c, int r, int s)
 	return WAT(g, k, c, r, s);
 }
 
+/* The outputs o in [*lo, *hi] whose input index o·stride − pad + tap lies in
+ * [0, in): the loops below then run without a bounds test per element. */
+static void span(int out, int in, int stride, int pad, int tap, int *lo, int *hi)
+{
+	int a = pad - tap, b = in - 1 + pad - tap; /* o·stride ∈ [a, b] */
+	int l = a <= 0 ? 0 : (a + stride - 1) / stride;
+	int h = b < 0 ? -1 : b / stride;
+	*lo = l, *hi = h < out - 1 ? h : out - 1;
+}
+
 /* y[n,k,ho,wo] = Σ_{c,r,s} x[n,c,ho·u−pad+r·dil, wo·v−pad+s·dil] · w[k,c,r,s]. */
 static void fwd(const convgeom *g, const float *x, const float *w, float *y)
 {
@@ -120,21 +130,21 @@ static void fwd(const convgeom *g, const float *x, const float *w, float *y)
 		for (int k = 0; k < g->k; k++) {
 			float *o = y + AT4(g->y, n, k, 0, 0);
 			for (int c = 0; c < g->c; c++)
-				for (int r = 0; r < g->r; r++)
+				for (int r = 0; r < g->r; r++) {
+					int hlo, hhi;
+					span(g->y.h, g->x.h, g->u, g->pad_h, r * g->dil_h, &hlo, &hhi);
 					for (int s = 0; s < g->s; s++) {
 						float wv = w[wtap(g, k, c, r, s)];
-						for (int ho = 0; ho < g->y.h; ho++) {
-							int hi = ho * g->u - g->pad_h + r * g->dil_h;
-							if (hi < 0 || hi >= g->x.h)
-								continue;
-							const float *xi = x + AT4(g->x, n, c, hi, 0);
-							for (int wo = 0; wo < g->y.w; wo++) {
-								int wi = wo * g->v - g->pad_w + s * g->dil_w;
-								if (wi >= 0 && wi < g->x.w)
-									o[ho * g->y.w + wo] += wv * xi[wi];
-							}
+						int wlo, whi, off = s * g->dil_w - g->pad_w;
+						span(g->y.w, g->x.w, g->v, g->pad_w, s * g->dil_w, &wlo, &whi);
+						for (int ho = hlo; ho <= hhi; ho++) {
+							const float *xi = x + AT4(g->x, n, c, ho * g->u - g->pad_h + r * g->dil_h, 0);
+							float *oo = o + (size_t)ho * g->y.w;
+							for (int wo = wlo; wo <= whi; wo++)
+								oo[wo] += wv * xi[wo * g->v + off];
 						}
 					}
+				}
 		}
 }
 
@@ -145,21 +155,21 @@ static void bwd_data(const convgeom *g, const float *dy, const float *w, float *
 		for (int c = 0; c < g->c; c++) {
 			float *o = dx + AT4(g->x, n, c, 0, 0);
 			for (int k = 0; k < g->k; k++)
-				for (int r = 0; r < g->r; r++)
+				for (int r = 0; r < g->r; r++) {
+					int hlo, hhi;
+					span(g->y.h, g->x.h, g->u, g->pad_h, r * g->dil_h, &hlo, &hhi);
 					for (int s = 0; s < g->s; s++) {
 						float wv = w[wtap(g, k, c, r, s)];
-						for (int ho = 0; ho < g->y.h; ho++) {
-							int hi = ho * g->u - g->pad_h + r * g->dil_h;
-							if (hi < 0 || hi >= g->x.h)
-								continue;
+						int wlo, whi, off = s * g->dil_w - g->pad_w;
+						span(g->y.w, g->x.w, g->v, g->pad_w, s * g->dil_w, &wlo, &whi);
+						for (int ho = hlo; ho <= hhi; ho++) {
 							const float *d = dy + AT4(g->y, n, k, ho, 0);
-							for (int wo = 0; wo < g->y.w; wo++) {
-								int wi = wo * g->v - g->pad_w + s * g->dil_w;
-								if (wi >= 0 && wi < g->x.w)
-									o[hi * g->x.w + wi] += wv * d[wo];
-							}
+							float *oo = o + (size_t)(ho * g->u - g->pad_h + r * g->dil_h) * g->x.w;
+							for (int wo = wlo; wo <= whi; wo++)
+								oo[wo * g->v + off] += wv * d[wo];
 						}
 					}
+				}
 		}
 }
 
@@ -168,24 +178,23 @@ static void bwd_filter(const convgeom *g, const float *x, const float *dy, float
 {
 	for (int k = 0; k < g->k; k++)
 		for (int c = 0; c < g->c; c++)
-			for (int r = 0; r < g->r; r++)
+			for (int r = 0; r < g->r; r++) {
+				int hlo, hhi;
+				span(g->y.h, g->x.h, g->u, g->pad_h, r * g->dil_h, &hlo, &hhi);
 				for (int s = 0; s < g->s; s++) {
+					int wlo, whi, off = s * g->dil_w - g->pad_w;
+					span(g->y.w, g->x.w, g->v, g->pad_w, s * g->dil_w, &wlo, &whi);
 					float acc = 0;
 					for (int n = 0; n < g->x.n; n++)
-						for (int ho = 0; ho < g->y.h; ho++) {
-							int hi = ho * g->u - g->pad_h + r * g->dil_h;
-							if (hi < 0 || hi >= g->x.h)
-								continue;
+						for (int ho = hlo; ho <= hhi; ho++) {
 							const float *d = dy + AT4(g->y, n, k, ho, 0);
-							const float *xi = x + AT4(g->x, n, c, hi, 0);
-							for (int wo = 0; wo < g->y.w; wo++) {
-								int wi = wo * g->v - g->pad_w + s * g->dil_w;
-								if (wi >= 0 && wi < g->x.w)
-									acc += d[wo] * xi[wi];
-							}
+							const float *xi = x + AT4(g->x, n, c, ho * g->u - g->pad_h + r * g->dil_h, 0);
+							for (int wo = wlo; wo <= whi; wo++)
+								acc += d[wo] * xi[wo * g->v + off];
 						}
 					dw[wtap(g, k, c, r, s)] = acc;
 				}
+			}
 }
 
 /* The operand lengths of each direction: inputs a and b, output out. */
