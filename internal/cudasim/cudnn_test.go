@@ -26,6 +26,7 @@ func TestCUDNN(t *testing.T) {
 	t.Run("BatchNormBackwardFedVarianceCaught", func(t *testing.T) { dnnBatchNormVariance(t, lib) })
 	t.Run("Activations", func(t *testing.T) { dnnActivation(t, lib) })
 	t.Run("DescriptorValidation", func(t *testing.T) { dnnDescriptors(t, lib) })
+	t.Run("InPlaceOnlyWhereDocumented", func(t *testing.T) { dnnOverlap(t, lib) })
 }
 
 // Random shapes (stride, padding, dilation, both modes), the three
@@ -627,4 +628,40 @@ int main(void) {
 
 func dnnDescriptors(t *testing.T, lib string) {
 	dnnMustRun(t, dnnProgram(t, lib, "desc", dnnDescriptorsSrc))
+}
+
+// Outputs may overlap inputs only where the API reference says so (the
+// activations' x == y and dy == dx): in strict mode any other overlap is
+// BAD_PARAM at the call; with CUDASIM_STRICT=0 the call is accepted.
+const dnnOverlapSrc = `
+int main(void) {
+	setup();
+	int strict = getenv("CUDASIM_STRICT") == NULL || strcmp(getenv("CUDASIM_STRICT"), "0") != 0;
+	int want = strict ? BAD_PARAM : OK;
+	float one = 1, zero = 0;
+	float *v = randv(64);
+	void *A = upload(v, 64), *B = upload(v, 64), *G = upload(v, 2), *S = dev(8);
+	TD t = tensor(1, 2, 4, 4), p = tensor(1, 2, 1, 1); FD w = filter(2, 2, 1, 1);
+	CD cd = conv(0, 0, 1, 1, 1, 1, CROSS, FMA);
+	AD ad; CK(cudnnCreateActivationDescriptor(&ad)); CK(cudnnSetActivationDescriptor(ad, RELU, PROP, 0));
+	WANT(cudnnConvolutionForward(h, &one, t, A, w, B, cd, 0, NULL, 0, &zero, t, A), want);          /* y == x */
+	WANT(cudnnConvolutionForward(h, &one, t, A, w, (float *)A + 28, cd, 0, NULL, 0, &zero, t, B), OK);
+	WANT(cudnnConvolutionForward(h, &one, t, A, w, (float *)B + 28, cd, 0, NULL, 0, &zero, t, B), want); /* y overlaps w */
+	WANT(cudnnConvolutionBackwardData(h, &one, w, A, t, B, cd, 0, NULL, 0, &zero, t, B), want);     /* dx == dy */
+	WANT(cudnnBatchNormalizationBackward(h, SPATIAL, &one, &zero, &one, &zero, t, A, t, B, t, B, p, G, S, (float *)S + 2,
+		1e-5, NULL, NULL), want);                                                                 /* dx == dy */
+	WANT(cudnnBatchNormalizationForwardTraining(h, SPATIAL, &one, &zero, t, A, t, A, p, G, G, 0.1, NULL, NULL, 1e-5,
+		NULL, NULL), want);                                                                       /* y == x */
+	WANT(cudnnActivationForward(h, ad, &one, t, A, &zero, t, A), OK);                              /* documented */
+	WANT(cudnnActivationForward(h, ad, &one, t, A, &zero, t, (float *)A + 1), want);               /* partial */
+	WANT(cudnnActivationBackward(h, ad, &one, t, B, t, A, t, B, &one, t, A), OK);                  /* dx == dy */
+	WANT(cudnnActivationBackward(h, ad, &one, t, B, t, A, t, B, &one, t, B), want);                /* dx == y */
+	return 0;
+}
+`
+
+func dnnOverlap(t *testing.T, lib string) {
+	exe := dnnProgram(t, lib, "overlap", dnnOverlapSrc)
+	dnnMustRun(t, exe)
+	dnnMustRun(t, exe, "CUDASIM_STRICT=0")
 }

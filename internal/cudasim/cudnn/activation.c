@@ -145,6 +145,8 @@ DNN_API cudnnStatus_t cudnnActivationForward(cudnnHandle_t h, cudnnActivationDes
 	if (!alpha || !beta || !x || !y)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "alpha, beta, x or y is NULL");
 	size_t n = shape4_len(tensor_shape(xd));
+	if (x != y && (s = dnn_no_overlap(call, "y", y, n, "x", x, n)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(x, n, call) || !dnn_check(y, n, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	acttask *t = malloc(sizeof *t);
@@ -175,6 +177,10 @@ DNN_API cudnnStatus_t cudnnActivationBackward(cudnnHandle_t h, cudnnActivationDe
 	if (!alpha || !beta || !x || !y || !dy || !dx)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "alpha, beta, x, y, dy or dx is NULL");
 	size_t n = shape4_len(tensor_shape(xd));
+	if ((dx != dy && (s = dnn_no_overlap(call, "dx", dx, n, "dy", dy, n)) != CUDNN_STATUS_SUCCESS) ||
+		(s = dnn_no_overlap(call, "dx", dx, n, "y", y, n)) != CUDNN_STATUS_SUCCESS ||
+		(s = dnn_no_overlap(call, "dx", dx, n, "x", x, n)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(x, n, call) || !dnn_check(y, n, call) || !dnn_check(dy, n, call) || !dnn_check(dx, n, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	acttask *t = malloc(sizeof *t);

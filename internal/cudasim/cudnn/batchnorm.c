@@ -3,6 +3,9 @@
  * backward (cuDNN 9 API reference, cudnn_ops library), spatial and
  * per-activation modes, float NCHW.
  *
+ * In strict mode, an output overlapping its input (y and x, dx and x or dy)
+ * is BAD_PARAM: the API reference documents no in-place batch norm.
+ *
  * Strict mode (cudasim_strict) adds one check a GPU cannot make: the
  * backward pass's savedMean/savedInvVariance must be the statistics of its x
  * — the batch mean and 1/sqrt(biased variance + epsilon) — since cuDNN
@@ -189,6 +192,8 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, in
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
 	size_t len = (size_t)l.n * l.p * l.j;
+	if ((s = dnn_no_overlap(call, "y", y, len, "x", x, len)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(x, len, call) || !dnn_check(y, len, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
 		(rmean && (!dnn_check(rmean, l.p, call) || !dnn_check(rvar, l.p, call))) ||
 		(smean && (!dnn_check(smean, l.p, call) || !dnn_check(sinv, l.p, call))))
@@ -252,6 +257,8 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, i
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
 	size_t len = (size_t)l.n * l.p * l.j;
+	if ((s = dnn_no_overlap(call, "y", y, len, "x", x, len)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(x, len, call) || !dnn_check(y, len, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
 		!dnn_check(emean, l.p, call) || !dnn_check(evar, l.p, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
@@ -363,6 +370,9 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
 	size_t len = (size_t)l.n * l.p * l.j;
+	if ((s = dnn_no_overlap(call, "dx", dx, len, "x", x, len)) != CUDNN_STATUS_SUCCESS ||
+		(s = dnn_no_overlap(call, "dx", dx, len, "dy", dy, len)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(x, len, call) || !dnn_check(dy, len, call) || !dnn_check(dx, len, call) || !dnn_check(scale, l.p, call) ||
 		!dnn_check(dscale, l.p, call) || !dnn_check(dbias, l.p, call) ||
 		(smean && (!dnn_check(smean, l.p, call) || !dnn_check(sinv, l.p, call))))

@@ -290,7 +290,9 @@ cudnnStatus_t conv_enqueue(cudnnHandle_t h, const char *call, int dir, int algo,
  * does not support the parameters provided"); the workspace must hold what
  * the algorithm needs (BAD_PARAM: the simulator's reading of "workSpace ...
  * of the size workSpaceSizeInBytes", where a GPU would read past its end);
- * and every device range must be live (cudasim_check, illegal address). */
+ * every device range must be live (cudasim_check, illegal address); and, in
+ * strict mode, the output and the workspace must not overlap the inputs or
+ * each other (no convolution is documented to run in place). */
 static cudnnStatus_t run(cudnnHandle_t h, const char *call, int dir, const convgeom *g, int math, int algo,
 	const void *alpha, const void *a, const void *b, const void *beta, void *out, void *ws, size_t ws_size)
 {
@@ -304,8 +306,22 @@ static cudnnStatus_t run(cudnnHandle_t h, const char *call, int dir, const convg
 	if (ws_size < ai.workspace || (ai.workspace > 0 && ws == NULL))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "algorithm %d needs a %zu-byte workspace, given %zu bytes at %p",
 			algo, ai.workspace, ws_size, ws);
-	size_t la, lb, lo;
+	size_t la, lb, lo, lws = (ws_size + sizeof(float) - 1) / sizeof(float);
 	lens(dir, g, &la, &lb, &lo);
+	static const char *names[3][3] = {{"x", "w", "y"}, {"w", "dy", "dx"}, {"x", "dy", "dw"}};
+	const char **nm = names[dir];
+	cudnnStatus_t s = dnn_no_overlap(call, nm[2], out, lo, nm[0], a, la);
+	if (s == CUDNN_STATUS_SUCCESS)
+		s = dnn_no_overlap(call, nm[2], out, lo, nm[1], b, lb);
+	if (s == CUDNN_STATUS_SUCCESS && ws != NULL) {
+		s = dnn_no_overlap(call, "workSpace", ws, lws, nm[0], a, la);
+		if (s == CUDNN_STATUS_SUCCESS)
+			s = dnn_no_overlap(call, "workSpace", ws, lws, nm[1], b, lb);
+		if (s == CUDNN_STATUS_SUCCESS)
+			s = dnn_no_overlap(call, "workSpace", ws, lws, nm[2], out, lo);
+	}
+	if (s != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (!dnn_check(a, la, call) || !dnn_check(b, lb, call) || !dnn_check(out, lo, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	if (ws != NULL && ws_size > 0 && !cudasim_check((cudasim_devptr)(uintptr_t)ws, ws_size, call))

@@ -218,6 +218,13 @@ int dnn_check(const void *p, size_t n_floats, const char *call);
 float *dnn_host(const void *p, size_t n_floats, const char *call);
 /* Queue fn(task) on h's stream; the status to return from the API call. */
 cudnnStatus_t dnn_enqueue(cudnnHandle_t h, const char *call, void (*fn)(void *), void *task);
+/* Whether the float arrays [a, a+an) and [b, b+bn) share memory. */
+int dnn_overlap(const void *a, size_t an, const void *b, size_t bn);
+/* In strict mode, BAD_PARAM from call when an output overlaps an input it
+ * must not (the API reference documents in-place operation only for the
+ * activation functions); CUDNN_STATUS_SUCCESS otherwise. */
+cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
+	const char *in_name, const void *in, size_t in_n);
 /* alpha·v + beta·old, where beta == 0 never reads old (it may hold NaN):
  * "Scaling Parameters" in the cuDNN API reference. */
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta);
