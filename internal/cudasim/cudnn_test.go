@@ -335,7 +335,7 @@ func dnnWorkspace(t *testing.T, lib string) {
 // with exponentialAverageFactor and the unbiased variance; inference with
 // the running statistics; backward against the textbook gradient, with the
 // two alpha/beta pairs, and with NULL saved statistics (recomputed); the
-// documented BAD_PARAM cases.
+// documented BAD_PARAM cases; per-activation mode's statistics over N only.
 const dnnBatchNormSrc = `
 int main(void) {
 	setup();
@@ -397,6 +397,26 @@ int main(void) {
 	CK(cudnnBatchNormalizationBackward(h, SPATIAL, &one, &zero, &one, &zero, xd, X, xd, DY, xd, DX, pd, G, DG, DB, eps, NULL, NULL));
 	float *without = download(DX, L);
 	for (int j = 0; j < (int)L; j++) if (fabs(with[j] - without[j]) > 1e-5) FAIL("NULL saved stats: dx[%d] %g vs %g", j, without[j], with[j]);
+	/* Per-activation: one statistic per (c, h, w), over the N images. */
+	TD ad = tensor(1, C, H, W);
+	float *ga = randv(C * H * W), *ba = randv(C * H * W);
+	void *GA = upload(ga, C * H * W), *BA = upload(ba, C * H * W), *SMA = dev(C * H * W), *SIA = dev(C * H * W);
+	CK(cudnnBatchNormalizationForwardTraining(h, PER_ACT, &one, &zero, xd, X, xd, Y, ad, GA, BA, f, NULL, NULL, eps, SMA, SIA));
+	y = download(Y, L);
+	float *sma = download(SMA, C * H * W), *sia = download(SIA, C * H * W);
+	for (int p = 0; p < C * H * W; p++) {
+		double s = 0, ss = 0;
+		for (int n = 0; n < N; n++) s += x[n * C * H * W + p];
+		double mu = s / N;
+		for (int n = 0; n < N; n++) ss += (x[n * C * H * W + p] - mu) * (x[n * C * H * W + p] - mu);
+		double is = 1 / sqrt(ss / N + eps);
+		if (fabs(sma[p] - mu) > 1e-6 || fabs(sia[p] - is) > 1e-4 * is) FAIL("per-activation stats[%d] %g %g, want %g %g", p, sma[p], sia[p], mu, is);
+		for (int n = 0; n < N; n++) {
+			double want = ga[p] * (x[n * C * H * W + p] - mu) * is + ba[p];
+			if (fabs(y[n * C * H * W + p] - want) > 1e-4) FAIL("per-activation y[%d] = %g, want %g", n * C * H * W + p, y[n * C * H * W + p], want);
+		}
+	}
+	WANT(cudnnBatchNormalizationForwardTraining(h, PER_ACT, &one, &zero, xd, X, xd, Y, pd, G, B, f, NULL, NULL, eps, NULL, NULL), BAD_PARAM);
 	WANT(cudnnBatchNormalizationForwardTraining(h, SPATIAL, &one, &zero, xd, X, xd, Y, pd, G, B, f, RM, RV, -1e-5, SM, SI), BAD_PARAM);
 	WANT(cudnnBatchNormalizationForwardTraining(h, SPATIAL, &one, &zero, xd, X, xd, Y, pd, G, B, f, RM, NULL, eps, SM, SI), BAD_PARAM);
 	WANT(cudnnBatchNormalizationForwardTraining(h, SPATIAL, &one, &zero, xd, X, xd, Y, pd, G, B, f, RM, RV, eps, NULL, SI), BAD_PARAM);
