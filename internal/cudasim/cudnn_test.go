@@ -1,8 +1,11 @@
 package cudasim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,6 +201,14 @@ int main(void) {
 	printf("bwd-data returned %d\n", n);
 	CK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, xd, X, yd, Y, cd, wd, Wt, 16, &n, p, WS, 4 << 20));
 	printf("bwd-filter returned %d\n", n);
+	/* No workspace: the algorithms that need one report the allocation failure, after the successes. */
+	CK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, X, wd, Wt, cd, yd, Y, 16, &n, p, NULL, 0));
+	for (int i = 0; i < n; i++) printf("nows algo %d status %d memory %zu\n", p[i].algo, p[i].status, p[i].memory);
+	/* DEFAULT_MATH: the algorithms that then use tensor cores say TENSOR_OP_MATH. */
+	CD dd = conv(1, 1, 2, 2, 1, 1, CROSS, DEFAULT_MATH);
+	CK(cudnnFindConvolutionForwardAlgorithmEx(h, xd, X, wd, Wt, dd, yd, Y, 16, &n, p, WS, 4 << 20));
+	for (int i = 0; i < n; i++) printf("default algo %d math %d\n", p[i].algo, p[i].mathType);
+	sync0();
 	WANT(cudnnFindConvolutionForwardAlgorithmEx(h, xd, X, wd, Wt, cd, yd, Y, 0, &n, p, WS, 4 << 20), BAD_PARAM);
 	WANT(cudnnFindConvolutionForwardAlgorithmEx(h, xd, X, wd, Wt, cd, yd, Y, 4, NULL, p, WS, 4 << 20), BAD_PARAM);
 	return 0;
@@ -248,6 +259,44 @@ func dnnFind(t *testing.T, lib string) {
 			ids = append(ids, strings.Fields(a)[0])
 		}
 		return ids
+	}
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	out := dnnMustRun(t, exe, "CUDASIM_STATS="+stats)
+	failed := false
+	for _, l := range dnnLines(out, "nows algo ") {
+		var id, status int
+		var mem uint64
+		fmt.Sscanf(l, "%d status %d memory %d", &id, &status, &mem)
+		switch {
+		case status == 0 && mem > 0:
+			t.Errorf("no workspace: algo %d succeeded needing %d bytes", id, mem)
+		case status == 4004 && mem == 0:
+			t.Errorf("no workspace: algo %d failed to allocate nothing", id)
+		case status == 0 && failed:
+			t.Errorf("no workspace: algo %d succeeded after a failure", id)
+		}
+		failed = failed || status != 0
+	}
+	if !strings.Contains(out, "nows algo 2 status 4004") {
+		t.Errorf("GEMM without workspace should report INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED (4004):\n%s", out)
+	}
+	for _, l := range dnnLines(out, "default algo ") {
+		var id, math int
+		fmt.Sscanf(l, "%d math %d", &id, &math)
+		if want := map[bool]int{true: 1, false: 0}[id <= 1]; math != want {
+			t.Errorf("DEFAULT_MATH Find: algo %d reports math %d, want %d (TENSOR_OP for the tensor-core GEMMs)", id, math, want)
+		}
+	}
+	js, err := os.ReadFile(stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Counters map[string]int }
+	if err := json.Unmarshal(js, &st); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	if st.Counters["cudnnFindConvolutionForwardAlgorithmEx"] != 3 || st.Counters["cudnnConvolutionForward"] != 1 {
+		t.Errorf("counters: %v, want 3 Find and 1 forward", st.Counters)
 	}
 	first := order(1)
 	if again := order(1); !slices.Equal(first, again) {
