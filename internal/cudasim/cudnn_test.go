@@ -295,8 +295,9 @@ func dnnFind(t *testing.T, lib string) {
 	if err := json.Unmarshal(js, &st); err != nil {
 		t.Fatalf("%s: %v", js, err)
 	}
-	if st.Counters["cudnnFindConvolutionForwardAlgorithmEx"] != 3 || st.Counters["cudnnConvolutionForward"] != 1 {
-		t.Errorf("counters: %v, want 3 Find and 1 forward", st.Counters)
+	if st.Counters["cudnnFindConvolutionForwardAlgorithmEx"] != 3 || st.Counters["cudnnConvolutionForward"] != 1 ||
+		st.Counters["cudnnFindConvolutionBackwardDataAlgorithmEx"] != 1 || st.Counters["cudnn_calls"] != 6 {
+		t.Errorf("counters: %v, want 3 forward Find, 1 forward, 1 backward-data Find, 6 cuDNN calls in all", st.Counters)
 	}
 	first := order(1)
 	if again := order(1); !slices.Equal(first, again) {
