@@ -8,10 +8,13 @@
  *  - TF32: an algorithm that runs on tensor cores rounds its two inputs to
  *    TensorFloat-32 (10-bit mantissa, round to nearest, ties away: PTX ISA
  *    cvt.rna.tf32.f32) when the math type permits it — CUDNN_TENSOR_OP_MATH
- *    and its ALLOW_CONVERSION variant, and CUDNN_DEFAULT_MATH, which
- *    "permits Tensor Core TF32 operation" from compute capability 8.0 on
- *    (cudnnMathType_t) unless NVIDIA_TF32_OVERRIDE=0 (the documented switch);
- *    CUDNN_FMA_MATH never rounds;
+ *    and its ALLOW_CONVERSION variant, and CUDNN_DEFAULT_MATH, under which
+ *    cudnnMathType_t permits Tensor Core TF32 operation from the A100
+ *    (compute capability 8.0) on, unless NVIDIA_TF32_OVERRIDE=0 (the
+ *    documented switch); CUDNN_FMA_MATH never rounds. TF32 "rounds FP32
+ *    inputs to TF32, computes the products without loss of precision, then
+ *    accumulates those products into an FP32 output" (NVIDIA, "Accelerating
+ *    AI Training with NVIDIA TF32 Tensor Cores");
  *  - FFT, FFT_TILING and WINOGRAD_NONFUSED carry a larger error than FMA's,
  *    a relative perturbation of each output fixed by the seed (find.c, err);
  *  - alpha/beta blending, y = alpha·op + beta·y, with beta == 0 never
