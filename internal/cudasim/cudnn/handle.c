@@ -13,8 +13,9 @@
  * CUDNN_VERSION of cudnn_version.h (cudnn_graph library reference). */
 DNN_API size_t cudnnGetVersion(void) { return SIM_CUDNN_VERSION; }
 
-/* cudnnGetCudartVersion(): "the version number of the CUDA Runtime (CUDART)
- * library ... that cuDNN was compiled against" (cudnn_graph library). */
+/* cudnnGetCudartVersion(): the CUDA toolkit version the library was compiled
+ * against (cudnn_graph library), CUDART_VERSION's encoding; deepres picks the
+ * cuBLAS/NVRTC major from it. */
 DNN_API size_t cudnnGetCudartVersion(void) { return SIM_CUDART_VERSION; }
 
 /* cudnnGetErrorString(): "converts the cuDNN status code to a NULL terminated
@@ -78,8 +79,8 @@ DNN_API const char *cudnnGetErrorString(cudnnStatus_t s)
 
 static __thread char last_error[512];
 
-/* cudnnGetLastErrorString(): "retrieves the last encountered cuDNN error
- * message in the current thread" into message, at most max_size bytes. */
+/* cudnnGetLastErrorString(): the last error message of the calling thread,
+ * into message (at most max_size bytes, NUL-terminated), then cleared. */
 DNN_API void cudnnGetLastErrorString(char *message, size_t max_size)
 {
 	if (message == NULL || max_size == 0)
