@@ -115,10 +115,11 @@ CS_API CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev) {
 	return CUDA_SUCCESS;
 }
 
-/* The primary context. "Primary Context Management": cuDevicePrimaryCtxRetain
- * creates it on first use and counts references; cuDevicePrimaryCtxRelease
- * drops one, and "the primary context will be destroyed when the last
- * reference is released", with everything allocated in it. */
+/* The primary context ("Primary Context Management"): cuDevicePrimaryCtxRetain
+ * creates it on first use and counts references; of cuDevicePrimaryCtxRelease
+ * the reference says "The context is automatically reset once the last
+ * reference to it is released", and a reset destroys everything allocated
+ * in it. */
 struct cs_ctx {
 	int refs;
 };
@@ -137,8 +138,8 @@ CS_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
 	return CUDA_SUCCESS;
 }
 
-/* cuDevicePrimaryCtxRelease_v2: releasing a context with no references is
- * CUDA_ERROR_INVALID_CONTEXT. The last release destroys the context: queued
+/* cuDevicePrimaryCtxRelease_v2: "Releasing a primary context that has not
+ * been previously retained will fail with CUDA_ERROR_INVALID_CONTEXT". The last release destroys the context: queued
  * work is finished, device memory, streams and modules freed, and the
  * sticky error cleared (a new context starts clean, as after
  * cuDevicePrimaryCtxReset). Pinned host memory is left to cuMemFreeHost. */

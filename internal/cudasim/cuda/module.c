@@ -379,12 +379,14 @@ static int readable(void *dst, const void *p, size_t n) {
 
 /* cuLaunchKernel: "Invokes the kernel f on a gridDimX x gridDimY x gridDimZ
  * grid of blocks. Each block contains blockDimX x blockDimY x blockDimZ
- * threads." Parameters come either as kernelParams ("an array of N
- * pointers ... the number of parameters and their offsets are inferred
- * from the kernel's image") or as extra (CU_LAUNCH_PARAM_BUFFER_POINTER /
- * _SIZE / _END, one packed buffer whose size must match); both at once is
+ * threads." Parameters come either as kernelParams ("If f has N
+ * parameters, then kernelParams needs to be an array of N pointers", each
+ * pointing at the value to copy; their number, offsets and sizes come from
+ * the kernel's image) or as extra (CU_LAUNCH_PARAM_BUFFER_POINTER / _SIZE /
+ * _END, one packed buffer whose size must match); giving both is
  * CUDA_ERROR_INVALID_VALUE. Block and grid beyond the device's limits
- * (cuDeviceGetAttribute) are CUDA_ERROR_INVALID_VALUE. */
+ * (cuDeviceGetAttribute) are CUDA_ERROR_INVALID_VALUE here, the code the
+ * driver API uses for launch arguments it rejects. */
 CS_API CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
 	unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes,
 	CUstream hStream, void **kernelParams, void **extra) {
