@@ -329,7 +329,8 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 	return r;
 }
 
-/* nvrtcGetProgramLogSize: "Size of the log, including the trailing NULL". */
+/* nvrtcGetProgramLogSize: logSizeRet is the "Size of the generated log
+ * (including the trailing NULL)". */
 CUDASIM_API nvrtcResult nvrtcGetProgramLogSize(nvrtcProgram prog, size_t *logSizeRet) {
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (logSizeRet == NULL) return NVRTC_ERROR_INVALID_INPUT;
