@@ -101,8 +101,10 @@ func TestStrictChecks(t *testing.T) {
 		wantStderr []string
 	}{
 		{name: "oob_kernel", wantStderr: []string{"cuLaunchKernel(fill_past_end)", "CUDA_ERROR_ILLEGAL_ADDRESS", "offset 4000 of the allocation of 4000 bytes"}},
-		{name: "host_read_before_sync"},
-		{name: "pinned_rewritten"},
+		// Work waits CUDASIM_DELAY_MS unless the host waits for it: 5 s, so
+		// that a loaded machine cannot let the copy run before the read.
+		{name: "host_read_before_sync", env: []string{"CUDASIM_DELAY_MS=5000"}},
+		{name: "pinned_rewritten", env: []string{"CUDASIM_DELAY_MS=5000"}},
 		{name: "async_unpinned", wantStderr: []string{"cuMemcpyHtoDAsync_v2", "cuMemHostAlloc"}},
 		{name: "async_unpinned", env: []string{"CUDASIM_STRICT=0"}}, // a GPU accepts it
 		{name: "launch_2048", wantStderr: []string{"block 2048x1x1", "block 32x32x2", "fewer arguments"}},
