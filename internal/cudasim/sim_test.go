@@ -113,6 +113,7 @@ func TestStrictChecks(t *testing.T) {
 		{name: "sticky", wantStderr: []string{"4 bytes past the end", "sticky"}},
 		{name: "barrier"},
 		{name: "nvrtc_error"},
+		{name: "nvrtc_options", wantStderr: []string{"not an image from the simulator's NVRTC", "extra buffer's size"}},
 		{name: "sgemm"},
 		{name: "out_of_memory", env: []string{"CUDASIM_MEMORY=1MiB"}},
 		{name: "nan_fill"},

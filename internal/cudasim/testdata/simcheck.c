@@ -448,6 +448,57 @@ static void case_stats(void) {
 	CU(cuStreamSynchronize(stream));
 }
 
+/* Options, headers, a virtual architecture, a foreign image and the packed
+ * `extra` form of launch arguments. */
+static void case_nvrtc_options(void) {
+	context();
+	const char *hdr = "#define HVAL 20\n";
+	const char *hname = "vals.h";
+	void *prog;
+	EXPECT(nvrtcCreateProgram(&prog,
+		"#include \"vals.h\"\n"
+		"extern \"C\" __global__ void put(float *y, float v, int n) { if (threadIdx.x < n) y[threadIdx.x] = v + VAL + HVAL; }\n",
+		"opts.cu", 1, &hdr, &hname), 0);
+	const char *virt[] = {"-arch=compute_90", "-DVAL=3"};
+	EXPECT(nvrtcCompileProgram(prog, 2, virt), 0);
+	size_t n = 1;
+	EXPECT(nvrtcGetCUBINSize(prog, &n), 0);
+	if (n != 0) fail("CUBIN size %zu for a virtual architecture, want 0", n);
+	char one;
+	EXPECT(nvrtcGetCUBIN(prog, &one), 3); /* NVRTC_ERROR_INVALID_INPUT */
+	const char *real[] = {"--gpu-architecture", "sm_90", "--define-macro=VAL=3", "-lineinfo"};
+	EXPECT(nvrtcCompileProgram(prog, 4, real), 0);
+	EXPECT(nvrtcGetCUBINSize(prog, &n), 0);
+	char *cubin = malloc(n);
+	EXPECT(nvrtcGetCUBIN(prog, cubin), 0);
+	CUmodule m;
+	CU(cuModuleLoadData(&m, cubin));
+	static const char elf[64] = "\x7f" "ELF"; /* a real CUBIN is an ELF for the GPU */
+	CUmodule bad;
+	EXPECT(cuModuleLoadData(&bad, elf), 200); /* CUDA_ERROR_INVALID_IMAGE */
+	CUfunction f = function(m, "put");
+	CUfunction none;
+	EXPECT(cuModuleGetFunction(&none, m, "no_such_kernel"), 500); /* CUDA_ERROR_NOT_FOUND */
+	CUdeviceptr y;
+	CU(cuMemAlloc_v2(&y, 16));
+	struct {
+		CUdeviceptr y;
+		float v;
+		int n;
+	} packed = {y, 1.5f, 4};
+	size_t size = sizeof packed;
+	void *extra[] = {(void *)1, &packed, (void *)2, &size, NULL}; /* BUFFER_POINTER, BUFFER_SIZE, END */
+	CU(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, stream, NULL, extra));
+	size = 12;
+	EXPECT(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, stream, NULL, extra), 1); /* size does not match */
+	float *h = pinned(16);
+	CU(cuMemcpyDtoHAsync_v2(h, y, 16, stream));
+	CU(cuStreamSynchronize(stream));
+	for (int i = 0; i < 4; i++) {
+		if (h[i] != 24.5f) fail("y[%d] = %g, want 1.5 + VAL 3 + HVAL 20", i, h[i]);
+	}
+}
+
 int main(int argc, char **argv) {
 	if (argc != 3) fail("usage: simcheck DIR CASE");
 	load(argv[1]);
@@ -465,6 +516,7 @@ int main(int argc, char **argv) {
 		{"sticky", case_sticky},
 		{"barrier", case_barrier},
 		{"nvrtc_error", case_nvrtc_error},
+		{"nvrtc_options", case_nvrtc_options},
 		{"sgemm", case_sgemm},
 		{"out_of_memory", case_out_of_memory},
 		{"nan_fill", case_nan_fill},
