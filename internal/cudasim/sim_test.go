@@ -112,6 +112,7 @@ func TestStrictChecks(t *testing.T) {
 		{name: "kernel_after_free", wantStderr: []string{"cuLaunchKernel(fill)", "parameter 0", "that was freed"}},
 		{name: "sticky", wantStderr: []string{"4 bytes past the end", "sticky"}},
 		{name: "barrier"},
+		{name: "race"},
 		{name: "nvrtc_error"},
 		{name: "nvrtc_options", wantStderr: []string{"not an image from the simulator's NVRTC", "extra buffer's size"}},
 		{name: "sgemm"},

@@ -304,10 +304,16 @@ static void run_block_fibers(struct cudasim_index *ix, unsigned int nt) {
 	}
 	/* Each pass resumes every live thread once: it runs to the next barrier
 	 * or to its end. No thread passes a barrier before the pass in which all
-	 * have reached it is over. */
+	 * have reached it is over. Between barriers the threads run in index
+	 * order in even blocks and in reverse order in odd ones, so that a thread
+	 * reading what another thread of its block wrote without a barrier
+	 * between reads a stale value in one block or the other, whichever
+	 * neighbour it reads. */
 	unsigned int live = nt;
+	int reverse = (ix->block[0] + ix->block[1] + ix->block[2]) & 1;
 	while (live > 0) {
-		for (unsigned int t = 0; t < nt; t++) {
+		for (unsigned int i = 0; i < nt; i++) {
+			unsigned int t = reverse ? nt - 1 - i : i;
 			if (fibers[t].done) continue;
 			cur = (int)t;
 			set_thread(ix, t);

@@ -172,7 +172,15 @@ static const char *kernels =
 	"  __syncthreads();\n"
 	"  out[blockIdx.x * blockDim.x + t] = s[(t + 1) % blockDim.x];\n"
 	"}\n"
-	"extern \"C\" __global__ void rotate(float *out) { exchange(out); }\n";
+	"extern \"C\" __global__ void rotate(float *out) { exchange(out); }\n"
+	"// reads what thread t-1 stored with no barrier in between: a race\n"
+	"extern \"C\" __global__ void racy(float *out) {\n"
+	"  __shared__ float s[1024];\n"
+	"  unsigned t = threadIdx.x;\n"
+	"  s[t] = (float)(t * 10 + blockIdx.x);\n"
+	"  out[blockIdx.x * blockDim.x + t] = t > 0 ? s[t - 1] : 0.0f;\n"
+	"  __syncthreads();\n"
+	"}\n";
 
 static CUfunction function(CUmodule m, const char *name) {
 	CUfunction f;
@@ -316,6 +324,26 @@ static void case_barrier(void) {
 			if (h[b * threads + t] != want) fail("block %d thread %d read %g, want %g", b, t, h[b * threads + t], want);
 		}
 	}
+}
+
+/* A read of another thread's shared-memory write without a barrier must
+ * come out wrong somewhere, whichever neighbour it reads. */
+static void case_race(void) {
+	context();
+	CUmodule m = compile(kernels);
+	enum { blocks = 2, threads = 64 };
+	CUdeviceptr out;
+	CU(cuMemAlloc_v2(&out, blocks * threads * 4));
+	void *args[] = {&out};
+	CU(cuLaunchKernel(function(m, "racy"), blocks, 1, 1, threads, 1, 1, 0, stream, args, NULL));
+	float *h = pinned(blocks * threads * 4);
+	CU(cuMemcpyDtoHAsync_v2(h, out, blocks * threads * 4, stream));
+	CU(cuStreamSynchronize(stream));
+	int stale = 0;
+	for (int b = 0; b < blocks; b++) {
+		for (int t = 1; t < threads; t++) stale += h[b * threads + t] != (float)((t - 1) * 10 + b);
+	}
+	if (stale == 0) fail("a read of shared memory with no barrier after the write always saw the write");
 }
 
 static void case_nvrtc_error(void) {
@@ -515,6 +543,7 @@ int main(int argc, char **argv) {
 		{"kernel_after_free", case_kernel_after_free},
 		{"sticky", case_sticky},
 		{"barrier", case_barrier},
+		{"race", case_race},
 		{"nvrtc_error", case_nvrtc_error},
 		{"nvrtc_options", case_nvrtc_options},
 		{"sgemm", case_sgemm},
