@@ -2,6 +2,7 @@ package gpu_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -30,11 +31,47 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	defer g.Close()
 	for _, tc := range trainingCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := compareTraining(t, tc.cfg(t), g, cpuref.New(0), tc.recompute); d.bad > 0 {
-				t.Errorf("%d values differ beyond tolerance; worst %s", d.bad, d.worst)
+			ref := &kinkWatch{Backend: cpuref.New(0)}
+			if d := compareTraining(t, tc.cfg(t), g, ref, tc.recompute); d.bad > 0 {
+				var why string
+				if ref.near > 0 {
+					why = fmt.Sprintf(" (the CPU run had %d ReLU inputs within %g of zero, where an ulp of difference "+
+						"switches a gradient on or off: if that is the cause, not a bug, another data seed passes)", ref.near, kink)
+				}
+				t.Errorf("%d values differ beyond tolerance; worst %s%s", d.bad, d.worst, why)
 			}
 		})
 	}
+}
+
+// kink is how close to zero a ReLU input must come for float32 rounding to
+// decide which side of the kink it falls on.
+const kink = 1e-6
+
+// kinkWatch is the CPU reference counting ReLU inputs within kink of zero
+// (0 itself excluded: both backends produce exact zeros alike). There the
+// ReLU's derivative jumps, so rounding differences between two correct
+// backends can part their gradients by far more than any tolerance: with
+// the data of PCG(4, 4), preact-resnet-20's CPU run had an input of 3.4e-7
+// in its first stage, and nudging the CPU run's images alone by one ulp
+// moved its conv1.weight gradient by several times the tolerance, as the
+// simulated GPU's run did.
+type kinkWatch struct {
+	ops.Backend
+	near int
+}
+
+func (k *kinkWatch) ReLUForward(y, x ops.Tensor) {
+	h := make([]float32, x.Shape().Len())
+	if err := k.Backend.CopyOut(h, x); err != nil {
+		panic(err)
+	}
+	for _, v := range h {
+		if v != 0 && math.Abs(float64(v)) < kink {
+			k.near++
+		}
+	}
+	k.Backend.ReLUForward(y, x)
 }
 
 // TestTrainingComparisonCanFail runs the same comparison between two CPU
@@ -73,17 +110,29 @@ func trainingCases() []trainingCase {
 			return c
 		}
 	}
-	return []trainingCase{
-		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.StoreAll},
-		{"resnet-20/sd/ror3/recompute-unit", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }), layers.RecomputeUnit},
-		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear }), layers.StoreAll},
+	nets := []struct {
+		name string
+		cfg  func(t *testing.T) models.Config
+	}{
+		{"resnet-20/sd/ror3", parse("resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 })},
+		{"preact-resnet-20/sd", parse("preact-resnet-20", func(c *models.Config) { c.SD = models.SDLinear })},
 		// Average-pool option A is a fixed 2×2 stride-2 convolution (layers.PoolPadA).
-		{"resnet-20/sd/avgpool/recompute-unit", parse("resnet-20", func(c *models.Config) { c.SD, c.OptionA = models.SDLinear, models.OptionAAvgPool }),
-			layers.RecomputeUnit},
-		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.StoreAll},
-		{"wrn-10-2/dropout/recompute-bn", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }), layers.RecomputeBN},
-		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }), layers.StoreAll},
+		{"resnet-20/sd/avgpool", parse("resnet-20", func(c *models.Config) { c.SD, c.OptionA = models.SDLinear, models.OptionAAvgPool })},
+		{"wrn-10-2/dropout", parse("wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 })},
+		{"resnet-8/exclusive-gate", parse("resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 })},
 	}
+	// Every network in every recompute mode (the first case stores all:
+	// TestTrainingComparisonCanFail uses it).
+	var cases []trainingCase
+	for _, n := range nets {
+		for _, m := range []struct {
+			suffix string
+			mode   layers.Recompute
+		}{{"", layers.StoreAll}, {"/recompute-bn", layers.RecomputeBN}, {"/recompute-unit", layers.RecomputeUnit}} {
+			cases = append(cases, trainingCase{n.name + m.suffix, n.cfg, m.mode})
+		}
+	}
+	return cases
 }
 
 // lrNudge scales the second backend's learning rate (1 but in the self-test).
@@ -133,7 +182,7 @@ func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomput
 	}
 	na, nb := build(a, recomputeA), build(b, layers.StoreAll)
 	ra, rb := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3)) // the same SD draws
-	data := rand.New(rand.NewPCG(4, 4))
+	data := rand.New(rand.NewPCG(5, 5))                                // PCG(4, 4) put preact-resnet-20 on a ReLU kink (kinkWatch)
 	var d diff
 	for s := 0; s < steps; s++ {
 		x := make([]float32, n*3*size*size)

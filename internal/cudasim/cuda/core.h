@@ -1,0 +1,89 @@
+/*
+ * core.h: private declarations shared by the files of the simulated
+ * libcuda.so.1. Types mirror cuda.h's (CUDA Driver API reference, "Data
+ * types used by CUDA driver"); numeric values are NVIDIA's.
+ */
+#ifndef CUDASIM_CORE_H
+#define CUDASIM_CORE_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cudasim.h"
+
+typedef unsigned int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+typedef struct cs_ctx *CUcontext;
+typedef struct cudasim_stream *CUstream;
+typedef struct cs_module *CUmodule;
+typedef struct cs_function *CUfunction;
+
+/* cuda.h, enum cudaError_enum */
+enum {
+	CUDA_SUCCESS = 0,
+	CUDA_ERROR_INVALID_VALUE = 1,
+	CUDA_ERROR_OUT_OF_MEMORY = 2,
+	CUDA_ERROR_NOT_INITIALIZED = 3,
+	CUDA_ERROR_NO_DEVICE = 100,
+	CUDA_ERROR_INVALID_DEVICE = 101,
+	CUDA_ERROR_INVALID_IMAGE = 200,
+	CUDA_ERROR_INVALID_CONTEXT = 201,
+	CUDA_ERROR_INVALID_HANDLE = 400,
+	CUDA_ERROR_NOT_FOUND = 500,
+	CUDA_ERROR_ILLEGAL_ADDRESS = 700,
+	CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701,
+	CUDA_ERROR_LAUNCH_FAILED = 719,
+};
+
+#define CS_API CUDASIM_API
+
+/* errors.c */
+void cs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* a strict-mode rejection, to stderr */
+const char *cs_sticky_message(void);
+void cs_clear_sticky(void);
+
+/* device.c: the state every context-bound call checks first. Returns
+ * CUDA_SUCCESS, CUDA_ERROR_NOT_INITIALIZED, CUDA_ERROR_INVALID_CONTEXT (no
+ * live context current on this thread) or the sticky error. */
+CUresult cs_enter(void);
+CUresult cs_enter_nosticky(void);
+int cs_initialized(void);
+
+/* memory.c */
+void cs_memory_init(void);
+size_t cs_memory_total(void);
+size_t cs_memory_used(void);
+void cs_memory_destroy_all(void);       /* context destruction: frees every device allocation */
+int cs_pinned(const void *p, size_t n); /* [p, p+n) inside one live cuMemHostAlloc allocation */
+/* A pointer parameter of a kernel: the host address of device address p (0
+ * stays NULL), or NULL with *ok = 0 (and a description in why) when p is in
+ * no live allocation. */
+void *cs_translate(uint64_t p, int *ok, char *why, size_t whylen);
+/* Describes the device allocation whose guard pages contain host address a. */
+void cs_describe_host_fault(const void *a, char *buf, size_t len);
+
+/* stream.c */
+void cs_streams_init(void);
+int cs_stream_valid(CUstream s);
+void cs_drain(void);                  /* waits until every queued task has run */
+void cs_streams_destroy_all(void);
+int cs_on_worker(void);               /* the calling thread is the stream thread */
+const char *cs_current_call(void);    /* the task running on the stream thread */
+
+/* module.c */
+void cs_modules_destroy_all(void);
+void cs_signals_init(void);          /* installs the fault handler (once) */
+void cs_worker_signal_stack(void);   /* on the stream thread, before it runs tasks */
+/* Runs task fn(arg) on the stream thread, turning a memory fault inside it
+ * into a sticky CUDA_ERROR_ILLEGAL_ADDRESS. */
+void cs_run_guarded(const char *call, void (*fn)(void *), void *arg);
+
+/* stats.c */
+void cs_stats_write(void);
+uint64_t cs_env_bytes(const char *name, uint64_t def);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * cudasim.h: the contract between the simulator's libcuda.so.1 (the core:
+ * device memory, streams, sticky errors, counters) and the other simulated
+ * libraries (libcudnn.so.9, libcublas.so.13, libnvrtc.so.13), which link
+ * against libcuda.so.1 and use only what is declared here.
+ *
+ * deepres itself never includes this file: it loads the simulated libraries
+ * exactly as it loads NVIDIA's, through DEEPRES_CUDA_LIB_DIR.
+ */
+#ifndef CUDASIM_H
+#define CUDASIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUDASIM_API __attribute__((visibility("default")))
+
+typedef uint64_t cudasim_devptr;               /* a CUdeviceptr: not host-addressable */
+typedef struct cudasim_stream *cudasim_stream; /* what a CUstream points at; NULL is the legacy default stream */
+
+/* CUresult values the libraries report through the core (CUDA Driver API, "Error Handling"). */
+enum {
+	CUDASIM_SUCCESS = 0,
+	CUDASIM_ERROR_INVALID_VALUE = 1,
+	CUDASIM_ERROR_OUT_OF_MEMORY = 2,
+	CUDASIM_ERROR_INVALID_HANDLE = 400,
+	CUDASIM_ERROR_ILLEGAL_ADDRESS = 700,
+	CUDASIM_ERROR_LAUNCH_FAILED = 719,
+};
+
+/* At call time: does [p, p+bytes) lie inside one live device allocation?
+ * Returns 1 if so. If not, records CUDASIM_ERROR_ILLEGAL_ADDRESS as the
+ * context's sticky error with a message naming `call`, and returns 0. */
+CUDASIM_API int cudasim_check(cudasim_devptr p, size_t bytes, const char *call);
+
+/* Inside a task running on a stream (see cudasim_enqueue): the host-side
+ * backing store of a device range, checked as cudasim_check does. NULL (and
+ * the sticky error set) when the range is not inside one live allocation. */
+CUDASIM_API void *cudasim_host(cudasim_devptr p, size_t bytes, const char *call);
+
+/* Queue fn(arg) on stream s, after everything queued on s before it; it runs
+ * later, on the simulator's stream thread. arg is released with free() after
+ * fn returns. Returns CUDASIM_SUCCESS, or the sticky error (nothing is queued
+ * then), or CUDASIM_ERROR_INVALID_HANDLE for a stream that does not exist. */
+CUDASIM_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg);
+
+/* The context's sticky error (0 when none), and a way for a library to set it
+ * from inside a task (message printed once to stderr, naming the call). */
+CUDASIM_API int cudasim_sticky(void);
+CUDASIM_API void cudasim_fail(int curesult, const char *call, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Adds n to a named counter of the stats file (see README). */
+CUDASIM_API void cudasim_count(const char *counter, uint64_t n);
+
+/* The process's seed for simulated non-determinism (CUDASIM_SEED, else a
+ * fixed default), so a failing order can be reproduced. */
+CUDASIM_API uint64_t cudasim_seed(void);
+
+/* 1 when CUDASIM_STRICT is unset or not "0": the checks a GPU would not make. */
+CUDASIM_API int cudasim_strict(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,44 @@
+/*
+ * simmodule.h: what the simulator's NVRTC puts in a compiled module and the
+ * simulator's cuModuleLoadData reads back (private to internal/cudasim).
+ *
+ * nvrtcGetCUBIN returns CUDASIM_IMAGE_MAGIC followed by a host shared object
+ * (built by g++ from the kernel source, a prelude and generated launch
+ * trampolines); cuModuleLoadData dlopens that object and reads the table
+ * below. A real CUBIN (an ELF for the GPU) lacks the magic and is refused
+ * with CUDA_ERROR_INVALID_IMAGE.
+ */
+#ifndef CUDASIM_SIMMODULE_H
+#define CUDASIM_SIMMODULE_H
+
+#define CUDASIM_IMAGE_MAGIC "CUDASIM-MODULE-1"
+#define CUDASIM_IMAGE_MAGIC_LEN 16
+
+/* CUDA's built-in index variables (threadIdx, blockIdx, blockDim, gridDim)
+ * of the thread being simulated. The module keeps one per OS thread; the
+ * core writes it before it runs (or resumes) each simulated thread. */
+struct cudasim_index {
+	unsigned int thread[3], block[3], block_dim[3], grid_dim[3];
+};
+
+/* One extern "C" __global__ function of the module. */
+struct cudasim_kernel {
+	const char *name;
+	int nparams;
+	const unsigned int *sizes;   /* sizeof each parameter */
+	const unsigned char *is_ptr; /* 1 for a pointer parameter (a device address to translate) */
+	int barrier;                 /* calls __syncthreads (directly or through a __device__ function) */
+	/* Runs one simulated thread: args[i] points at parameter i's value,
+	 * pointers already translated to host addresses. */
+	void (*entry)(void *const *args);
+};
+
+/* The symbols a module exports. */
+typedef const struct cudasim_kernel *(*cudasim_kernels_fn)(int *n);
+typedef struct cudasim_index *(*cudasim_index_fn)(void); /* this OS thread's index block */
+typedef void (*cudasim_bind_fn)(void (*syncthreads)(void));
+#define CUDASIM_SYM_KERNELS "cudasim_module_kernels"
+#define CUDASIM_SYM_INDEX "cudasim_module_index"
+#define CUDASIM_SYM_BIND "cudasim_module_bind"
+
+#endif
