@@ -39,6 +39,11 @@ type Config struct {
 	// RecomputeAuto (the default) takes the first mode that fits. It changes
 	// no result; --resume may switch it.
 	Recompute layers.Recompute
+	// Math is the GPU math the run was started with ("tf32" or "fp32"):
+	// --resume keeps it unless --math is typed, so that a resumed run
+	// rounds as the interrupted one did. Empty in runs recorded before it
+	// existed (tf32, the default then).
+	Math string `json:",omitempty"`
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
 	Dataset  string

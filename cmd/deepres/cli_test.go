@@ -248,3 +248,21 @@ func TestPresetYieldsToTypedFlags(t *testing.T) {
 		t.Errorf("preset warm-up lr not applied where the user did not type it: %s", lines)
 	}
 }
+
+// --resume keeps the run's own --math unless one is typed (a run started in
+// fp32 must not silently continue in tf32).
+func TestResumeKeepsMath(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 4)
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+		"--epochs", "1", "--batch-size", "4", "--math", "fp32", "--out", out); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--resume", out, "--device", "cpu"); code != 0 || !strings.Contains(stderr, "--math fp32") {
+		t.Errorf("resume without --math: exit %d, want the run's --math fp32: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--resume", out, "--device", "cpu", "--math", "tf32"); code != 0 || !strings.Contains(stderr, "--math tf32") {
+		t.Errorf("resume with --math tf32: exit %d: %s", code, stderr)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // resumeAllowed are the train flags that may be typed with --resume: they
 // change where and how the run computes, never what it computes (another
-// device or --math changes float rounding only; --recompute is bitwise
+// device or a typed --math changes float rounding only (without it the run keeps its own math); --recompute is bitwise
 // neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
@@ -59,10 +59,11 @@ func checkResumeFlags(fs *pflag.FlagSet) error {
 
 // resumeOptions are what a resume may change.
 type resumeOptions struct {
-	device, math string
-	dataDir      string // non-empty: the data moved here
-	recompute    *layers.Recompute
-	overrides    []string // --override values
+	device    string
+	math      string // non-empty: typed, replaces the run's own
+	dataDir   string // non-empty: the data moved here
+	recompute *layers.Recompute
+	overrides []string // --override values
 }
 
 // resumeRun continues the run in dir with the configuration it was started
@@ -128,7 +129,13 @@ func resumeRun(dir string, o resumeOptions) error {
 			}
 		}
 	}
-	t, b, err := newTrainer(cfg, o.device, o.math, kind, trainDS, valDS, testDS)
+	if o.math != "" {
+		cfg.Math = o.math
+	}
+	if cfg.Math == "" {
+		cfg.Math = "tf32" // recorded before Config.Math existed: the default then
+	}
+	t, b, err := newTrainer(cfg, o.device, cfg.Math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
@@ -137,7 +144,7 @@ func resumeRun(dir string, o resumeOptions) error {
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), t.Net.Env.Recompute)
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute)
 	for _, p := range pairs {
 		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
 	}

@@ -81,7 +81,10 @@ func runTrain(args []string) error {
 	}
 	cfg.Recompute = rc
 	if *resume != "" {
-		o := resumeOptions{device: *device, math: *math, overrides: *overrides}
+		o := resumeOptions{device: *device, overrides: *overrides}
+		if fs.Changed("math") {
+			o.math = *math
+		}
 		if fs.Changed("recompute") {
 			o.recompute = &rc
 		}
@@ -169,7 +172,8 @@ func runTrain(args []string) error {
 		return err
 	}
 	defer lock.Close()
-	t, b, err := newTrainer(cfg, *device, *math, kind, trainDS, valDS, testDS)
+	cfg.Math = *math
+	t, b, err := newTrainer(cfg, *device, cfg.Math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,133 @@
+package gpu_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/deepres/deepres/checkpoint"
+	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/internal/gputest"
+	"github.com/deepres/deepres/layers"
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/train"
+)
+
+// TestResumeIsExactOnDevice is train.TestResumeIsExact on the GPU: a run
+// interrupted mid-epoch and resumed from its checkpoint in a new trainer
+// must end with bitwise the weights, BN statistics and momentum of an
+// uninterrupted run — with shuffling, augmentation, stochastic depth,
+// dropout, RoR and warm-up in play, and the resumed part recomputing.
+func TestResumeIsExactOnDevice(t *testing.T) {
+	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
+	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
+		gputest.Skip(t, "no NVIDIA GPU: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	trainDS, testDS := syntheticSet(80, 1), syntheticSet(20, 2)
+	for _, tc := range []struct {
+		name  string
+		model string
+		set   func(*models.Config)
+	}{
+		{"resnet-8", "resnet-8", func(*models.Config) {}},
+		{"wrn-10-2/sd/dropout/ror3", "wrn-10-2", func(c *models.Config) {
+			c.SD, c.SDPL, c.Dropout, c.RoR = models.SDLinear, 0.5, 0.3, 3
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mc, err := models.Parse(tc.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.set(&mc)
+			cfgA := train.Default()
+			cfgA.Model, cfgA.BatchSize, cfgA.Epochs, cfgA.Out, cfgA.Workers = mc, 16, 2, t.TempDir(), 2
+			cfgA.Schedule = train.Schedule{Kind: "step", Fractions: []float64{0.5}}
+			cfgA.WarmupSteps, cfgA.Nesterov, cfgA.Recompute = 2, true, layers.StoreAll
+			norm := data.ComputeNormalization(trainDS)
+			newTrainer := func(cfg train.Config) *train.Trainer {
+				tr, err := train.New(cfg, g, trainDS, nil, testDS, norm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(tr.Close)
+				return tr
+			}
+			if err := newTrainer(cfgA).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			cfgB := cfgA
+			cfgB.Out = t.TempDir()
+			b := newTrainer(cfgB)
+			ctx, cancel := context.WithCancel(context.Background())
+			b.Progress = func(p train.Progress) {
+				if p.Step == 7 { // epoch 2 of 5-batch epochs, mid-epoch
+					cancel()
+				}
+			}
+			if err := b.Run(ctx); !errors.Is(err, train.ErrInterrupted) {
+				t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
+			}
+			cfgC := cfgB
+			cfgC.Recompute = layers.RecomputeUnit
+			c := newTrainer(cfgC)
+			if err := c.Resume(cfgB.Out); err != nil {
+				t.Fatal(err)
+			}
+			if c.Position() != 7 {
+				t.Fatalf("resumed at step %d, want 7", c.Position())
+			}
+			if err := c.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			fa, err := checkpoint.Read(filepath.Join(cfgA.Out, "last.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb, err := checkpoint.Read(filepath.Join(cfgB.Out, "last.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := 0
+			for name, ta := range fa.Tensors {
+				va, vb := ta.Data().([]float32), fb.Tensors[name].Data().([]float32)
+				for i := range va {
+					if va[i] != vb[i] {
+						if bad < 5 {
+							t.Errorf("%s[%d]: uninterrupted %v, resumed %v", name, i, va[i], vb[i])
+						}
+						bad++
+					}
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d values differ between the uninterrupted and the resumed run", bad)
+			}
+		})
+	}
+}
+
+// syntheticSet returns n random 32×32 images in 10 classes whose mean colour
+// depends on the class.
+func syntheticSet(n int, seed uint64) *data.Dataset {
+	r := rand.New(rand.NewPCG(seed, 9))
+	ds := &data.Dataset{Name: "synthetic", N: n, H: 32, W: 32, Images: make([]uint8, n*3*32*32), Labels: make([]int32, n)}
+	for c := 0; c < 10; c++ {
+		ds.Classes = append(ds.Classes, string(rune('a'+c)))
+	}
+	for i := 0; i < n; i++ {
+		l := int32(r.IntN(10))
+		ds.Labels[i] = l
+		for j := 0; j < 3*32*32; j++ {
+			ds.Images[i*3*32*32+j] = uint8(int(l)*20 + r.IntN(60))
+		}
+	}
+	return ds
+}
