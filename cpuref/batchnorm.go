@@ -20,7 +20,7 @@ func bnShapes(op string, x *tensor, perChannel ...*tensor) (n, c, hw int) {
 // BatchNormForwardTraining normalises x (N,C,H,W) per channel with the batch
 // mean and biased variance, y = gamma·(x−mean)·invStd + beta; writes saveMean
 // and saveInvStd (C); moves runMean and runVar (C) by Momentum, runVar towards
-// the unbiased variance (PyTorch's and cuDNN's convention, DESIGN.md). Sums are
+// the unbiased variance (PyTorch's and cuDNN's convention, docs/design.md). Sums are
 // float64 (four lanes, see lanes4), two-pass, one goroutine per channel
 // range. y may alias x.
 func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {

@@ -88,7 +88,7 @@ func ComputePixelNormalization(ds *Dataset) Normalization {
 	return n
 }
 
-// Per-channel statistics of the training sets (DESIGN.md, "Data").
+// Per-channel statistics of the training sets (docs/design.md, "Data").
 var (
 	CIFAR10Norm  = Normalization{Mean: [3]float32{0.4914, 0.4822, 0.4465}, Std: [3]float32{0.2470, 0.2435, 0.2616}}
 	CIFAR100Norm = Normalization{Mean: [3]float32{0.5071, 0.4865, 0.4409}, Std: [3]float32{0.2673, 0.2564, 0.2762}}

@@ -189,7 +189,7 @@ func (u *Unit) inside(x ops.Tensor, replay bool) (f, h ops.Tensor) {
 	bx, sx := x, x
 	if u.Pre != nil && (u.ShortFromPre || !u.dropped()) {
 		// A dropped unit's shared pre-activation normalises with the batch
-		// statistics without moving the running ones (DESIGN.md).
+		// statistics without moving the running ones (docs/design.md).
 		frozen := u.env.FreezeStats
 		u.env.FreezeStats = frozen || u.dropped()
 		u.a = run(u.Pre, x)

@@ -101,7 +101,7 @@ type Config struct {
 	// Arch is the revision of the building rules the configuration was
 	// made under (CurrentArch; 0 in configurations recorded before it existed).
 	Arch int `json:",omitempty"`
-	// NoBNDecay exempts BN weights and biases from weight decay (DESIGN.md:
+	// NoBNDecay exempts BN weights and biases from weight decay (docs/design.md:
 	// decay applies to every parameter "unless configured off").
 	NoBNDecay bool
 }

@@ -91,7 +91,7 @@ func Preset(name, dataset, family string) ([]PresetFlag, error) {
 	case "ror2016":
 		// Zhang et al. (RoR): every family on the stochastic-depth recipe
 		// above, whose code their RoR+SD results build on, and WRN with
-		// Zagoruyko and Komodakis's weight decay 5e-4 (DESIGN.md). What the
+		// Zagoruyko and Komodakis's weight decay 5e-4 (docs/design.md). What the
 		// paper's tables say themselves: Tables V (Pre-ResNets, Pre-RoR-3)
 		// and VI (WRN40-2, RoR-3-WRN40-2) are headed "500 Epoch", and
 		// Table XI's RoR entries are their "+SD" cells. The paper's own

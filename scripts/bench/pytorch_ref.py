@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BN_EPS = 1e-5  # DESIGN.md: eps 1e-5, momentum 0.1 (PyTorch's defaults, written out)
+BN_EPS = 1e-5  # docs/design.md: eps 1e-5, momentum 0.1 (PyTorch's defaults, written out)
 BN_MOMENTUM = 0.1
 UNITS = ("original", "bn-after-add", "relu-before-add", "relu-only-preact", "full-preact")
 GOLDEN = 0x9E3779B97F4A7C15  # ops/dropout.go and layers/env.go
@@ -107,13 +107,13 @@ class Config:
             raise SystemExit("pytorch_ref: stochastic depth cannot be combined with a Table 1 shortcut")
         if self.sd_mode != "off" and self.unit == "bn-after-add":
             # Its BN sits after the addition, on the shortcut path too: a dropped unit could not
-            # both apply it and keep its running statistics still, so DESIGN.md leaves this undefined.
+            # both apply it and keep its running statistics still, so docs/design.md leaves this undefined.
             raise SystemExit("pytorch_ref: stochastic depth with --unit bn-after-add is not defined")
         if ror not in (1, 2, 3):
             raise SystemExit("pytorch_ref: --ror must be 1, 2 or 3")
 
     def survival(self):
-        """p_l for units l = 1..L (DESIGN.md: every unit counts, the stem does not)."""
+        """p_l for units l = 1..L (docs/design.md: every unit counts, the stem does not)."""
         total = 3 * self.n
         if self.sd_mode == "off":
             return [1.0] * total
@@ -366,7 +366,7 @@ class Unit(nn.Module):
     def forward(self, x, extra=None, keep=True, scale=1.0):
         if self.he_transition:
             # Shared by branch and projection, so it runs even when the unit is dropped; then,
-            # as deepres does (DESIGN.md: a dropped unit's BN running statistics do not move),
+            # as deepres does (docs/design.md: a dropped unit's BN running statistics do not move),
             # it normalises with the batch statistics without updating the running ones.
             if keep or not self.training:
                 x = F.relu(self.bn1(x))
@@ -495,7 +495,7 @@ class Net(nn.Module):
 
 
 def init_weights(net, cfg):
-    """DESIGN.md init: conv N(0, sqrt(2/(kh*kw*out))); BN 1, 0; linear U(+-1/sqrt(in)); gate bias b_g."""
+    """docs/design.md init: conv N(0, sqrt(2/(kh*kw*out))); BN 1, 0; linear U(+-1/sqrt(in)); gate bias b_g."""
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             k = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
@@ -629,7 +629,7 @@ def set_math(math_mode):
 
 
 def make_sgd(net, lr, momentum, wd, nesterov):
-    """PyTorch's SGD is DESIGN.md's rule; grads start as zeros (not None) so that a unit dropped by
+    """PyTorch's SGD is docs/design.md's rule; grads start as zeros (not None) so that a unit dropped by
     stochastic depth still gets weight decay and momentum, as in the original Torch code."""
     for p in net.parameters():
         p.grad = torch.zeros_like(p)
