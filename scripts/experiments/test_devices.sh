@@ -77,7 +77,8 @@ echo "test_devices: 3. bad flag combinations: exit 2" >&2
 # ---- 4. --slurm --dry-run prints the batch script and submits nothing ----
 script=$(PATH=/nonexistent:/usr/bin:/bin bash "$here/run.sh" table2 --seeds 2 --out "$W/dry" --slurm --dry-run \
 	--partition gpu --time 4:00:00 --sbatch-arg --mem=16G 2>"$W/dry.log") || fail "--dry-run: $(cat "$W/dry.log")"
-for want in "#SBATCH --array=0-19" "#SBATCH --gres=gpu:1" "#SBATCH --requeue" "#SBATCH --signal=B:USR1@120" \
+rows=$(grep -c '^row table2 ' "$here/run.sh") # one task per row-seed
+for want in "#SBATCH --array=0-$((2 * rows - 1))" "#SBATCH --gres=gpu:1" "#SBATCH --requeue" "#SBATCH --signal=B:USR1@120" \
 	"#SBATCH --partition=gpu" "#SBATCH --time=4:00:00" "#SBATCH --mem=16G" "--device cuda" "--task \"\$SLURM_ARRAY_TASK_ID\""; do
 	grep -qF -- "$want" <<<"$script" || fail "--dry-run: no '$want' in: $script"
 done
