@@ -3,7 +3,6 @@ package gpu_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/internal/gputest"
+	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/train"
@@ -30,7 +30,7 @@ func TestResumeIsExactOnDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	trainDS, testDS := syntheticSet(80, 1), syntheticSet(20, 2)
+	trainDS, testDS := synth.Dataset(80, 1), synth.Dataset(20, 2)
 	for _, tc := range []struct {
 		name  string
 		model string
@@ -112,22 +112,4 @@ func TestResumeIsExactOnDevice(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syntheticSet returns n random 32×32 images in 10 classes whose mean colour
-// depends on the class.
-func syntheticSet(n int, seed uint64) *data.Dataset {
-	r := rand.New(rand.NewPCG(seed, 9))
-	ds := &data.Dataset{Name: "synthetic", N: n, H: 32, W: 32, Images: make([]uint8, n*3*32*32), Labels: make([]int32, n)}
-	for c := 0; c < 10; c++ {
-		ds.Classes = append(ds.Classes, string(rune('a'+c)))
-	}
-	for i := 0; i < n; i++ {
-		l := int32(r.IntN(10))
-		ds.Labels[i] = l
-		for j := 0; j < 3*32*32; j++ {
-			ds.Images[i*3*32*32+j] = uint8(int(l)*20 + r.IntN(60))
-		}
-	}
-	return ds
 }

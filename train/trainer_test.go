@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,27 +12,10 @@ import (
 	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 )
-
-// synthetic returns n random 32×32 images in 10 classes whose mean colour
-// depends on the class, so a network can learn something.
-func synthetic(n int, seed uint64) *data.Dataset {
-	r := rand.New(rand.NewPCG(seed, 9))
-	ds := &data.Dataset{Name: "synthetic", N: n, H: 32, W: 32, Images: make([]uint8, n*3*32*32), Labels: make([]int32, n)}
-	for c := 0; c < 10; c++ {
-		ds.Classes = append(ds.Classes, string(rune('a'+c)))
-	}
-	for i := 0; i < n; i++ {
-		l := int32(r.IntN(10))
-		ds.Labels[i] = l
-		for j := 0; j < 3*32*32; j++ {
-			ds.Images[i*3*32*32+j] = uint8(int(l)*20 + r.IntN(60))
-		}
-	}
-	return ds
-}
 
 func testConfig(t *testing.T, model string, out string) Config {
 	t.Helper()
@@ -63,7 +45,7 @@ func newTrainer(t *testing.T, cfg Config, trainDS, testDS *data.Dataset) *Traine
 // augmentation, stochastic depth, dropout and warm-up all in play, and the
 // resumed part recomputing activations.
 func TestResumeIsExact(t *testing.T) {
-	trainDS, testDS := synthetic(80, 1), synthetic(20, 2)
+	trainDS, testDS := synth.Dataset(80, 1), synth.Dataset(20, 2)
 	mc, err := models.Parse("wrn-10-2")
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +148,7 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, "resnet-8", dir)
 	cfg.Epochs, cfg.LR = 4, 0.05
-	tr := newTrainer(t, cfg, synthetic(96, 3), synthetic(32, 4))
+	tr := newTrainer(t, cfg, synth.Dataset(96, 3), synth.Dataset(32, 4))
 	if err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +188,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, "resnet-8", dir)
 	cfg.LR, cfg.WarmupSteps, cfg.CheckpointEvery = 1e30, 0, 1
-	tr := newTrainer(t, cfg, synthetic(32, 5), nil)
+	tr := newTrainer(t, cfg, synth.Dataset(32, 5), nil)
 	err := tr.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "at step") {
 		t.Fatalf("got %v, want a non-finite loss error naming the step", err)
