@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,14 @@ func TestMain(m *testing.M) {
 // run executes deepres and returns stdout, stderr and the exit code.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv is run with the environment env (nil: this process's).
+func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Env = env
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -103,11 +111,13 @@ func TestNoGPU(t *testing.T) {
 	if _, err := os.Stat("/dev/nvidia0"); err == nil {
 		t.Skip("this machine has a GPU")
 	}
-	_, stderr, code := run(t, "devices")
+	// Not the NVIDIA-library simulator either, should this process have it.
+	env := slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, "DEEPRES_CUDA_LIB_DIR=") })
+	_, stderr, code := runEnv(t, env, "devices")
 	if code != 1 || !strings.Contains(stderr, "libcuda.so.1") {
 		t.Errorf("devices without a GPU: exit %d, %q", code, stderr)
 	}
-	_, stderr, code = run(t, "bench", "--model", "resnet-8", "--device", "cuda", "--steps", "1")
+	_, stderr, code = runEnv(t, env, "bench", "--model", "resnet-8", "--device", "cuda", "--steps", "1")
 	if code != 1 || !strings.Contains(stderr, "libcuda.so.1") {
 		t.Errorf("--device cuda without a GPU: exit %d, %q", code, stderr)
 	}
