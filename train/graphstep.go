@@ -1,0 +1,153 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
+)
+
+// GraphMode says how a training step reaches the device (--cuda-graphs):
+// GraphsAuto captures the step once warmed up and launches it with one call
+// (ops.Capturer, CUDA graphs on the GPU), falling back to eager launching,
+// with one note saying why, where it cannot; GraphsOn is the same but a
+// reason not to capture is an error; GraphsOff launches every op.
+type GraphMode string
+
+const (
+	GraphsAuto GraphMode = "auto"
+	GraphsOn   GraphMode = "on"
+	GraphsOff  GraphMode = "off"
+)
+
+// ParseGraphMode reads --cuda-graphs; empty is auto.
+func ParseGraphMode(s string) (GraphMode, error) {
+	switch m := GraphMode(s); m {
+	case "":
+		return GraphsAuto, nil
+	case GraphsAuto, GraphsOn, GraphsOff:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q: want auto, on or off", s)
+}
+
+// graphStep is the captured form of a training step. Launches differ only
+// in what the graph reads from device memory: the inputs (CopyIn before the
+// launch), the learning rate (lr, one float written before the launch) and
+// nothing else, so the rest (momentum, weight decay, the batch size) is
+// fixed per capture and a change captures again.
+type graphStep struct {
+	off    bool // eager from now on (off, or auto gave up: note already given)
+	warm   bool // an eager step ran: cuDNN's algorithm search, first-use allocations
+	g      ops.Graph
+	sgd    ops.SGDParams // what g was captured with (LR aside)
+	lr     ops.Tensor    // (1): the step's learning rate
+	slot   ops.Tensor    // (3): the step's statistics, copied to the ring after the launch
+	lrHost [statsRing][1]float32
+}
+
+// setupGraphs decides whether steps are captured, and allocates what a
+// captured step reads. The reasons not to: a backend that cannot capture
+// (cpuref), and what graphStep does not yet capture (stochastic depth,
+// dropout: the per-step mask and seeds are host-side choices of which ops
+// run and with which seed).
+func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
+	mode, _ = ParseGraphMode(string(mode)) // Validate checked it
+	t.Cfg.Graphs = mode
+	if mode == GraphsOff {
+		t.gs.off = true
+		return nil
+	}
+	_, can := t.b.(ops.Capturer)
+	why := ""
+	switch {
+	case !can:
+		why = fmt.Sprintf("the %s backend cannot capture", t.b.Name())
+	case m.SD != models.SDOff:
+		why = "stochastic depth is not captured yet (its per-step unit mask)"
+	case m.Dropout > 0:
+		why = "dropout is not captured yet (its per-step seeds)"
+	}
+	if why != "" {
+		t.gs.off = true
+		if mode == GraphsOn {
+			return fmt.Errorf("--cuda-graphs on: %s", why)
+		}
+		if can { // on the CPU, eager is simply what runs: nothing to say
+			t.graphNote = "CUDA graphs off: " + why
+		}
+		return nil
+	}
+	var err error
+	if t.gs.lr, err = t.b.Alloc(1); err == nil {
+		t.gs.slot, err = t.b.Alloc(3)
+	}
+	if err != nil {
+		return fmt.Errorf("allocate the captured step's inputs: %w", err)
+	}
+	return nil
+}
+
+// launchStep runs one step through the graph, capturing it first when
+// needed. It reports false when the step must run eagerly instead (nothing
+// of it ran then).
+func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SGDParams) (bool, error) {
+	gs := &t.gs
+	if gs.off || n != t.Cfg.BatchSize {
+		return false, nil // a short last batch: its shapes are not the graph's
+	}
+	if !gs.warm {
+		gs.warm = true
+		return false, nil
+	}
+	b := t.b
+	key := sgd
+	key.LR = 0 // read from gs.lr at each launch
+	if gs.g != nil && gs.sgd != key {
+		gs.g.Close() // momentum or weight decay changed (--override): capture again
+		gs.g = nil
+	}
+	if gs.g == nil {
+		c := b.(ops.Capturer)
+		p := sgd
+		p.LR, p.LRTensor = 0, gs.lr
+		err := c.BeginCapture()
+		if err == nil {
+			t.compute(x, labels, p, func(j int) ops.Tensor { return b.View(gs.slot, j, 1) })
+			gs.g, err = c.EndCapture()
+		}
+		if err != nil {
+			if t.Cfg.Graphs == GraphsOn {
+				return false, fmt.Errorf("--cuda-graphs on: %w", err)
+			}
+			gs.off = true
+			t.logf("CUDA graphs off, launching every op: %v", err)
+			return false, nil
+		}
+		gs.sgd = key
+	}
+	// lrHost[pending] stays unchanged until flush downloads (CopyIn's rule).
+	gs.lrHost[t.pending][0] = float32(lr)
+	b.CopyIn(gs.lr, gs.lrHost[t.pending][:])
+	gs.g.Launch()
+	t.launches++
+	b.Copy(b.View(t.stats, t.pending*3, 3), gs.slot)
+	return true, nil
+}
+
+// closeGraphs releases the graph and its inputs.
+func (t *Trainer) closeGraphs() error {
+	var err error
+	if t.gs.g != nil {
+		err = t.gs.g.Close()
+		t.gs.g = nil
+	}
+	for _, x := range []ops.Tensor{t.gs.lr, t.gs.slot} {
+		t.b.Free(x)
+	}
+	t.gs.lr, t.gs.slot = nil, nil
+	return err
+}
+
+// GraphLaunches is how many steps of this Trainer ran as one graph launch.
+func (t *Trainer) GraphLaunches() int { return t.launches }
