@@ -97,9 +97,16 @@ void cs_worker_signal_stack(void);   /* on the stream thread, before it runs tas
  * into a sticky CUDA_ERROR_ILLEGAL_ADDRESS. */
 void cs_run_guarded(const char *call, void (*fn)(void *), void *arg);
 
-/* stream.c: stream capture. cs_enqueue_task is cudasim_enqueue with a
- * release function called instead of free(arg) (a graph launch's tasks). */
-int cs_enqueue_task(cudasim_stream s, const char *call, void (*fn)(void *), void *arg, void (*release)(void *));
+/* stream.c: stream capture. cs_enqueue_graph queues one task that runs
+ * subs[0..n) in order on the stream thread, each as a task of its own
+ * (its call named in faults, counted as run), then release(arg): a graph
+ * launch is one submission, as on a GPU. */
+struct cs_subtask {
+	const char *call;
+	void (*fn)(void *);
+	void *arg;
+};
+int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg);
 CUresult cs_capture_unsafe(const char *call);               /* a potentially unsafe call: allowed now? */
 CUresult cs_capture_refuse(CUstream s, const char *call);   /* an uncapturable operation on s */
 int cs_stream_capturing(CUstream s);

@@ -6,9 +6,9 @@
  * order, each the task (fn, arg) a call queued through cudasim_enqueue, so a
  * chain in which every node depends on the one before it. An executable
  * graph holds the nodes and one enabled flag per node; cuGraphLaunch queues
- * the enabled nodes on a stream, in order, as ordinary tasks: they run on
- * the stream thread after everything queued on the stream before, and read
- * device and pinned memory when they run, as a replayed graph does.
+ * one task on a stream that runs the enabled nodes in order on the stream
+ * thread, after everything queued on the stream before; they read device
+ * and pinned memory when they run, as a replayed graph does.
  *
  * Lifetimes: a node's argument is kept while its graph, an executable graph
  * made from it, or a launched task needs it (a reference count); the node's
@@ -290,9 +290,19 @@ CS_API CUresult cuGraphNodeGetEnabled(CUgraphExec hGraphExec, CUgraphNode hNode,
 	return i >= 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
-static void run_node(void *p) {
-	struct cs_node *n = p;
-	n->fn(n->arg);
+/* One launch: the enabled nodes, referenced until it has run. */
+struct launch_run {
+	size_t n;
+	struct cs_node **nodes;
+	struct cs_subtask *subs;
+};
+
+static void launch_done(void *p) {
+	struct launch_run *l = p;
+	for (size_t i = 0; i < l->n; i++) node_unref(l->nodes[i]);
+	free(l->nodes);
+	free(l->subs);
+	free(l);
 }
 
 /* cuGraphLaunch: "Executes hGraphExec in hStream. Only one instance of
@@ -316,24 +326,30 @@ CS_API CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream) {
 	/* The nodes to run, referenced now: a later cuGraphNodeSetEnabled or
 	 * cuGraphExecDestroy does not change this launch. */
 	struct cs_exec *e = hGraphExec;
-	struct cs_node **run = malloc((e->n ? e->n : 1) * sizeof *run);
-	size_t k = 0;
-	for (size_t i = 0; run != NULL && i < e->n; i++) {
+	struct launch_run *l = calloc(1, sizeof *l);
+	if (l != NULL) {
+		l->nodes = malloc((e->n ? e->n : 1) * sizeof *l->nodes);
+		l->subs = malloc((e->n ? e->n : 1) * sizeof *l->subs);
+	}
+	if (l == NULL || l->nodes == NULL || l->subs == NULL) {
+		pthread_mutex_unlock(&gmu);
+		if (l) free(l->nodes), free(l->subs), free(l);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	for (size_t i = 0; i < e->n; i++) {
 		if (!e->enabled[i]) continue;
-		node_ref(e->nodes[i]);
-		run[k++] = e->nodes[i];
+		struct cs_node *n = e->nodes[i];
+		node_ref(n);
+		l->nodes[l->n] = n;
+		l->subs[l->n] = (struct cs_subtask){.call = n->call, .fn = n->fn, .arg = n->arg};
+		l->n++;
 	}
 	pthread_mutex_unlock(&gmu);
-	if (run == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
 	cudasim_count("graph_launches", 1);
-	cudasim_count("graph_nodes_launched", k);
-	for (size_t i = 0; i < k; i++) {
-		int q = r == CUDA_SUCCESS ? cs_enqueue_task(hStream, run[i]->call, run_node, run[i], node_unref) : (int)r;
-		if (q != CUDASIM_SUCCESS) {
-			r = (CUresult)q;
-			node_unref(run[i]);
-		}
-	}
-	free(run);
-	return r;
+	cudasim_count("graph_nodes_launched", l->n);
+	/* One submission, as on a GPU: the host cost does not grow with the
+	 * nodes (the stream thread runs them, each as its own task). */
+	int q = cs_enqueue_graph(hStream, l->subs, l->n, launch_done, l);
+	if (q != CUDASIM_SUCCESS) launch_done(l);
+	return (CUresult)q;
 }

@@ -41,7 +41,9 @@ struct task {
 	struct cudasim_stream *s;
 	void (*fn)(void *);
 	void *arg;
-	void (*release)(void *); /* instead of free(arg) after it ran: a graph node's reference */
+	void (*release)(void *); /* instead of free(arg) after it ran: a graph launch's */
+	const struct cs_subtask *subs; /* a graph launch: these run instead of fn */
+	size_t nsubs;
 	char call[96];
 	struct timespec due;
 };
@@ -84,7 +86,13 @@ static void *work_loop(void *unused) {
 		head = t->next;
 		if (head == NULL) tail = NULL;
 		pthread_mutex_unlock(&mu);
-		if (cudasim_sticky() == 0) {
+		for (size_t i = 0; t->subs != NULL && i < t->nsubs && cudasim_sticky() == 0; i++) {
+			running_call = t->subs[i].call;
+			cs_run_guarded(t->subs[i].call, t->subs[i].fn, t->subs[i].arg);
+			running_call = NULL;
+			count_run(t->subs[i].call);
+		}
+		if (t->subs == NULL && cudasim_sticky() == 0) {
 			running_call = t->call;
 			cs_run_guarded(t->call, t->fn, t->arg);
 			running_call = NULL;
@@ -143,7 +151,8 @@ static struct cudasim_stream *blocking_capture(void) {
 	return NULL;
 }
 
-int cs_enqueue_task(cudasim_stream s, const char *call, void (*fn)(void *), void *arg, void (*release)(void *)) {
+static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void *arg, void (*release)(void *),
+	const struct cs_subtask *subs, size_t nsubs) {
 	int sticky = cudasim_sticky();
 	if (sticky) return sticky;
 	struct cudasim_stream *st = resolve(s);
@@ -152,6 +161,8 @@ int cs_enqueue_task(cudasim_stream s, const char *call, void (*fn)(void *), void
 	t->fn = fn;
 	t->arg = arg;
 	t->release = release;
+	t->subs = subs;
+	t->nsubs = nsubs;
 	t->s = st;
 	snprintf(t->call, sizeof t->call, "%s", call);
 	clock_gettime(CLOCK_REALTIME, &t->due);
@@ -166,9 +177,9 @@ int cs_enqueue_task(cudasim_stream s, const char *call, void (*fn)(void *), void
 	}
 	/* Stream capture (cuStreamBeginCapture_v2): "When a stream is in capture
 	 * mode, all operations pushed into the stream will not be executed, but
-	 * will instead be captured into a graph". A task of a graph launch
-	 * (release set) is never recorded: cuGraphLaunch refuses a capturing
-	 * stream first. */
+	 * will instead be captured into a graph". A graph launch (release
+	 * set) is never recorded: cuGraphLaunch refuses a capturing stream
+	 * first. */
 	if (release == NULL && st->capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED) {
 		pthread_mutex_unlock(&mu);
 		free(t);
@@ -205,7 +216,11 @@ int cs_enqueue_task(cudasim_stream s, const char *call, void (*fn)(void *), void
 }
 
 CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg) {
-	return cs_enqueue_task(s, call, fn, arg, NULL);
+	return enqueue(s, call, fn, arg, NULL, NULL, 0);
+}
+
+int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg) {
+	return enqueue(s, "cuGraphLaunch", NULL, arg, release, subs, n);
 }
 
 /* wait_for blocks until the task counter *done reaches target. */
