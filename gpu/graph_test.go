@@ -266,3 +266,98 @@ func readMetricsFile(t *testing.T, dir string) []train.Metrics {
 	}
 	return ms
 }
+
+// TestGraphStepCallsOnDevice: a captured step costs the host a handful of
+// library calls whatever the depth (the uploads, the launch, the
+// synchronisation), against hundreds eager, and runs the same kernels.
+// Counted by the simulator; on a real GPU it skips.
+func TestGraphStepCallsOnDevice(t *testing.T) {
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	t.Setenv("CUDASIM_STATS", stats)
+	g := openFP32(t)
+	for _, model := range []string{"resnet-20", "resnet-56"} {
+		t.Run(model, func(t *testing.T) {
+			cfg, err := models.Parse(model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n, size = 2, 16
+			net, err := models.New(cfg, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			if err := net.SetupSize(n, size); err != nil {
+				t.Fatal(err)
+			}
+			if err := net.SetupOptimizer(); err != nil {
+				t.Fatal(err)
+			}
+			net.Init(7)
+			net.SetTraining(true)
+			x, _ := g.Alloc(n, 3, size, size)
+			defer g.Free(x)
+			labels, _ := g.Alloc(n)
+			defer g.Free(labels)
+			lr, _ := g.Alloc(1)
+			defer g.Free(lr)
+			hx, hl, hlr := make([]float32, n*3*size*size), make([]float32, n), []float32{0.05}
+			upload := func() {
+				g.CopyIn(x, hx)
+				g.CopyIn(labels, hl)
+				g.CopyIn(lr, hlr)
+			}
+			p := ops.SGDParams{Momentum: 0.9, WeightDecay: 1e-4, LRTensor: lr}
+			step := func() {
+				net.Forward(x)
+				net.Loss(labels, true)
+				net.Backward()
+				net.Step(p)
+			}
+			counted := func(f func()) map[string]int64 {
+				if err := g.Sync(); err != nil {
+					t.Fatal(err)
+				}
+				before, ok := deviceCounters(t, stats)
+				if !ok {
+					t.Skip("no device counters: not running on the simulator (scripts/cudasim)")
+				}
+				f()
+				if err := g.Sync(); err != nil {
+					t.Fatal(err)
+				}
+				after, _ := deviceCounters(t, stats)
+				d := map[string]int64{}
+				for k, v := range after {
+					d[k] = v - before[k]
+				}
+				return d
+			}
+			upload()
+			step() // warm-up: cuDNN's algorithm search
+			eager := counted(func() { upload(); step() })
+			if err := g.BeginCapture(); err != nil {
+				t.Fatal(err)
+			}
+			step()
+			graph, err := g.EndCapture()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer graph.Close()
+			launched := counted(func() { upload(); graph.Launch() })
+			t.Logf("library calls per step: eager %d, graph %d; kernels %d and %d",
+				eager["api_calls"], launched["api_calls"], eager["kernels_run"], launched["kernels_run"])
+			if launched["api_calls"] > 12 {
+				t.Errorf("a launched step made %d library calls, want at most 12", launched["api_calls"])
+			}
+			if eager["api_calls"] < 10*launched["api_calls"] {
+				t.Errorf("eager %d library calls a step: the comparison measures nothing", eager["api_calls"])
+			}
+			if launched["kernels_run"] != eager["kernels_run"] || launched["graph_launches"] != 1 {
+				t.Errorf("graph step: %d kernels in %d launches, eager %d kernels", launched["kernels_run"],
+					launched["graph_launches"], eager["kernels_run"])
+			}
+		})
+	}
+}

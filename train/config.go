@@ -201,5 +201,8 @@ func (c Config) Validate() error {
 	if _, err := ParseGraphMode(string(c.Graphs)); err != nil {
 		return fmt.Errorf("--cuda-graphs: %w", err)
 	}
+	if why := NotCaptured(c.Model); c.Graphs == GraphsOn && why != "" {
+		return fmt.Errorf("--cuda-graphs on: %s (auto launches every op then)", why)
+	}
 	return c.Model.Validate()
 }

@@ -46,11 +46,23 @@ type graphStep struct {
 	lrHost [statsRing][1]float32
 }
 
+// NotCaptured says why steps of model m are not captured yet ("" when
+// they are): stochastic depth's per-step unit mask and dropout's per-mask
+// seeds decide on the host which ops run and with which seed
+// (docs/architecture.md, "CUDA graphs").
+func NotCaptured(m models.Config) string {
+	switch {
+	case m.SD != models.SDOff:
+		return "stochastic depth is not captured yet (its per-step unit mask)"
+	case m.Dropout > 0:
+		return "dropout is not captured yet (its per-step seeds)"
+	}
+	return ""
+}
+
 // setupGraphs decides whether steps are captured, and allocates what a
-// captured step reads. The reasons not to: a backend that cannot capture
-// (cpuref), and what graphStep does not yet capture (stochastic depth,
-// dropout: the per-step mask and seeds are host-side choices of which ops
-// run and with which seed).
+// captured step reads: not on a backend that cannot capture (cpuref), nor
+// what NotCaptured names.
 func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 	mode, _ = ParseGraphMode(string(mode)) // Validate checked it
 	t.Cfg.Graphs = mode
@@ -59,14 +71,9 @@ func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 		return nil
 	}
 	_, can := t.b.(ops.Capturer)
-	why := ""
-	switch {
-	case !can:
+	why := NotCaptured(m)
+	if !can {
 		why = fmt.Sprintf("the %s backend cannot capture", t.b.Name())
-	case m.SD != models.SDOff:
-		why = "stochastic depth is not captured yet (its per-step unit mask)"
-	case m.Dropout > 0:
-		why = "dropout is not captured yet (its per-step seeds)"
 	}
 	if why != "" {
 		t.gs.off = true

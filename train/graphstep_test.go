@@ -6,6 +6,7 @@ import (
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/models"
 )
 
 // --cuda-graphs: auto runs eagerly on a backend that cannot capture, on
@@ -40,6 +41,25 @@ func TestGraphModes(t *testing.T) {
 		if tr != nil {
 			tr.Close()
 		}
+	}
+}
+
+// What is not captured yet is refused under on (a configuration error, so
+// the CLI exits 2) and runs eagerly under auto.
+func TestGraphModeWithSD(t *testing.T) {
+	cfg := testConfig(t, "resnet-8", t.TempDir())
+	cfg.Model.SD = models.SDLinear
+	cfg.Graphs = GraphsOn
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "stochastic depth is not captured") {
+		t.Errorf("--cuda-graphs on with SD: %v", err)
+	}
+	cfg.Graphs = GraphsAuto
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("--cuda-graphs auto with SD: %v", err)
+	}
+	cfg.Model.SD, cfg.Model.Dropout, cfg.Graphs = models.SDOff, 0.3, GraphsOn
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "dropout is not captured") {
+		t.Errorf("--cuda-graphs on with dropout: %v", err)
 	}
 }
 

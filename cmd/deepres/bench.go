@@ -56,6 +56,9 @@ func runBench(args []string) error {
 	if err != nil {
 		return usagef("--cuda-graphs: %v", err)
 	}
+	if why := train.NotCaptured(mc); gm == train.GraphsOn && why != "" {
+		return usagef("--cuda-graphs on: %s (auto launches every op then)", why)
+	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err
@@ -265,14 +268,9 @@ func benchGraphs(b ops.Backend, mc models.Config, gm train.GraphMode) (string, e
 		return "", nil
 	}
 	_, can := b.(ops.Capturer)
-	why := ""
-	switch {
-	case !can:
+	why := train.NotCaptured(mc)
+	if !can {
 		why = "the " + b.Name() + " backend cannot capture"
-	case mc.SD != models.SDOff:
-		why = "stochastic depth is not captured yet (its per-step unit mask)"
-	case mc.Dropout > 0:
-		why = "dropout is not captured yet (its per-step seeds)"
 	}
 	if why != "" && gm == train.GraphsOn {
 		return "", fmt.Errorf("--cuda-graphs on: %s", why)
