@@ -133,9 +133,11 @@ func TestCaptureReplays(t *testing.T) {
 
 // TestGraphTrainingIsBitwiseEager trains the same run with --cuda-graphs on
 // and off and requires bitwise the same weights, BN statistics, momentum
-// and losses: the warm-up learning rate changes between launches (read from
-// device memory), the epoch's short last batch runs eagerly between
-// launches, and every recompute mode is captured. Under the simulator it
+// and losses: the warm-up learning rate and the dropout masks change
+// between launches (read from device memory), the epoch's short last batch
+// runs eagerly between launches, and every recompute mode is captured.
+// (The stochastic-depth cases of TestTrainingMatchesCPU are not captured
+// yet: train.NotCaptured.) Under the simulator it
 // also counts the graph launches: every full batch after the first.
 func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
@@ -153,6 +155,10 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 		{"resnet-20/ror3/recompute-bn", "resnet-20", func(c *models.Config) { c.RoR = 3 }, layers.RecomputeBN},
 		{"preact-resnet-20/recompute-unit", "preact-resnet-20", func(*models.Config) {}, layers.RecomputeUnit},
 		{"resnet-20/avgpool", "resnet-20", func(c *models.Config) { c.OptionA = models.OptionAAvgPool }, layers.StoreAll},
+		// Dropout's masks change every step (seed base read from the device);
+		// recomputing replays them in the backward pass.
+		{"wrn-10-2/dropout/recompute-unit", "wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }, layers.RecomputeUnit},
+		{"wrn-10-2/dropout/ror3", "wrn-10-2", func(c *models.Config) { c.Dropout, c.RoR = 0.3, 3 }, layers.StoreAll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mc, err := models.Parse(tc.model)

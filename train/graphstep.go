@@ -34,8 +34,9 @@ func ParseGraphMode(s string) (GraphMode, error) {
 // graphStep is the captured form of a training step. Launches differ only
 // in what the graph reads from device memory: the inputs (CopyIn before the
 // launch), the learning rate (lr, one float written before the launch) and
-// nothing else, so the rest (momentum, weight decay, the batch size) is
-// fixed per capture and a change captures again.
+// the dropout seeds' base (seed, layers.Env.DropoutBase) and nothing else,
+// so the rest (momentum, weight decay, the batch size) is fixed per capture
+// and a change captures again.
 type graphStep struct {
 	off    bool // eager from now on (off, or auto gave up: note already given)
 	warm   bool // an eager step ran: cuDNN's algorithm search, first-use allocations
@@ -44,18 +45,20 @@ type graphStep struct {
 	lr     ops.Tensor    // (1): the step's learning rate
 	slot   ops.Tensor    // (3): the step's statistics, copied to the ring after the launch
 	lrHost [statsRing][1]float32
+	// Dropout: the seed base (2: ops.SeedWords), its host ring, and how far
+	// one step advances layers.Env.DropoutSeed (a launch runs no Forward
+	// on the host, so the trainer advances it).
+	seed      ops.Tensor
+	seedHost  [statsRing][2]float32
+	seedDelta uint64
 }
 
 // NotCaptured says why steps of model m are not captured yet ("" when
-// they are): stochastic depth's per-step unit mask and dropout's per-mask
-// seeds decide on the host which ops run and with which seed
-// (docs/architecture.md, "CUDA graphs").
+// they are): stochastic depth's per-step unit mask decides on the host
+// which ops run (docs/architecture.md, "CUDA graphs").
 func NotCaptured(m models.Config) string {
-	switch {
-	case m.SD != models.SDOff:
+	if m.SD != models.SDOff {
 		return "stochastic depth is not captured yet (its per-step unit mask)"
-	case m.Dropout > 0:
-		return "dropout is not captured yet (its per-step seeds)"
 	}
 	return ""
 }
@@ -89,6 +92,11 @@ func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 	if t.gs.lr, err = t.b.Alloc(1); err == nil {
 		t.gs.slot, err = t.b.Alloc(3)
 	}
+	if err == nil && m.Dropout > 0 {
+		if t.gs.seed, err = t.b.Alloc(2); err == nil {
+			t.Net.Env.DropoutBase = t.gs.seed
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("allocate the captured step's inputs: %w", err)
 	}
@@ -114,16 +122,22 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 		gs.g.Close() // momentum or weight decay changed (--override): capture again
 		gs.g = nil
 	}
-	if gs.g == nil {
+	captured := gs.g == nil
+	if captured {
 		c := b.(ops.Capturer)
 		p := sgd
 		p.LR, p.LRTensor = 0, gs.lr
+		env := t.Net.Env
+		seed0 := env.DropoutSeed
 		err := c.BeginCapture()
 		if err == nil {
 			t.compute(x, labels, p, func(j int) ops.Tensor { return b.View(gs.slot, j, 1) })
 			gs.g, err = c.EndCapture()
 		}
+		// The capture's Forward advanced the seed as this step's must.
+		gs.seedDelta = env.DropoutSeed - seed0
 		if err != nil {
+			env.DropoutSeed = seed0 // nothing ran: the eager step draws these seeds
 			if t.Cfg.Graphs == GraphsOn {
 				return false, fmt.Errorf("--cuda-graphs on: %w", err)
 			}
@@ -137,6 +151,9 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 	gs.lrHost[t.pending][0] = float32(lr)
 	b.CopyIn(gs.lr, gs.lrHost[t.pending][:])
 	gs.g.Launch()
+	if !captured {
+		t.Net.Env.DropoutSeed += gs.seedDelta
+	}
 	t.launches++
 	b.Copy(b.View(t.stats, t.pending*3, 3), gs.slot)
 	return true, nil
@@ -149,12 +166,29 @@ func (t *Trainer) closeGraphs() error {
 		err = t.gs.g.Close()
 		t.gs.g = nil
 	}
-	for _, x := range []ops.Tensor{t.gs.lr, t.gs.slot} {
+	for _, x := range []ops.Tensor{t.gs.lr, t.gs.slot, t.gs.seed} {
 		t.b.Free(x)
 	}
-	t.gs.lr, t.gs.slot = nil, nil
+	t.gs.lr, t.gs.slot, t.gs.seed = nil, nil, nil
+	if t.Net != nil {
+		t.Net.Env.DropoutBase = nil
+	}
 	return err
 }
 
 // GraphLaunches is how many steps of this Trainer ran as one graph launch.
 func (t *Trainer) GraphLaunches() int { return t.launches }
+
+// uploadSeedBase writes the step's dropout seed base before its work, in
+// eager and captured steps alike (the masks read it whenever
+// layers.Env.DropoutBase is set).
+func (t *Trainer) uploadSeedBase() {
+	env := t.Net.Env
+	if env.DropoutBase == nil {
+		return
+	}
+	env.DropoutStepBase = env.DropoutSeed
+	// seedHost[pending] stays unchanged until flush downloads (CopyIn's rule).
+	t.gs.seedHost[t.pending] = ops.SeedWords(env.DropoutSeed)
+	t.b.CopyIn(env.DropoutBase, t.gs.seedHost[t.pending][:])
+}

@@ -223,6 +223,7 @@ func (t *Trainer) step(bt data.Batch, lr float64) error {
 	b.CopyIn(labels, bt.Labels.Data().([]float32))
 	net.SetTraining(true)
 	net.DrawDepth(t.rng)
+	t.uploadSeedBase()
 	sgd := ops.SGDParams{LR: float32(lr), Momentum: float32(t.Cfg.Momentum), WeightDecay: float32(t.Cfg.WD), Nesterov: t.Cfg.Nesterov}
 	// Each step's statistics stay on the device; flush downloads them in
 	// one copy every statsRing steps (or every half second, so a slow CPU

@@ -192,15 +192,36 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if err != nil {
 		return benchResult{}, err
 	}
+	var seedBase ops.Tensor
+	var seedDelta uint64
+	var seedHost [2]float32
+	uploadSeed := func() {
+		if seedBase != nil {
+			net.Env.DropoutStepBase = net.Env.DropoutSeed
+			seedHost = ops.SeedWords(net.Env.DropoutSeed)
+			b.CopyIn(seedBase, seedHost[:])
+		}
+	}
 	times := make([]float64, 0, steps)
 	var counters0 map[string]float64
 	var cpu0 float64
 	for i := 0; i < warmup+steps; i++ {
 		if i == warmup {
 			if note == "" && gm != train.GraphsOff {
+				if mc.Dropout > 0 { // masks drawn from a seed base read from the device
+					if seedBase, err = b.Alloc(2); err != nil {
+						return benchResult{}, err
+					}
+					defer b.Free(seedBase)
+					net.Env.DropoutBase = seedBase
+					uploadSeed()
+				}
+				seed0 := net.Env.DropoutSeed
 				if graph, lr, note, err = captureBench(b, step, &p, gm); err != nil {
 					return benchResult{}, err
 				}
+				seedDelta = net.Env.DropoutSeed - seed0
+				net.Env.DropoutSeed = seed0 // the capture ran nothing
 				if graph != nil {
 					defer graph.Close()
 					defer b.Free(lr)
@@ -221,8 +242,10 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		b.CopyIn(labels, hostL)
 		net.DrawDepth(r)
 		if graph != nil {
+			uploadSeed()
 			b.CopyIn(lr, lrHost)
 			graph.Launch()
+			net.Env.DropoutSeed += seedDelta
 		} else {
 			step()
 		}
