@@ -40,6 +40,7 @@ func ParseGraphMode(s string) (GraphMode, error) {
 type graphStep struct {
 	off    bool // eager from now on (off, or auto gave up: note already given)
 	warm   bool // an eager step ran: cuDNN's algorithm search, first-use allocations
+	said   bool // the first capture was announced
 	g      ops.Graph
 	sgd    ops.SGDParams // what g was captured with (LR aside)
 	lr     ops.Tensor    // (1): the step's learning rate
@@ -144,6 +145,10 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 			gs.off = true
 			t.logf("CUDA graphs off, launching every op: %v", err)
 			return false, nil
+		}
+		if !gs.said {
+			gs.said = true
+			t.logf("CUDA graphs: one launch per step from step %d on", t.pos.Step+1)
 		}
 		gs.sgd = key
 	}
