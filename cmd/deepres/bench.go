@@ -125,7 +125,9 @@ type benchResult struct {
 	CUDAGraphs bool   `json:"cuda_graphs"`
 	GraphNote  string `json:"cuda_graphs_note,omitempty"`
 	// HostMSPerStep is the CPU time of the thread issuing the steps, per
-	// step (the launching cost; the device's own work is not in it).
+	// step (the launching cost; the device's own work is not in it). With
+	// DEEPRES_GPU_THREAD=worker the library calls run on the worker thread,
+	// whose time is not in it.
 	HostMSPerStep float64 `json:"host_ms_per_step"`
 	// DriverCallsPerStep counts every call into NVIDIA's libraries per
 	// step (the step's Sync included), KernelsPerStep the kernels run
