@@ -243,8 +243,8 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		b.CopyIn(x, hostX)
 		b.CopyIn(labels, hostL)
 		net.DrawDepth(r)
+		uploadSeed() // eager steps too, once the masks read the base
 		if graph != nil {
-			uploadSeed()
 			b.CopyIn(lr, lrHost)
 			graph.Launch()
 			net.Env.DropoutSeed += seedDelta
