@@ -44,6 +44,16 @@ func (b *Backend) Mul(y, a, c ops.Tensor, beta float32) {
 	})
 }
 
+// DropoutMaskFrom is DropoutMask with seed + the seed base holds
+// (ops.SeedWords).
+func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base ops.Tensor) {
+	bt := b.get("DropoutMaskFrom", base)
+	if len(bt.data) != 2 {
+		panic("ops: DropoutMaskFrom's base must have 2 elements (ops.SeedWords)")
+	}
+	b.DropoutMask(mask, p, seed+ops.SeedFromWords([2]float32{bt.data[0], bt.data[1]}))
+}
+
 // DropoutMask fills mask with 1/(1−p) where ops.DropoutKeep(seed, i, p) keeps
 // element i (i counts over the whole tensor), else 0. p must be in [0, 1].
 func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {

@@ -7,9 +7,19 @@ import "github.com/deepres/deepres/ops"
 //
 //	g = dw + WeightDecay·w;  v = Momentum·v + g
 //	step = g + Momentum·v (Nesterov) or v;  w -= LR·step
+//
+// with LR from p.LRTensor when set.
 func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
 	wt, gt, vt := b.get("SGDUpdate", w), b.get("SGDUpdate", dw), b.get("SGDUpdate", v)
 	sameShape("SGDUpdate", wt, gt, vt)
+	lr := p.LR
+	if p.LRTensor != nil {
+		lt := b.get("SGDUpdate", p.LRTensor)
+		if len(lt.data) != 1 {
+			panic("ops: SGDUpdate's LRTensor must have one element")
+		}
+		lr = lt.data[0]
+	}
 	b.parallelRange(len(wt.data), grain, func(lo, hi int) {
 		ws, gs, vs := wt.data[lo:hi], gt.data[lo:hi], vt.data[lo:hi]
 		for i, wi := range ws {
@@ -20,7 +30,7 @@ func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
 			if p.Nesterov {
 				step = g + p.Momentum*vi
 			}
-			ws[i] = wi - p.LR*step
+			ws[i] = wi - lr*step
 		}
 	})
 }

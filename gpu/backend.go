@@ -56,16 +56,19 @@ type Backend struct {
 	inline bool // run closures on the caller's thread (the default)
 
 	// Touched only inside call.
-	err     error // the first device failure; later work is skipped
-	dev     C.dr_CUdevice
-	ctx     C.dr_CUcontext
-	stream  C.dr_CUstream
-	mem     *allocator
-	dnn     *cudnn.Handle
-	blas    C.dr_cublasHandle
-	mod     *module
-	work    cudnn.Workspace
-	staging staging
+	err error // the first device failure; later work is skipped
+	// A capture in progress (graph.go): failures go to captureErr, not err.
+	capturing  bool
+	captureErr error
+	dev        C.dr_CUdevice
+	ctx        C.dr_CUcontext
+	stream     C.dr_CUstream
+	mem        *allocator
+	dnn        *cudnn.Handle
+	blas       C.dr_cublasHandle
+	mod        *module
+	work       cudnn.Workspace
+	staging    staging
 
 	name string
 	info DeviceInfo
@@ -173,7 +176,13 @@ func (b *Backend) run(f func() error) {
 		panic("ops: backend used after Close")
 	}
 	b.call(func() {
-		if b.err == nil {
+		switch {
+		case b.err != nil:
+		case b.capturing:
+			if b.captureErr == nil {
+				b.captureErr = f()
+			}
+		default:
 			b.err = f()
 		}
 	})
@@ -267,6 +276,7 @@ func (b *Backend) Info() DeviceInfo { return b.info }
 
 // Sync waits for the stream and returns the first device error.
 func (b *Backend) Sync() error {
+	b.notCapturing("Sync")
 	b.run(func() error { return cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)) })
 	return b.stickyErr()
 }

@@ -60,6 +60,7 @@ func (b *Backend) reserve(n int) (unsafe.Pointer, error) {
 // the upload on the stream, so the caller may reuse src at once (stronger
 // than ops.Backend asks) while the upload overlaps queued compute.
 func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
+	b.notCapturing("CopyIn")
 	t := b.ten(dst, "CopyIn's dst")
 	if len(src) != t.len() {
 		panic(fmt.Sprintf("ops: CopyIn of %d values into %v", len(src), t.shape))
@@ -85,6 +86,7 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 // CopyOut waits for all queued work, then downloads src through the staging
 // buffer. It returns the sticky error, in which case dst is left unchanged.
 func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
+	b.notCapturing("CopyOut")
 	t := b.ten(src, "CopyOut's src")
 	if len(dst) != t.len() {
 		panic(fmt.Sprintf("ops: CopyOut of %v into %d values", t.shape, len(dst)))

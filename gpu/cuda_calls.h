@@ -34,6 +34,13 @@ static dr_CUresult dr_cuStreamSynchronize(dr_CUstream s) { return dr_cu.cuStream
 static dr_CUresult dr_cuModuleLoadData(dr_CUmodule *m, const void *image) { return dr_cu.cuModuleLoadData(m, image); }
 static dr_CUresult dr_cuModuleUnload(dr_CUmodule m) { return dr_cu.cuModuleUnload(m); }
 static dr_CUresult dr_cuModuleGetFunction(dr_CUfunction *f, dr_CUmodule m, const char *name) { return dr_cu.cuModuleGetFunction(f, m, name); }
+static dr_CUresult dr_cuStreamBeginCapture(dr_CUstream s) { return dr_cu.cuStreamBeginCapture_v2(s, DR_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL); }
+static dr_CUresult dr_cuStreamEndCapture(dr_CUstream s, dr_CUgraph *g) { return dr_cu.cuStreamEndCapture(s, g); }
+static dr_CUresult dr_cuStreamIsCapturing(dr_CUstream s, dr_CUstreamCaptureStatus *st) { return dr_cu.cuStreamIsCapturing(s, st); }
+static dr_CUresult dr_cuGraphInstantiate(dr_CUgraphExec *e, dr_CUgraph g) { return dr_cu.cuGraphInstantiateWithFlags(e, g, 0); }
+static dr_CUresult dr_cuGraphLaunch(dr_CUgraphExec e, dr_CUstream s) { return dr_cu.cuGraphLaunch(e, s); }
+static dr_CUresult dr_cuGraphExecDestroy(dr_CUgraphExec e) { return dr_cu.cuGraphExecDestroy(e); }
+static dr_CUresult dr_cuGraphDestroy(dr_CUgraph g) { return dr_cu.cuGraphDestroy(g); }
 
 /* Every kernel argument travels in an 8-byte slot holding the value in its
  * low bytes (little-endian), so one array serves pointers, ints and floats:

@@ -25,6 +25,10 @@ typedef struct CUctx_st *dr_CUcontext;
 typedef struct CUstream_st *dr_CUstream;
 typedef struct CUmod_st *dr_CUmodule;
 typedef struct CUfunc_st *dr_CUfunction;
+typedef struct CUgraph_st *dr_CUgraph;
+typedef struct CUgraphExec_st *dr_CUgraphExec;
+typedef unsigned int dr_CUstreamCaptureMode;   /* enum CUstreamCaptureMode_enum */
+typedef unsigned int dr_CUstreamCaptureStatus; /* enum CUstreamCaptureStatus_enum */
 
 #define DR_CUDA_SUCCESS 0u
 #define DR_CUDA_ERROR_OUT_OF_MEMORY 2u
@@ -34,6 +38,8 @@ typedef struct CUfunc_st *dr_CUfunction;
 #define DR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76u
 #define DR_CU_STREAM_NON_BLOCKING 1u
 #define DR_CU_MEMHOSTALLOC_PORTABLE 1u
+#define DR_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL 1u
+#define DR_CU_STREAM_CAPTURE_STATUS_NONE 0u
 
 typedef dr_CUresult (*dr_pfn_cuInit)(unsigned int Flags);
 typedef dr_CUresult (*dr_pfn_cuDriverGetVersion)(int *driverVersion);
@@ -64,6 +70,13 @@ typedef dr_CUresult (*dr_pfn_cuLaunchKernel)(dr_CUfunction f,
 	unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
 	unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
 	unsigned int sharedMemBytes, dr_CUstream hStream, void **kernelParams, void **extra);
+typedef dr_CUresult (*dr_pfn_cuStreamBeginCapture_v2)(dr_CUstream hStream, dr_CUstreamCaptureMode mode);
+typedef dr_CUresult (*dr_pfn_cuStreamEndCapture)(dr_CUstream hStream, dr_CUgraph *phGraph);
+typedef dr_CUresult (*dr_pfn_cuStreamIsCapturing)(dr_CUstream hStream, dr_CUstreamCaptureStatus *captureStatus);
+typedef dr_CUresult (*dr_pfn_cuGraphInstantiateWithFlags)(dr_CUgraphExec *phGraphExec, dr_CUgraph hGraph, unsigned long long flags);
+typedef dr_CUresult (*dr_pfn_cuGraphLaunch)(dr_CUgraphExec hGraphExec, dr_CUstream hStream);
+typedef dr_CUresult (*dr_pfn_cuGraphExecDestroy)(dr_CUgraphExec hGraphExec);
+typedef dr_CUresult (*dr_pfn_cuGraphDestroy)(dr_CUgraph hGraph);
 typedef dr_CUresult (*dr_pfn_cuGetErrorString)(dr_CUresult error, const char **pStr);
 typedef dr_CUresult (*dr_pfn_cuGetErrorName)(dr_CUresult error, const char **pStr);
 
@@ -96,6 +109,15 @@ typedef struct {
 	dr_pfn_cuLaunchKernel cuLaunchKernel;
 	dr_pfn_cuGetErrorString cuGetErrorString;
 	dr_pfn_cuGetErrorName cuGetErrorName;
+	/* CUDA graphs (stream capture); loaded separately: NULL when the driver
+	 * lacks them, and then graph mode is unavailable (gpu/graph.go). */
+	dr_pfn_cuStreamBeginCapture_v2 cuStreamBeginCapture_v2;
+	dr_pfn_cuStreamEndCapture cuStreamEndCapture;
+	dr_pfn_cuStreamIsCapturing cuStreamIsCapturing;
+	dr_pfn_cuGraphInstantiateWithFlags cuGraphInstantiateWithFlags;
+	dr_pfn_cuGraphLaunch cuGraphLaunch;
+	dr_pfn_cuGraphExecDestroy cuGraphExecDestroy;
+	dr_pfn_cuGraphDestroy cuGraphDestroy;
 } dr_cuda_api;
 
 /* ---- cuBLAS v2 (cublas_api.h / cublas_v2.h) ---- */

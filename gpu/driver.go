@@ -18,6 +18,7 @@ import (
 var (
 	cudaOnce, blasOnce, nvrtcOnce sync.Once
 	cudaErr, blasErr, nvrtcErr    error
+	graphErr                      error // the graph API did not load (graph.go)
 )
 
 func ptr[T any](field *T) *unsafe.Pointer { return (*unsafe.Pointer)(unsafe.Pointer(field)) }
@@ -63,6 +64,18 @@ func loadCUDA() error {
 		})
 		if cudaErr == nil {
 			cudaErr = cuCheck("cuInit", C.dr_cuInit())
+		}
+		if cudaErr == nil {
+			// Optional: a driver without them runs eagerly (graph.go).
+			graphErr = h.Load([]dl.Symbol{
+				{Name: "cuStreamBeginCapture_v2", Dst: ptr(&t.cuStreamBeginCapture_v2)},
+				{Name: "cuStreamEndCapture", Dst: ptr(&t.cuStreamEndCapture)},
+				{Name: "cuStreamIsCapturing", Dst: ptr(&t.cuStreamIsCapturing)},
+				{Name: "cuGraphInstantiateWithFlags", Dst: ptr(&t.cuGraphInstantiateWithFlags)},
+				{Name: "cuGraphLaunch", Dst: ptr(&t.cuGraphLaunch)},
+				{Name: "cuGraphExecDestroy", Dst: ptr(&t.cuGraphExecDestroy)},
+				{Name: "cuGraphDestroy", Dst: ptr(&t.cuGraphDestroy)},
+			})
 		}
 	})
 	return cudaErr

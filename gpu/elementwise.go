@@ -35,6 +35,23 @@ func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	b.run(func() error { return b.launch("dr_dropout_mask", n, tm.ptr, f32(p), f32(scale), seed, i32(n)) })
 }
 
+// DropoutMaskFrom: DropoutMask with seed + the seed base holds
+// (ops.SeedWords), read by the kernel (dr_dropout_mask_from).
+func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base ops.Tensor) {
+	tm, tb := b.ten(mask, "DropoutMaskFrom's mask"), b.ten(base, "DropoutMaskFrom's base")
+	if tb.len() != 2 {
+		panic("ops: DropoutMaskFrom's base must have 2 elements (ops.SeedWords)")
+	}
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("ops: DropoutMaskFrom: p = %v outside [0, 1]", p))
+	}
+	n := tm.len()
+	scale := 1 / (1 - p)
+	b.run(func() error {
+		return b.launch("dr_dropout_mask_from", n, tm.ptr, f32(p), f32(scale), seed, tb.ptr, i32(n))
+	})
+}
+
 // AddBias: y (N,C,…) += b (C) broadcast (kernel dr_add_bias).
 func (b *Backend) AddBias(y, bias ops.Tensor) {
 	ty, tb := b.ten(y, "AddBias's y"), b.ten(bias, "AddBias's b")

@@ -42,11 +42,22 @@ func (b *Backend) Reduce(dst, x ops.Tensor, r ops.Reduction) {
 	b.run(func() error { return b.launchGrid("dr_reduce", 1, td.ptr, tx.ptr, i32(int(r)), i32(n)) })
 }
 
-// SGDUpdate: one step of ops.SGDParams' rule on w and v in place (kernel dr_sgd_update).
+// SGDUpdate: one step of ops.SGDParams' rule on w and v in place (kernel
+// dr_sgd_update, or dr_sgd_update_lr reading the rate from p.LRTensor).
 func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
 	tw, tdw, tv := b.ten(w, "SGDUpdate's w"), b.ten(dw, "SGDUpdate's dw"), b.ten(v, "SGDUpdate's v")
 	sameShape("SGDUpdate", tw, tdw, tv)
 	n := tw.len()
+	if p.LRTensor != nil {
+		lr := b.ten(p.LRTensor, "SGDUpdate's LRTensor")
+		if lr.len() != 1 {
+			panic("ops: SGDUpdate's LRTensor must have one element")
+		}
+		b.run(func() error {
+			return b.launch("dr_sgd_update_lr", n, tw.ptr, tdw.ptr, tv.ptr, lr.ptr, f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+		})
+		return
+	}
 	b.run(func() error {
 		return b.launch("dr_sgd_update", n, tw.ptr, tdw.ptr, tv.ptr, f32(p.LR), f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
 	})

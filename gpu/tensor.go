@@ -63,6 +63,7 @@ func sameShape(op string, a *tensor, ts ...*tensor) {
 
 // Alloc returns a zero-filled tensor from the caching allocator.
 func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
+	b.notCapturing("Alloc")
 	s := ops.Shape(shape).Clone()
 	for _, d := range s {
 		if d < 0 {
@@ -97,6 +98,7 @@ func (b *Backend) Free(x ops.Tensor) {
 	if x == nil {
 		return
 	}
+	b.notCapturing("Free")
 	t := b.ten(x, "Free's tensor")
 	if t.owner != nil {
 		panic("ops: Free of a view; free the tensor it views")

@@ -35,7 +35,11 @@ func (d *Dropout) Forward(x ops.Tensor) ops.Tensor {
 	n := x.Shape()[0]
 	y := e.batchView(d.buf, n)
 	d.m = e.batchView(d.mask, n)
-	e.B.DropoutMask(d.m, d.P, e.nextDropoutSeed())
+	if seed := e.nextDropoutSeed(); e.DropoutBase != nil {
+		e.B.DropoutMaskFrom(d.m, d.P, seed-e.DropoutStepBase, e.DropoutBase)
+	} else {
+		e.B.DropoutMask(d.m, d.P, seed)
+	}
 	e.B.Mul(y, x, d.m, 0)
 	return y
 }

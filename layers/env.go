@@ -21,6 +21,14 @@ type Env struct {
 	// advances it, so masks differ across layers and steps but are a pure
 	// function of the run's seed.
 	DropoutSeed uint64
+	// DropoutBase, when set, is a device tensor holding a seed base
+	// (ops.SeedWords(DropoutStepBase), written by the caller before each
+	// step): masks are then drawn with DropoutMaskFrom, the part of the seed
+	// past DropoutStepBase as the op's argument and the base read from
+	// device memory, the same seeds either way. A captured training step
+	// (train/graphstep.go) draws each launch's masks so.
+	DropoutBase     ops.Tensor
+	DropoutStepBase uint64
 	// Recompute is what units keep for their backward pass (see Recompute
 	// and Unit). Set it before Setup.
 	Recompute Recompute

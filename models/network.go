@@ -27,8 +27,10 @@ type Network struct {
 
 	maxBatch  int
 	stageIn   [3]ops.Tensor // RoR sources: the input of each stage
-	stageGrad [3]ops.Tensor // their gradient accumulators (RoR only)
-	rorUsed   [3]bool
+	stageGrad [3]ops.Tensor // their gradient accumulators (RoR only), viewed for the step's batch
+	// stageGradAll is stageGrad's storage, for the largest batch.
+	stageGradAll [3]ops.Tensor
+	rorUsed      [3]bool
 
 	// per-step buffers, largest batch
 	logits, losses, correct, dlogits ops.Tensor
@@ -166,7 +168,8 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 				// RoR sources must exist (with their shape) before the units that read them.
 				net.stageIn[st] = shapeOnly(shape.Clone())
 				if net.rorUsed[st] {
-					net.stageGrad[st] = alloc(shape...)
+					net.stageGradAll[st] = alloc(shape...)
+					net.stageGrad[st] = net.stageGradAll[st]
 				}
 			}
 		}

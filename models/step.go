@@ -40,6 +40,10 @@ func (net *Network) Backward() {
 	net.zeroDropped()
 	for s := range net.stageGrad {
 		if net.rorUsed[s] {
+			// The extra shortcuts add into *DSrc with this batch's shape: a
+			// short last batch must not see the largest batch's accumulator.
+			all := net.stageGradAll[s]
+			net.stageGrad[s] = net.view(all, withN(all.Shape(), n))
 			b.Fill(net.stageGrad[s], 0)
 		}
 	}

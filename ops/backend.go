@@ -97,6 +97,10 @@ type Backend interface {
 	// for element i, else 0 — so every backend draws the same mask from the same
 	// seed. Dropout itself is then Mul(y, x, mask, 0), its backward Mul(dx, dy, mask, …).
 	DropoutMask(mask Tensor, p float32, seed uint64)
+	// DropoutMaskFrom is DropoutMask with the seed seed + B, B read when the
+	// op runs from base (2 elements: SeedWords(B)), so that a captured step
+	// (Capturer) draws each launch's masks from a seed written before it.
+	DropoutMaskFrom(mask Tensor, p float32, seed uint64, base Tensor)
 
 	// ShortcutAForward is He et al.'s option-A shortcut: y (N,K,Ho,Wo) takes
 	// x (N,C,H,W)[:, :, ::sh, ::sw] in channels 0..C−1 and zero in C..K−1,

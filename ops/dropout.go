@@ -1,5 +1,7 @@
 package ops
 
+import "math"
+
 // DropoutKeep reports whether element i of a dropout mask drawn with seed and
 // drop probability p is kept. It is pinned here, not left to each backend, so
 // that the CPU reference and the GPU draw the same masks: a counter-based
@@ -18,4 +20,16 @@ func DropoutUniform(seed uint64, i int) float32 {
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 	z ^= z >> 31
 	return float32(z>>40) / (1 << 24)
+}
+
+// SeedWords holds seed in two float32 elements, its low and high 32 bits as
+// their bit patterns (not their values): the device-side seed base of
+// DropoutMaskFrom, uploaded with CopyIn, which moves bits unchanged.
+func SeedWords(seed uint64) [2]float32 {
+	return [2]float32{math.Float32frombits(uint32(seed)), math.Float32frombits(uint32(seed >> 32))}
+}
+
+// SeedFromWords is SeedWords' inverse.
+func SeedFromWords(w [2]float32) uint64 {
+	return uint64(math.Float32bits(w[0])) | uint64(math.Float32bits(w[1]))<<32
 }

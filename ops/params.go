@@ -53,6 +53,10 @@ type SGDParams struct {
 	Momentum    float32
 	WeightDecay float32
 	Nesterov    bool
+	// LRTensor, when not nil, is a one-element tensor holding the learning
+	// rate, read when the update runs; LR is then ignored. A captured step
+	// (Capturer) reads each launch's rate from there.
+	LRTensor Tensor
 }
 
 // Reduction selects what Reduce sums.

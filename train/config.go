@@ -39,6 +39,10 @@ type Config struct {
 	// RecomputeAuto (the default) takes the first mode that fits. It changes
 	// no result; --resume may switch it.
 	Recompute layers.Recompute
+	// Graphs is how steps are launched (--cuda-graphs; empty: auto). It
+	// changes no result (graph and eager steps give the same bits), so it
+	// is not recorded: a resumed run takes its own flag.
+	Graphs GraphMode `json:"-"`
 	// Math is the GPU math the run was started with ("tf32" or "fp32"):
 	// --resume keeps it unless --math is typed, so that a resumed run
 	// rounds as the interrupted one did. Empty in runs recorded before it
@@ -193,6 +197,12 @@ func (c Config) Validate() error {
 		if _, err := data.ParseNormMode(string(c.Normalize)); err != nil {
 			return fmt.Errorf("--normalize: %w", err)
 		}
+	}
+	if _, err := ParseGraphMode(string(c.Graphs)); err != nil {
+		return fmt.Errorf("--cuda-graphs: %w", err)
+	}
+	if why := NotCaptured(c.Model); c.Graphs == GraphsOn && why != "" {
+		return fmt.Errorf("--cuda-graphs on: %s (auto launches every op then)", why)
 	}
 	return c.Model.Validate()
 }

@@ -54,6 +54,9 @@ type Trainer struct {
 	perEpoch    int
 	totalSteps  int
 	lastGood    int // step of the run folder's last.safetensors; -1: none
+	gs          graphStep
+	launches    int    // steps run as one graph launch
+	graphNote   string // why steps are not captured, said once when the run starts
 }
 
 // New builds the network on b for cfg and allocates everything a step
@@ -101,12 +104,17 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	t.pos.Best = jsonFloat(math.Inf(1))
 	t.lastGood = -1
 	t.perEpoch = StepsPerEpoch(trainDS.N, cfg.BatchSize)
+	if err := t.setupGraphs(cfg.Graphs, cfg.Model); err != nil {
+		t.Close()
+		return nil, err
+	}
 	return t, b.Sync()
 }
 
 // Close releases the run's device memory (network, optimiser, input
 // buffers); the backend stays open. Idempotent.
 func (t *Trainer) Close() {
+	t.closeGraphs()
 	for _, x := range []ops.Tensor{t.x, t.labels, t.stats} {
 		t.b.Free(x)
 	}
@@ -145,6 +153,10 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if err := writeRunHeader(cfg); err != nil {
 			return err
 		}
+	}
+	if t.graphNote != "" {
+		t.logf("%s", t.graphNote)
+		t.graphNote = ""
 	}
 	pad := cfg.Pad
 	if pad == "" {
@@ -211,17 +223,18 @@ func (t *Trainer) step(bt data.Batch, lr float64) error {
 	b.CopyIn(labels, bt.Labels.Data().([]float32))
 	net.SetTraining(true)
 	net.DrawDepth(t.rng)
-	net.Forward(x)
-	net.Loss(labels, true)
-	net.Backward()
-	net.Step(ops.SGDParams{LR: float32(lr), Momentum: float32(t.Cfg.Momentum), WeightDecay: float32(t.Cfg.WD), Nesterov: t.Cfg.Nesterov})
+	t.uploadSeedBase()
+	sgd := ops.SGDParams{LR: float32(lr), Momentum: float32(t.Cfg.Momentum), WeightDecay: float32(t.Cfg.WD), Nesterov: t.Cfg.Nesterov}
 	// Each step's statistics stay on the device; flush downloads them in
 	// one copy every statsRing steps (or every half second, so a slow CPU
 	// run still shows progress): a sync per step would stall a GPU.
-	row := func(j int) ops.Tensor { return b.View(t.stats, t.pending*3+j, 1) }
-	b.Reduce(row(0), net.Losses(), ops.ReduceSum)
-	b.Reduce(row(1), net.Correct(), ops.ReduceSum)
-	b.Reduce(row(2), net.Params.Params[0].Grad, ops.ReduceSumAbs) // conv1.weight: SD paper's Fig. 7
+	graphed, err := t.launchStep(x, labels, n, lr, sgd)
+	if err != nil {
+		return err
+	}
+	if !graphed {
+		t.compute(x, labels, sgd, func(j int) ops.Tensor { return b.View(t.stats, t.pending*3+j, 1) })
+	}
 	t.pending++
 	t.pos.Step++
 	t.seenPending += n
@@ -229,6 +242,20 @@ func (t *Trainer) step(bt data.Batch, lr float64) error {
 		return t.flush()
 	}
 	return nil
+}
+
+// compute queues one step's work: forward, loss, backward, SGD update, and
+// the step's statistics into row(0..2) (loss sum, correct sum, Σ|∂L/∂conv1|,
+// the SD paper's Fig. 7). The same code is captured by launchStep.
+func (t *Trainer) compute(x, labels ops.Tensor, sgd ops.SGDParams, row func(int) ops.Tensor) {
+	b, net := t.b, t.Net
+	net.Forward(x)
+	net.Loss(labels, true)
+	net.Backward()
+	net.Step(sgd)
+	b.Reduce(row(0), net.Losses(), ops.ReduceSum)
+	b.Reduce(row(1), net.Correct(), ops.ReduceSum)
+	b.Reduce(row(2), net.Params.Params[0].Grad, ops.ReduceSumAbs)
 }
 
 // statsRing is how many steps' statistics wait on the device for one download.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/train"
 )
 
 // peakReporter is implemented by backends that track their peak memory
@@ -22,7 +24,7 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--cuda-graphs auto|on|off] [--json]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -32,6 +34,7 @@ func runBench(args []string) error {
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	recompute := fs.String("recompute", "off", "off, bn, unit or auto: what residual units keep for the backward pass (as train --recompute)")
+	graphs := fs.String("cuda-graphs", "auto", "launch each step as one CUDA graph: auto (when the GPU and the model allow it), on (refuse otherwise), off (as train --cuda-graphs)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +52,13 @@ func runBench(args []string) error {
 	if err != nil {
 		return usagef("--recompute: %v", err)
 	}
+	gm, err := train.ParseGraphMode(*graphs)
+	if err != nil {
+		return usagef("--cuda-graphs: %v", err)
+	}
+	if why := train.NotCaptured(mc); gm == train.GraphsOn && why != "" {
+		return usagef("--cuda-graphs on: %s (auto launches every op then)", why)
+	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err
@@ -57,9 +67,12 @@ func runBench(args []string) error {
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, gm)
 	if err != nil {
 		return err
+	}
+	if res.GraphNote != "" && !*asJSON {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", res.GraphNote)
 	}
 	res.Device, res.Math = b.Name(), *math
 	if _, ok := b.(*cpuref.Backend); ok {
@@ -76,8 +89,15 @@ func runBench(args []string) error {
 	if res.WorkspaceBytes >= 0 {
 		memory += " in tensors + " + mib(res.WorkspaceBytes) + " workspace"
 	}
-	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s\n",
-		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory)
+	if res.CUDAGraphs {
+		mode += ", CUDA graphs"
+	}
+	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s, host CPU %.2f ms/step",
+		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep)
+	if res.DriverCallsPerStep != nil {
+		fmt.Printf(", %.1f library calls and %.1f kernels per step", *res.DriverCallsPerStep, *res.KernelsPerStep)
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -100,6 +120,21 @@ type benchResult struct {
 	// counts cuDNN's workspaces too (scripts/gpu/bench.sh does so).
 	WorkspaceBytes int64            `json:"workspace_bytes"`
 	Recompute      layers.Recompute `json:"recompute"`
+	// CUDAGraphs says whether the timed steps were one graph launch each;
+	// GraphNote why not, when --cuda-graphs auto fell back.
+	CUDAGraphs bool   `json:"cuda_graphs"`
+	GraphNote  string `json:"cuda_graphs_note,omitempty"`
+	// HostMSPerStep is the CPU time of the thread issuing the steps, per
+	// step (the launching cost; the device's own work is not in it). With
+	// DEEPRES_GPU_THREAD=worker the library calls run on the worker thread,
+	// whose time is not in it.
+	HostMSPerStep float64 `json:"host_ms_per_step"`
+	// DriverCallsPerStep counts every call into NVIDIA's libraries per
+	// step (the step's Sync included), KernelsPerStep the kernels run
+	// (cuDNN and cuBLAS calls count one each): from the simulator's
+	// counters (CUDASIM_STATS), null on a real GPU.
+	DriverCallsPerStep *float64 `json:"driver_calls_per_step"`
+	KernelsPerStep     *float64 `json:"kernels_per_step"`
 }
 
 func mib(b int64) string {
@@ -111,7 +146,11 @@ func mib(b int64) string {
 
 // bench times full training steps — input upload, forward, loss, backward,
 // SGD update and a sync — on synthetic data of CIFAR's shape.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute) (benchResult, error) {
+//
+// With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
+// step is captured once and each timed step uploads the inputs and the
+// learning rate and launches it.
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, gm train.GraphMode) (benchResult, error) {
 	net, err := models.Build(mc, b, batch, recompute)
 	if err != nil {
 		return benchResult{}, err
@@ -139,22 +178,90 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		hostL[i] = float32(r.IntN(mc.Classes))
 	}
 	p := ops.SGDParams{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true}
-	times := make([]float64, 0, steps)
-	for i := 0; i < warmup+steps; i++ {
-		start := time.Now()
-		b.CopyIn(x, hostX)
-		b.CopyIn(labels, hostL)
-		net.DrawDepth(r)
+	step := func() {
 		net.Forward(x)
 		net.Loss(labels, true)
 		net.Backward()
 		net.Step(p)
+	}
+	// The issuing thread's CPU time is what host_ms_per_step measures.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var graph ops.Graph
+	var lr ops.Tensor
+	lrHost := []float32{p.LR}
+	note, err := benchGraphs(b, mc, gm)
+	if err != nil {
+		return benchResult{}, err
+	}
+	var seedBase ops.Tensor
+	var seedDelta uint64
+	var seedHost [2]float32
+	uploadSeed := func() {
+		if seedBase != nil {
+			net.Env.DropoutStepBase = net.Env.DropoutSeed
+			seedHost = ops.SeedWords(net.Env.DropoutSeed)
+			b.CopyIn(seedBase, seedHost[:])
+		}
+	}
+	times := make([]float64, 0, steps)
+	var counters0 map[string]float64
+	var cpu0 float64
+	for i := 0; i < warmup+steps; i++ {
+		if i == warmup {
+			if note == "" && gm != train.GraphsOff {
+				if mc.Dropout > 0 { // masks drawn from a seed base read from the device
+					if seedBase, err = b.Alloc(2); err != nil {
+						return benchResult{}, err
+					}
+					defer b.Free(seedBase)
+					net.Env.DropoutBase = seedBase
+					uploadSeed()
+				}
+				seed0 := net.Env.DropoutSeed
+				if graph, lr, note, err = captureBench(b, step, &p, gm); err != nil {
+					return benchResult{}, err
+				}
+				seedDelta = net.Env.DropoutSeed - seed0
+				net.Env.DropoutSeed = seed0 // the capture ran nothing
+				if graph != nil {
+					defer graph.Close()
+					defer b.Free(lr)
+				}
+			}
+			// The simulator writes its counters at a synchronisation: make
+			// one, so that the capture is not counted in the timed steps.
+			if err := b.Sync(); err != nil {
+				return benchResult{}, err
+			}
+			if counters0, _, err = deviceCounters(); err != nil {
+				return benchResult{}, err
+			}
+			cpu0 = threadCPU()
+		}
+		start := time.Now()
+		b.CopyIn(x, hostX)
+		b.CopyIn(labels, hostL)
+		net.DrawDepth(r)
+		uploadSeed() // eager steps too, once the masks read the base
+		if graph != nil {
+			b.CopyIn(lr, lrHost)
+			graph.Launch()
+			net.Env.DropoutSeed += seedDelta
+		} else {
+			step()
+		}
 		if err := b.Sync(); err != nil {
 			return benchResult{}, err
 		}
 		if i >= warmup {
 			times = append(times, time.Since(start).Seconds()*1000)
 		}
+	}
+	cpu := threadCPU() - cpu0
+	counters1, haveCounters, err := deviceCounters()
+	if err != nil {
+		return benchResult{}, err
 	}
 	sorted := append([]float64(nil), times...)
 	sort.Float64s(sorted)
@@ -164,7 +271,12 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
 	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
-		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute}
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute,
+		CUDAGraphs: graph != nil, GraphNote: note, HostMSPerStep: cpu * 1000 / float64(steps)}
+	if haveCounters && counters0 != nil {
+		per := func(k string) *float64 { v := (counters1[k] - counters0[k]) / float64(steps); return &v }
+		res.DriverCallsPerStep, res.KernelsPerStep = per("api_calls"), per("kernels_run")
+	}
 	if pr, ok := b.(peakReporter); ok {
 		res.PeakBytes = pr.PeakBytes()
 	}
@@ -172,4 +284,57 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
 	return res, nil
+}
+
+// benchGraphs says why steps cannot be captured ("" when they can be
+// tried), as train.Trainer does: an error for --cuda-graphs on.
+func benchGraphs(b ops.Backend, mc models.Config, gm train.GraphMode) (string, error) {
+	if gm == train.GraphsOff {
+		return "", nil
+	}
+	_, can := b.(ops.Capturer)
+	why := train.NotCaptured(mc)
+	if !can {
+		why = "the " + b.Name() + " backend cannot capture"
+	}
+	if why != "" && gm == train.GraphsOn {
+		return "", fmt.Errorf("--cuda-graphs on: %s", why)
+	}
+	if why != "" && !can {
+		return "", nil // on the CPU eager is simply what runs
+	}
+	if why != "" {
+		why = "CUDA graphs off: " + why
+	}
+	return why, nil
+}
+
+// captureBench captures step with the learning rate read from a device
+// scalar; under auto a failed capture is a note, not an error.
+func captureBench(b ops.Backend, step func(), p *ops.SGDParams, gm train.GraphMode) (ops.Graph, ops.Tensor, string, error) {
+	c, ok := b.(ops.Capturer)
+	if !ok {
+		return nil, nil, "", nil
+	}
+	lr, err := b.Alloc(1)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	b.CopyIn(lr, []float32{p.LR})
+	p.LRTensor = lr
+	err = c.BeginCapture()
+	var g ops.Graph
+	if err == nil {
+		step()
+		g, err = c.EndCapture()
+	}
+	if err != nil {
+		p.LRTensor = nil
+		b.Free(lr)
+		if gm == train.GraphsOn {
+			return nil, nil, "", fmt.Errorf("--cuda-graphs on: %w", err)
+		}
+		return nil, nil, "CUDA graphs off, launching every op: " + err.Error(), nil
+	}
+	return g, lr, "", nil
 }

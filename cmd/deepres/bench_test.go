@@ -6,6 +6,7 @@ import (
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/train"
 )
 
 // withWorkspace is the CPU reference plus a fixed workspace, standing in for
@@ -25,7 +26,7 @@ func TestBenchReportsWorkspaceApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll)
+	plain, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, train.GraphsAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func TestBenchReportsWorkspaceApart(t *testing.T) {
 		t.Errorf("CPU: peak %d, workspace %d; want > 0 and -1 (none)", plain.PeakBytes, plain.WorkspaceBytes)
 	}
 	const work = 3 << 20
-	res, err := bench(withWorkspace{cpuref.New(1), work}, mc, 2, 1, 0, layers.StoreAll)
+	res, err := bench(withWorkspace{cpuref.New(1), work}, mc, 2, 1, 0, layers.StoreAll, train.GraphsAuto)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 // must match. Every other flag would change the run and is refused, so a
 // flag added later is covered without code here; the learning-rate
 // settings may change only through --override (train.Overridable).
-var resumeAllowed = []string{"resume", "device", "math", "recompute", "data", "override"}
+var resumeAllowed = []string{"resume", "device", "math", "recompute", "cuda-graphs", "data", "override"}
 
 // resumeHelp is --resume's help text, naming what may change.
 func resumeHelp() string {
@@ -63,7 +63,8 @@ type resumeOptions struct {
 	math      string // non-empty: typed, replaces the run's own
 	dataDir   string // non-empty: the data moved here
 	recompute *layers.Recompute
-	overrides []string // --override values
+	graphs    train.GraphMode // how steps are launched (not recorded: no result depends on it)
+	overrides []string        // --override values
 }
 
 // resumeRun continues the run in dir with the configuration it was started
@@ -82,6 +83,7 @@ func resumeRun(dir string, o resumeOptions) error {
 		return err
 	}
 	cfg.Out = dir
+	cfg.Graphs = o.graphs
 	if o.recompute != nil {
 		cfg.Recompute = *o.recompute
 	}

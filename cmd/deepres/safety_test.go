@@ -313,8 +313,11 @@ func TestResumeRefusesChanges(t *testing.T) {
 			t.Errorf("resume %v: exit %d: %s", f, code, stderr)
 		}
 	}
+	if _, stderr, code := run(t, "train", "--resume", out, "--cuda-graphs", "sometimes"); code != 2 || !strings.Contains(stderr, "--cuda-graphs") {
+		t.Errorf("--cuda-graphs sometimes: exit %d: %s", code, stderr)
+	}
 	stdout, stderr, _ := run(t, "train", "--help")
-	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --recompute, --data") {
+	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --recompute, --cuda-graphs, --data") {
 		t.Errorf("train --help does not list what --resume allows: %s", help)
 	}
 }

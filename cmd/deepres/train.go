@@ -54,6 +54,7 @@ func runTrain(args []string) error {
 	overwrite := fs.Bool("overwrite", false, "replace the run in --out (its checkpoints and metrics are deleted)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
 	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
+	graphs := fs.String("cuda-graphs", "auto", "launch each training step as one CUDA graph: auto (when the GPU and the model allow it, else every op, saying why once), on (refuse to run otherwise), off; same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016, wrn2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd, normalisation, pad, validation split and init (flags you type win)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -80,8 +81,11 @@ func runTrain(args []string) error {
 		return usagef("--recompute: %v", err)
 	}
 	cfg.Recompute = rc
+	if cfg.Graphs, err = train.ParseGraphMode(*graphs); err != nil {
+		return usagef("--cuda-graphs: %v", err)
+	}
 	if *resume != "" {
-		o := resumeOptions{device: *device, overrides: *overrides}
+		o := resumeOptions{device: *device, overrides: *overrides, graphs: cfg.Graphs}
 		if fs.Changed("math") {
 			o.math = *math
 		}

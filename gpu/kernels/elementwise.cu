@@ -40,6 +40,21 @@ extern "C" __global__ void dr_dropout_mask(float *mask, float p, float scale, un
 	}
 }
 
+// dr_dropout_mask with seed + the 64-bit base at base[0] (low 32 bits) and
+// base[1] (high), written before a captured step's launch (ops.SeedWords).
+extern "C" __global__ void dr_dropout_mask_from(float *mask, float p, float scale, unsigned long long seed,
+		const unsigned int *base, int n) {
+	unsigned long long s = seed + ((unsigned long long)base[1] << 32 | base[0]);
+	DR_GRID_STRIDE(i, n) {
+		unsigned long long z = s + (unsigned long long)(i + 1) * 0x9E3779B97F4A7C15ULL;
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		z ^= z >> 31;
+		float u = (float)(z >> 40) / 16777216.0f;
+		mask[i] = u >= p ? scale : 0.0f;
+	}
+}
+
 // y[i] += b[(i / inner) % c]: a per-channel bias over (N,C,inner).
 extern "C" __global__ void dr_add_bias(float *y, const float *b, int c, int inner, int n) {
 	DR_GRID_STRIDE(i, n) {

@@ -30,6 +30,9 @@ enum {
 	CUDASIM_ERROR_INVALID_HANDLE = 400,
 	CUDASIM_ERROR_ILLEGAL_ADDRESS = 700,
 	CUDASIM_ERROR_LAUNCH_FAILED = 719,
+	CUDASIM_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+	CUDASIM_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
+	CUDASIM_ERROR_STREAM_CAPTURE_IMPLICIT = 906,
 };
 
 /* At call time: does [p, p+bytes) lie inside one live device allocation?
@@ -43,10 +46,29 @@ CUDASIM_API int cudasim_check(cudasim_devptr p, size_t bytes, const char *call);
 CUDASIM_API void *cudasim_host(cudasim_devptr p, size_t bytes, const char *call);
 
 /* Queue fn(arg) on stream s, after everything queued on s before it; it runs
- * later, on the simulator's stream thread. arg is released with free() after
- * fn returns. Returns CUDASIM_SUCCESS, or the sticky error (nothing is queued
- * then), or CUDASIM_ERROR_INVALID_HANDLE for a stream that does not exist. */
+ * later, on the simulator's stream thread. arg is one block from malloc(),
+ * released with free() after fn returns. Returns CUDASIM_SUCCESS, or the
+ * sticky error (nothing is queued then), or CUDASIM_ERROR_INVALID_HANDLE for
+ * a stream that does not exist.
+ *
+ * Stream capture: when s is capturing (cuStreamBeginCapture_v2), the task is
+ * recorded into the capture's graph instead, and not run. arg then belongs to
+ * the graph: it is kept until the graph and every executable graph
+ * instantiated from it are destroyed and their launches have run, and fn runs
+ * once per cuGraphLaunch that has the node enabled (so fn must read arg only,
+ * never change or free it; it reads device memory when it runs, not when it
+ * was captured). When s's capture was invalidated, or the call would make the
+ * legacy stream depend on a capturing blocking stream, nothing is queued and
+ * the result is CUDASIM_ERROR_STREAM_CAPTURE_INVALIDATED or _IMPLICIT (arg is
+ * left to the caller, as for every error). */
 CUDASIM_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg);
+
+/* For an operation the real library cannot capture into a graph (cuDNN's
+ * Find, which times algorithms with synchronisations and allocations): when
+ * s is capturing, invalidates its capture and returns
+ * CUDASIM_ERROR_STREAM_CAPTURE_UNSUPPORTED (a message on stderr names call);
+ * 0 otherwise. */
+CUDASIM_API int cudasim_capture_refuse(cudasim_stream s, const char *call);
 
 /* The context's sticky error (0 when none), and a way for a library to set it
  * from inside a task (message printed once to stderr, naming the call). */
@@ -56,6 +78,11 @@ CUDASIM_API void cudasim_fail(int curesult, const char *call, const char *fmt, .
 
 /* Adds n to a named counter of the stats file (see README). */
 CUDASIM_API void cudasim_count(const char *counter, uint64_t n);
+
+/* Every exported entry point of a simulated library (cu*, cudnn*, cublas*,
+ * nvrtc*) calls this first: the "api_calls" counter, the host's calls into
+ * NVIDIA's libraries. */
+#define CUDASIM_API_CALL() cudasim_count("api_calls", 1)
 
 /* The process's seed for simulated non-determinism (CUDASIM_SEED, else a
  * fixed default), so a failing order can be reproduced. */

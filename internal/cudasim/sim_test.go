@@ -39,7 +39,7 @@ func build(dir string) string {
 	if err != nil {
 		return fmt.Sprintf("build.sh: %v\n%s", err, out)
 	}
-	out, err = exec.Command("gcc", "-O1", "-Wall", "-o", simcheck, "testdata/simcheck.c", "-ldl", "-lm").CombinedOutput()
+	out, err = exec.Command("gcc", "-O1", "-Wall", "-o", simcheck, "testdata/simcheck.c", "-ldl", "-lm", "-lpthread").CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("compiling simcheck: %v\n%s", err, out)
 	}
@@ -118,6 +118,11 @@ func TestStrictChecks(t *testing.T) {
 		{name: "sgemm"},
 		{name: "out_of_memory", env: []string{"CUDASIM_MEMORY=1MiB"}},
 		{name: "nan_fill"},
+		// Stream capture and graphs: CUDASIM_DELAY_MS=5000 so that captured
+		// work that wrongly ran at capture time would still be seen.
+		{name: "graph_replay", env: []string{"CUDASIM_DELAY_MS=5000"}},
+		{name: "graph_illegal", wantStderr: []string{"cuStreamSynchronize during stream capture", "cuMemAlloc_v2 during stream capture",
+			"cuMemcpyHtoDAsync_v2 cannot be captured", "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT"}},
 	} {
 		t.Run(strings.Join(append([]string{tc.name}, tc.env...), ","), func(t *testing.T) {
 			_, stderr := run(t, tc.name, tc.env...)
@@ -147,6 +152,32 @@ func TestStatsFile(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, data)
 	}
 	want := map[string]uint64{"allocs": 1, "kernel_launches": 3, "kernel:fill": 3, "stream_syncs": 1, "alloc_bytes": 400}
+	for k, v := range want {
+		if s.Counters[k] != v {
+			t.Errorf("%s = %d, want %d (%s)", k, s.Counters[k], v, data)
+		}
+	}
+}
+
+// A graph launch is one host API call however many nodes it replays; the
+// stats file tells captured, launched and run work apart.
+func TestGraphStats(t *testing.T) {
+	needBuild(t)
+	path := filepath.Join(t.TempDir(), "stats.json")
+	run(t, "graph_stats", "CUDASIM_STATS="+path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Counters map[string]uint64 `json:"counters"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	// graph_stats makes 21 calls into the libraries (counted in its source).
+	want := map[string]uint64{"api_calls": 21, "kernel_launches": 3, "graph_nodes_captured": 3, "graph_instantiations": 1,
+		"graph_launches": 2, "graph_nodes_launched": 6, "kernels_run": 6, "tasks_run": 6, "stream_syncs": 1}
 	for k, v := range want {
 		if s.Counters[k] != v {
 			t.Errorf("%s = %d, want %d (%s)", k, s.Counters[k], v, data)

@@ -129,6 +129,10 @@ func (c *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	c.Counts["DropoutMask"]++
 	c.Inner.DropoutMask(mask, p, seed)
 }
+func (c *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base ops.Tensor) {
+	c.Counts["DropoutMaskFrom"]++
+	c.Inner.DropoutMaskFrom(mask, p, seed, base)
+}
 func (c *Backend) ShortcutAForward(y, x ops.Tensor) {
 	c.Counts["ShortcutAForward"]++
 	c.Inner.ShortcutAForward(y, x)

@@ -143,6 +143,21 @@ func (s *suite) testDropoutMask(t *testing.T) {
 		}
 		s.runCases(t, cases)
 	})
+	t.Run("from_base", func(t *testing.T) {
+		// The seed is split between the call and the device (a captured
+		// step's): seed + base, with a carry across the 32-bit halves.
+		var cases []opCase
+		for _, c := range []struct{ seed, base uint64 }{{5, 1}, {0x9E3779B97F4A7C15, 0xFFFFFFFF}, {1 << 40, 1<<63 + 12345}} {
+			w := ops.SeedWords(c.base)
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("seed%d_base%d", c.seed, c.base),
+				args: []arg{output("mask", 10, 101), input("base", w[:], 2)},
+				op:   func(b ops.Backend, ts []ops.Tensor) { b.DropoutMaskFrom(ts[0], 0.4, c.seed, ts[1]) },
+				want: map[string][]float32{"mask": wantMask(1010, 0.4, c.seed+c.base)},
+			})
+		}
+		s.runCases(t, cases)
+	})
 	t.Run("kept_fraction", func(t *testing.T) {
 		// A check on the pinned generator as much as on the backend: about
 		// 1−p of 10000 elements are kept (4 standard deviations is 0.02).

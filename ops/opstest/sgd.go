@@ -54,6 +54,16 @@ func (s *suite) testSGDUpdate(t *testing.T) {
 				op:   sgdSteps(ops.SGDParams{LR: 0.1}, 2),
 				want: map[string][]float32{"w": f32s(0.9, -2.2), "v": dw},
 			},
+			{
+				// The rate read from a tensor (a captured step's): LR is ignored.
+				name: "lr_tensor_nesterov_2steps",
+				args: append(args(w0, dw, v0), input("lr", f32s(0.1), 1)),
+				op: func(b ops.Backend, ts []ops.Tensor) {
+					p := ops.SGDParams{LR: 99, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true, LRTensor: ts[3]}
+					sgdSteps(p, 2)(b, ts)
+				},
+				want: map[string][]float32{"w": f32s(0.76507411, -2.45142622), "v": f32s(0.968031, 1.860138)},
+			},
 		})
 	})
 	t.Run("random", func(t *testing.T) {

@@ -662,7 +662,9 @@ def cmd_bench(args):
     model = net
     if args.compile:
         if hasattr(torch, "compile"):
-            model = torch.compile(net)
+            # "reduce-overhead" captures CUDA graphs (torch.compile's docs):
+            # the like of deepres --cuda-graphs.
+            model = torch.compile(net, mode=args.compile_mode) if args.compile_mode != "default" else torch.compile(net)
             compiled = True
             if cfg.sd_mode != "off":
                 compile_note = "stochastic depth's per-batch python branches cause graph breaks/recompiles"
@@ -715,6 +717,7 @@ def cmd_bench(args):
         device_name = "cpu (%d threads)" % torch.get_num_threads()
     r = {"model": cfg.name, "config": cfg.as_dict(), "params": count_params(net), "batch_size": args.batch_size,
          "device": device_name, "torch": torch.__version__, "math": args.math, "compiled": compiled,
+         "compile_mode": args.compile_mode if compiled else None,
          "compile_note": compile_note, "steps": args.steps, "warmup": args.warmup,
          "img_per_s": args.batch_size / (med / 1e3), "ms_per_step_median": med,
          "ms_per_step_p10": percentile(ms, 0.1), "ms_per_step_p90": percentile(ms, 0.9),
@@ -918,6 +921,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--math", choices=("tf32", "fp32"), default="tf32")
     p.add_argument("--compile", action="store_true", help="torch.compile (torch >= 2)")
+    p.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"],
+                   help="torch.compile's mode; reduce-overhead launches CUDA graphs")
     p.add_argument("--no-cudnn-benchmark", dest="cudnn_benchmark", action="store_false",
                    help="turn off cudnn.benchmark (on by default: deepres also searches algorithms once per shape)")
     p.add_argument("--lr", type=float, default=0.1)

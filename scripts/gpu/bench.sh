@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench.sh RESULTS_DIR — on the GPU machine (no Go; run scripts/gpu/build.sh
-# on the build machine first): times deepres and PyTorch (eager and
-# torch.compile) on the same card, same models, batch and math mode, and
-# prints one table:
-#   model | deepres img/s | PyTorch eager | torch.compile | ratio | deepres peak MiB | PyTorch peak MiB
+# on the build machine first): times deepres and PyTorch (eager,
+# torch.compile and torch.compile mode="reduce-overhead", which launches CUDA
+# graphs) on the same card, same models, batch and math mode, and prints one table:
+#   model | deepres img/s | PyTorch eager | torch.compile | reduce-overhead | ratio | deepres peak MiB | PyTorch peak MiB
+# deepres's rows launch each step as one CUDA graph where it can (--cuda-graphs auto, the
+# default; the JSON says whether it did, and why not); the "eager launch" rows launch every op.
 # deepres's peak is its tensors' plus its cuDNN workspace (peak_bytes + workspace_bytes of
 # `deepres bench --json`), as torch.cuda.max_memory_allocated counts PyTorch's workspaces too.
 # Raw JSON lines and logs go to RESULTS_DIR; the table to RESULTS_DIR/table.md.
@@ -30,10 +32,13 @@ dr=${DEEPRES:-${GPU_BIN:-.gpu}/deepres}
 # minutes): the four targets' rows first.
 rows=(
 	"resnet-110|--model resnet-110|--model resnet-110"
+	"resnet-110 eager launch|--model resnet-110 --cuda-graphs off|--model resnet-110"
 	"resnet-1202|--model resnet-1202|--model resnet-1202"
+	"resnet-1202 eager launch|--model resnet-1202 --cuda-graphs off|--model resnet-1202"
 	"resnet-1202 --recompute unit|--model resnet-1202 --recompute unit|--model resnet-1202"
 	"resnet-1202 SD 0.5|--model resnet-1202 --sd linear:0.5|--model resnet-1202 --sd linear:0.5"
 	"wrn-28-10|--model wrn-28-10|--model wrn-28-10"
+	"wrn-28-10 eager launch|--model wrn-28-10 --cuda-graphs off|--model wrn-28-10"
 	"preact-resnet-164|--model preact-resnet-164|--model preact-resnet-164"
 	"resnet-1202 --recompute bn|--model resnet-1202 --recompute bn|--model resnet-1202"
 	"resnet-1202 worker thread|--model resnet-1202|--model resnet-1202|DEEPRES_GPU_THREAD=worker"
@@ -46,8 +51,8 @@ table="$out/table.md"
 {
 	echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), date: $(date -u +%F), device $device, batch $batch, math $math, $steps timed steps after $warmup"
 	echo
-	echo "| model | deepres img/s | PyTorch eager | torch.compile | ratio (vs eager) | deepres peak MiB (tensors + workspace) | PyTorch peak MiB |"
-	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	echo "| model | deepres img/s | PyTorch eager | torch.compile | torch.compile reduce-overhead | ratio (vs eager) | deepres peak MiB (tensors + workspace) | PyTorch peak MiB |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$table"
 # Each run is limited with timeout --foreground: GNU timeout otherwise puts it in a
 # process group of its own, out of reach of all.sh, which kills bench.sh's group at
@@ -61,6 +66,7 @@ for row in "${rows[@]}"; do
 	if [ -n "${ran[$pflags]:-}" ]; then
 		cp "$out/${ran[$pflags]}.eager.json" "$out/$slug.eager.json"
 		cp "$out/${ran[$pflags]}.compile.json" "$out/$slug.compile.json"
+		cp "$out/${ran[$pflags]}.graphs.json" "$out/$slug.graphs.json"
 	else
 		ran[$pflags]=$slug
 		# shellcheck disable=SC2086
@@ -71,16 +77,20 @@ for row in "${rows[@]}"; do
 	elif [ "${COMPILE:-1}" = 1 ]; then
 		# shellcheck disable=SC2086
 		timeout --foreground 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --json >"$out/$slug.compile.json" 2>"$out/$slug.compile.log"
+		# shellcheck disable=SC2086
+		timeout --foreground 600 "$py" scripts/bench/pytorch_ref.py bench $pflags --batch-size "$batch" --device "$device" --math "$math" --steps "$steps" --warmup "$warmup" --compile --compile-mode reduce-overhead --json >"$out/$slug.graphs.json" 2>"$out/$slug.graphs.log"
 	else
 		echo '{}' >"$out/$slug.compile.json"
+		echo '{}' >"$out/$slug.graphs.json"
 	fi
 	d=$(field img_per_s <"$out/$slug.deepres.json"); e=$(field img_per_s <"$out/$slug.eager.json"); c=$(field img_per_s <"$out/$slug.compile.json")
+	g=$(field img_per_s <"$out/$slug.graphs.json")
 	# Like with like: PyTorch's max_memory_allocated counts cuDNN's workspaces, so deepres's
 	# figure is its tensors' peak plus its workspace, shown as "total (tensors + workspace)".
 	dm=$("$py" -c "import json; d=json.load(open('$out/$slug.deepres.json')); p, w = d.get('peak_bytes', -1), d.get('workspace_bytes', -1)
 print('-' if p < 0 else round(p/2**20) if w < 0 else '%d (%d + %d)' % (round((p+w)/2**20), round(p/2**20), round(w/2**20)))" 2>/dev/null || echo -)
 	pm=$(field peak_mem_mib <"$out/$slug.eager.json")
 	ratio=$("$py" -c "print(round($d/$e,2))" 2>/dev/null || echo -)
-	echo "| $name | $d | $e | $c | $ratio | $dm | $pm |" >>"$table"
+	echo "| $name | $d | $e | $c | $g | $ratio | $dm | $pm |" >>"$table"
 done
 cat "$table"

@@ -53,6 +53,7 @@ typedef struct cublasContext *cublasHandle_t;
 
 /* cublasGetStatusString: the description of a status. */
 CUDASIM_API const char *cublasGetStatusString(cublasStatus_t status) {
+	CUDASIM_API_CALL();
 	switch (status) {
 	case CUBLAS_STATUS_SUCCESS: return "the operation completed successfully";
 	case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
@@ -70,6 +71,7 @@ CUDASIM_API const char *cublasGetStatusString(cublasStatus_t status) {
 
 /* cublasGetProperty: MAJOR_VERSION (0), MINOR_VERSION (1), PATCH_LEVEL (2). */
 CUDASIM_API cublasStatus_t cublasGetProperty(int type, int *value) {
+	CUDASIM_API_CALL();
 	if (value == NULL) return CUBLAS_STATUS_INVALID_VALUE;
 	switch (type) {
 	case 0: *value = 13; return CUBLAS_STATUS_SUCCESS;
@@ -84,6 +86,7 @@ static int valid(cublasHandle_t h) { return h != NULL && h->magic == HANDLE_MAGI
 /* cublasCreate_v2: "initializes the cuBLAS library and creates a handle";
  * the handle starts on the NULL stream with CUBLAS_DEFAULT_MATH. */
 CUDASIM_API cublasStatus_t cublasCreate_v2(cublasHandle_t *handle) {
+	CUDASIM_API_CALL();
 	if (handle == NULL) return CUBLAS_STATUS_INVALID_VALUE;
 	struct cublasContext *h = calloc(1, sizeof *h);
 	if (h == NULL) return CUBLAS_STATUS_ALLOC_FAILED;
@@ -94,6 +97,7 @@ CUDASIM_API cublasStatus_t cublasCreate_v2(cublasHandle_t *handle) {
 
 /* cublasDestroy_v2: CUBLAS_STATUS_NOT_INITIALIZED for a handle that is not one. */
 CUDASIM_API cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
+	CUDASIM_API_CALL();
 	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
 	handle->magic = 0;
 	free(handle);
@@ -102,6 +106,7 @@ CUDASIM_API cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
 
 /* cublasSetStream_v2: later calls on the handle run on streamId. */
 CUDASIM_API cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudasim_stream streamId) {
+	CUDASIM_API_CALL();
 	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
 	handle->stream = streamId;
 	return CUBLAS_STATUS_SUCCESS;
@@ -110,6 +115,7 @@ CUDASIM_API cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudasim_str
 /* cublasSetMathMode: one of the cublasMath_t modes, optionally with
  * CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION. */
 CUDASIM_API cublasStatus_t cublasSetMathMode(cublasHandle_t handle, unsigned int mode) {
+	CUDASIM_API_CALL();
 	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
 	unsigned int base = mode & ~(unsigned)CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION;
 	if (base > CUBLAS_TF32_TENSOR_OP_MATH) return CUBLAS_STATUS_INVALID_VALUE;
@@ -177,6 +183,7 @@ static size_t span(int r, int c, int ld) { return r == 0 || c == 0 ? 0 : ((size_
  * default), read at the call. */
 CUDASIM_API cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, int transa, int transb, int m, int n, int k,
 	const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta, float *C, int ldc) {
+	CUDASIM_API_CALL();
 	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
 	if (transa < 0 || transa > 2 || transb < 0 || transb > 2 || m < 0 || n < 0 || k < 0 || alpha == NULL || beta == NULL)
 		return CUBLAS_STATUS_INVALID_VALUE;

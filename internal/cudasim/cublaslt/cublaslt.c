@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include "cudasim.h"
 
-CUDASIM_API size_t cublasLtGetVersion(void) { return 130000; }
+CUDASIM_API size_t cublasLtGetVersion(void) { CUDASIM_API_CALL(); return 130000; }
 
 /* cublasLtGetCudartVersion: "the version number of the CUDA Runtime library
  * [it was built against]", 1000*major + 10*minor. */
-CUDASIM_API size_t cublasLtGetCudartVersion(void) { return 13000; }
+CUDASIM_API size_t cublasLtGetCudartVersion(void) { CUDASIM_API_CALL(); return 13000; }

@@ -21,6 +21,16 @@ typedef struct cs_ctx *CUcontext;
 typedef struct cudasim_stream *CUstream;
 typedef struct cs_module *CUmodule;
 typedef struct cs_function *CUfunction;
+typedef struct cs_graph *CUgraph;
+typedef struct cs_node *CUgraphNode;
+typedef struct cs_exec *CUgraphExec;
+
+/* cuda.h, enum CUstreamCaptureStatus_enum */
+enum {
+	CU_STREAM_CAPTURE_STATUS_NONE = 0,
+	CU_STREAM_CAPTURE_STATUS_ACTIVE = 1,
+	CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2,
+};
 
 /* cuda.h, enum cudaError_enum */
 enum {
@@ -33,10 +43,15 @@ enum {
 	CUDA_ERROR_INVALID_IMAGE = 200,
 	CUDA_ERROR_INVALID_CONTEXT = 201,
 	CUDA_ERROR_INVALID_HANDLE = 400,
+	CUDA_ERROR_ILLEGAL_STATE = 401,
 	CUDA_ERROR_NOT_FOUND = 500,
 	CUDA_ERROR_ILLEGAL_ADDRESS = 700,
 	CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701,
 	CUDA_ERROR_LAUNCH_FAILED = 719,
+	CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+	CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
+	CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906,
+	CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD = 908,
 };
 
 #define CS_API CUDASIM_API
@@ -82,7 +97,28 @@ void cs_worker_signal_stack(void);   /* on the stream thread, before it runs tas
  * into a sticky CUDA_ERROR_ILLEGAL_ADDRESS. */
 void cs_run_guarded(const char *call, void (*fn)(void *), void *arg);
 
+/* stream.c: stream capture. cs_enqueue_graph queues one task that runs
+ * subs[0..n) in order on the stream thread, each as a task of its own
+ * (its call named in faults, counted as run), then release(arg): a graph
+ * launch is one submission, as on a GPU. */
+struct cs_subtask {
+	const char *call;
+	void (*fn)(void *);
+	void *arg;
+};
+int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg);
+CUresult cs_capture_unsafe(const char *call);               /* a potentially unsafe call: allowed now? */
+CUresult cs_capture_refuse(CUstream s, const char *call);   /* an uncapturable operation on s */
+int cs_stream_capturing(CUstream s);
+
+/* graph.c: graphs recorded by capture. cs_graph_record is called with the
+ * stream lock held and takes no other lock but the graphs'. */
+struct cs_graph *cs_graph_new(void);
+void cs_graph_free(struct cs_graph *g); /* NULL is a no-op */
+CUgraphNode cs_graph_record(struct cs_graph *g, const char *call, void (*fn)(void *), void *arg);
+
 /* stats.c */
+void cs_count_api(void); /* one exported entry point called (the "api_calls" counter) */
 void cs_stats_write(void);
 uint64_t cs_env_bytes(const char *name, uint64_t def);
 

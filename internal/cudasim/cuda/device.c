@@ -32,6 +32,7 @@ static void init_once(void) {
  * device is found. Every other call but cuDriverGetVersion and the error
  * strings returns CUDA_ERROR_NOT_INITIALIZED before it. */
 CS_API CUresult cuInit(unsigned int Flags) {
+	cs_count_api();
 	if (Flags != 0) return CUDA_ERROR_INVALID_VALUE;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_once);
@@ -44,12 +45,14 @@ CS_API CUresult cuInit(unsigned int Flags) {
  * 1000*major + 10*minor; may be called before cuInit. The simulator claims
  * CUDA 13.0, the major of the libraries it stands for. */
 CS_API CUresult cuDriverGetVersion(int *driverVersion) {
+	cs_count_api();
 	if (driverVersion == NULL) return CUDA_ERROR_INVALID_VALUE;
 	*driverVersion = 13000;
 	return CUDA_SUCCESS;
 }
 
 CS_API CUresult cuDeviceGetCount(int *count) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (count == NULL) return CUDA_ERROR_INVALID_VALUE;
 	*count = device_count();
@@ -58,6 +61,7 @@ CS_API CUresult cuDeviceGetCount(int *count) {
 
 /* cuDeviceGet: CUDA_ERROR_INVALID_DEVICE for an ordinal not in [0, count). */
 CS_API CUresult cuDeviceGet(CUdevice *device, int ordinal) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (device == NULL) return CUDA_ERROR_INVALID_VALUE;
 	if (ordinal < 0 || ordinal >= device_count()) return CUDA_ERROR_INVALID_DEVICE;
@@ -70,6 +74,7 @@ static int valid_device(CUdevice d) { return d >= 0 && d < device_count(); }
 /* cuDeviceGetName: "len specifies the maximum length of the string that may
  * be returned" (NUL-terminated, truncated to fit). */
 CS_API CUresult cuDeviceGetName(char *name, int len, CUdevice dev) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	if (name == NULL || len <= 0) return CUDA_ERROR_INVALID_VALUE;
@@ -83,6 +88,7 @@ CS_API CUresult cuDeviceGetName(char *name, int len, CUdevice dev) {
  * module.c enforce. An attribute the simulator does not model is
  * CUDA_ERROR_INVALID_VALUE, so that a new caller is noticed. */
 CS_API CUresult cuDeviceGetAttribute(int *pi, unsigned int attrib, CUdevice dev) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	if (pi == NULL) return CUDA_ERROR_INVALID_VALUE;
@@ -108,6 +114,7 @@ CS_API CUresult cuDeviceGetAttribute(int *pi, unsigned int attrib, CUdevice dev)
 
 /* cuDeviceTotalMem_v2: the simulated memory size (CUDASIM_MEMORY). */
 CS_API CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	if (bytes == NULL) return CUDA_ERROR_INVALID_VALUE;
@@ -128,6 +135,7 @@ static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct cs_ctx *current;
 
 CS_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	if (pctx == NULL) return CUDA_ERROR_INVALID_VALUE;
@@ -144,6 +152,7 @@ CS_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
  * sticky error cleared (a new context starts clean, as after
  * cuDevicePrimaryCtxReset). Pinned host memory is left to cuMemFreeHost. */
 CS_API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	pthread_mutex_lock(&ctx_mu);
@@ -165,6 +174,7 @@ CS_API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
 /* cuCtxSetCurrent: "Binds the specified CUDA context to the calling CPU
  * thread"; NULL unbinds. A destroyed context is CUDA_ERROR_INVALID_CONTEXT. */
 CS_API CUresult cuCtxSetCurrent(CUcontext ctx) {
+	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (ctx == NULL) {
 		current = NULL;
@@ -195,6 +205,7 @@ CUresult cs_enter(void) {
 
 /* cuMemGetInfo_v2: free and total memory of the current context's device. */
 CS_API CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
+	cs_count_api();
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
 	if (free == NULL || total == NULL) return CUDA_ERROR_INVALID_VALUE;

@@ -31,16 +31,22 @@ static const struct {
 	{201, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
 	{209, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"},
 	{400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+	{401, "CUDA_ERROR_ILLEGAL_STATE", "the operation cannot be performed in the present state"},
 	{500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
 	{600, "CUDA_ERROR_NOT_READY", "device not ready"},
 	{700, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered"},
 	{701, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch"},
 	{719, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
+	{900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
+	{901, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
+	{906, "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "operation would make the legacy stream depend on a capturing blocking stream"},
+	{908, "CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD", "attempt to terminate a thread-local capture sequence from another thread"},
 	{999, "CUDA_ERROR_UNKNOWN", "unknown error"},
 };
 
 /* cuGetErrorName: "Gets the string representation of an error code enum name". */
 CS_API CUresult cuGetErrorName(CUresult error, const char **pStr) {
+	cs_count_api();
 	if (pStr == NULL) return CUDA_ERROR_INVALID_VALUE;
 	for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
 		if (errors[i].code == error) {
@@ -54,6 +60,7 @@ CS_API CUresult cuGetErrorName(CUresult error, const char **pStr) {
 
 /* cuGetErrorString: "Gets the string description of an error code". */
 CS_API CUresult cuGetErrorString(CUresult error, const char **pStr) {
+	cs_count_api();
 	if (pStr == NULL) return CUDA_ERROR_INVALID_VALUE;
 	for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
 		if (errors[i].code == error) {

@@ -112,7 +112,10 @@ static void grow(struct alloc **v, size_t *cap, size_t n) {
  * bytesize 0 is CUDA_ERROR_INVALID_VALUE; the memory is not cleared (here:
  * NaN-filled). */
 CS_API CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize) {
+	cs_count_api();
 	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuMemAlloc_v2"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	if (dptr == NULL || bytesize == 0) return CUDA_ERROR_INVALID_VALUE;
 	size_t charge = round_up(bytesize, DEVICE_ALIGN);
@@ -162,7 +165,10 @@ static void release(struct alloc *a) {
  * base of a live allocation is CUDA_ERROR_INVALID_VALUE. Like cudaFree, it
  * waits for queued work first, so no queued kernel sees the memory go. */
 CS_API CUresult cuMemFree_v2(CUdeviceptr dptr) {
+	cs_count_api();
 	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuMemFree_v2"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	cs_drain();
 	pthread_mutex_lock(&mu);
@@ -269,7 +275,10 @@ void cs_describe_host_fault(const void *addr, char *buf, size_t len) {
  * CU_MEMHOSTALLOC_PORTABLE (1), DEVICEMAP (2) and WRITECOMBINED (4).
  * Only such memory may take part in an asynchronous copy (stream.c). */
 CS_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags) {
+	cs_count_api();
 	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuMemHostAlloc"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	if (pp == NULL || bytesize == 0 || (Flags & ~7u) != 0) return CUDA_ERROR_INVALID_VALUE;
 	struct alloc a = {0};
@@ -291,7 +300,10 @@ CS_API CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags) {
  * been returned by a previous call to cuMemHostAlloc". Queued copies that
  * read or write it finish first. */
 CS_API CUresult cuMemFreeHost(void *p) {
+	cs_count_api();
 	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuMemFreeHost"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	cs_drain();
 	pthread_mutex_lock(&mu);

@@ -124,7 +124,10 @@ void cs_run_guarded(const char *call, void (*fn)(void *), void *arg) {
  * module"; an image the device cannot use is CUDA_ERROR_INVALID_IMAGE (a
  * real CUBIN or PTX here: only the simulator's NVRTC output loads). */
 CS_API CUresult cuModuleLoadData(CUmodule *module, const void *image) {
+	cs_count_api();
 	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuModuleLoadData"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	if (module == NULL || image == NULL) return CUDA_ERROR_INVALID_VALUE;
 	if (memcmp(image, CUDASIM_IMAGE_MAGIC, CUDASIM_IMAGE_MAGIC_LEN) != 0) {
@@ -199,7 +202,10 @@ static void unload(struct cs_module *m) {
  * launches of its kernels run first. The handle's memory is kept, so that a
  * stale one is CUDA_ERROR_INVALID_HANDLE rather than a crash. */
 CS_API CUresult cuModuleUnload(CUmodule hmod) {
+	cs_count_api();
 	CUresult r = cs_enter_nosticky();
+	if (r != CUDA_SUCCESS) return r;
+	r = cs_capture_unsafe("cuModuleUnload"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	cs_drain();
 	pthread_mutex_lock(&mu);
@@ -220,6 +226,7 @@ void cs_modules_destroy_all(void) {
 /* cuModuleGetFunction: CUDA_ERROR_NOT_FOUND "if no function with name name
  * exists" (an extern "C" __global__ function of the source). */
 CS_API CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name) {
+	cs_count_api();
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
 	if (hfunc == NULL || name == NULL) return CUDA_ERROR_INVALID_VALUE;
@@ -396,6 +403,7 @@ static int readable(void *dst, const void *p, size_t n) {
 CS_API CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
 	unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes,
 	CUstream hStream, void **kernelParams, void **extra) {
+	cs_count_api();
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
 	pthread_mutex_lock(&mu);

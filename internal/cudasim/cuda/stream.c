@@ -24,8 +24,16 @@
 struct cudasim_stream {
 	uint32_t magic;
 	int live;
+	unsigned int flags;    /* cuStreamCreate's: CU_STREAM_NON_BLOCKING or not */
 	uint64_t queued, done; /* tasks, guarded by mu */
 	struct cudasim_stream *next;
+	/* Stream capture (graph.c), guarded by mu: status is one of
+	 * CU_STREAM_CAPTURE_STATUS_NONE/ACTIVE/INVALIDATED. */
+	int capture_status, capture_mode;
+	pthread_t capture_thread;
+	uint64_t capture_id;
+	struct cs_graph *capture_graph;
+	CUgraphNode capture_last; /* the capture's last node: its dependency set */
 };
 
 struct task {
@@ -33,6 +41,9 @@ struct task {
 	struct cudasim_stream *s;
 	void (*fn)(void *);
 	void *arg;
+	void (*release)(void *); /* instead of free(arg) after it ran: a graph launch's */
+	const struct cs_subtask *subs; /* a graph launch: these run instead of fn */
+	size_t nsubs;
 	char call[96];
 	struct timespec due;
 };
@@ -42,7 +53,8 @@ static pthread_cond_t work = PTHREAD_COND_INITIALIZER, finished = PTHREAD_COND_I
 static struct task *head, *tail;
 static uint64_t queued_all, done_all;
 static int waiters; /* host threads waiting: run work at once */
-static struct cudasim_stream legacy = {STREAM_MAGIC, 1, 0, 0, NULL};
+static struct cudasim_stream legacy = {.magic = STREAM_MAGIC, .live = 1};
+static uint64_t capture_ids;
 static struct cudasim_stream *streams;
 static pthread_t worker;
 static __thread int on_worker;
@@ -51,6 +63,15 @@ static long delay_ms;
 
 int cs_on_worker(void) { return on_worker; }
 const char *cs_current_call(void) { return running_call; }
+
+/* What ran on the device, eager or replayed from a graph: every task, and
+ * those that stand for kernels (a cuLaunchKernel, or a cuDNN or cuBLAS
+ * call, each at least one kernel on a GPU) rather than copies and memsets. */
+static void count_run(const char *call) {
+	cudasim_count("tasks_run", 1);
+	if (strncmp(call, "cuLaunchKernel", 14) == 0 || strncmp(call, "cudnn", 5) == 0 || strncmp(call, "cublas", 6) == 0)
+		cudasim_count("kernels_run", 1);
+}
 
 static void *work_loop(void *unused) {
 	on_worker = 1;
@@ -65,12 +86,20 @@ static void *work_loop(void *unused) {
 		head = t->next;
 		if (head == NULL) tail = NULL;
 		pthread_mutex_unlock(&mu);
-		if (cudasim_sticky() == 0) {
+		for (size_t i = 0; t->subs != NULL && i < t->nsubs && cudasim_sticky() == 0; i++) {
+			running_call = t->subs[i].call;
+			cs_run_guarded(t->subs[i].call, t->subs[i].fn, t->subs[i].arg);
+			running_call = NULL;
+			count_run(t->subs[i].call);
+		}
+		if (t->subs == NULL && cudasim_sticky() == 0) {
 			running_call = t->call;
 			cs_run_guarded(t->call, t->fn, t->arg);
 			running_call = NULL;
+			count_run(t->call);
 		}
-		free(t->arg);
+		if (t->release) t->release(t->arg);
+		else free(t->arg);
 		pthread_mutex_lock(&mu);
 		t->s->done++;
 		done_all++;
@@ -113,7 +142,17 @@ int cs_stream_valid(CUstream s) {
 	return ok;
 }
 
-CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg) {
+/* A blocking stream (created without CU_STREAM_NON_BLOCKING) capturing:
+ * work on the legacy stream would depend on it implicitly. Callers hold mu. */
+static struct cudasim_stream *blocking_capture(void) {
+	for (struct cudasim_stream *p = streams; p != NULL; p = p->next) {
+		if (p->live && p->capture_status != CU_STREAM_CAPTURE_STATUS_NONE && (p->flags & 1) == 0) return p;
+	}
+	return NULL;
+}
+
+static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void *arg, void (*release)(void *),
+	const struct cs_subtask *subs, size_t nsubs) {
 	int sticky = cudasim_sticky();
 	if (sticky) return sticky;
 	struct cudasim_stream *st = resolve(s);
@@ -121,6 +160,9 @@ CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *
 	if (t == NULL) return CUDASIM_ERROR_OUT_OF_MEMORY;
 	t->fn = fn;
 	t->arg = arg;
+	t->release = release;
+	t->subs = subs;
+	t->nsubs = nsubs;
 	t->s = st;
 	snprintf(t->call, sizeof t->call, "%s", call);
 	clock_gettime(CLOCK_REALTIME, &t->due);
@@ -133,6 +175,36 @@ CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *
 		free(t);
 		return CUDASIM_ERROR_INVALID_HANDLE;
 	}
+	/* Stream capture (cuStreamBeginCapture_v2): "When a stream is in capture
+	 * mode, all operations pushed into the stream will not be executed, but
+	 * will instead be captured into a graph". A graph launch (release
+	 * set) is never recorded: cuGraphLaunch refuses a capturing stream
+	 * first. */
+	if (release == NULL && st->capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED) {
+		pthread_mutex_unlock(&mu);
+		free(t);
+		return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+	}
+	if (release == NULL && st->capture_status == CU_STREAM_CAPTURE_STATUS_ACTIVE) {
+		CUgraphNode n = cs_graph_record(st->capture_graph, call, fn, arg);
+		if (n != NULL) st->capture_last = n;
+		pthread_mutex_unlock(&mu);
+		free(t);
+		return n != NULL ? CUDASIM_SUCCESS : CUDASIM_ERROR_OUT_OF_MEMORY;
+	}
+	/* cuStreamIsCapturing: "When a blocking stream is capturing, the legacy
+	 * stream is in an unusable state until the blocking stream capture is
+	 * terminated" (CUDA_ERROR_STREAM_CAPTURE_IMPLICIT); the work would
+	 * depend on the capture, which cannot be recorded: it is invalidated. */
+	struct cudasim_stream *b = st == &legacy ? blocking_capture() : NULL;
+	if (b != NULL) {
+		b->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+		pthread_mutex_unlock(&mu);
+		free(t);
+		cs_note("%s on the legacy stream while a blocking stream captures: CUDA_ERROR_STREAM_CAPTURE_IMPLICIT, "
+			"the capture is invalidated", call);
+		return CUDA_ERROR_STREAM_CAPTURE_IMPLICIT;
+	}
 	st->queued++;
 	queued_all++;
 	if (tail) tail->next = t;
@@ -141,6 +213,14 @@ CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&mu);
 	return CUDASIM_SUCCESS;
+}
+
+CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg) {
+	return enqueue(s, call, fn, arg, NULL, NULL, 0);
+}
+
+int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg) {
+	return enqueue(s, "cuGraphLaunch", NULL, arg, release, subs, n);
 }
 
 /* wait_for blocks until the task counter *done reaches target. */
@@ -163,6 +243,7 @@ void cs_drain(void) {
 
 /* cuStreamCreate: Flags are CU_STREAM_DEFAULT (0) or CU_STREAM_NON_BLOCKING (1). */
 CS_API CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags) {
+	cs_count_api();
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
 	if (phStream == NULL || Flags > 1) return CUDA_ERROR_INVALID_VALUE;
@@ -170,6 +251,7 @@ CS_API CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags) {
 	if (s == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
 	s->magic = STREAM_MAGIC;
 	s->live = 1;
+	s->flags = Flags;
 	pthread_mutex_lock(&mu);
 	s->next = streams;
 	streams = s;
@@ -185,6 +267,7 @@ CS_API CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags) {
  * at once: using it again is CUDA_ERROR_INVALID_HANDLE (its memory is kept
  * so that a stale handle is recognised rather than reused). */
 CS_API CUresult cuStreamDestroy_v2(CUstream hStream) {
+	cs_count_api();
 	CUresult r = cs_enter_nosticky();
 	if (r != CUDA_SUCCESS) return r;
 	struct cudasim_stream *s = resolve(hStream);
@@ -205,14 +288,28 @@ void cs_streams_destroy_all(void) {
  * in the stream"; "may also return error codes from previous, asynchronous
  * launches" (the sticky error). Counted, and the stats file rewritten. */
 CS_API CUresult cuStreamSynchronize(CUstream hStream) {
+	cs_count_api();
 	CUresult r = cs_enter_nosticky();
 	if (r != CUDA_SUCCESS) return r;
 	struct cudasim_stream *s = resolve(hStream);
 	pthread_mutex_lock(&mu);
 	int ok = live_stream(s);
 	uint64_t target = s->queued;
+	/* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: "The operation is not
+	 * permitted when the stream is capturing"; a synchronisation cannot be
+	 * recorded, so the capture is invalidated. The legacy stream while a
+	 * blocking stream captures: CUDA_ERROR_STREAM_CAPTURE_IMPLICIT. */
+	struct cudasim_stream *cap = NULL;
+	CUresult bad = CUDA_SUCCESS;
+	if (ok && s->capture_status != CU_STREAM_CAPTURE_STATUS_NONE) cap = s, bad = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+	else if (ok && s == &legacy && (cap = blocking_capture()) != NULL) bad = CUDA_ERROR_STREAM_CAPTURE_IMPLICIT;
+	if (cap != NULL) cap->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
 	pthread_mutex_unlock(&mu);
 	if (!ok) return CUDA_ERROR_INVALID_HANDLE;
+	if (bad != CUDA_SUCCESS) {
+		cs_note("cuStreamSynchronize during stream capture: the capture is invalidated");
+		return bad;
+	}
 	cudasim_count("stream_syncs", 1);
 	wait_for(&s->done, target);
 	cs_stats_write();
@@ -268,6 +365,13 @@ static CUresult queue_copy(const char *call, CUstream s, void (*fn)(void *), str
 static CUresult host_side(const char *call, const void *p, size_t n, CUstream s) {
 	if (!cs_stream_valid(s)) return CUDA_ERROR_INVALID_HANDLE;
 	if (p == NULL) return CUDA_ERROR_INVALID_VALUE;
+	/* A pageable copy is staged through a driver buffer synchronously, which
+	 * a graph cannot record: during capture it is refused in any mode and
+	 * the capture invalidated (cs_capture_refuse). */
+	if (!cs_pinned(p, n)) {
+		CUresult r = cs_capture_refuse(s, call);
+		if (r != CUDA_SUCCESS) return r;
+	}
 	/* Async copies with pageable memory are allowed by CUDA (they are then
 	 * staged synchronously); in strict mode they are an error, because
 	 * deepres must never hand Go memory to an asynchronous copy. */
@@ -282,6 +386,7 @@ static CUresult host_side(const char *call, const void *p, size_t n, CUstream s)
 /* cuMemcpyHtoDAsync_v2: "Copies from host memory to device memory ... This
  * function exhibits asynchronous behavior for most use cases." */
 CS_API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream) {
+	cs_count_api();
 	const char *call = "cuMemcpyHtoDAsync_v2";
 	CUresult r = cs_enter();
 	if (r == CUDA_SUCCESS) r = host_side(call, srcHost, ByteCount, hStream);
@@ -298,6 +403,7 @@ CS_API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost,
 
 /* cuMemcpyDtoHAsync_v2: the destination is written when the copy runs. */
 CS_API CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream) {
+	cs_count_api();
 	const char *call = "cuMemcpyDtoHAsync_v2";
 	CUresult r = cs_enter();
 	if (r == CUDA_SUCCESS) r = host_side(call, dstHost, ByteCount, hStream);
@@ -314,6 +420,7 @@ CS_API CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_
 
 /* cuMemcpyDtoDAsync_v2: device to device, in stream order. */
 CS_API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream) {
+	cs_count_api();
 	const char *call = "cuMemcpyDtoDAsync_v2";
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
@@ -332,6 +439,7 @@ CS_API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevic
 /* cuMemsetD32Async: "Sets the memory range of N 32-bit values to the
  * specified value ui. The dstDevice pointer must be four byte aligned." */
 CS_API CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream) {
+	cs_count_api();
 	const char *call = "cuMemsetD32Async";
 	CUresult r = cs_enter();
 	if (r != CUDA_SUCCESS) return r;
@@ -344,4 +452,180 @@ CS_API CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t 
 	c->value = ui;
 	cudasim_count("memsets", 1);
 	return queue_copy(call, hStream, run_memset32, c);
+}
+
+/* ---- stream capture (CUDA Driver API reference, "Stream Management";
+ * CUDA Programming Guide, "CUDA Graphs", "Creating a Graph Using Stream
+ * Capture") ---- */
+
+/* cuStreamBeginCapture_v2: "Begin graph capture on hStream. When a stream is
+ * in capture mode, all operations pushed into the stream will not be
+ * executed, but will instead be captured into a graph, which will be
+ * returned via cuStreamEndCapture. Capture may not be initiated if stream is
+ * CU_STREAM_LEGACY. Capture must be ended on the same stream in which it was
+ * initiated, and it may only be initiated if the stream is not already in
+ * capture mode." mode is CU_STREAM_CAPTURE_MODE_GLOBAL (0), THREAD_LOCAL (1)
+ * or RELAXED (2). */
+CS_API CUresult cuStreamBeginCapture_v2(CUstream hStream, unsigned int mode) {
+	cs_count_api();
+	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	if (mode > 2) return CUDA_ERROR_INVALID_VALUE;
+	struct cudasim_stream *s = resolve(hStream);
+	if (s == &legacy) return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+	struct cs_graph *g = cs_graph_new();
+	if (g == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
+	pthread_mutex_lock(&mu);
+	if (!live_stream(s)) r = CUDA_ERROR_INVALID_HANDLE;
+	else if (s->capture_status != CU_STREAM_CAPTURE_STATUS_NONE) r = CUDA_ERROR_ILLEGAL_STATE;
+	else {
+		s->capture_status = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+		s->capture_mode = (int)mode;
+		s->capture_thread = pthread_self();
+		s->capture_id = ++capture_ids;
+		s->capture_graph = g;
+		s->capture_last = NULL;
+	}
+	pthread_mutex_unlock(&mu);
+	if (r != CUDA_SUCCESS) cs_graph_free(g);
+	return r;
+}
+
+/* cuStreamEndCapture: "End capture on hStream, returning the captured graph
+ * via *phGraph. ... If capture was invalidated, due to a violation of the
+ * rules of stream capture, then a NULL graph will be returned. If the mode
+ * argument to cuStreamBeginCapture was not CU_STREAM_CAPTURE_MODE_RELAXED,
+ * this call must be from the same thread as cuStreamBeginCapture."
+ * (CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD otherwise). An invalidated capture
+ * ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED; a stream that is not
+ * capturing is CUDA_ERROR_ILLEGAL_STATE. */
+CS_API CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph) {
+	cs_count_api();
+	CUresult r = cs_enter_nosticky();
+	if (r != CUDA_SUCCESS) return r;
+	if (phGraph == NULL) return CUDA_ERROR_INVALID_VALUE;
+	struct cudasim_stream *s = resolve(hStream);
+	struct cs_graph *g = NULL;
+	pthread_mutex_lock(&mu);
+	if (!live_stream(s)) r = CUDA_ERROR_INVALID_HANDLE;
+	else if (s->capture_status == CU_STREAM_CAPTURE_STATUS_NONE) r = CUDA_ERROR_ILLEGAL_STATE;
+	else if (s->capture_mode != 2 && !pthread_equal(s->capture_thread, pthread_self()))
+		r = CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD;
+	else {
+		if (s->capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED) r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+		g = s->capture_graph;
+		s->capture_status = CU_STREAM_CAPTURE_STATUS_NONE;
+		s->capture_graph = NULL;
+		s->capture_last = NULL;
+	}
+	pthread_mutex_unlock(&mu);
+	if (r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED) {
+		cs_graph_free(g);
+		g = NULL;
+	}
+	if (r == CUDA_SUCCESS || r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED) *phGraph = g;
+	if (r == CUDA_SUCCESS) {
+		int sticky = cudasim_sticky();
+		if (sticky) r = (CUresult)sticky; /* "may also return error codes from previous, asynchronous launches" */
+	}
+	return r;
+}
+
+/* cuStreamIsCapturing: "Return the capture status of hStream via
+ * captureStatus": NONE (0), ACTIVE (1), INVALIDATED (2). "Note that, if this
+ * is called on CU_STREAM_LEGACY (the "null stream") while a blocking stream
+ * in the same context is capturing, it will return
+ * CUDA_ERROR_STREAM_CAPTURE_IMPLICIT ... The blocking stream capture is not
+ * invalidated." */
+CS_API CUresult cuStreamIsCapturing(CUstream hStream, unsigned int *captureStatus) {
+	cs_count_api();
+	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	if (captureStatus == NULL) return CUDA_ERROR_INVALID_VALUE;
+	struct cudasim_stream *s = resolve(hStream);
+	pthread_mutex_lock(&mu);
+	if (!live_stream(s)) r = CUDA_ERROR_INVALID_HANDLE;
+	else if (s == &legacy && blocking_capture() != NULL) r = CUDA_ERROR_STREAM_CAPTURE_IMPLICIT;
+	else *captureStatus = (unsigned int)s->capture_status;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+/* cuStreamGetCaptureInfo_v2: the capture status, its unique id, the graph
+ * being captured ("valid until capture ends"), and the set of nodes the next
+ * captured operation will depend on ("valid until the next API call on the
+ * stream"): here at most one, the last node captured, as a capture on one
+ * stream is a chain. Any output may be NULL. When the stream is not
+ * capturing only the status is written. */
+CS_API CUresult cuStreamGetCaptureInfo_v2(CUstream hStream, unsigned int *captureStatus_out, uint64_t *id_out,
+	CUgraph *graph_out, const CUgraphNode **dependencies_out, size_t *numDependencies_out) {
+	cs_count_api();
+	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	if (captureStatus_out == NULL) return CUDA_ERROR_INVALID_VALUE;
+	struct cudasim_stream *s = resolve(hStream);
+	pthread_mutex_lock(&mu);
+	if (!live_stream(s)) r = CUDA_ERROR_INVALID_HANDLE;
+	else if (s == &legacy && blocking_capture() != NULL) r = CUDA_ERROR_STREAM_CAPTURE_IMPLICIT;
+	else {
+		*captureStatus_out = (unsigned int)s->capture_status;
+		if (s->capture_status != CU_STREAM_CAPTURE_STATUS_NONE) {
+			if (id_out) *id_out = s->capture_id;
+			if (graph_out) *graph_out = s->capture_graph;
+			if (dependencies_out) *dependencies_out = s->capture_last ? &s->capture_last : NULL;
+			if (numDependencies_out) *numDependencies_out = s->capture_last ? 1 : 0;
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+/* cuThreadExchangeStreamCaptureMode's rules for "potentially unsafe API
+ * calls" (an allocation, a free, a module load or unload, anything that
+ * synchronises): "If the local thread has an ongoing capture sequence that
+ * was not initiated with CU_STREAM_CAPTURE_MODE_RELAXED at
+ * cuStreamBeginCapture, or if any other thread has a concurrent capture
+ * sequence initiated with CU_STREAM_CAPTURE_MODE_GLOBAL, this thread is
+ * prohibited from potentially unsafe API calls." Such a call fails with
+ * CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidates the captures that
+ * forbid it. */
+CUresult cs_capture_unsafe(const char *call) {
+	int n = 0;
+	pthread_mutex_lock(&mu);
+	for (struct cudasim_stream *p = streams; p != NULL; p = p->next) {
+		if (!p->live || p->capture_status == CU_STREAM_CAPTURE_STATUS_NONE) continue;
+		int mine = pthread_equal(p->capture_thread, pthread_self());
+		if ((mine && p->capture_mode != 2) || (!mine && p->capture_mode == 0)) {
+			p->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	if (n == 0) return CUDA_SUCCESS;
+	cs_note("%s during stream capture: CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, the capture is invalidated", call);
+	return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
+/* An operation on stream s that cannot be captured in any mode: refused,
+ * and s's capture invalidated, when s is capturing. */
+CUresult cs_capture_refuse(CUstream hStream, const char *call) {
+	struct cudasim_stream *s = resolve(hStream);
+	pthread_mutex_lock(&mu);
+	int capturing = live_stream(s) && s->capture_status != CU_STREAM_CAPTURE_STATUS_NONE;
+	if (capturing) s->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+	pthread_mutex_unlock(&mu);
+	if (!capturing) return CUDA_SUCCESS;
+	cs_note("%s cannot be captured into a graph: CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, the capture is invalidated", call);
+	return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
+CS_API int cudasim_capture_refuse(cudasim_stream s, const char *call) { return (int)cs_capture_refuse(s, call); }
+
+/* A graph launch must not be recorded (child graphs are not simulated). */
+int cs_stream_capturing(CUstream hStream) {
+	struct cudasim_stream *s = resolve(hStream);
+	pthread_mutex_lock(&mu);
+	int c = live_stream(s) && s->capture_status != CU_STREAM_CAPTURE_STATUS_NONE;
+	pthread_mutex_unlock(&mu);
+	return c;
 }

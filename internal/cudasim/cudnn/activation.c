@@ -136,6 +136,7 @@ static cudnnStatus_t same_shape(const char *call, cudnnTensorDescriptor_t a, cud
 DNN_API cudnnStatus_t cudnnActivationForward(cudnnHandle_t h, cudnnActivationDescriptor_t ad, const void *alpha,
 	cudnnTensorDescriptor_t xd, const void *x, const void *beta, cudnnTensorDescriptor_t yd, void *y)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnActivationForward";
 	cudnnStatus_t s = check_act(call, h, ad);
 	if (s == CUDNN_STATUS_SUCCESS)
@@ -164,6 +165,7 @@ DNN_API cudnnStatus_t cudnnActivationBackward(cudnnHandle_t h, cudnnActivationDe
 	cudnnTensorDescriptor_t yd, const void *y, cudnnTensorDescriptor_t dyd, const void *dy, cudnnTensorDescriptor_t xd,
 	const void *x, const void *beta, cudnnTensorDescriptor_t dxd, void *dx)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnActivationBackward";
 	cudnnStatus_t s = check_act(call, h, ad);
 	if (s == CUDNN_STATUS_SUCCESS)

@@ -176,6 +176,7 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, in
 	cudnnTensorDescriptor_t xd, const void *x, cudnnTensorDescriptor_t yd, void *y, cudnnTensorDescriptor_t pd,
 	const void *scale, const void *bias, double factor, void *rmean, void *rvar, double eps, void *smean, void *sinv)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnBatchNormalizationForwardTraining";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -245,6 +246,7 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, i
 	cudnnTensorDescriptor_t xd, const void *x, cudnnTensorDescriptor_t yd, void *y, cudnnTensorDescriptor_t pd,
 	const void *scale, const void *bias, const void *emean, const void *evar, double eps)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnBatchNormalizationForwardInference";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -354,6 +356,7 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 	const void *dy, cudnnTensorDescriptor_t dxd, void *dx, cudnnTensorDescriptor_t pd, const void *scale, void *dscale,
 	void *dbias, double eps, const void *smean, const void *sinv)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnBatchNormalizationBackward";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");

@@ -428,6 +428,7 @@ DNN_API cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha
 	cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd, int algo, void *ws, size_t ws_size,
 	const void *beta, cudnnTensorDescriptor_t yd, void *y)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionForward";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -445,6 +446,7 @@ DNN_API cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *
 	cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd, int algo, void *ws, size_t ws_size,
 	const void *beta, cudnnTensorDescriptor_t dxd, void *dx)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionBackwardData";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -462,6 +464,7 @@ DNN_API cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void
 	cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd, int algo, void *ws, size_t ws_size,
 	const void *beta, cudnnFilterDescriptor_t dwd, void *dw)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionBackwardFilter";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");

@@ -33,11 +33,13 @@ static int valid_format(int f) { return f >= CUDNN_TENSOR_NCHW && f <= CUDNN_TEN
 /* cudnnCreateTensorDescriptor(): BAD_PARAM for a NULL pointer. */
 DNN_API cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d)
 {
+	CUDASIM_API_CALL();
 	CREATE(struct cudnnTensorStruct, tensor, MAGIC_TENSOR, "cudnnCreateTensorDescriptor")
 }
 
 DNN_API cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d)
 {
+	CUDASIM_API_CALL();
 	DESTROY(MAGIC_TENSOR, "cudnnDestroyTensorDescriptor")
 }
 
@@ -49,6 +51,7 @@ DNN_API cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d)
  * dimension positive). */
 DNN_API cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, int format, int dtype, int n, int c, int h, int w)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnSetTensor4dDescriptor";
 	if (d == NULL || d->magic != MAGIC_TENSOR)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
@@ -66,11 +69,13 @@ DNN_API cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, int 
 
 DNN_API cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d)
 {
+	CUDASIM_API_CALL();
 	CREATE(struct cudnnFilterStruct, filter, MAGIC_FILTER, "cudnnCreateFilterDescriptor")
 }
 
 DNN_API cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d)
 {
+	CUDASIM_API_CALL();
 	DESTROY(MAGIC_FILTER, "cudnnDestroyFilterDescriptor")
 }
 
@@ -80,6 +85,7 @@ DNN_API cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d)
  * enumerant value". With format CUDNN_TENSOR_NCHW the layout is KCRS. */
 DNN_API cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, int dtype, int format, int k, int c, int h, int w)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnSetFilter4dDescriptor";
 	if (d == NULL || d->magic != MAGIC_FILTER)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
@@ -96,11 +102,13 @@ DNN_API cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, int 
 /* cudnnCreateConvolutionDescriptor(): math type CUDNN_DEFAULT_MATH until set. */
 DNN_API cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d)
 {
+	CUDASIM_API_CALL();
 	CREATE(struct cudnnConvolutionStruct, conv, MAGIC_CONV, "cudnnCreateConvolutionDescriptor")
 }
 
 DNN_API cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d)
 {
+	CUDASIM_API_CALL();
 	DESTROY(MAGIC_CONV, "cudnnDestroyConvolutionDescriptor")
 }
 
@@ -113,6 +121,7 @@ DNN_API cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescript
 DNN_API cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
 	int dil_h, int dil_w, int mode, int compute)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnSetConvolution2dDescriptor";
 	if (d == NULL || d->magic != MAGIC_CONV)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
@@ -136,6 +145,7 @@ DNN_API cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor
  * the use of tensor op is permitted"; BAD_PARAM for an invalid math type. */
 DNN_API cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, int math)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnSetConvolutionMathType";
 	if (d == NULL || d->magic != MAGIC_CONV)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
@@ -147,6 +157,7 @@ DNN_API cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d
 
 DNN_API cudnnStatus_t cudnnGetConvolutionMathType(cudnnConvolutionDescriptor_t d, int *math)
 {
+	CUDASIM_API_CALL();
 	if (d == NULL || d->magic != MAGIC_CONV || math == NULL)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnGetConvolutionMathType", "bad descriptor or NULL output");
 	*math = d->math;
@@ -155,11 +166,13 @@ DNN_API cudnnStatus_t cudnnGetConvolutionMathType(cudnnConvolutionDescriptor_t d
 
 DNN_API cudnnStatus_t cudnnCreateActivationDescriptor(cudnnActivationDescriptor_t *d)
 {
+	CUDASIM_API_CALL();
 	CREATE(struct cudnnActivationStruct, act, MAGIC_ACT, "cudnnCreateActivationDescriptor")
 }
 
 DNN_API cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor_t d)
 {
+	CUDASIM_API_CALL();
 	DESTROY(MAGIC_ACT, "cudnnDestroyActivationDescriptor")
 }
 
@@ -169,6 +182,7 @@ DNN_API cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor
  * or ELU alpha makes no function, so it is refused as well. */
 DNN_API cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t d, int mode, int nan, double coef)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnSetActivationDescriptor";
 	if (d == NULL || d->magic != MAGIC_ACT)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not an activation descriptor");

@@ -178,6 +178,13 @@ static void run_garbage(void *arg)
 static cudnnStatus_t find(cudnnHandle_t h, const char *call, int dir, int count, const convgeom *g, int math,
 	const void *a, const void *b, void *out, int requested, int *returned, void *perf, void *ws, size_t ws_size)
 {
+	/* Find times every algorithm, which synchronises and allocates: it is
+	 * not capturable (a graph records stream work only).
+	 * On a capturing stream it fails as the CUDA call inside it does, and
+	 * the capture is invalidated. */
+	if (cudasim_capture_refuse(h->stream, call) != 0)
+		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDART, call,
+			"the handle's stream is capturing a graph (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)");
 	if (a == NULL || b == NULL || out == NULL || returned == NULL || perf == NULL)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a data, perfResults or returnedAlgoCount pointer is NULL");
 	if (requested < 1)
@@ -223,6 +230,7 @@ DNN_API cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cu
 	cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, void *y,
 	int requested, int *returned, cudnnConvolutionFwdAlgoPerf_t *perf, void *ws, size_t ws_size)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionForwardAlgorithmEx";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -237,6 +245,7 @@ DNN_API cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t 
 	cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t dxd, void *dx,
 	int requested, int *returned, cudnnConvolutionBwdDataAlgoPerf_t *perf, void *ws, size_t ws_size)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionBackwardDataAlgorithmEx";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
@@ -251,6 +260,7 @@ DNN_API cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_
 	cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd, cudnnFilterDescriptor_t dwd, void *dw,
 	int requested, int *returned, cudnnConvolutionBwdFilterAlgoPerf_t *perf, void *ws, size_t ws_size)
 {
+	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionBackwardFilterAlgorithmEx";
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");

@@ -11,17 +11,18 @@
 
 /* cudnnGetVersion(): "returns the version number of the cuDNN library", the
  * CUDNN_VERSION of cudnn_version.h (cudnn_graph library reference). */
-DNN_API size_t cudnnGetVersion(void) { return SIM_CUDNN_VERSION; }
+DNN_API size_t cudnnGetVersion(void) { CUDASIM_API_CALL(); return SIM_CUDNN_VERSION; }
 
 /* cudnnGetCudartVersion(): the CUDA toolkit version the library was compiled
  * against (cudnn_graph library), CUDART_VERSION's encoding; deepres picks the
  * cuBLAS/NVRTC major from it. */
-DNN_API size_t cudnnGetCudartVersion(void) { return SIM_CUDART_VERSION; }
+DNN_API size_t cudnnGetCudartVersion(void) { CUDASIM_API_CALL(); return SIM_CUDART_VERSION; }
 
 /* cudnnGetErrorString(): "converts the cuDNN status code to a NULL terminated
  * (ASCIIZ) static string". Unknown codes get a fixed text rather than NULL. */
 DNN_API const char *cudnnGetErrorString(cudnnStatus_t s)
 {
+	CUDASIM_API_CALL();
 	switch (s) {
 #define NAME(x) case x: return #x;
 	NAME(CUDNN_STATUS_SUCCESS)
@@ -83,6 +84,7 @@ static __thread char last_error[512];
  * into message (at most max_size bytes, NUL-terminated), then cleared. */
 DNN_API void cudnnGetLastErrorString(char *message, size_t max_size)
 {
+	CUDASIM_API_CALL();
 	if (message == NULL || max_size == 0)
 		return;
 	snprintf(message, max_size, "%s", last_error);
@@ -106,6 +108,7 @@ cudnnStatus_t dnn_err(cudnnStatus_t s, const char *call, const char *fmt, ...)
  * handle pointer. The handle starts on the legacy default stream. */
 DNN_API cudnnStatus_t cudnnCreate(cudnnHandle_t *handle)
 {
+	CUDASIM_API_CALL();
 	if (handle == NULL)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnCreate", "handle is NULL");
 	struct cudnnContext *c = calloc(1, sizeof *c);
@@ -121,6 +124,7 @@ DNN_API cudnnStatus_t cudnnCreate(cudnnHandle_t *handle)
  * destroyed handle's magic is cleared, so a later use is BAD_PARAM. */
 DNN_API cudnnStatus_t cudnnDestroy(cudnnHandle_t handle)
 {
+	CUDASIM_API_CALL();
 	if (!dnn_handle_ok(handle))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnDestroy", "not a live cuDNN handle");
 	handle->magic = 0;
@@ -133,6 +137,7 @@ DNN_API cudnnStatus_t cudnnDestroy(cudnnHandle_t handle)
  * stream. BAD_PARAM for an invalid handle. */
 DNN_API cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t stream)
 {
+	CUDASIM_API_CALL();
 	if (!dnn_handle_ok(handle))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnSetStream", "not a live cuDNN handle");
 	handle->stream = (cudasim_stream)stream;
@@ -142,6 +147,7 @@ DNN_API cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t stream)
 /* cudnnGetStream(): the stream set by cudnnSetStream. */
 DNN_API cudnnStatus_t cudnnGetStream(cudnnHandle_t handle, cudaStream_t *stream)
 {
+	CUDASIM_API_CALL();
 	if (!dnn_handle_ok(handle) || stream == NULL)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnGetStream", "bad handle or NULL stream pointer");
 	*stream = (cudaStream_t)handle->stream;

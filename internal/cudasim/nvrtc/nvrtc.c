@@ -55,6 +55,7 @@ typedef struct _nvrtcProgram *nvrtcProgram;
  * code, e.g., NVRTC_SUCCESS to "NVRTC_SUCCESS". For unrecognized enumeration
  * values, it returns "NVRTC_ERROR unknown"." */
 CUDASIM_API const char *nvrtcGetErrorString(nvrtcResult result) {
+	CUDASIM_API_CALL();
 	static const char *names[] = {
 		"NVRTC_SUCCESS", "NVRTC_ERROR_OUT_OF_MEMORY", "NVRTC_ERROR_PROGRAM_CREATION_FAILURE",
 		"NVRTC_ERROR_INVALID_INPUT", "NVRTC_ERROR_INVALID_PROGRAM", "NVRTC_ERROR_INVALID_OPTION",
@@ -68,6 +69,7 @@ CUDASIM_API const char *nvrtcGetErrorString(nvrtcResult result) {
 
 /* nvrtcVersion: "the CUDA Runtime Compilation version number": 13.0 here. */
 CUDASIM_API nvrtcResult nvrtcVersion(int *major, int *minor) {
+	CUDASIM_API_CALL();
 	if (major == NULL || minor == NULL) return NVRTC_ERROR_INVALID_INPUT;
 	*major = 13;
 	*minor = 0;
@@ -81,6 +83,7 @@ static int valid(nvrtcProgram p) { return p != NULL && p->magic == PROGRAM_MAGIC
  * give the contents and #include names of extra headers. */
 CUDASIM_API nvrtcResult nvrtcCreateProgram(nvrtcProgram *prog, const char *src, const char *name, int numHeaders,
 	const char *const *headers, const char *const *includeNames) {
+	CUDASIM_API_CALL();
 	if (prog == NULL || src == NULL || numHeaders < 0) return NVRTC_ERROR_INVALID_INPUT;
 	if (numHeaders > 0 && (headers == NULL || includeNames == NULL)) return NVRTC_ERROR_INVALID_INPUT;
 	struct _nvrtcProgram *p = calloc(1, sizeof *p);
@@ -108,6 +111,7 @@ CUDASIM_API nvrtcResult nvrtcCreateProgram(nvrtcProgram *prog, const char *src, 
 
 /* nvrtcDestroyProgram: NVRTC_ERROR_INVALID_PROGRAM for a bad *prog. */
 CUDASIM_API nvrtcResult nvrtcDestroyProgram(nvrtcProgram *prog) {
+	CUDASIM_API_CALL();
 	if (prog == NULL || !valid(*prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	nvrtcProgram p = *prog;
 	p->magic = 0;
@@ -217,6 +221,7 @@ static void remove_dir(const char *dir, nvrtcProgram p) {
 /* nvrtcCompileProgram: "compiles the given program"; NVRTC_ERROR_COMPILATION
  * when it does not compile, the messages in the program log. */
 CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, const char *const *options) {
+	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (numOptions < 0 || (numOptions > 0 && options == NULL)) return NVRTC_ERROR_INVALID_INPUT;
 	prog->log.n = 0;
@@ -332,6 +337,7 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 /* nvrtcGetProgramLogSize: logSizeRet is the "Size of the generated log
  * (including the trailing NULL)". */
 CUDASIM_API nvrtcResult nvrtcGetProgramLogSize(nvrtcProgram prog, size_t *logSizeRet) {
+	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (logSizeRet == NULL) return NVRTC_ERROR_INVALID_INPUT;
 	*logSizeRet = prog->log.n + 1;
@@ -339,6 +345,7 @@ CUDASIM_API nvrtcResult nvrtcGetProgramLogSize(nvrtcProgram prog, size_t *logSiz
 }
 
 CUDASIM_API nvrtcResult nvrtcGetProgramLog(nvrtcProgram prog, char *log) {
+	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (log == NULL) return NVRTC_ERROR_INVALID_INPUT;
 	if (prog->log.n) memcpy(log, prog->log.p, prog->log.n);
@@ -351,6 +358,7 @@ CUDASIM_API nvrtcResult nvrtcGetProgramLog(nvrtcProgram prog, char *log) {
  * architecture". Before a successful compilation: NVRTC_ERROR_INVALID_PROGRAM
  * (nothing to hand out). */
 CUDASIM_API nvrtcResult nvrtcGetCUBINSize(nvrtcProgram prog, size_t *cubinSizeRet) {
+	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (cubinSizeRet == NULL) return NVRTC_ERROR_INVALID_INPUT;
 	if (!prog->compiled) return NVRTC_ERROR_INVALID_PROGRAM;
@@ -359,6 +367,7 @@ CUDASIM_API nvrtcResult nvrtcGetCUBINSize(nvrtcProgram prog, size_t *cubinSizeRe
 }
 
 CUDASIM_API nvrtcResult nvrtcGetCUBIN(nvrtcProgram prog, char *cubin) {
+	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (cubin == NULL) return NVRTC_ERROR_INVALID_INPUT;
 	if (!prog->compiled) return NVRTC_ERROR_INVALID_PROGRAM;

@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 typedef unsigned int CUresult;
 typedef unsigned long long CUdeviceptr;
-typedef void *CUcontext, *CUstream, *CUmodule, *CUfunction;
+typedef void *CUcontext, *CUstream, *CUmodule, *CUfunction, *CUgraph, *CUgraphNode, *CUgraphExec;
 
 static CUresult (*cuInit)(unsigned);
 static CUresult (*cuDeviceGet)(int *, int);
@@ -34,6 +35,19 @@ static CUresult (*cuModuleLoadData)(CUmodule *, const void *);
 static CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
 static CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 	CUstream, void **, void **);
+static CUresult (*cuStreamBeginCapture_v2)(CUstream, unsigned);
+static CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+static CUresult (*cuStreamIsCapturing)(CUstream, unsigned *);
+static CUresult (*cuStreamGetCaptureInfo_v2)(CUstream, unsigned *, uint64_t *, CUgraph *, const CUgraphNode **, size_t *);
+static CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);
+static CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+static CUresult (*cuGraphExecDestroy)(CUgraphExec);
+static CUresult (*cuGraphDestroy)(CUgraph);
+static CUresult (*cuGraphGetNodes)(CUgraph, CUgraphNode *, size_t *);
+static CUresult (*cuGraphNodeGetType)(CUgraphNode, unsigned *);
+static CUresult (*cuGraphNodeSetEnabled)(CUgraphExec, CUgraphNode, unsigned);
+static CUresult (*cuGraphNodeGetEnabled)(CUgraphExec, CUgraphNode, unsigned *);
+static CUresult (*cuGetErrorName)(CUresult, const char **);
 static int (*nvrtcCreateProgram)(void **, const char *, const char *, int, const char *const *, const char *const *);
 static int (*nvrtcCompileProgram)(void *, int, const char *const *);
 static int (*nvrtcGetProgramLogSize)(void *, size_t *);
@@ -94,6 +108,19 @@ static void load(const char *dir) {
 	SYM(cuda, cuModuleLoadData);
 	SYM(cuda, cuModuleGetFunction);
 	SYM(cuda, cuLaunchKernel);
+	SYM(cuda, cuStreamBeginCapture_v2);
+	SYM(cuda, cuStreamEndCapture);
+	SYM(cuda, cuStreamIsCapturing);
+	SYM(cuda, cuStreamGetCaptureInfo_v2);
+	SYM(cuda, cuGraphInstantiateWithFlags);
+	SYM(cuda, cuGraphLaunch);
+	SYM(cuda, cuGraphExecDestroy);
+	SYM(cuda, cuGraphDestroy);
+	SYM(cuda, cuGraphGetNodes);
+	SYM(cuda, cuGraphNodeGetType);
+	SYM(cuda, cuGraphNodeSetEnabled);
+	SYM(cuda, cuGraphNodeGetEnabled);
+	SYM(cuda, cuGetErrorName);
 	SYM(nvrtc, nvrtcCreateProgram);
 	SYM(nvrtc, nvrtcCompileProgram);
 	SYM(nvrtc, nvrtcGetProgramLogSize);
@@ -119,10 +146,10 @@ static void load(const char *dir) {
 	} while (0)
 
 static CUstream stream;
+static CUcontext ctx;
 
 static void context(void) {
 	int dev;
-	CUcontext ctx;
 	CU(cuInit(0));
 	CU(cuDeviceGet(&dev, 0));
 	CU(cuDevicePrimaryCtxRetain(&ctx, dev));
@@ -162,6 +189,10 @@ static const char *kernels =
 	"extern \"C\" __global__ void fill_past_end(float *y, float v, int n) {\n"
 	"  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
 	"  if (i <= n) y[i] = v;\n"
+	"}\n"
+	"extern \"C\" __global__ void add(float *y, float v, int n) {\n"
+	"  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+	"  if (i < n) y[i] += v;\n"
 	"}\n"
 	"// out[t] = the value thread t+1 stored before the barrier: right only\n"
 	"// if every thread stores before any reads\n"
@@ -476,6 +507,247 @@ static void case_stats(void) {
 	CU(cuStreamSynchronize(stream));
 }
 
+static CUresult launch_add(CUfunction f, CUdeviceptr y, float v, int n) {
+	void *args[] = {&y, &v, &n};
+	return cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, stream, args, NULL);
+}
+
+/* y (n floats) as the device holds it now: copied into h, synchronised. */
+static void read_back(float *h, CUdeviceptr y, int n) {
+	CU(cuMemcpyDtoHAsync_v2(h, y, n * sizeof(float), stream));
+	CU(cuStreamSynchronize(stream));
+}
+
+static void want_all(const float *h, int n, float want, const char *what) {
+	for (int i = 0; i < n; i++) {
+		if (h[i] != want) fail("%s: [%d] = %g, want %g", what, i, h[i], want);
+	}
+}
+
+/* Capture records and does not run; each launch replays the graph in order
+ * on the stream, reading memory when it runs; a disabled node does nothing;
+ * an executable graph outlives its graph. */
+static void case_graph_replay(void) {
+	context();
+	CUmodule m = compile(kernels);
+	CUfunction add = function(m, "add");
+	enum { N = 8 };
+	CUdeviceptr y;
+	CU(cuMemAlloc_v2(&y, N * 4));
+	float *src = pinned(N * 4), *out = pinned(N * 4), *check = pinned(N * 4);
+	CU(cuMemsetD32Async(y, 0, N, stream));
+	for (int i = 0; i < N; i++) src[i] = 1000, out[i] = -7;
+
+	unsigned st = 9;
+	CU(cuStreamIsCapturing(stream, &st));
+	EXPECT(st, 0);
+	CU(cuStreamBeginCapture_v2(stream, 0)); /* CU_STREAM_CAPTURE_MODE_GLOBAL */
+	CU(cuStreamIsCapturing(stream, &st));
+	EXPECT(st, 1);
+	CU(launch_add(add, y, 1, N));
+	CUgraph during = NULL;
+	const CUgraphNode *deps = NULL;
+	size_t ndeps = 9;
+	uint64_t id = 0;
+	CU(cuStreamGetCaptureInfo_v2(stream, &st, &id, &during, &deps, &ndeps));
+	if (st != 1 || id == 0 || during == NULL || ndeps != 1 || deps == NULL || deps[0] == NULL)
+		fail("capture info: status %u id %llu graph %p %zu dependencies", st, (unsigned long long)id, during, ndeps);
+	CUgraphNode first = deps[0];
+	CU(launch_add(add, y, 10, N));
+	CU(cuMemcpyDtoHAsync_v2(out, y, N * 4, stream));
+	CU(cuMemcpyHtoDAsync_v2(y, src, N * 4, stream)); /* reads src when it runs */
+	CUgraph g = NULL;
+	CU(cuStreamEndCapture(stream, &g));
+	if (g != during) fail("cuStreamEndCapture returned %p, cuStreamGetCaptureInfo_v2 %p", g, during);
+	CU(cuStreamIsCapturing(stream, &st));
+	EXPECT(st, 0);
+
+	/* Nothing ran: y still 0, out untouched. */
+	read_back(check, y, N);
+	want_all(check, N, 0, "y after capture");
+	want_all(out, N, -7, "the captured copy's destination after capture");
+
+	size_t nn = 0;
+	CU(cuGraphGetNodes(g, NULL, &nn));
+	EXPECT(nn, 4);
+	CUgraphNode nodes[6];
+	nn = 6;
+	CU(cuGraphGetNodes(g, nodes, &nn));
+	if (nn != 4 || nodes[4] != NULL || nodes[5] != NULL || nodes[0] != first) fail("cuGraphGetNodes: %zu nodes", nn);
+	unsigned types[4];
+	for (int i = 0; i < 4; i++) CU(cuGraphNodeGetType(nodes[i], &types[i]));
+	if (types[0] != 0 || types[1] != 0 || types[2] != 1 || types[3] != 1)
+		fail("node types %u %u %u %u, want kernel kernel memcpy memcpy", types[0], types[1], types[2], types[3]);
+
+	CUgraphExec e;
+	EXPECT(cuGraphInstantiateWithFlags(&e, g, 1), 1); /* flags are not simulated */
+	CU(cuGraphInstantiateWithFlags(&e, g, 0));
+	CU(cuGraphLaunch(e, stream));
+	CU(cuStreamSynchronize(stream));
+	want_all(out, N, 11, "out after the first launch (0 + 1 + 10)");
+	read_back(check, y, N);
+	want_all(check, N, 1000, "y after the first launch (the captured upload)");
+	for (int i = 0; i < N; i++) src[i] = 2000; /* the next launch uploads the new contents */
+	CU(cuGraphLaunch(e, stream));
+	CU(cuStreamSynchronize(stream));
+	want_all(out, N, 1011, "out after the second launch");
+	read_back(check, y, N);
+	want_all(check, N, 2000, "y after the second launch");
+
+	/* A disabled node is an empty node; only future launches see the change. */
+	unsigned en = 9;
+	CU(cuGraphNodeGetEnabled(e, nodes[1], &en));
+	EXPECT(en, 1);
+	CU(cuGraphNodeSetEnabled(e, nodes[1], 0));
+	CU(cuGraphNodeGetEnabled(e, nodes[1], &en));
+	EXPECT(en, 0);
+	CU(cuGraphLaunch(e, stream));
+	CU(cuGraphNodeSetEnabled(e, nodes[1], 1)); /* after the launch: does not change it */
+	CU(cuStreamSynchronize(stream));
+	want_all(out, N, 2001, "out with the add-10 node disabled");
+	CU(cuGraphLaunch(e, stream));
+	CU(cuStreamSynchronize(stream));
+	want_all(out, N, 2011, "out with the node enabled again");
+
+	/* A node of another graph is not a node of e. */
+	CU(cuStreamBeginCapture_v2(stream, 0));
+	CU(launch_add(add, y, 1, N));
+	CUgraph g2;
+	CU(cuStreamEndCapture(stream, &g2));
+	CUgraphNode other;
+	nn = 1;
+	CU(cuGraphGetNodes(g2, &other, &nn));
+	EXPECT(cuGraphNodeSetEnabled(e, other, 0), 1);
+	CU(cuGraphDestroy(g2));
+	EXPECT(cuGraphGetNodes(g2, NULL, &nn), 1); /* destroyed */
+
+	/* The executable graph outlives its graph; a destroyed one is gone,
+	 * but a launch already queued still runs. */
+	CU(cuGraphDestroy(g));
+	CU(cuGraphLaunch(e, stream));
+	CU(cuGraphExecDestroy(e));
+	CU(cuStreamSynchronize(stream));
+	want_all(out, N, 2011, "out of a launch queued before cuGraphExecDestroy");
+	EXPECT(cuGraphLaunch(e, stream), 1);
+	EXPECT(cuGraphExecDestroy(e), 1);
+}
+
+struct end_args {
+	CUgraph g;
+	CUresult r;
+};
+
+static void *end_elsewhere(void *p) {
+	struct end_args *a = p;
+	CU(cuCtxSetCurrent(ctx));
+	a->r = cuStreamEndCapture(stream, &a->g);
+	return NULL;
+}
+
+/* What the driver forbids during capture fails as documented and
+ * invalidates the capture, whose end then returns no graph. */
+static void case_graph_illegal(void) {
+	context();
+	CUmodule m = compile(kernels);
+	CUfunction add = function(m, "add");
+	CUdeviceptr y, y2;
+	CU(cuMemAlloc_v2(&y, 64));
+	float *h = pinned(64);
+	CUgraph g = (CUgraph)1;
+	unsigned st;
+
+	EXPECT(cuStreamBeginCapture_v2(NULL, 0), 900); /* not on the legacy stream */
+	EXPECT(cuStreamEndCapture(stream, &g), 401);   /* CUDA_ERROR_ILLEGAL_STATE: not capturing */
+	EXPECT(cuStreamBeginCapture_v2(stream, 3), 1);
+
+	/* A synchronisation of the capturing stream. */
+	CU(cuStreamBeginCapture_v2(stream, 0));
+	EXPECT(cuStreamBeginCapture_v2(stream, 0), 401); /* already capturing */
+	CU(launch_add(add, y, 1, 16));
+	EXPECT(cuStreamSynchronize(stream), 900); /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
+	CU(cuStreamIsCapturing(stream, &st));
+	EXPECT(st, 2); /* CU_STREAM_CAPTURE_STATUS_INVALIDATED */
+	EXPECT(launch_add(add, y, 1, 16), 901);
+	EXPECT(cuStreamEndCapture(stream, &g), 901);
+	if (g != NULL) fail("an invalidated capture returned graph %p", g);
+	CU(cuStreamIsCapturing(stream, &st));
+	EXPECT(st, 0);
+	const char *name;
+	CU(cuGetErrorName(901, &name));
+	if (strcmp(name, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED") != 0) fail("cuGetErrorName(901) = %s", name);
+
+	/* An allocation, a free, a pinned allocation. */
+	CU(cuStreamBeginCapture_v2(stream, 0));
+	EXPECT(cuMemAlloc_v2(&y2, 64), 900);
+	EXPECT(cuStreamEndCapture(stream, &g), 901);
+	CU(cuStreamBeginCapture_v2(stream, 1)); /* thread-local: this thread is still prohibited */
+	EXPECT(cuMemFree_v2(y), 900);
+	EXPECT(cuStreamEndCapture(stream, &g), 901);
+	CU(cuStreamBeginCapture_v2(stream, 0));
+	void *p;
+	EXPECT(cuMemHostAlloc(&p, 64, 0), 900);
+	EXPECT(cuStreamEndCapture(stream, &g), 901);
+
+	/* Relaxed mode allows an allocation. */
+	CU(cuStreamBeginCapture_v2(stream, 2));
+	CU(cuMemAlloc_v2(&y2, 64));
+	CU(launch_add(add, y2, 1, 16));
+	CU(cuStreamEndCapture(stream, &g));
+	CU(cuGraphDestroy(g));
+
+	/* A copy from pageable memory, in any mode. */
+	static float pageable[16];
+	CU(cuStreamBeginCapture_v2(stream, 2));
+	EXPECT(cuMemcpyHtoDAsync_v2(y, pageable, 64, stream), 900);
+	EXPECT(cuStreamEndCapture(stream, &g), 901);
+
+	/* The legacy stream while a blocking stream captures. */
+	CUstream blocking;
+	CU(cuStreamCreate(&blocking, 0));
+	CU(cuStreamBeginCapture_v2(blocking, 0));
+	EXPECT(cuStreamIsCapturing(NULL, &st), 906); /* CUDA_ERROR_STREAM_CAPTURE_IMPLICIT, not invalidated */
+	CU(cuStreamIsCapturing(blocking, &st));
+	EXPECT(st, 1);
+	EXPECT(cuMemsetD32Async(y, 0, 16, NULL), 906);
+	CU(cuStreamIsCapturing(blocking, &st));
+	EXPECT(st, 2);
+	EXPECT(cuStreamEndCapture(blocking, &g), 901);
+
+	/* Ending a global-mode capture from another thread. */
+	CU(cuStreamBeginCapture_v2(stream, 0));
+	struct end_args a = {0};
+	pthread_t t;
+	if (pthread_create(&t, NULL, end_elsewhere, &a) != 0) fail("pthread_create");
+	pthread_join(t, NULL);
+	EXPECT(a.r, 908); /* CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD */
+	CU(cuStreamEndCapture(stream, &g));
+	CU(cuGraphDestroy(g)); /* empty */
+
+	/* The stream works as before. */
+	CU(cuMemsetD32Async(y, 0, 16, stream));
+	CU(launch_add(add, y, 5, 16));
+	read_back(h, y, 16);
+	want_all(h, 16, 5, "y after the refused captures");
+}
+
+/* The counters of capture and replay (sim_test.go reads them). */
+static void case_graph_stats(void) {
+	context();                       /* 5 API calls */
+	CUmodule m = compile(kernels);   /* 5 */
+	CUfunction add = function(m, "add"); /* 1 */
+	CUdeviceptr y;
+	CU(cuMemAlloc_v2(&y, 128));      /* 1 */
+	CU(cuStreamBeginCapture_v2(stream, 0)); /* 1 */
+	for (int i = 0; i < 3; i++) CU(launch_add(add, y, 1, 32)); /* 3 */
+	CUgraph g;
+	CU(cuStreamEndCapture(stream, &g)); /* 1 */
+	CUgraphExec e;
+	CU(cuGraphInstantiateWithFlags(&e, g, 0)); /* 1 */
+	CU(cuGraphLaunch(e, stream));    /* 1 */
+	CU(cuGraphLaunch(e, stream));    /* 1 */
+	CU(cuStreamSynchronize(stream)); /* 1: 21 in all */
+}
+
 /* Options, headers, a virtual architecture, a foreign image and the packed
  * `extra` form of launch arguments. */
 static void case_nvrtc_options(void) {
@@ -550,6 +822,9 @@ int main(int argc, char **argv) {
 		{"out_of_memory", case_out_of_memory},
 		{"nan_fill", case_nan_fill},
 		{"stats", case_stats},
+		{"graph_replay", case_graph_replay},
+		{"graph_illegal", case_graph_illegal},
+		{"graph_stats", case_graph_stats},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(cases[i].name, argv[2]) == 0) {
