@@ -13,6 +13,7 @@ import (
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/internal/gputest"
+	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -143,7 +144,7 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	t.Setenv("CUDASIM_STATS", stats)
 	g := openFP32(t)
-	trainDS := syntheticSet(40, 3) // batches of 16, 16, 8
+	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
 	norm := data.ComputeNormalization(trainDS)
 	for _, tc := range []struct {
 		name   string

@@ -6,6 +6,7 @@ import (
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/models"
 )
 
@@ -13,7 +14,7 @@ import (
 // refuses to, and a bad value is a configuration error. (The captured step
 // itself is tested on the device: gpu.TestGraphTrainingIsBitwiseEager.)
 func TestGraphModes(t *testing.T) {
-	ds := synthetic(32, 1)
+	ds := synth.Dataset(32, 1)
 	for _, tc := range []struct {
 		mode    GraphMode
 		wantErr string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 )
 
@@ -16,7 +17,7 @@ func TestShortLastBatchWithRoR(t *testing.T) {
 		t.Run(rc.String(), func(t *testing.T) {
 			cfg := testConfig(t, "resnet-20", t.TempDir())
 			cfg.Model.RoR, cfg.Recompute, cfg.Epochs = 3, rc, 1
-			tr := newTrainer(t, cfg, synthetic(40, 1), nil)
+			tr := newTrainer(t, cfg, synth.Dataset(40, 1), nil)
 			defer tr.Close()
 			if err := tr.Run(context.Background()); err != nil {
 				t.Fatal(err)
