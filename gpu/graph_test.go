@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/internal/gputest"
@@ -199,29 +198,7 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 			if eagerLaunches != 0 || launches != 3 {
 				t.Fatalf("graph launches: eager run %d, graph run %d (want 0 and 3)", eagerLaunches, launches)
 			}
-			fa, err := checkpoint.Read(filepath.Join(eagerDir, "last.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fb, err := checkpoint.Read(filepath.Join(graphDir, "last.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			bad := 0
-			for name, ta := range fa.Tensors {
-				va, vb := ta.Data().([]float32), fb.Tensors[name].Data().([]float32)
-				for i := range va {
-					if va[i] != vb[i] {
-						if bad < 5 {
-							t.Errorf("%s[%d]: eager %v, graph %v", name, i, va[i], vb[i])
-						}
-						bad++
-					}
-				}
-			}
-			if bad > 0 {
-				t.Errorf("%d values differ between the eager and the graph run", bad)
-			}
+			sameCheckpoints(t, eagerDir, graphDir, "eager", "graph")
 			ma, mb := readMetricsFile(t, eagerDir), readMetricsFile(t, graphDir)
 			if len(ma) != 2 || len(mb) != 2 {
 				t.Fatalf("%d and %d epochs of metrics, want 2", len(ma), len(mb))
