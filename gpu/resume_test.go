@@ -8,8 +8,6 @@ import (
 
 	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
-	"github.com/deepres/deepres/gpu"
-	"github.com/deepres/deepres/internal/gputest"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -22,14 +20,7 @@ import (
 // uninterrupted run — with shuffling, augmentation, stochastic depth,
 // dropout, RoR and warm-up in play, and the resumed part recomputing.
 func TestResumeIsExactOnDevice(t *testing.T) {
-	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
-	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
-		gputest.Skip(t, "no NVIDIA GPU: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := openFP32(t)
 	trainDS, testDS := synth.Dataset(80, 1), synth.Dataset(20, 2)
 	for _, tc := range []struct {
 		name  string

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -47,14 +46,7 @@ func deviceCounters(t *testing.T, path string) (c map[string]int64, ok bool) {
 func TestSteadyStepOnDevice(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	t.Setenv("CUDASIM_STATS", stats)
-	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
-	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
-		t.Skipf("no NVIDIA GPU: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := openFP32(t)
 	for _, tc := range []struct {
 		name      string
 		recompute layers.Recompute

@@ -1,15 +1,12 @@
 package gpu_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
-	"github.com/deepres/deepres/gpu"
-	"github.com/deepres/deepres/internal/gputest"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
@@ -21,14 +18,7 @@ import (
 // and, afterwards, the same weights and BN statistics within float32
 // tolerance: the end-to-end check that the backends agree on a whole run.
 func TestTrainingMatchesCPU(t *testing.T) {
-	g, err := gpu.Open(0, gpu.Options{Math: gpu.FP32})
-	if errors.Is(err, gpu.ErrLibraryNotFound) || errors.Is(err, gpu.ErrNoDevice) {
-		gputest.Skip(t, "no NVIDIA GPU: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := openFP32(t)
 	for _, tc := range trainingCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := &kinkWatch{Backend: cpuref.New(0)}

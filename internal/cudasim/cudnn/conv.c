@@ -34,7 +34,8 @@
 #pragma GCC optimize("O3")
 #endif
 
-/* conv_geometry checks the four descriptors of a convolution the way every
+/* conv_geometry checks the handle (BAD_PARAM if it is not live) and the four
+ * descriptors of a convolution the way every
  * cudnn_cnn call documents them and returns its geometry: BAD_PARAM for a
  * descriptor that is not set, mismatched data types, "xDesc and wDesc have a
  * non-matching number of input feature maps", a filter "larger than the
@@ -43,9 +44,11 @@
  * spatial sizes do not match with the expected size as determined by
  * cudnnGetConvolutionNdForwardOutputDim()", and for what the simulator does
  * not implement (data other than float, layouts other than NCHW). */
-cudnnStatus_t conv_geometry(const char *call, cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
+cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
 	cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, convgeom *g)
 {
+	if (!dnn_handle_ok(h))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	if (!dnn_tensor_ok(xd) || !dnn_tensor_ok(yd) || !dnn_filter_ok(wd) || !dnn_conv_ok(cd))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor, filter or convolution descriptor is NULL or not set");
 	if (xd->dtype != yd->dtype || xd->dtype != wd->dtype)
@@ -430,10 +433,8 @@ DNN_API cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionForward";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, xd, wd, cd, yd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, xd, wd, cd, yd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return run(h, call, DIR_FWD, &g, cd->math, algo, alpha, x, w, beta, y, ws, ws_size);
@@ -448,10 +449,8 @@ DNN_API cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionBackwardData";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, dxd, wd, cd, dyd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, dxd, wd, cd, dyd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return run(h, call, DIR_BWD_DATA, &g, cd->math, algo, alpha, w, dy, beta, dx, ws, ws_size);
@@ -466,10 +465,8 @@ DNN_API cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnConvolutionBackwardFilter";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, xd, dwd, cd, dyd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, xd, dwd, cd, dyd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return run(h, call, DIR_BWD_FILTER, &g, cd->math, algo, alpha, x, dy, beta, dw, ws, ws_size);

@@ -241,7 +241,7 @@ typedef struct {
 	int pad_h, pad_w, u, v, dil_h, dil_w;
 	int flip;                    /* CUDNN_CONVOLUTION: the kernel is flipped */
 } convgeom;
-cudnnStatus_t conv_geometry(const char *call, cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
+cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
 	cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, convgeom *g);
 
 /* find.c, used by conv.c. */

@@ -232,10 +232,8 @@ DNN_API cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cu
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionForwardAlgorithmEx";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, xd, wd, cd, yd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, xd, wd, cd, yd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return find(h, call, DIR_FWD, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &g, cd->math, x, w, y, requested, returned, perf, ws, ws_size);
@@ -247,10 +245,8 @@ DNN_API cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t 
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionBackwardDataAlgorithmEx";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, dxd, wd, cd, dyd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, dxd, wd, cd, dyd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return find(h, call, DIR_BWD_DATA, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &g, cd->math, w, dy, dx, requested, returned, perf, ws, ws_size);
@@ -262,10 +258,8 @@ DNN_API cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnFindConvolutionBackwardFilterAlgorithmEx";
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	convgeom g;
-	cudnnStatus_t s = conv_geometry(call, xd, dwd, cd, dyd, &g);
+	cudnnStatus_t s = conv_geometry(h, call, xd, dwd, cd, dyd, &g);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	return find(h, call, DIR_BWD_FILTER, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &g, cd->math, x, dy, dw, requested, returned, perf, ws, ws_size);
