@@ -60,6 +60,8 @@ type Backend struct {
 	// A capture in progress (graph.go): failures go to captureErr, not err.
 	capturing  bool
 	captureErr error
+	pieces     *capture // what the capture recorded so far (branch.go)
+	branchMod  *module  // dr_set_branches, loaded by CanBranch
 	dev        C.dr_CUdevice
 	ctx        C.dr_CUcontext
 	stream     C.dr_CUstream
@@ -224,7 +226,7 @@ func (b *Backend) init(ordinal int) error {
 	if err != nil {
 		return err
 	}
-	if b.mod, err = loadModule(cubin); err != nil {
+	if b.mod, err = loadModule(cubin, kernelNames); err != nil {
 		return err
 	}
 	p, err := b.mem.getReserved(b.opts.Workspace)
@@ -247,6 +249,9 @@ func (b *Backend) teardown() error {
 	}
 	if b.mod != nil {
 		errs = append(errs, b.mod.unload())
+	}
+	if b.branchMod != nil {
+		errs = append(errs, b.branchMod.unload())
 	}
 	if b.blas != nil {
 		errs = append(errs, blasCheck("cublasDestroy_v2", C.dr_cublasDestroy(b.blas)))

@@ -41,6 +41,30 @@ static dr_CUresult dr_cuGraphInstantiate(dr_CUgraphExec *e, dr_CUgraph g) { retu
 static dr_CUresult dr_cuGraphLaunch(dr_CUgraphExec e, dr_CUstream s) { return dr_cu.cuGraphLaunch(e, s); }
 static dr_CUresult dr_cuGraphExecDestroy(dr_CUgraphExec e) { return dr_cu.cuGraphExecDestroy(e); }
 static dr_CUresult dr_cuGraphDestroy(dr_CUgraph g) { return dr_cu.cuGraphDestroy(g); }
+static dr_CUresult dr_cuGraphCreate(dr_CUgraph *g) { return dr_cu.cuGraphCreate(g, 0); }
+static dr_CUresult dr_cuGraphNodeCount(dr_CUgraph g, size_t *n) { return dr_cu.cuGraphGetNodes(g, NULL, n); }
+/* Graphs here are chains: each node depends on the one before (last, or
+ * nothing when last is NULL). */
+static dr_CUresult dr_cuGraphAddChild(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNode last, dr_CUgraph child) {
+	return dr_cu.cuGraphAddChildGraphNode(n, g, last ? &last : NULL, last ? 1 : 0, child);
+}
+static dr_CUresult dr_cuGraphConditionalHandleCreate(dr_CUgraphConditionalHandle *h, dr_CUgraph g, dr_CUcontext ctx) {
+	return dr_cu.cuGraphConditionalHandleCreate(h, g, ctx, 0, 0);
+}
+/* An IF node on h with one body, returned in *body (the driver's graph). */
+static dr_CUresult dr_cuGraphAddIf(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNode last, dr_CUgraphConditionalHandle h,
+		dr_CUcontext ctx, dr_CUgraph *body) {
+	dr_CUgraphNodeParams p;
+	memset(&p, 0, sizeof p);
+	p.type = DR_CU_GRAPH_NODE_TYPE_CONDITIONAL;
+	p.params.conditional.handle = h;
+	p.params.conditional.type = DR_CU_GRAPH_COND_TYPE_IF;
+	p.params.conditional.size = 1;
+	p.params.conditional.ctx = ctx;
+	dr_CUresult r = dr_cu.cuGraphAddNode_v2(n, g, last ? &last : NULL, NULL, last ? 1 : 0, &p);
+	if (r == DR_CUDA_SUCCESS) *body = p.params.conditional.phGraph_out[0];
+	return r;
+}
 
 /* Every kernel argument travels in an 8-byte slot holding the value in its
  * low bytes (little-endian), so one array serves pointers, ints and floats:

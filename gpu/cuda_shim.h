@@ -29,6 +29,29 @@ typedef struct CUgraph_st *dr_CUgraph;
 typedef struct CUgraphExec_st *dr_CUgraphExec;
 typedef unsigned int dr_CUstreamCaptureMode;   /* enum CUstreamCaptureMode_enum */
 typedef unsigned int dr_CUstreamCaptureStatus; /* enum CUstreamCaptureStatus_enum */
+typedef struct CUgraphNode_st *dr_CUgraphNode;
+typedef unsigned long long dr_CUgraphConditionalHandle; /* cuuint64_t */
+
+/* Conditional nodes (CUDA 12.3+; Driver API "Graph Management",
+ * CUDA_CONDITIONAL_NODE_PARAMS and CUgraphNodeParams). The driver writes
+ * phGraph_out: its own array of the node's body graphs. */
+typedef struct {
+	dr_CUgraphConditionalHandle handle;
+	unsigned int type; /* CUgraphConditionalNodeType */
+	unsigned int size;
+	dr_CUgraph *phGraph_out;
+	dr_CUcontext ctx;
+} dr_CUDA_CONDITIONAL_NODE_PARAMS;
+typedef struct {
+	unsigned int type; /* CUgraphNodeType */
+	int reserved0[3];
+	union {
+		long long reserved1[29];
+		dr_CUDA_CONDITIONAL_NODE_PARAMS conditional;
+	} params;
+	long long reserved2;
+} dr_CUgraphNodeParams;
+typedef struct CUgraphEdgeData_st dr_CUgraphEdgeData; /* only ever NULL here */
 
 #define DR_CUDA_SUCCESS 0u
 #define DR_CUDA_ERROR_OUT_OF_MEMORY 2u
@@ -40,6 +63,8 @@ typedef unsigned int dr_CUstreamCaptureStatus; /* enum CUstreamCaptureStatus_enu
 #define DR_CU_MEMHOSTALLOC_PORTABLE 1u
 #define DR_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL 1u
 #define DR_CU_STREAM_CAPTURE_STATUS_NONE 0u
+#define DR_CU_GRAPH_NODE_TYPE_CONDITIONAL 13u
+#define DR_CU_GRAPH_COND_TYPE_IF 0u
 
 typedef dr_CUresult (*dr_pfn_cuInit)(unsigned int Flags);
 typedef dr_CUresult (*dr_pfn_cuDriverGetVersion)(int *driverVersion);
@@ -77,6 +102,11 @@ typedef dr_CUresult (*dr_pfn_cuGraphInstantiateWithFlags)(dr_CUgraphExec *phGrap
 typedef dr_CUresult (*dr_pfn_cuGraphLaunch)(dr_CUgraphExec hGraphExec, dr_CUstream hStream);
 typedef dr_CUresult (*dr_pfn_cuGraphExecDestroy)(dr_CUgraphExec hGraphExec);
 typedef dr_CUresult (*dr_pfn_cuGraphDestroy)(dr_CUgraph hGraph);
+typedef dr_CUresult (*dr_pfn_cuGraphCreate)(dr_CUgraph *phGraph, unsigned int flags);
+typedef dr_CUresult (*dr_pfn_cuGraphGetNodes)(dr_CUgraph hGraph, dr_CUgraphNode *nodes, size_t *numNodes);
+typedef dr_CUresult (*dr_pfn_cuGraphAddChildGraphNode)(dr_CUgraphNode *phGraphNode, dr_CUgraph hGraph, const dr_CUgraphNode *dependencies, size_t numDependencies, dr_CUgraph childGraph);
+typedef dr_CUresult (*dr_pfn_cuGraphConditionalHandleCreate)(dr_CUgraphConditionalHandle *pHandle_out, dr_CUgraph hGraph, dr_CUcontext ctx, unsigned int defaultLaunchValue, unsigned int flags);
+typedef dr_CUresult (*dr_pfn_cuGraphAddNode_v2)(dr_CUgraphNode *phGraphNode, dr_CUgraph hGraph, const dr_CUgraphNode *dependencies, const dr_CUgraphEdgeData *dependencyData, size_t numDependencies, dr_CUgraphNodeParams *nodeParams);
 typedef dr_CUresult (*dr_pfn_cuGetErrorString)(dr_CUresult error, const char **pStr);
 typedef dr_CUresult (*dr_pfn_cuGetErrorName)(dr_CUresult error, const char **pStr);
 
@@ -118,6 +148,13 @@ typedef struct {
 	dr_pfn_cuGraphLaunch cuGraphLaunch;
 	dr_pfn_cuGraphExecDestroy cuGraphExecDestroy;
 	dr_pfn_cuGraphDestroy cuGraphDestroy;
+	/* Graphs built by hand with conditional nodes (stochastic depth in a
+	 * captured step); loaded separately, NULL on a driver before 12.3. */
+	dr_pfn_cuGraphCreate cuGraphCreate;
+	dr_pfn_cuGraphGetNodes cuGraphGetNodes;
+	dr_pfn_cuGraphAddChildGraphNode cuGraphAddChildGraphNode;
+	dr_pfn_cuGraphConditionalHandleCreate cuGraphConditionalHandleCreate;
+	dr_pfn_cuGraphAddNode_v2 cuGraphAddNode_v2;
 } dr_cuda_api;
 
 /* ---- cuBLAS v2 (cublas_api.h / cublas_v2.h) ---- */

@@ -19,6 +19,7 @@ var (
 	cudaOnce, blasOnce, nvrtcOnce sync.Once
 	cudaErr, blasErr, nvrtcErr    error
 	graphErr                      error // the graph API did not load (graph.go)
+	branchErr                     error // conditional nodes did not load (branch.go)
 )
 
 func ptr[T any](field *T) *unsafe.Pointer { return (*unsafe.Pointer)(unsafe.Pointer(field)) }
@@ -75,6 +76,15 @@ func loadCUDA() error {
 				{Name: "cuGraphLaunch", Dst: ptr(&t.cuGraphLaunch)},
 				{Name: "cuGraphExecDestroy", Dst: ptr(&t.cuGraphExecDestroy)},
 				{Name: "cuGraphDestroy", Dst: ptr(&t.cuGraphDestroy)},
+			})
+			// Optional too: conditional nodes (CUDA 12.3+) let stochastic
+			// depth be captured (branch.go).
+			branchErr = h.Load([]dl.Symbol{
+				{Name: "cuGraphCreate", Dst: ptr(&t.cuGraphCreate)},
+				{Name: "cuGraphGetNodes", Dst: ptr(&t.cuGraphGetNodes)},
+				{Name: "cuGraphAddChildGraphNode", Dst: ptr(&t.cuGraphAddChildGraphNode)},
+				{Name: "cuGraphConditionalHandleCreate", Dst: ptr(&t.cuGraphConditionalHandleCreate)},
+				{Name: "cuGraphAddNode_v2", Dst: ptr(&t.cuGraphAddNode_v2)},
 			})
 		}
 	})

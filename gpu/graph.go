@@ -60,43 +60,61 @@ func (b *Backend) BeginCapture() error {
 		return err
 	}
 	b.capturing, b.captureErr = true, nil
+	b.pieces = &capture{streaming: true}
 	return nil
 }
 
 // EndCapture ends the recording and instantiates it (ops.Capturer). The
 // first op that failed to record is the error; the device's sticky error
-// is untouched, so eager work goes on.
+// is untouched, so eager work goes on. A recording with branches
+// (CaptureIf) is assembled into one graph with conditional nodes first.
 func (b *Backend) EndCapture() (ops.Graph, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if !b.capturing {
+		b.mu.Unlock()
 		panic("ops: EndCapture without BeginCapture")
 	}
-	var g C.dr_CUgraph
-	var exec C.dr_CUgraphExec
-	var err error
-	b.call(func() {
-		endErr := cuCheck("cuStreamEndCapture", C.dr_cuStreamEndCapture(b.stream, &g))
-		err = errors.Join(b.captureErr, endErr)
-		if err == nil {
-			err = cuCheck("cuGraphInstantiateWithFlags", C.dr_cuGraphInstantiate(&exec, g))
-		}
-		if g != nil {
-			// The executable graph does not need the graph ("Graph Management").
-			err = errors.Join(err, cuCheck("cuGraphDestroy", C.dr_cuGraphDestroy(g)))
-		}
-	})
-	b.capturing, b.captureErr = false, nil
+	if b.pieces.inBody {
+		b.mu.Unlock()
+		panic("ops: EndCapture inside a CaptureIf body")
+	}
+	b.cut(piece{}, len(b.pieces.list) == 0)
+	c, err := b.pieces, b.captureErr
+	b.capturing, b.captureErr, b.pieces = false, nil, nil
 	if b.inline {
 		runtime.UnlockOSThread()
 	}
+	b.mu.Unlock()
 	if err != nil {
-		if exec != nil {
-			b.call(func() { C.dr_cuGraphExecDestroy(exec) })
-		}
+		b.destroyPieces(c.list)
 		return nil, fmt.Errorf("capture a CUDA graph: %w", err)
 	}
-	return &Graph{b: b, exec: exec}, nil
+	if len(c.list) == 1 && !c.branched() {
+		return b.instantiate(c.list[0].g, nil, nil)
+	}
+	return b.assemble(c.list)
+}
+
+// instantiate makes g executable and destroys g: the executable graph does
+// not need it ("Graph Management"). table and host are what the graph's
+// setter kernel reads (branch.go), kept until Close.
+func (b *Backend) instantiate(g C.dr_CUgraph, table ops.Tensor, host []float32) (ops.Graph, error) {
+	var exec C.dr_CUgraphExec
+	var err error
+	b.mu.Lock()
+	b.call(func() {
+		err = cuCheck("cuGraphInstantiateWithFlags", C.dr_cuGraphInstantiate(&exec, g))
+		err = errors.Join(err, cuCheck("cuGraphDestroy", C.dr_cuGraphDestroy(g)))
+		if err != nil && exec != nil {
+			C.dr_cuGraphExecDestroy(exec)
+		}
+	})
+	b.mu.Unlock()
+	if err != nil {
+		b.Free(table)
+		return nil, fmt.Errorf("capture a CUDA graph: %w", err)
+	}
+	return &Graph{b: b, exec: exec, table: table, tableHost: host}, nil
 }
 
 // notCapturing panics when what is called during a capture: its effect
@@ -114,6 +132,10 @@ func (b *Backend) notCapturing(what string) {
 type Graph struct {
 	b    *Backend
 	exec C.dr_CUgraphExec
+	// A graph with branches: the table its setter kernel reads, and the
+	// host copy it was uploaded from (CopyIn's source stays unchanged).
+	table     ops.Tensor
+	tableHost []float32
 }
 
 // Launch replays the graph on the backend's stream with one cuGraphLaunch.
@@ -133,10 +155,12 @@ func (g *Graph) Close() error {
 	}
 	var err error
 	g.b.mu.Lock()
-	defer g.b.mu.Unlock()
 	if !g.b.closed {
 		g.b.call(func() { err = cuCheck("cuGraphExecDestroy", C.dr_cuGraphExecDestroy(g.exec)) })
 	}
 	g.exec = nil
+	g.b.mu.Unlock()
+	g.b.Free(g.table)
+	g.table, g.tableHost = nil, nil
 	return err
 }

@@ -21,7 +21,7 @@ import (
 // architecture (no CUDA SDK at build time; CI checks they compile with
 // clang's CUDA mode, scripts/gpu/compile-kernels.sh).
 //
-//go:embed kernels/common.cuh kernels/*.cu
+//go:embed kernels/common.cuh kernels/*.cu kernels/branch/set_branches.cu
 var kernelFS embed.FS
 
 // kernelNames are the entry points kernels/*.cu define.
@@ -59,27 +59,34 @@ func KernelSource() (string, error) {
 	return b.String(), nil
 }
 
-// Compiled kernels are cached per process and architecture: compiling takes
-// a second or so, and several backends (tests) share it.
+// Compiled kernels are cached per process, program and architecture:
+// compiling takes a second or so, and several backends (tests) share it.
 var cubins = struct {
 	sync.Mutex
 	m map[string][]byte
 }{m: map[string][]byte{}}
 
 func compileKernels(arch string) ([]byte, error) {
+	return compileProgram("deepres_kernels.cu", KernelSource, arch)
+}
+
+// compileProgram compiles the source that src returns with NVRTC for arch
+// into a cubin, once per process.
+func compileProgram(name string, src func() (string, error), arch string) ([]byte, error) {
 	cubins.Lock()
 	defer cubins.Unlock()
-	if c, ok := cubins.m[arch]; ok {
+	key := name + "\x00" + arch
+	if c, ok := cubins.m[key]; ok {
 		return c, nil
 	}
 	if err := loadNVRTC(); err != nil {
 		return nil, err
 	}
-	src, err := KernelSource()
+	text, err := src()
 	if err != nil {
 		return nil, err
 	}
-	csrc, cname := C.CString(src), C.CString("deepres_kernels.cu")
+	csrc, cname := C.CString(text), C.CString(name)
 	defer C.free(unsafe.Pointer(csrc))
 	defer C.free(unsafe.Pointer(cname))
 	var prog C.dr_nvrtcProgram
@@ -96,7 +103,7 @@ func compileKernels(arch string) ([]byte, error) {
 		defer C.free(unsafe.Pointer(optv[i]))
 	}
 	if err := nvrtcCheck("nvrtcCompileProgram", C.dr_nvrtcCompileProgram(prog, C.int(len(opts)), (**C.char)(copts))); err != nil {
-		return nil, fmt.Errorf("compiling the kernels for %s: %w\n%s", arch, err, programLog(prog))
+		return nil, fmt.Errorf("compiling %s for %s: %w\n%s", name, arch, err, programLog(prog))
 	}
 	var n C.size_t
 	if err := nvrtcCheck("nvrtcGetCUBINSize", C.dr_nvrtcGetCUBINSize(prog, &n)); err != nil {
@@ -108,7 +115,7 @@ func compileKernels(arch string) ([]byte, error) {
 		return nil, err
 	}
 	c := C.GoBytes(buf, C.int(n))
-	cubins.m[arch] = c
+	cubins.m[key] = c
 	return c, nil
 }
 
@@ -131,14 +138,15 @@ type module struct {
 	fn  map[string]C.dr_CUfunction
 }
 
-func loadModule(cubin []byte) (*module, error) {
+// loadModule loads cubin into the current context and looks up names.
+func loadModule(cubin []byte, names []string) (*module, error) {
 	img := C.CBytes(cubin)
 	defer C.free(img)
 	m := &module{fn: map[string]C.dr_CUfunction{}}
 	if err := cuCheck("cuModuleLoadData", C.dr_cuModuleLoadData(&m.mod, img)); err != nil {
 		return nil, err
 	}
-	for _, name := range kernelNames {
+	for _, name := range names {
 		cname := C.CString(name)
 		var f C.dr_CUfunction
 		err := cuCheck("cuModuleGetFunction("+name+")", C.dr_cuModuleGetFunction(&f, m.mod, cname))
@@ -191,6 +199,11 @@ func (b *Backend) launch(name string, n int, args ...uint64) error {
 }
 
 func (b *Backend) launchGrid(name string, grid int, args ...uint64) error {
+	return b.launchIn(b.mod, name, grid, args...)
+}
+
+// launchIn launches kernel name of module m on grid blocks of blockSize.
+func (b *Backend) launchIn(m *module, name string, grid int, args ...uint64) error {
 	if len(args) > C.DR_MAX_KERNEL_ARGS {
 		panic("gpu: too many kernel arguments")
 	}
@@ -198,6 +211,6 @@ func (b *Backend) launchGrid(name string, grid int, args ...uint64) error {
 	for i, a := range args {
 		slots[i] = C.ulonglong(a)
 	}
-	return cuCheck("cuLaunchKernel("+name+")", C.dr_launch(b.mod.fn[name], C.uint(grid), blockSize, b.stream,
+	return cuCheck("cuLaunchKernel("+name+")", C.dr_launch(m.fn[name], C.uint(grid), blockSize, b.stream,
 		&slots[0], C.int(len(args))))
 }

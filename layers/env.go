@@ -29,6 +29,12 @@ type Env struct {
 	// (train/graphstep.go) draws each launch's masks so.
 	DropoutBase     ops.Tensor
 	DropoutStepBase uint64
+	// Branch, while a training step is being captured (train/graphstep.go),
+	// makes every unit that stochastic depth may drop record both of its
+	// forms, decided on the device by Mask[unit's Index] at each launch
+	// (Unit.forwardBranched); nil otherwise. Mask is one float per unit.
+	Branch ops.Brancher
+	Mask   ops.Tensor
 	// Recompute is what units keep for their backward pass (see Recompute
 	// and Unit). Set it before Setup.
 	Recompute Recompute

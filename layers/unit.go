@@ -53,6 +53,8 @@ type Unit struct {
 	Survival float64
 	// Active is this step's Bernoulli draw; only read while training.
 	Active bool
+	// Index is the unit's place in its network: its entry of Env.Mask.
+	Index int
 
 	inShape, outShape ops.Shape
 	sum, q            ops.Tensor // own buffers, largest batch
@@ -60,6 +62,24 @@ type Unit struct {
 	x, a, f, h, qv       ops.Tensor
 	seed                 uint64 // Env.DropoutSeed when Forward began
 	ranPost, passThrough bool
+	// What each recorded form left for Backward while a step is captured
+	// (forwardBranched): [0] dropped, [1] kept.
+	forms [2]unitState
+}
+
+// unitState is what Forward leaves for Backward.
+type unitState struct {
+	x, a, f, h, qv       ops.Tensor
+	seed                 uint64
+	ranPost, passThrough bool
+}
+
+func (u *Unit) state() unitState {
+	return unitState{u.x, u.a, u.f, u.h, u.qv, u.seed, u.ranPost, u.passThrough}
+}
+
+func (u *Unit) setState(s unitState) {
+	u.x, u.a, u.f, u.h, u.qv, u.seed, u.ranPost, u.passThrough = s.x, s.a, s.f, s.h, s.qv, s.seed, s.ranPost, s.passThrough
 }
 
 // NewUnit returns a unit with the identity shortcut and unit scales; the
@@ -157,15 +177,96 @@ func (u *Unit) dropped() bool { return u.env.Train && !u.Active }
 // Forward computes the unit's output. A dropped unit (training, Active
 // false) computes only its shortcut: no kernel of its branch runs.
 func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
-	n := x.Shape()[0]
-	u.x = x
-	u.seed = u.env.DropoutSeed
-	u.passThrough = false
+	if u.Branched() {
+		return u.forwardBranched(x)
+	}
+	n := u.begin(x)
 	f, h := u.inside(x, false)
 	if u.dropped() {
 		return u.forwardDropped(h, n)
 	}
 	return u.finish(u.combine(f, h, n))
+}
+
+// begin starts a forward pass on x and returns its batch size.
+func (u *Unit) begin(x ops.Tensor) int {
+	u.x = x
+	u.seed = u.env.DropoutSeed
+	u.passThrough = false
+	return x.Shape()[0]
+}
+
+// Branched reports whether the unit records both its forms, kept and
+// dropped, for the device to choose from at each launch: while a training
+// step is captured (Env.Branch), for a unit stochastic depth may drop.
+func (u *Unit) Branched() bool {
+	return u.env.Branch != nil && u.env.Train && u.Survival < 1
+}
+
+// forwardBranched records the kept form of the unit, then the dropped one,
+// chosen on the device by Env.Mask[Index] at each launch. The dropped form
+// writes its output where the kept one does, so that what comes after
+// reads one tensor whatever the mask: a dropped unit that eagerly returns
+// its input (or its shortcut's buffer) copies it there instead, and one
+// with something to add forms its sum in the kept form's sum. The values,
+// and so the bits, are eager mode's.
+func (u *Unit) forwardBranched(x ops.Tensor) ops.Tensor {
+	e := u.env
+	active := u.Active
+	var sum, out ops.Tensor
+	e.Branch.CaptureIf(e.Mask, u.Index, func() {
+		u.Active = true
+		n := u.begin(x)
+		f, h := u.inside(x, false)
+		sum = u.combine(f, h, n)
+		out = u.finish(sum)
+		u.forms[1] = u.state()
+	}, func() {
+		u.Active = false
+		u.begin(x)
+		_, h := u.inside(x, false)
+		if u.droppedPassesThrough() && (h == u.x || e.Recompute == StoreAll) {
+			e.B.AddTensor(out, h, 1, 0) // as forwardDropped, which returns h
+			u.ranPost = false
+		} else {
+			e.B.AddTensor(sum, h, 1, 0)
+			if r := u.finish(sum); !r.Shape().Equal(out.Shape()) {
+				panic("layers: the dropped form of unit " + u.Name + " ends elsewhere than the kept one")
+			}
+		}
+		u.forms[0] = u.state()
+	})
+	u.Active = active
+	u.setState(u.forms[flagIndex(active)])
+	return out
+}
+
+func flagIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BackwardBranched records the backward pass of both forms of a unit whose
+// forward pass forwardBranched recorded, chosen by the same mask entry;
+// zero, which the dropped form runs first, zeroes its parameters'
+// gradients (as Network.Backward does for a unit dropped eagerly).
+func (u *Unit) BackwardBranched(dx, dy ops.Tensor, add bool, zero func()) {
+	e := u.env
+	active := u.Active
+	e.Branch.CaptureIf(e.Mask, u.Index, func() {
+		u.Active = true
+		u.setState(u.forms[1])
+		u.Backward(dx, dy, add)
+	}, func() {
+		u.Active = false
+		u.setState(u.forms[0])
+		zero()
+		u.Backward(dx, dy, add)
+	})
+	u.Active = active
+	u.setState(u.forms[flagIndex(active)])
 }
 
 // inside runs what comes before the sum — pre-activation, branch, shortcut,

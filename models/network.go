@@ -77,6 +77,7 @@ func New(cfg Config, b ops.Backend) (*Network, error) {
 	net.Survival = cfg.Survival(len(net.Units))
 	for i, u := range net.Units {
 		u.Survival = net.Survival[i]
+		u.Index = i
 	}
 	return net, nil
 }
@@ -273,6 +274,21 @@ func (net *Network) DrawDepth(r *rand.Rand) int {
 		}
 	}
 	return active
+}
+
+// MaskInto writes this step's stochastic-depth mask into dst, one float per
+// unit: 1 for a kept unit, 0 for a dropped one (what a captured step reads
+// from layers.Env.Mask).
+func (net *Network) MaskInto(dst []float32) {
+	if len(dst) != len(net.Units) {
+		panic(fmt.Sprintf("models: MaskInto %d floats for %d units", len(dst), len(net.Units)))
+	}
+	for i, u := range net.Units {
+		dst[i] = 0
+		if u.Active {
+			dst[i] = 1
+		}
+	}
 }
 
 // ExpectedDepth is Σ p_l, the expected number of active units.

@@ -69,6 +69,11 @@ func (net *Network) Backward() {
 		} else {
 			target = net.view(net.chain[nextSlot], in)
 		}
+		if u.Branched() {
+			u.BackwardBranched(target, cur, add, func() { net.zeroUnit(i) })
+			cur, slot = target, nextSlot
+			continue
+		}
 		if u.PassThrough() {
 			if add {
 				b.AddTensor(target, cur, 1, 1)
@@ -105,17 +110,22 @@ func withN(s ops.Shape, n int) ops.Shape {
 	return t
 }
 
-// zeroDropped zeroes the gradients of units dropped this step.
+// zeroDropped zeroes the gradients of units dropped this step (a branched
+// unit's dropped form does so itself: Unit.BackwardBranched).
 func (net *Network) zeroDropped() {
+	for i, u := range net.Units {
+		if !u.Active && !u.Branched() {
+			net.zeroUnit(i)
+		}
+	}
+}
+
+// zeroUnit zeroes the gradients of unit i's parameters.
+func (net *Network) zeroUnit(i int) {
 	b := net.Env.B
 	g := net.Params.Grads()
-	for i, u := range net.Units {
-		if u.Active {
-			continue
-		}
-		for _, r := range net.unitRanges[i] {
-			b.Fill(b.View(g, r.off, r.n), 0)
-		}
+	for _, r := range net.unitRanges[i] {
+		b.Fill(b.View(g, r.off, r.n), 0)
 	}
 }
 

@@ -29,3 +29,20 @@ type Graph interface {
 	// Close releases the recording; it is idempotent.
 	Close() error
 }
+
+// Brancher is implemented by a Capturer that can record work whose running
+// is decided on the device at each launch (gpu: CUDA conditional IF nodes).
+// Stochastic depth uses it so that a captured step runs only the branches
+// of the units its mask keeps (train/graphstep.go).
+type Brancher interface {
+	// CanBranch says why CaptureIf cannot be used (nil when it can): a
+	// driver without conditional nodes, say.
+	CanBranch() error
+	// CaptureIf records, during a capture, then's ops to run at each launch
+	// when cond[i] != 0 and otherwise's when cond[i] == 0, where cond is a
+	// device tensor the caller writes before each launch. then is recorded
+	// first; either may be nil. The two must leave the same tensors valid
+	// for what is recorded after them. It panics outside a capture, inside
+	// another CaptureIf's body, or when CanBranch is not nil.
+	CaptureIf(cond Tensor, i int, then, otherwise func())
+}

@@ -52,16 +52,46 @@ type graphStep struct {
 	seed      ops.Tensor
 	seedHost  [statsRing][2]float32
 	seedDelta uint64
+	// Stochastic depth: the step's unit mask (one float per unit, 1 kept),
+	// read by the graph's conditional nodes (layers.Unit.forwardBranched),
+	// and its host ring.
+	mask     ops.Tensor
+	maskHost [statsRing][]float32
 }
 
-// NotCaptured says why steps of model m are not captured yet ("" when
-// they are): stochastic depth's per-step unit mask decides on the host
-// which ops run (docs/architecture.md, "CUDA graphs").
+// NotCaptured says why steps of model m are never captured ("" when they
+// can be, on a backend that can: CaptureBlocker): with both stochastic
+// depth and dropout, which dropout seeds a step draws depends on the units
+// its mask keeps, and a captured step's seeds are fixed per op.
 func NotCaptured(m models.Config) string {
-	if m.SD != models.SDOff {
-		return "stochastic depth is not captured yet (its per-step unit mask)"
+	if m.SD != models.SDOff && m.Dropout > 0 {
+		return "stochastic depth with dropout is not captured (the dropout seeds a step draws depend on its unit mask)"
 	}
 	return ""
+}
+
+// CaptureBlocker says why backend b cannot capture steps of model m (""
+// when it can), and whether b can capture at all: where it cannot (the CPU
+// reference), eager is simply what runs and there is nothing to say.
+// Stochastic depth needs branches decided on the device (ops.Brancher:
+// CUDA conditional nodes).
+func CaptureBlocker(b ops.Backend, m models.Config) (why string, can bool) {
+	if _, can = b.(ops.Capturer); !can {
+		return fmt.Sprintf("the %s backend cannot capture", b.Name()), false
+	}
+	if why := NotCaptured(m); why != "" {
+		return why, true
+	}
+	if m.SD != models.SDOff {
+		br, ok := b.(ops.Brancher)
+		if !ok {
+			return fmt.Sprintf("stochastic depth needs branches in the graph, which the %s backend cannot record", b.Name()), true
+		}
+		if err := br.CanBranch(); err != nil {
+			return "stochastic depth needs conditional graph nodes: " + err.Error(), true
+		}
+	}
+	return "", true
 }
 
 // setupGraphs decides whether steps are captured, and allocates what a
@@ -74,11 +104,7 @@ func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 		t.gs.off = true
 		return nil
 	}
-	_, can := t.b.(ops.Capturer)
-	why := NotCaptured(m)
-	if !can {
-		why = fmt.Sprintf("the %s backend cannot capture", t.b.Name())
-	}
+	why, can := CaptureBlocker(t.b, m)
 	if why != "" {
 		t.gs.off = true
 		if mode == GraphsOn {
@@ -96,6 +122,11 @@ func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 	if err == nil && m.Dropout > 0 {
 		if t.gs.seed, err = t.b.Alloc(2); err == nil {
 			t.Net.Env.DropoutBase = t.gs.seed
+		}
+	}
+	if err == nil && m.SD != models.SDOff {
+		if t.gs.mask, err = t.b.Alloc(len(t.Net.Units)); err == nil {
+			t.Net.Env.Mask = t.gs.mask
 		}
 	}
 	if err != nil {
@@ -132,7 +163,11 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 		seed0 := env.DropoutSeed
 		err := c.BeginCapture()
 		if err == nil {
+			if gs.mask != nil {
+				env.Branch = b.(ops.Brancher)
+			}
 			t.compute(x, labels, p, func(j int) ops.Tensor { return b.View(gs.slot, j, 1) })
+			env.Branch = nil
 			gs.g, err = c.EndCapture()
 		}
 		// The capture's Forward advanced the seed as this step's must.
@@ -155,6 +190,13 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 	// lrHost[pending] stays unchanged until flush downloads (CopyIn's rule).
 	gs.lrHost[t.pending][0] = float32(lr)
 	b.CopyIn(gs.lr, gs.lrHost[t.pending][:])
+	if gs.mask != nil {
+		if gs.maskHost[t.pending] == nil {
+			gs.maskHost[t.pending] = make([]float32, len(t.Net.Units))
+		}
+		t.Net.MaskInto(gs.maskHost[t.pending])
+		b.CopyIn(gs.mask, gs.maskHost[t.pending])
+	}
 	gs.g.Launch()
 	if !captured {
 		t.Net.Env.DropoutSeed += gs.seedDelta
@@ -171,12 +213,12 @@ func (t *Trainer) closeGraphs() error {
 		err = t.gs.g.Close()
 		t.gs.g = nil
 	}
-	for _, x := range []ops.Tensor{t.gs.lr, t.gs.slot, t.gs.seed} {
+	for _, x := range []ops.Tensor{t.gs.lr, t.gs.slot, t.gs.seed, t.gs.mask} {
 		t.b.Free(x)
 	}
-	t.gs.lr, t.gs.slot, t.gs.seed = nil, nil, nil
+	t.gs.lr, t.gs.slot, t.gs.seed, t.gs.mask = nil, nil, nil, nil
 	if t.Net != nil {
-		t.Net.Env.DropoutBase = nil
+		t.Net.Env.DropoutBase, t.Net.Env.Mask = nil, nil
 	}
 	return err
 }

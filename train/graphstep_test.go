@@ -1,18 +1,23 @@
 package train
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/internal/replay"
 	"github.com/deepres/deepres/internal/synth"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
 )
 
 // --cuda-graphs: auto runs eagerly on a backend that cannot capture, on
-// refuses to, and a bad value is a configuration error. (The captured step
-// itself is tested on the device: gpu.TestGraphTrainingIsBitwiseEager.)
+// refuses to, and a bad value is a configuration error.
 func TestGraphModes(t *testing.T) {
 	ds := synth.Dataset(32, 1)
 	for _, tc := range []struct {
@@ -45,23 +50,115 @@ func TestGraphModes(t *testing.T) {
 	}
 }
 
-// What is not captured yet is refused under on (a configuration error, so
-// the CLI exits 2) and runs eagerly under auto.
+// Stochastic depth is captured (its branches decided on the device); with
+// dropout as well it is not: refused under on (a configuration error, so the
+// CLI exits 2), eager under auto.
 func TestGraphModeWithSD(t *testing.T) {
 	cfg := testConfig(t, "resnet-8", t.TempDir())
 	cfg.Model.SD = models.SDLinear
 	cfg.Graphs = GraphsOn
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "stochastic depth is not captured") {
+	if err := cfg.Validate(); err != nil {
 		t.Errorf("--cuda-graphs on with SD: %v", err)
+	}
+	cfg.Model, _ = models.Parse("wrn-10-2")
+	cfg.Model.Dropout, cfg.Model.SD = 0.3, models.SDLinear
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "stochastic depth with dropout is not captured") {
+		t.Errorf("--cuda-graphs on with SD and dropout: %v", err)
 	}
 	cfg.Graphs = GraphsAuto
 	if err := cfg.Validate(); err != nil {
-		t.Errorf("--cuda-graphs auto with SD: %v", err)
+		t.Errorf("--cuda-graphs auto with SD and dropout: %v", err)
 	}
-	cfg.Model, _ = models.Parse("wrn-10-2")
-	cfg.Model.Dropout, cfg.Graphs = 0.3, GraphsOn // dropout is captured (its seeds read from the device)
+	cfg.Model.SD, cfg.Graphs = models.SDOff, GraphsOn // dropout is captured (its seeds read from the device)
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("--cuda-graphs on with dropout: %v", err)
+	}
+}
+
+// TestCapturedTrainingIsBitwiseEager trains the same runs eagerly on the
+// CPU reference and captured, on internal/replay's capture semantics over
+// it (ops recorded, not run, at capture; stochastic depth's branches picked
+// at each launch from the mask uploaded before it), and requires bitwise
+// the same checkpoints and metrics: the trainer's whole graph path
+// (warm-up step, capture, per-launch learning rate, dropout seeds and unit
+// masks, the short last batch run eagerly between launches) without a GPU.
+// gpu.TestGraphTrainingIsBitwiseEager runs the same on the device.
+func TestCapturedTrainingIsBitwiseEager(t *testing.T) {
+	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
+	for _, tc := range []struct {
+		model  string
+		set    func(*models.Config)
+		recomp layers.Recompute
+	}{
+		{"resnet-14", func(c *models.Config) { c.SD = models.SDLinear }, layers.StoreAll},
+		{"preact-resnet-14", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.6 }, layers.RecomputeUnit},
+		{"resnet-14", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }, layers.RecomputeBN},
+		{"wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }, layers.StoreAll},
+	} {
+		name := tc.model + "/" + tc.recomp.String()
+		t.Run(name, func(t *testing.T) {
+			run := func(b ops.Backend, mode GraphMode) (string, *Trainer) {
+				cfg := testConfig(t, tc.model, t.TempDir())
+				tc.set(&cfg.Model)
+				cfg.Epochs, cfg.Recompute, cfg.Graphs = 3, tc.recomp, mode
+				tr, err := New(cfg, b, trainDS, nil, nil, data.ComputeNormalization(trainDS))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tr.Run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				tr.Close()
+				return cfg.Out, tr
+			}
+			rb := replay.New(cpuref.New(1))
+			eagerDir, _ := run(cpuref.New(1), GraphsOff)
+			graphDir, tr := run(rb, GraphsOn)
+			// 9 steps: the first (warm-up) and the three short batches eager.
+			if tr.GraphLaunches() != 5 || rb.Launches != 5 {
+				t.Fatalf("%d graph launches (%d on the backend), want 5", tr.GraphLaunches(), rb.Launches)
+			}
+			sameRun(t, eagerDir, graphDir)
+		})
+	}
+}
+
+// sameRun compares two runs' last checkpoints tensor by tensor and their
+// metrics' training figures, bitwise.
+func sameRun(t *testing.T, a, b string) {
+	t.Helper()
+	fa, err := checkpoint.Read(filepath.Join(a, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := checkpoint.Read(filepath.Join(b, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fa.Tensors) != len(fb.Tensors) {
+		t.Fatalf("%d tensors eager, %d captured", len(fa.Tensors), len(fb.Tensors))
+	}
+	for name, ta := range fa.Tensors {
+		tb, ok := fb.Tensors[name]
+		if !ok {
+			t.Fatalf("%s is missing from the captured run's checkpoint", name)
+		}
+		va, vb := ta.Data().([]float32), tb.Data().([]float32)
+		for i := range va {
+			if va[i] != vb[i] {
+				t.Fatalf("%s[%d]: eager %v, captured %v", name, i, va[i], vb[i])
+			}
+		}
+	}
+	ma, mb := readMetrics(t, a), readMetrics(t, b)
+	if len(ma) != len(mb) || len(ma) == 0 {
+		t.Fatalf("%d and %d lines of metrics", len(ma), len(mb))
+	}
+	for i := range ma {
+		if ma[i].TrainLoss != mb[i].TrainLoss || ma[i].TrainError != mb[i].TrainError || ma[i].FirstConvGrad != mb[i].FirstConvGrad {
+			t.Errorf("epoch %d: eager loss %v error %v grad %v, captured %v %v %v", ma[i].Epoch,
+				ma[i].TrainLoss, ma[i].TrainError, ma[i].FirstConvGrad, mb[i].TrainLoss, mb[i].TrainError, mb[i].FirstConvGrad)
+		}
 	}
 }
 

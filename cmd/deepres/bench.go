@@ -194,7 +194,8 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if err != nil {
 		return benchResult{}, err
 	}
-	var seedBase ops.Tensor
+	var seedBase, mask ops.Tensor
+	maskHost := make([]float32, len(net.Units))
 	var seedDelta uint64
 	var seedHost [2]float32
 	uploadSeed := func() {
@@ -218,8 +219,20 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 					net.Env.DropoutBase = seedBase
 					uploadSeed()
 				}
+				// The unit mask, read by the conditional nodes (benchGraphs
+				// said "" only where a backend that can capture can branch).
+				if br, ok := b.(ops.Brancher); ok && mc.SD != models.SDOff {
+					if mask, err = b.Alloc(len(net.Units)); err != nil {
+						return benchResult{}, err
+					}
+					defer b.Free(mask)
+					net.Env.Mask = mask
+					net.Env.Branch = br
+				}
 				seed0 := net.Env.DropoutSeed
-				if graph, lr, note, err = captureBench(b, step, &p, gm); err != nil {
+				graph, lr, note, err = captureBench(b, step, &p, gm)
+				net.Env.Branch = nil
+				if err != nil {
 					return benchResult{}, err
 				}
 				seedDelta = net.Env.DropoutSeed - seed0
@@ -246,6 +259,10 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		uploadSeed() // eager steps too, once the masks read the base
 		if graph != nil {
 			b.CopyIn(lr, lrHost)
+			if mask != nil {
+				net.MaskInto(maskHost)
+				b.CopyIn(mask, maskHost)
+			}
 			graph.Launch()
 			net.Env.DropoutSeed += seedDelta
 		} else {
@@ -292,11 +309,7 @@ func benchGraphs(b ops.Backend, mc models.Config, gm train.GraphMode) (string, e
 	if gm == train.GraphsOff {
 		return "", nil
 	}
-	_, can := b.(ops.Capturer)
-	why := train.NotCaptured(mc)
-	if !can {
-		why = "the " + b.Name() + " backend cannot capture"
-	}
+	why, can := train.CaptureBlocker(b, mc)
 	if why != "" && gm == train.GraphsOn {
 		return "", fmt.Errorf("--cuda-graphs on: %s", why)
 	}

@@ -70,7 +70,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"init", "--model", "wrn-40-4"}, "--out"},
 		{[]string{"bench", "--model", "resnet-20", "--steps", "0"}, "--steps"},
 		{[]string{"bench", "--model", "resnet-20", "--cuda-graphs", "maybe"}, "--cuda-graphs"},
-		{[]string{"bench", "--model", "resnet-20", "--sd", "linear:0.5", "--cuda-graphs", "on"}, "stochastic depth is not captured"},
+		{[]string{"bench", "--model", "wrn-16-2", "--dropout", "0.3", "--sd", "linear:0.5", "--cuda-graphs", "on"}, "stochastic depth with dropout is not captured"},
+		{[]string{"train", "--model", "wrn-16-2", "--dropout", "0.3", "--sd", "linear:0.5", "--cuda-graphs", "on"}, "stochastic depth with dropout is not captured"},
 		{[]string{"train", "--model", "resnet-20", "--cuda-graphs", "maybe"}, "--cuda-graphs"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {

@@ -132,8 +132,10 @@ func runTrain(args []string) error {
 		cfg.Out = defaultRunFolder(mf.model)
 	}
 	// classes come from the dataset; parse the model once to reject bad flags early
-	if _, err := mf.config(); err != nil {
+	if mc, err := mf.config(); err != nil {
 		return err
+	} else if why := train.NotCaptured(mc); cfg.Graphs == train.GraphsOn && why != "" {
+		return usagef("--cuda-graphs on: %s (auto launches every op then)", why)
 	}
 	if *download {
 		if kind == data.Folder {

@@ -37,3 +37,20 @@ for arch in $archs; do
 	fi
 	echo "compile-kernels.sh: $arch ok, $n kernels"
 done
+
+# The conditional-node setter is its own program (gpu/branch.go): common.cuh
+# then kernels/branch/set_branches.cu. Its call to cudaGraphSetConditional
+# stays an external function in the PTX, which the driver resolves.
+branch="$tmp/deepres_branches.cu"
+cat gpu/kernels/common.cuh gpu/kernels/branch/set_branches.cu >"$branch"
+for arch in $archs; do
+	"$clang" -x cuda --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch="$arch" \
+		-std=c++17 -Wall -Werror -Wno-unknown-cuda-version \
+		-include scripts/gpu/clang-cuda-prelude.h -S -o "$tmp/branches-$arch.ptx" "$branch"
+	if ! grep -q '^\.visible \.entry dr_set_branches' "$tmp/branches-$arch.ptx" ||
+		! grep -q '\.extern \.func cudaGraphSetConditional' "$tmp/branches-$arch.ptx"; then
+		echo "compile-kernels.sh: $arch: the setter's PTX lacks dr_set_branches or its call to cudaGraphSetConditional" >&2
+		exit 1
+	fi
+	echo "compile-kernels.sh: $arch setter ok"
+done

@@ -1,0 +1,327 @@
+package gpu
+
+/*
+#include "cuda_calls.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// Branches inside a captured graph (ops.Brancher), for stochastic depth:
+// a unit's branch must run at a launch only when that step's mask keeps the
+// unit, and the mask is drawn on the host after the capture. CUDA's
+// conditional IF nodes decide on the device (CUDA Programming Guide,
+// "Conditional Graph Nodes"; Driver API cuGraphConditionalHandleCreate,
+// cuGraphAddNode with CU_GRAPH_NODE_TYPE_CONDITIONAL): a node runs its body
+// graph when its handle's value, set by a kernel earlier in the same launch,
+// is non-zero. So the host cost of a step stays one launch whatever the depth.
+//
+// Building it: stream capture cannot record into a conditional's body while
+// the stream records the main graph, so the capture is cut into pieces.
+// CaptureIf ends the stream's capture (the segment so far), captures each
+// body as a graph of its own, and begins the next segment. EndCapture then
+// assembles one graph, a chain of
+//
+//	child(setter) → child(segment 0) → IF(h0){child(body 0)} → IF(h1){child(body 1)} → child(segment 1) → …
+//
+// where setter is one launch of dr_set_branches
+// (kernels/branch/set_branches.cu) that sets every handle from the float
+// flag its body depends on, read from device memory at each launch: the
+// caller writes the flags before launching. An "otherwise" body is an IF
+// node of its own whose handle is set when the flag is zero (IF with an
+// else body needs CUDA 12.8; this needs 12.3).
+
+var _ ops.Brancher = (*Backend)(nil)
+
+// capture is what one capture has recorded: its pieces in order.
+type capture struct {
+	list      []piece
+	streaming bool // the stream is capturing a piece now
+	inBody    bool // inside a CaptureIf body
+}
+
+// piece is one recorded graph: a segment that always runs, or a branch
+// body that runs when the float at flag is non-zero (or zero: whenZero).
+type piece struct {
+	g        C.dr_CUgraph
+	body     bool
+	flag     uint64 // device address of the deciding float
+	whenZero bool
+}
+
+func (c *capture) branched() bool {
+	for _, p := range c.list {
+		if p.body {
+			return true
+		}
+	}
+	return false
+}
+
+// CanBranch reports why CaptureIf cannot be used: a driver without
+// conditional nodes, or a toolchain that cannot build the setter kernel.
+// The first call compiles and loads that kernel.
+func (b *Backend) CanBranch() error {
+	if graphErr != nil {
+		return fmt.Errorf("%w: %v", ErrCaptureUnsupported, graphErr)
+	}
+	if branchErr != nil {
+		return fmt.Errorf("gpu: the CUDA driver has no conditional graph nodes (CUDA 12.3+): %v", branchErr)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		panic("ops: backend used after Close")
+	}
+	if b.branchMod != nil {
+		return nil
+	}
+	cubin, err := compileProgram("deepres_branches.cu", branchSource, b.info.Arch())
+	if err != nil {
+		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
+	}
+	var m *module
+	b.call(func() { m, err = loadModule(cubin, []string{"dr_set_branches"}) })
+	if err != nil {
+		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
+	}
+	b.branchMod = m
+	return nil
+}
+
+// branchSource is the setter's translation unit: common.cuh, then
+// kernels/branch/set_branches.cu.
+func branchSource() (string, error) {
+	common, err := kernelFS.ReadFile("kernels/common.cuh")
+	if err != nil {
+		return "", err
+	}
+	src, err := kernelFS.ReadFile("kernels/branch/set_branches.cu")
+	if err != nil {
+		return "", err
+	}
+	return string(common) + "\n" + string(src), nil
+}
+
+// CaptureIf records then and otherwise as branch bodies decided by
+// cond[i] at each launch (ops.Brancher).
+func (b *Backend) CaptureIf(cond ops.Tensor, i int, then, otherwise func()) {
+	t := b.ten(cond, "CaptureIf's cond")
+	if i < 0 || i >= t.len() {
+		panic(fmt.Sprintf("ops: CaptureIf index %d outside %v", i, t.shape))
+	}
+	flag := t.ptr + uint64(i)*4
+	b.mu.Lock()
+	switch {
+	case !b.capturing:
+		b.mu.Unlock()
+		panic("ops: CaptureIf outside a capture")
+	case b.pieces.inBody:
+		b.mu.Unlock()
+		panic("ops: CaptureIf inside a CaptureIf body")
+	case b.branchMod == nil:
+		b.mu.Unlock()
+		panic("ops: CaptureIf before CanBranch succeeded")
+	}
+	b.cut(piece{}, false)
+	b.mu.Unlock()
+	for k, body := range []func(){then, otherwise} {
+		if body == nil {
+			continue
+		}
+		b.mu.Lock()
+		b.begin()
+		b.pieces.inBody = true
+		b.mu.Unlock()
+		body()
+		b.mu.Lock()
+		b.pieces.inBody = false
+		b.cut(piece{body: true, flag: flag, whenZero: k == 1}, false)
+		b.mu.Unlock()
+	}
+	b.mu.Lock()
+	b.begin()
+	b.mu.Unlock()
+}
+
+// cut ends the stream's capture and keeps what it recorded as p (an empty
+// recording is dropped unless keepEmpty). Called with b.mu held. A failure
+// becomes the capture's error; the ops after it then record nothing (run).
+func (b *Backend) cut(p piece, keepEmpty bool) {
+	c := b.pieces
+	if !c.streaming {
+		return
+	}
+	c.streaming = false
+	b.call(func() {
+		var g C.dr_CUgraph
+		err := cuCheck("cuStreamEndCapture", C.dr_cuStreamEndCapture(b.stream, &g))
+		var n C.size_t = 1
+		if err == nil && !keepEmpty && branchErr == nil {
+			err = cuCheck("cuGraphGetNodes", C.dr_cuGraphNodeCount(g, &n))
+		}
+		switch {
+		case err != nil:
+			if g != nil {
+				C.dr_cuGraphDestroy(g)
+			}
+			if b.captureErr == nil {
+				b.captureErr = err
+			}
+		case n == 0:
+			C.dr_cuGraphDestroy(g)
+		default:
+			p.g = g
+			c.list = append(c.list, p)
+		}
+	})
+}
+
+// begin starts capturing the next piece, unless the capture already
+// failed. Called with b.mu held.
+func (b *Backend) begin() {
+	if b.captureErr != nil {
+		return
+	}
+	b.call(func() {
+		if err := cuCheck("cuStreamBeginCapture_v2", C.dr_cuStreamBeginCapture(b.stream)); err != nil {
+			b.captureErr = err
+			return
+		}
+		b.pieces.streaming = true
+	})
+}
+
+// destroyPieces releases recorded pieces that will not be assembled.
+func (b *Backend) destroyPieces(list []piece) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.call(func() {
+		for _, p := range list {
+			C.dr_cuGraphDestroy(p.g)
+		}
+	})
+}
+
+// branchBytes is the size of one dr_branch (set_branches.cu).
+const branchBytes = 24
+
+// assemble builds the graph with conditional nodes out of the pieces (see
+// the top of this file), instantiates it and releases the pieces.
+func (b *Backend) assemble(list []piece) (ops.Graph, error) {
+	var top C.dr_CUgraph
+	var handles []C.dr_CUgraphConditionalHandle
+	var err error
+	b.mu.Lock()
+	b.call(func() {
+		if err = cuCheck("cuGraphCreate", C.dr_cuGraphCreate(&top)); err != nil {
+			return
+		}
+		for _, p := range list {
+			if !p.body {
+				continue
+			}
+			var h C.dr_CUgraphConditionalHandle
+			if err = cuCheck("cuGraphConditionalHandleCreate", C.dr_cuGraphConditionalHandleCreate(&h, top, b.ctx)); err != nil {
+				return
+			}
+			handles = append(handles, h)
+		}
+	})
+	b.mu.Unlock()
+	fail := func(err error) (ops.Graph, error) {
+		b.destroyPieces(list)
+		if top != nil {
+			b.destroyPieces([]piece{{g: top}})
+		}
+		return nil, fmt.Errorf("assemble a CUDA graph with branches: %w", err)
+	}
+	if err != nil {
+		return fail(err)
+	}
+
+	if len(handles) == 0 { // every body recorded nothing: segments only
+		return b.chain(top, list, nil, nil, nil)
+	}
+	// The setter's table: handle, flag address, whenZero; uploaded once.
+	host := make([]float32, len(handles)*branchBytes/4)
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(host))), len(host))
+	k := 0
+	for _, p := range list {
+		if !p.body {
+			continue
+		}
+		w := words[k*branchBytes/4:]
+		h := uint64(handles[k])
+		w[0], w[1], w[2], w[3] = uint32(h), uint32(h>>32), uint32(p.flag), uint32(p.flag>>32)
+		w[4], w[5] = uint32(flag(p.whenZero)), 0
+		k++
+	}
+	table, err := b.Alloc(len(host))
+	if err != nil {
+		return fail(err)
+	}
+	b.CopyIn(table, host)
+	return b.chain(top, list, handles, table, host)
+}
+
+// chain adds the setter (when there are handles) and the pieces to top,
+// instantiates it and releases the pieces.
+func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphConditionalHandle, table ops.Tensor, host []float32) (ops.Graph, error) {
+	var err error
+	b.mu.Lock()
+	b.call(func() {
+		if err = b.err; err != nil {
+			return
+		}
+		var last C.dr_CUgraphNode
+		if len(handles) > 0 {
+			// The setter, captured on its own: one launch of enough blocks.
+			var setter C.dr_CUgraph
+			if err = cuCheck("cuStreamBeginCapture_v2", C.dr_cuStreamBeginCapture(b.stream)); err != nil {
+				return
+			}
+			grid := min((len(handles)+blockSize-1)/blockSize, maxGrid)
+			launchErr := b.launchIn(b.branchMod, "dr_set_branches", grid, b.ten(table, "branch table").ptr, i32(len(handles)))
+			err = errors.Join(launchErr, cuCheck("cuStreamEndCapture", C.dr_cuStreamEndCapture(b.stream, &setter)))
+			if err != nil {
+				if setter != nil {
+					C.dr_cuGraphDestroy(setter)
+				}
+				return
+			}
+			err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&last, top, nil, setter))
+			C.dr_cuGraphDestroy(setter) // the child node holds a copy
+		}
+		k := 0
+		for _, p := range list {
+			if err != nil {
+				return
+			}
+			if !p.body {
+				err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&last, top, last, p.g))
+				continue
+			}
+			var body C.dr_CUgraph
+			var node C.dr_CUgraphNode
+			if err = cuCheck("cuGraphAddNode_v2(IF)", C.dr_cuGraphAddIf(&last, top, last, handles[k], b.ctx, &body)); err == nil {
+				err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&node, body, nil, p.g))
+			}
+			k++
+		}
+	})
+	b.mu.Unlock()
+	b.destroyPieces(list)
+	if err != nil {
+		b.Free(table)
+		b.destroyPieces([]piece{{g: top}})
+		return nil, fmt.Errorf("assemble a CUDA graph with branches: %w", err)
+	}
+	return b.instantiate(top, table, host)
+}
