@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,11 +135,11 @@ func TestCaptureReplays(t *testing.T) {
 // TestGraphTrainingIsBitwiseEager trains the same run with --cuda-graphs on
 // and off and requires bitwise the same weights, BN statistics, momentum
 // and losses: the warm-up learning rate and the dropout masks change
-// between launches (read from device memory), the epoch's short last batch
+// between launches (read from device memory), stochastic depth's unit masks
+// change at every launch (conditional nodes), the epoch's short last batch
 // runs eagerly between launches, and every recompute mode is captured.
-// (The stochastic-depth cases of TestTrainingMatchesCPU are not captured
-// yet: train.NotCaptured.) Under the simulator it
-// also counts the graph launches: every full batch after the first.
+// Under the simulator it also counts the graph launches (every full batch
+// after the first) and the kernels run.
 func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	t.Setenv("CUDASIM_STATS", stats)
@@ -159,6 +160,12 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 		// recomputing replays them in the backward pass.
 		{"wrn-10-2/dropout/recompute-unit", "wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }, layers.RecomputeUnit},
 		{"wrn-10-2/dropout/ror3", "wrn-10-2", func(c *models.Config) { c.Dropout, c.RoR = 0.3, 3 }, layers.StoreAll},
+		// Stochastic depth: every unit records a kept and a dropped form.
+		{"resnet-20/sd", "resnet-20", func(c *models.Config) { c.SD, c.SDPL = models.SDLinear, 0.5 }, layers.StoreAll},
+		{"resnet-20/sd/projection-B", "resnet-20", func(c *models.Config) { c.SD, c.ProjectionB = models.SDLinear, true }, layers.StoreAll},
+		{"preact-resnet-20/sd/recompute-unit", "preact-resnet-20", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.5 }, layers.RecomputeUnit},
+		{"resnet-20/ror3/sd/recompute-bn", "resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }, layers.RecomputeBN},
+		{"resnet-20/bn-after-add/sd", "resnet-20", func(c *models.Config) { c.SD, c.Unit = models.SDLinear, models.BNAfterAdd }, layers.StoreAll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mc, err := models.Parse(tc.model)
@@ -224,8 +231,21 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 				return c["kernels_run"] - c["cudnnFindConvolutionForwardAlgorithmEx"] -
 					c["cudnnFindConvolutionBackwardDataAlgorithmEx"] - c["cudnnFindConvolutionBackwardFilterAlgorithmEx"]
 			}
-			if work(graphC) != work(eagerC) {
+			extra := work(graphC) - work(eagerC)
+			if mc.SD == models.SDOff && extra != 0 {
 				t.Errorf("kernels run: graph %d, eager %d; want the same work", work(graphC), work(eagerC))
+			}
+			if mc.SD != models.SDOff {
+				// The same units ran (same masks); a launch adds the kernel
+				// that sets its conditions, and a dropped unit that eagerly
+				// returns its input copies it to its output, forward and back.
+				units := int64(mc.Depth) / 2
+				if extra < 3 || extra > 3*(1+2*units) {
+					t.Errorf("kernels run: graph %d, eager %d; want 3 setters and at most two copies per dropped unit more", work(graphC), work(eagerC))
+				}
+				if graphC["conditional_taken"] == 0 || graphC["conditional_skipped"] == 0 {
+					t.Errorf("conditional nodes: %d bodies run, %d skipped", graphC["conditional_taken"], graphC["conditional_skipped"])
+				}
 			}
 			t.Logf("host API calls over the run: eager %d, graph %d", eagerC["api_calls"], graphC["api_calls"])
 		})
@@ -253,17 +273,26 @@ func readMetricsFile(t *testing.T, dir string) []train.Metrics {
 
 // TestGraphStepCallsOnDevice: a captured step costs the host a handful of
 // library calls whatever the depth (the uploads, the launch, the
-// synchronisation), against hundreds eager, and runs the same kernels.
+// synchronisation), against hundreds eager, and runs the same kernels; with
+// stochastic depth (conditional nodes) the same, plus the kernel that sets
+// the conditions and a copy where a dropped unit eagerly returns its input.
 // Counted by the simulator; on a real GPU it skips.
 func TestGraphStepCallsOnDevice(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	t.Setenv("CUDASIM_STATS", stats)
 	g := openFP32(t)
-	for _, model := range []string{"resnet-20", "resnet-56"} {
+	for _, model := range []string{"resnet-20", "resnet-56", "resnet-56/sd"} {
 		t.Run(model, func(t *testing.T) {
-			cfg, err := models.Parse(model)
+			name, sd := strings.CutSuffix(model, "/sd")
+			cfg, err := models.Parse(name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if sd {
+				cfg.SD, cfg.SDPL = models.SDLinear, 0.5
+				if err := g.CanBranch(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			const n, size = 2, 16
 			net, err := models.New(cfg, g)
@@ -279,13 +308,16 @@ func TestGraphStepCallsOnDevice(t *testing.T) {
 			}
 			net.Init(7)
 			net.SetTraining(true)
+			net.DrawDepth(rand.New(rand.NewPCG(1, 2)))
 			x, _ := g.Alloc(n, 3, size, size)
 			defer g.Free(x)
 			labels, _ := g.Alloc(n)
 			defer g.Free(labels)
 			lr, _ := g.Alloc(1)
 			defer g.Free(lr)
-			hx, hl, hlr := make([]float32, n*3*size*size), make([]float32, n), []float32{0.05}
+			mask, _ := g.Alloc(len(net.Units))
+			defer g.Free(mask)
+			hx, hl, hlr, hm := make([]float32, n*3*size*size), make([]float32, n), []float32{0.05}, make([]float32, len(net.Units))
 			upload := func() {
 				g.CopyIn(x, hx)
 				g.CopyIn(labels, hl)
@@ -323,24 +355,56 @@ func TestGraphStepCallsOnDevice(t *testing.T) {
 			if err := g.BeginCapture(); err != nil {
 				t.Fatal(err)
 			}
+			if sd {
+				net.Env.Mask, net.Env.Branch = mask, g
+			}
 			step()
+			net.Env.Branch = nil
 			graph, err := g.EndCapture()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer graph.Close()
-			launched := counted(func() { upload(); graph.Launch() })
+			launched := counted(func() {
+				upload()
+				if sd {
+					net.MaskInto(hm)
+					g.CopyIn(mask, hm)
+				}
+				graph.Launch()
+			})
 			t.Logf("library calls per step: eager %d, graph %d; kernels %d and %d",
 				eager["api_calls"], launched["api_calls"], eager["kernels_run"], launched["kernels_run"])
-			if launched["api_calls"] > 12 {
-				t.Errorf("a launched step made %d library calls, want at most 12", launched["api_calls"])
+			if launched["api_calls"] > 14 {
+				t.Errorf("a launched step made %d library calls, want at most 14", launched["api_calls"])
 			}
 			if eager["api_calls"] < 10*launched["api_calls"] {
 				t.Errorf("eager %d library calls a step: the comparison measures nothing", eager["api_calls"])
 			}
-			if launched["kernels_run"] != eager["kernels_run"] || launched["graph_launches"] != 1 {
-				t.Errorf("graph step: %d kernels in %d launches, eager %d kernels", launched["kernels_run"],
-					launched["graph_launches"], eager["kernels_run"])
+			want, dropped := eager["kernels_run"], 0
+			if sd {
+				want++ // dr_set_branches
+				for _, u := range net.Units {
+					if u.Active {
+						continue
+					}
+					dropped++
+					want++ // the dropped unit's output copied where the kept one's goes
+					if _, identity := u.Short.(*layers.Identity); identity {
+						want++ // and its gradient, which eagerly passes through
+					}
+				}
+				if dropped == 0 || dropped == len(net.Units) {
+					t.Fatalf("%d of %d units dropped: the mask tests nothing", dropped, len(net.Units))
+				}
+				if c := 2 * int64(len(net.Units)); launched["conditional_taken"] != c || launched["conditional_skipped"] != c {
+					t.Errorf("conditional nodes: %d bodies run, %d skipped; want %d each (a kept and a dropped form per unit, forward and back)",
+						launched["conditional_taken"], launched["conditional_skipped"], c)
+				}
+			}
+			if launched["kernels_run"] != want || launched["graph_launches"] != 1 {
+				t.Errorf("graph step: %d kernels in %d launches, want %d (eager %d, %d units dropped)", launched["kernels_run"],
+					launched["graph_launches"], want, eager["kernels_run"], dropped)
 			}
 		})
 	}
