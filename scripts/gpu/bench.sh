@@ -37,6 +37,7 @@ rows=(
 	"resnet-1202 eager launch|--model resnet-1202 --cuda-graphs off|--model resnet-1202"
 	"resnet-1202 --recompute unit|--model resnet-1202 --recompute unit|--model resnet-1202"
 	"resnet-1202 SD 0.5|--model resnet-1202 --sd linear:0.5|--model resnet-1202 --sd linear:0.5"
+	"resnet-1202 SD 0.5 eager launch|--model resnet-1202 --sd linear:0.5 --cuda-graphs off|--model resnet-1202 --sd linear:0.5"
 	"wrn-28-10|--model wrn-28-10|--model wrn-28-10"
 	"wrn-28-10 eager launch|--model wrn-28-10 --cuda-graphs off|--model wrn-28-10"
 	"preact-resnet-164|--model preact-resnet-164|--model preact-resnet-164"
