@@ -67,4 +67,16 @@ func TestConditionalStats(t *testing.T) {
 			t.Errorf("%s = %d, want %d (%s)", k, s.Counters[k], v, data)
 		}
 	}
+	// cond_api makes 12 calls into the driver (counted in its source).
+	run(t, "cond_api", "CUDASIM_STATS="+path)
+	s.Counters = nil // Unmarshal would merge into the old map
+	if data, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	if s.Counters["api_calls"] != 12 {
+		t.Errorf("cond_api: api_calls = %d, want 12 (%s)", s.Counters["api_calls"], data)
+	}
 }

@@ -1,20 +1,23 @@
 /*
- * graph.c: CUDA graphs made by stream capture (CUDA Driver API reference,
- * "Graph Management"; CUDA Programming Guide, "CUDA Graphs").
+ * graph.c: CUDA graphs (CUDA Driver API reference, "Graph Management"; CUDA
+ * Programming Guide, "CUDA Graphs").
  *
- * A graph here is what one stream's capture recorded: its nodes in capture
- * order, each the task (fn, arg) a call queued through cudasim_enqueue, so a
- * chain in which every node depends on the one before it. An executable
- * graph holds the nodes and one enabled flag per node; cuGraphLaunch queues
- * one task on a stream that runs the enabled nodes in order on the stream
- * thread, after everything queued on the stream before; they read device
+ * A graph here is a chain, each node depending on the one before it: what
+ * one stream's capture recorded (each node the task (fn, arg) a call queued
+ * through cudasim_enqueue, in capture order), or a graph made with
+ * cuGraphCreate whose nodes were appended with cuGraphAddChildGraphNode and
+ * cuGraphAddNode (conditional nodes, conditional.c). An executable graph
+ * holds a snapshot of the tree (the graph, its child graphs' clones and its
+ * conditional bodies) and one enabled flag per top-level node; cuGraphLaunch
+ * queues one task on a stream that runs the tree in order on the stream
+ * thread, after everything queued on the stream before; nodes read device
  * and pinned memory when they run, as a replayed graph does.
  *
- * Lifetimes: a node's argument is kept while its graph, an executable graph
- * made from it, or a launched task needs it (a reference count); the node's
- * own small record is never freed, so that a stale handle is recognised
- * (CUDA_ERROR_INVALID_VALUE / _INVALID_HANDLE) rather than reused. Graph and
- * executable-graph records are kept for the same reason.
+ * Lifetimes: a node's argument is kept while a graph, a clone, an
+ * executable graph or a launched task refers to it (a reference count); the
+ * node's own small record is never freed, so that a stale handle is
+ * recognised (CUDA_ERROR_INVALID_VALUE / _INVALID_HANDLE) rather than
+ * reused. Graph and executable-graph records are kept for the same reason.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -463,3 +463,20 @@ static void case_cond_body_forbidden(void) {
 	add_child(b[0], &in, wrapper); /* a child graph holding the host node */
 	EXPECT(cuGraphInstantiateWithFlags(&e, top, 0), 801); /* CUDA_ERROR_NOT_SUPPORTED */
 }
+
+/* The new entry points are API calls like the others (cond_test.go reads
+ * the stats file). */
+static void case_cond_api(void) {
+	context(); /* 5 API calls */
+	CUgraph top, piece;
+	CU(cuGraphCreate(&top, 0));   /* 1 */
+	CU(cuGraphCreate(&piece, 0)); /* 1 */
+	CUgraphConditionalHandle h;
+	CU(cuGraphConditionalHandleCreate(&h, top, ctx, 1, 1)); /* 1 */
+	CUgraphNode last = NULL, in = NULL;
+	CUgraph *b = add_if(top, &last, h, 1); /* 1 */
+	add_child(b[0], &in, piece);           /* 1 */
+	CU(cuLaunchHostFunc(stream, count_host_call, &host_calls)); /* 1 */
+	CU(cuStreamSynchronize(stream));       /* 1: 12 in all */
+	EXPECT(host_calls, 1);
+}
