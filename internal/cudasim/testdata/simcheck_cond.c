@@ -189,9 +189,11 @@ static void case_cond_if(void) {
 	}
 	CUgraphExec e;
 	CU(cuGraphInstantiateWithFlags(&e, top, 0));
-	/* The pieces are not needed once assembled (the child nodes cloned them). */
-	CUgraph pieces[] = {setter, s1, u1, s2, u2};
-	for (int i = 0; i < 5; i++) CU(cuGraphDestroy(pieces[i]));
+	/* The pieces are not needed once assembled (the child nodes cloned
+	 * them), nor the graph once instantiated. */
+	CUgraph pieces[] = {setter, s1, u1, s2, u2, top};
+	for (int i = 0; i < 6; i++) CU(cuGraphDestroy(pieces[i]));
+	EXPECT(cuGraphDestroy(b1[0]), 1); /* still CUDA's: the executable graph holds its node */
 
 	/* y = 0 -> seg1: (0*2+1)*3 = 3 -> unit1: +10 -> seg2: *2 -> unit2: +100. */
 	static const struct {
@@ -205,7 +207,6 @@ static void case_cond_if(void) {
 			fail("launch %d with flags %u %u: y = %g, want %g", s, steps[s].f[0], steps[s].f[1], got, steps[s].want);
 	}
 	CU(cuGraphExecDestroy(e));
-	CU(cuGraphDestroy(top));
 }
 
 /* IF with two bodies runs the else body when the value is 0; a body may
