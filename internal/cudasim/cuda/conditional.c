@@ -119,8 +119,10 @@ CS_API CUresult cuGraphConditionalHandleCreate(CUgraphConditionalHandle *pHandle
 
 /* The checks of a conditional node's parameters (CUDA_CONDITIONAL_NODE_PARAMS):
  * "handle: Conditional node handle. Handles must be created in advance of
- * creating the node using cuGraphConditionalHandleCreate" (here: for hGraph
- * or for the graph whose body hGraph is, and used by no other node); "size:
+ * creating the node using cuGraphConditionalHandleCreate", which says "The
+ * conditional handle must be associated with a conditional node in this
+ * graph or one of its children" (here: created for hGraph or for a graph
+ * hGraph is a body of, at any depth; and used by no other node); "size:
  * ... 1 or 2 for CU_GRAPH_COND_TYPE_IF"; "ctx: Context on which to run the
  * node. Must match context used to create the handle". WHILE and SWITCH are
  * not simulated (CUDA_ERROR_NOT_SUPPORTED). Callers hold cs_gmu. */
@@ -136,7 +138,9 @@ static CUresult check_params(struct cs_graph *g, const CUDA_CONDITIONAL_NODE_PAR
 		return CUDA_ERROR_INVALID_VALUE;
 	}
 	struct cs_handle *h = cs_handle_find(c->handle);
-	if (h == NULL || !cs_graph_ok(h->graph) || cs_graph_root(h->graph) != cs_graph_root(g)) {
+	struct cs_graph *up = g;
+	while (h != NULL && up != h->graph && up->owner != NULL) up = up->owner->graph;
+	if (h == NULL || !cs_graph_ok(h->graph) || up != h->graph) {
 		cs_note("%s: 0x%llx is not a conditional handle created for this graph (cuGraphConditionalHandleCreate)", call,
 			c->handle);
 		return CUDA_ERROR_INVALID_VALUE;

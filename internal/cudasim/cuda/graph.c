@@ -187,9 +187,10 @@ struct cs_node *cs_graph_add(struct cs_graph *g, const CUgraphNode *deps, size_t
  * graph ... The node executes an embedded child graph. The child graph is
  * cloned in this call." The clone lists the child's node records, each
  * referenced (they never change once added: a captured node's work, or
- * another clone), so later changes to childGraph do not reach it. Of a graph
- * with a conditional node, CUgraphNodeType's documentation says "The graph
- * cannot be used in a child node": CUDA_ERROR_INVALID_VALUE here. */
+ * another clone), so later changes to childGraph do not reach it. Of the
+ * child graph CUDA_CHILD_GRAPH_NODE_PARAMS says "The graph must not contain
+ * conditional nodes" (and CUgraphNodeType, of a graph with one: "The graph
+ * cannot be used in a child node"): CUDA_ERROR_INVALID_VALUE here. */
 CS_API CUresult cuGraphAddChildGraphNode(CUgraphNode *phGraphNode, CUgraph hGraph, const CUgraphNode *dependencies,
 	size_t numDependencies, CUgraph childGraph) {
 	cs_count_api();

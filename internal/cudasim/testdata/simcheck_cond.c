@@ -390,6 +390,11 @@ static void case_cond_errors(void) {
 	CUgraphNode first = last;
 	EXPECT(try_add_if(top, &last, h, 1, &b), 1); /* the handle is used by a conditional node already */
 	add_child(b[0], &in, unit);
+	CUgraphConditionalHandle hb;
+	CU(cuGraphConditionalHandleCreate(&hb, b[0], ctx, 0, 1));
+	CUgraph *unused_bodies;
+	EXPECT(try_add_if(top, &last, hb, 1, &unused_bodies), 1); /* a body's handle in the graph above it */
+	add_if(b[0], &in, hb, 1);                                  /* in the body: allowed */
 	unsigned t;
 	CU(cuGraphNodeGetType(first, &t));
 	EXPECT(t, 13);
