@@ -27,6 +27,7 @@ func TestConditionalNodes(t *testing.T) {
 			"not a conditional handle created for this graph", "(only IF)", "already used by another conditional node",
 			"only a chain", "owned by CUDA", "cannot be used in a child node", "CONDITIONAL_HANDLE_UNUSED",
 			"Only one instantiation", "only kernel, memset and memcpy nodes"}},
+		{name: "child_clone"},
 		{name: "cond_body_forbidden", wantStderr: []string{"a conditional body holds a node of type 3 (cuLaunchHostFunc)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

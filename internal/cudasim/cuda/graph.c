@@ -201,22 +201,23 @@ CS_API CUresult cuGraphAddChildGraphNode(CUgraphNode *phGraphNode, CUgraph hGrap
 	struct cs_graph *clone = cs_graph_new();
 	if (clone == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
 	pthread_mutex_lock(&gmu);
+	size_t cn = 0; /* the child's nodes now (childGraph may be hGraph) */
 	if (!graph_ok(hGraph) || !graph_ok(childGraph)) r = CUDA_ERROR_INVALID_VALUE;
 	else if (childGraph->nconds > 0) {
 		cs_note("%s: the child graph has a conditional node (\"The graph cannot be used in a child node\")", call);
 		r = CUDA_ERROR_INVALID_VALUE;
-	} else if (childGraph->n > 0) {
-		clone->nodes = malloc(childGraph->n * sizeof *clone->nodes);
+	} else if ((cn = childGraph->n) > 0) {
+		clone->nodes = malloc(cn * sizeof *clone->nodes);
 		if (clone->nodes == NULL) r = CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	struct cs_node *n = r == CUDA_SUCCESS ? cs_graph_add(hGraph, dependencies, numDependencies, CU_GRAPH_NODE_TYPE_GRAPH,
 		call, &r) : NULL;
 	if (n != NULL) {
-		for (size_t i = 0; i < childGraph->n; i++) {
+		for (size_t i = 0; i < cn; i++) {
 			clone->nodes[i] = childGraph->nodes[i];
 			node_ref(clone->nodes[i]);
 		}
-		clone->n = clone->cap = childGraph->n;
+		clone->n = clone->cap = cn;
 		n->child = clone;
 	}
 	pthread_mutex_unlock(&gmu);

@@ -837,6 +837,7 @@ int main(int argc, char **argv) {
 		{"cond_errors", case_cond_errors},
 		{"cond_body_forbidden", case_cond_body_forbidden},
 		{"cond_api", case_cond_api},
+		{"child_clone", case_child_clone},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(cases[i].name, argv[2]) == 0) {

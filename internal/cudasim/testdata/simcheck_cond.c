@@ -486,3 +486,19 @@ static void case_cond_api(void) {
 	CU(cuStreamSynchronize(stream));       /* 1: 12 in all */
 	EXPECT(host_calls, 1);
 }
+
+/* The child graph is cloned when the node is added: a graph made its own
+ * child holds a copy of what it was, not itself. y = 0 -> 1 -> 3. */
+static void case_child_clone(void) {
+	cond_setup();
+	static const float ab[] = {2, 1};
+	CUgraph g = capture_affine(ab, 1);
+	CUgraphNode last;
+	size_t nn = 1;
+	CU(cuGraphGetNodes(g, &last, &nn));
+	add_child(g, &last, g);
+	CUgraphExec e;
+	CU(cuGraphInstantiateWithFlags(&e, g, 0));
+	float got = launch_once(e);
+	if (got != 3) fail("y = %g, want 3 (the affine step, then its clone)", got);
+}
