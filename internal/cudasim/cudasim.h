@@ -55,7 +55,9 @@ CUDASIM_API void *cudasim_host(cudasim_devptr p, size_t bytes, const char *call)
  * recorded into the capture's graph instead, and not run. arg then belongs to
  * the graph: it is kept until the graph and every executable graph
  * instantiated from it are destroyed and their launches have run, and fn runs
- * once per cuGraphLaunch that has the node enabled (so fn must read arg only,
+ * each time a cuGraphLaunch reaches the node (when enabled, and inside a
+ * conditional body only if its condition selects the body; a graph cloned
+ * into several child graph nodes runs once per node) (so fn must read arg only,
  * never change or free it; it reads device memory when it runs, not when it
  * was captured). When s's capture was invalidated, or the call would make the
  * legacy stream depend on a capturing blocking stream, nothing is queued and

@@ -37,8 +37,11 @@ struct cudasim_kernel {
 typedef const struct cudasim_kernel *(*cudasim_kernels_fn)(int *n);
 typedef struct cudasim_index *(*cudasim_index_fn)(void); /* this OS thread's index block */
 typedef void (*cudasim_bind_fn)(void (*syncthreads)(void));
+/* cudaGraphSetConditional(handle, value) of the module's kernels calls this. */
+typedef void (*cudasim_bind_graph_fn)(void (*set_conditional)(unsigned long long, unsigned int));
 #define CUDASIM_SYM_KERNELS "cudasim_module_kernels"
 #define CUDASIM_SYM_INDEX "cudasim_module_index"
 #define CUDASIM_SYM_BIND "cudasim_module_bind"
+#define CUDASIM_SYM_BIND_GRAPH "cudasim_module_bind_graph"
 
 #endif

@@ -48,6 +48,7 @@ enum {
 	CUDA_ERROR_ILLEGAL_ADDRESS = 700,
 	CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701,
 	CUDA_ERROR_LAUNCH_FAILED = 719,
+	CUDA_ERROR_NOT_SUPPORTED = 801,
 	CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
 	CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
 	CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906,
@@ -67,6 +68,7 @@ void cs_clear_sticky(void);
 CUresult cs_enter(void);
 CUresult cs_enter_nosticky(void);
 int cs_initialized(void);
+CUcontext cs_current_ctx(void); /* the context current on this thread, or NULL */
 
 /* memory.c */
 void cs_memory_init(void);
@@ -97,25 +99,28 @@ void cs_worker_signal_stack(void);   /* on the stream thread, before it runs tas
  * into a sticky CUDA_ERROR_ILLEGAL_ADDRESS. */
 void cs_run_guarded(const char *call, void (*fn)(void *), void *arg);
 
-/* stream.c: stream capture. cs_enqueue_graph queues one task that runs
- * subs[0..n) in order on the stream thread, each as a task of its own
- * (its call named in faults, counted as run), then release(arg): a graph
- * launch is one submission, as on a GPU. */
-struct cs_subtask {
-	const char *call;
-	void (*fn)(void *);
-	void *arg;
-};
-int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg);
+/* stream.c: stream capture. cs_enqueue_graph queues one task, a graph
+ * launch, that runs run(arg) on the stream thread (not guarded: run calls
+ * cs_run_task for each node it runs), then release(arg): a graph launch is
+ * one submission, as on a GPU. cs_run_task, on the stream thread, runs one
+ * node's work as a task of its own (skipped when the sticky error is set;
+ * its call named in faults, counted as run). */
+int cs_enqueue_graph(cudasim_stream s, void (*run)(void *), void (*release)(void *), void *arg);
+void cs_run_task(const char *call, void (*fn)(void *), void *arg);
 CUresult cs_capture_unsafe(const char *call);               /* a potentially unsafe call: allowed now? */
 CUresult cs_capture_refuse(CUstream s, const char *call);   /* an uncapturable operation on s */
 int cs_stream_capturing(CUstream s);
 
-/* graph.c: graphs recorded by capture. cs_graph_record is called with the
- * stream lock held and takes no other lock but the graphs'. */
+/* graph.c: graphs recorded by capture (graph.h has the records).
+ * cs_graph_record is called with the stream lock held and takes no other
+ * lock but the graphs'. */
 struct cs_graph *cs_graph_new(void);
 void cs_graph_free(struct cs_graph *g); /* NULL is a no-op */
 CUgraphNode cs_graph_record(struct cs_graph *g, const char *call, void (*fn)(void *), void *arg);
+
+/* conditional.c: cudaGraphSetConditional as a kernel calls it (the
+ * simulated NVRTC's prelude routes it here, see module.c). */
+void cs_graph_set_conditional(unsigned long long handle, unsigned int value);
 
 /* stats.c */
 void cs_count_api(void); /* one exported entry point called (the "api_calls" counter) */

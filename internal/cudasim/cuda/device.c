@@ -188,6 +188,8 @@ CS_API CUresult cuCtxSetCurrent(CUcontext ctx) {
 	return CUDA_SUCCESS;
 }
 
+CUcontext cs_current_ctx(void) { return current; }
+
 CUresult cs_enter_nosticky(void) {
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	pthread_mutex_lock(&ctx_mu);

@@ -158,13 +158,15 @@ CS_API CUresult cuModuleLoadData(CUmodule *module, const void *image) {
 	cudasim_kernels_fn kernels = (cudasim_kernels_fn)dlsym(dl, CUDASIM_SYM_KERNELS);
 	cudasim_index_fn index = (cudasim_index_fn)dlsym(dl, CUDASIM_SYM_INDEX);
 	cudasim_bind_fn bind = (cudasim_bind_fn)dlsym(dl, CUDASIM_SYM_BIND);
-	if (kernels == NULL || index == NULL || bind == NULL) {
+	cudasim_bind_graph_fn bind_graph = (cudasim_bind_graph_fn)dlsym(dl, CUDASIM_SYM_BIND_GRAPH);
+	if (kernels == NULL || index == NULL || bind == NULL || bind_graph == NULL) {
 		dlclose(dl);
 		close(fd);
 		return CUDA_ERROR_INVALID_IMAGE;
 	}
 	void cs_syncthreads(void);
 	bind(cs_syncthreads);
+	bind_graph(cs_graph_set_conditional); /* conditional.c */
 	struct cs_module *m = calloc(1, sizeof *m);
 	int nk = 0;
 	const struct cudasim_kernel *ks = kernels(&nk);

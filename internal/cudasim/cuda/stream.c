@@ -42,8 +42,7 @@ struct task {
 	void (*fn)(void *);
 	void *arg;
 	void (*release)(void *); /* instead of free(arg) after it ran: a graph launch's */
-	const struct cs_subtask *subs; /* a graph launch: these run instead of fn */
-	size_t nsubs;
+	int launch;              /* a graph launch: fn runs its nodes through cs_run_task */
 	char call[96];
 	struct timespec due;
 };
@@ -73,6 +72,14 @@ static void count_run(const char *call) {
 		cudasim_count("kernels_run", 1);
 }
 
+void cs_run_task(const char *call, void (*fn)(void *), void *arg) {
+	if (cudasim_sticky() != 0) return;
+	running_call = call;
+	cs_run_guarded(call, fn, arg);
+	running_call = NULL;
+	count_run(call);
+}
+
 static void *work_loop(void *unused) {
 	on_worker = 1;
 	cs_worker_signal_stack();
@@ -86,17 +93,10 @@ static void *work_loop(void *unused) {
 		head = t->next;
 		if (head == NULL) tail = NULL;
 		pthread_mutex_unlock(&mu);
-		for (size_t i = 0; t->subs != NULL && i < t->nsubs && cudasim_sticky() == 0; i++) {
-			running_call = t->subs[i].call;
-			cs_run_guarded(t->subs[i].call, t->subs[i].fn, t->subs[i].arg);
-			running_call = NULL;
-			count_run(t->subs[i].call);
-		}
-		if (t->subs == NULL && cudasim_sticky() == 0) {
-			running_call = t->call;
-			cs_run_guarded(t->call, t->fn, t->arg);
-			running_call = NULL;
-			count_run(t->call);
+		if (t->launch) {
+			if (cudasim_sticky() == 0) t->fn(t->arg);
+		} else {
+			cs_run_task(t->call, t->fn, t->arg);
 		}
 		if (t->release) t->release(t->arg);
 		else free(t->arg);
@@ -152,7 +152,7 @@ static struct cudasim_stream *blocking_capture(void) {
 }
 
 static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void *arg, void (*release)(void *),
-	const struct cs_subtask *subs, size_t nsubs) {
+	int launch) {
 	int sticky = cudasim_sticky();
 	if (sticky) return sticky;
 	struct cudasim_stream *st = resolve(s);
@@ -161,8 +161,7 @@ static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void 
 	t->fn = fn;
 	t->arg = arg;
 	t->release = release;
-	t->subs = subs;
-	t->nsubs = nsubs;
+	t->launch = launch;
 	t->s = st;
 	snprintf(t->call, sizeof t->call, "%s", call);
 	clock_gettime(CLOCK_REALTIME, &t->due);
@@ -216,11 +215,11 @@ static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void 
 }
 
 CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg) {
-	return enqueue(s, call, fn, arg, NULL, NULL, 0);
+	return enqueue(s, call, fn, arg, NULL, 0);
 }
 
-int cs_enqueue_graph(cudasim_stream s, const struct cs_subtask *subs, size_t n, void (*release)(void *), void *arg) {
-	return enqueue(s, "cuGraphLaunch", NULL, arg, release, subs, n);
+int cs_enqueue_graph(cudasim_stream s, void (*run)(void *), void (*release)(void *), void *arg) {
+	return enqueue(s, "cuGraphLaunch", run, arg, release, 1);
 }
 
 /* wait_for blocks until the task counter *done reaches target. */
@@ -452,6 +451,38 @@ CS_API CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t 
 	c->value = ui;
 	cudasim_count("memsets", 1);
 	return queue_copy(call, hStream, run_memset32, c);
+}
+
+/* ---- host functions ---- */
+
+struct host_call {
+	void (*fn)(void *);
+	void *user;
+};
+
+static void run_host(void *arg) {
+	struct host_call *h = arg;
+	h->fn(h->user);
+}
+
+/* cuLaunchHostFunc: "Enqueues a host function call in a stream. The
+ * function will be called after currently enqueued work and will block work
+ * added after it." On a capturing stream it becomes a host node
+ * (CU_GRAPH_NODE_TYPE_HOST), called once per graph launch. Here it runs on
+ * the stream thread, in stream order. */
+CS_API CUresult cuLaunchHostFunc(CUstream hStream, void (*fn)(void *userData), void *userData) {
+	cs_count_api();
+	CUresult r = cs_enter();
+	if (r != CUDA_SUCCESS) return r;
+	if (!cs_stream_valid(hStream)) return CUDA_ERROR_INVALID_HANDLE;
+	if (fn == NULL) return CUDA_ERROR_INVALID_VALUE;
+	struct host_call *h = calloc(1, sizeof *h);
+	if (h == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
+	h->fn = fn;
+	h->user = userData;
+	int q = cudasim_enqueue(hStream, "cuLaunchHostFunc", run_host, h);
+	if (q != CUDASIM_SUCCESS) free(h);
+	return (CUresult)q;
 }
 
 /* ---- stream capture (CUDA Driver API reference, "Stream Management";

@@ -6,6 +6,14 @@
  * simulated cuModuleLoadData looks for (internal/cudasim/simmodule.h: the
  * index block below must keep that header's layout).
  *
+ * cudaGraphSetConditional (a device function of the CUDA runtime, declared
+ * by cuda_device_runtime_api.h with the handle as cudaGraphConditionalHandle,
+ * an unsigned long long) is defined here with C linkage and those plain
+ * types, so that a program may declare it itself as
+ * extern "C" __device__ void cudaGraphSetConditional(unsigned long long, unsigned int);
+ * it calls into the simulated driver through a pointer the module's loader
+ * fills in (cudasim_module_bind_graph), as __syncthreads does.
+ *
  * __shared__ is `static __thread`: every thread of a block runs on the same
  * stream thread (as a fiber), so a function-static, thread-local variable
  * is one copy per block as it runs, which is what shared memory is. The
@@ -39,6 +47,9 @@ const char cs_prelude[] =
 	"static const int warpSize = 32;\n"
 	"static void (*cudasim_barrier)(void);\n"
 	"static inline void __syncthreads(void) { cudasim_barrier(); }\n"
+	"static void (*cudasim_set_conditional)(unsigned long long, unsigned int);\n"
+	"extern \"C\" __attribute__((visibility(\"hidden\"))) void cudaGraphSetConditional(unsigned long long handle,\n"
+	"\tunsigned int value) { cudasim_set_conditional(handle, value); }\n"
 	"static inline void __threadfence(void) {}\n"
 	"static inline void __threadfence_block(void) {}\n"
 	"template <class T> static inline T atomicAdd(T *p, T v) { T o = *p; *p = o + v; return o; }\n"
@@ -59,5 +70,7 @@ const char cs_prelude[] =
 	"static inline int __float_as_int(float f) { int i; __builtin_memcpy(&i, &f, 4); return i; }\n"
 	"extern \"C\" __attribute__((visibility(\"default\"))) void *cudasim_module_index(void) { return &cudasim_idx; }\n"
 	"extern \"C\" __attribute__((visibility(\"default\"))) void cudasim_module_bind(void (*b)(void)) { cudasim_barrier = b; }\n"
+	"extern \"C\" __attribute__((visibility(\"default\"))) void cudasim_module_bind_graph(void (*f)(unsigned long long,\n"
+	"\tunsigned int)) { cudasim_set_conditional = f; }\n"
 	"struct cudasim_kernel { const char *name; int nparams; const unsigned int *sizes;\n"
 	"\tconst unsigned char *is_ptr; int barrier; void (*entry)(void *const *args); };\n";

@@ -799,9 +799,12 @@ static void case_nvrtc_options(void) {
 	}
 }
 
+#include "simcheck_cond.c"
+
 int main(int argc, char **argv) {
 	if (argc != 3) fail("usage: simcheck DIR CASE");
 	load(argv[1]);
+	load_cond(argv[1]);
 	static const struct {
 		const char *name;
 		void (*fn)(void);
@@ -825,6 +828,16 @@ int main(int argc, char **argv) {
 		{"graph_replay", case_graph_replay},
 		{"graph_illegal", case_graph_illegal},
 		{"graph_stats", case_graph_stats},
+		{"cond_if", case_cond_if},
+		{"cond_else", case_cond_else},
+		{"cond_default", case_cond_default},
+		{"cond_unset", case_cond_unset},
+		{"cond_set_eager", case_cond_set_eager},
+		{"cond_set_foreign", case_cond_set_foreign},
+		{"cond_errors", case_cond_errors},
+		{"cond_body_forbidden", case_cond_body_forbidden},
+		{"cond_api", case_cond_api},
+		{"child_clone", case_child_clone},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(cases[i].name, argv[2]) == 0) {

@@ -1,0 +1,83 @@
+package cudasim
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Conditional graph nodes (testdata/simcheck_cond.c): IF bodies run as a
+// kernel of the launch decides, and what the driver refuses is refused,
+// with the stderr note naming what was wrong.
+func TestConditionalNodes(t *testing.T) {
+	needBuild(t)
+	for _, tc := range []struct {
+		name       string
+		wantStderr []string
+	}{
+		{name: "cond_if"},
+		{name: "cond_else"},
+		{name: "cond_default"},
+		{name: "cond_unset", wantStderr: []string{"CUDA_ERROR_ILLEGAL_STATE", "conditional read before cudaGraphSetConditional set it in this launch"}},
+		{name: "cond_set_eager", wantStderr: []string{"cuLaunchKernel(set_conds)", "outside any graph"}},
+		{name: "cond_set_foreign", wantStderr: []string{"cuLaunchKernel(set_conds)", "not a conditional handle of the graph being launched"}},
+		{name: "cond_errors", wantStderr: []string{
+			"not a conditional handle created for this graph", "(only IF)", "already used by another conditional node",
+			"only a chain", "owned by CUDA", "cannot be used in a child node", "CONDITIONAL_HANDLE_UNUSED",
+			"Only one instantiation", "only kernel, memset and memcpy nodes"}},
+		{name: "child_clone"},
+		{name: "cond_body_forbidden", wantStderr: []string{"a conditional body holds a node of type 3 (cuLaunchHostFunc)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr := run(t, tc.name)
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// Only the kernels of bodies that ran are counted as run; the counters tell
+// taken and skipped conditionals apart, and the new entry points are API
+// calls like any other.
+func TestConditionalStats(t *testing.T) {
+	needBuild(t)
+	path := filepath.Join(t.TempDir(), "stats.json")
+	run(t, "cond_if", "CUDASIM_STATS="+path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Counters map[string]uint64 `json:"counters"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	// cond_if launches [setter, 2 kernels, IF(1 kernel), 1 kernel, IF(1
+	// kernel)] 4 times with the flags (1,1), (0,1), (1,0), (0,0): 4 x 4
+	// kernels always, 4 of the 8 bodies.
+	want := map[string]uint64{"kernels_run": 20, "conditional_taken": 4, "conditional_skipped": 4, "graph_launches": 4,
+		"kernel_launches": 6}
+	for k, v := range want {
+		if s.Counters[k] != v {
+			t.Errorf("%s = %d, want %d (%s)", k, s.Counters[k], v, data)
+		}
+	}
+	// cond_api makes 12 calls into the driver (counted in its source).
+	run(t, "cond_api", "CUDASIM_STATS="+path)
+	s.Counters = nil // Unmarshal would merge into the old map
+	if data, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	if s.Counters["api_calls"] != 12 {
+		t.Errorf("cond_api: api_calls = %d, want 12 (%s)", s.Counters["api_calls"], data)
+	}
+}
