@@ -47,11 +47,12 @@ type capture struct {
 }
 
 // piece is one recorded graph: a segment that always runs, or a branch
-// body that runs when the float at flag is non-zero (or zero: whenZero).
+// body that runs when the float cond[index] is non-zero (or zero: whenZero).
 type piece struct {
 	g        C.dr_CUgraph
 	body     bool
-	flag     uint64 // device address of the deciding float
+	cond     uint64 // device address of the flags tensor
+	index    int
 	whenZero bool
 }
 
@@ -116,7 +117,6 @@ func (b *Backend) CaptureIf(cond ops.Tensor, i int, then, otherwise func()) {
 	if i < 0 || i >= t.len() {
 		panic(fmt.Sprintf("ops: CaptureIf index %d outside %v", i, t.shape))
 	}
-	flag := t.ptr + uint64(i)*4
 	b.mu.Lock()
 	switch {
 	case !b.capturing:
@@ -142,7 +142,7 @@ func (b *Backend) CaptureIf(cond ops.Tensor, i int, then, otherwise func()) {
 		body()
 		b.mu.Lock()
 		b.pieces.inBody = false
-		b.cut(piece{body: true, flag: flag, whenZero: k == 1}, false)
+		b.cut(piece{body: true, cond: t.ptr, index: i, whenZero: k == 1}, false)
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
@@ -210,7 +210,7 @@ func (b *Backend) destroyPieces(list []piece) {
 }
 
 // branchBytes is the size of one dr_branch (set_branches.cu).
-const branchBytes = 24
+const branchBytes = 16
 
 // assemble builds the graph with conditional nodes out of the pieces (see
 // the top of this file), instantiates it and releases the pieces.
@@ -247,33 +247,65 @@ func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 	}
 
 	if len(handles) == 0 { // every body recorded nothing: segments only
-		return b.chain(top, list, nil, nil, nil)
+		return b.chain(top, list, nil, nil, nil, nil)
 	}
-	// The setter's table: handle, flag address, whenZero; uploaded once.
-	host := make([]float32, len(handles)*branchBytes/4)
-	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(host))), len(host))
-	k := 0
-	for _, p := range list {
-		if !p.body {
-			continue
+	// The setter's table, uploaded once: per flags tensor, one launch of
+	// dr_set_branches over its entries (handle, index, whenZero), in the
+	// order of first use. (An entry holds an index, not the flag's address:
+	// a kernel's pointer arguments are what it may dereference.)
+	var groups []branchGroup
+	var entries [][4]uint32
+	for k, p := range bodies(list) {
+		g := len(groups) - 1
+		for g >= 0 && groups[g].cond != p.cond {
+			g--
 		}
-		w := words[k*branchBytes/4:]
+		if g < 0 {
+			groups = append(groups, branchGroup{cond: p.cond})
+			g = len(groups) - 1
+		}
 		h := uint64(handles[k])
-		w[0], w[1], w[2], w[3] = uint32(h), uint32(h>>32), uint32(p.flag), uint32(p.flag>>32)
-		w[4], w[5] = uint32(flag(p.whenZero)), 0
-		k++
+		groups[g].entries = append(groups[g].entries, [4]uint32{uint32(h), uint32(h >> 32), uint32(p.index), uint32(flag(p.whenZero))})
+	}
+	for i := range groups {
+		groups[i].first = len(entries)
+		entries = append(entries, groups[i].entries...)
+	}
+	host := make([]float32, 4*len(entries))
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(host))), len(host))
+	for k, e := range entries {
+		copy(words[4*k:], e[:])
 	}
 	table, err := b.Alloc(len(host))
 	if err != nil {
 		return fail(err)
 	}
 	b.CopyIn(table, host)
-	return b.chain(top, list, handles, table, host)
+	return b.chain(top, list, handles, groups, table, host)
+}
+
+// branchGroup is the IF nodes one flags tensor decides: their entries in
+// the setter's table, from first on.
+type branchGroup struct {
+	cond    uint64
+	first   int
+	entries [][4]uint32
+}
+
+// bodies returns the body pieces of list, in order.
+func bodies(list []piece) []piece {
+	var out []piece
+	for _, p := range list {
+		if p.body {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // chain adds the setter (when there are handles) and the pieces to top,
 // instantiates it and releases the pieces.
-func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphConditionalHandle, table ops.Tensor, host []float32) (ops.Graph, error) {
+func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphConditionalHandle, groups []branchGroup, table ops.Tensor, host []float32) (ops.Graph, error) {
 	var err error
 	b.mu.Lock()
 	b.call(func() {
@@ -282,13 +314,18 @@ func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphCo
 		}
 		var last C.dr_CUgraphNode
 		if len(handles) > 0 {
-			// The setter, captured on its own: one launch of enough blocks.
+			// The setter, captured on its own: a launch per flags tensor.
 			var setter C.dr_CUgraph
 			if err = cuCheck("cuStreamBeginCapture_v2", C.dr_cuStreamBeginCapture(b.stream)); err != nil {
 				return
 			}
-			grid := min((len(handles)+blockSize-1)/blockSize, maxGrid)
-			launchErr := b.launchIn(b.branchMod, "dr_set_branches", grid, b.ten(table, "branch table").ptr, i32(len(handles)))
+			var launchErr error
+			tp := b.ten(table, "branch table").ptr
+			for _, gr := range groups {
+				grid := min((len(gr.entries)+blockSize-1)/blockSize, maxGrid)
+				launchErr = errors.Join(launchErr, b.launchIn(b.branchMod, "dr_set_branches", grid,
+					tp+uint64(gr.first*branchBytes), i32(len(gr.entries)), gr.cond))
+			}
 			err = errors.Join(launchErr, cuCheck("cuStreamEndCapture", C.dr_cuStreamEndCapture(b.stream, &setter)))
 			if err != nil {
 				if setter != nil {

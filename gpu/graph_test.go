@@ -409,3 +409,56 @@ func TestGraphStepCallsOnDevice(t *testing.T) {
 		})
 	}
 }
+
+// TestCaptureIfOnDevice: the bodies CaptureIf records run at each launch
+// according to the flag's value then (conditional nodes set by
+// dr_set_branches), in order with the work around them, several times.
+func TestCaptureIfOnDevice(t *testing.T) {
+	g := openFP32(t)
+	if err := g.CanBranch(); err != nil {
+		t.Fatal(err)
+	}
+	alloc := func(n int) ops.Tensor {
+		x, err := g.Alloc(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Free(x) })
+		return x
+	}
+	y, one, flags := alloc(3), alloc(3), alloc(2)
+	g.CopyIn(one, []float32{1, 2, 3})
+	if err := g.BeginCapture(); err != nil {
+		t.Fatal(err)
+	}
+	g.Fill(y, 10)
+	g.CaptureIf(flags, 0, func() { g.AddTensor(y, one, 1, 1) }, func() { g.AddTensor(y, one, -1, 1) })
+	g.AddTensor(y, y, 1, 1) // doubles what the branch left
+	g.CaptureIf(flags, 1, nil, func() { g.Fill(y, -5) })
+	graph, err := g.EndCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer graph.Close()
+	for _, tc := range []struct {
+		flags []float32
+		want  []float32
+	}{
+		{[]float32{1, 1}, []float32{22, 24, 26}},
+		{[]float32{0, 1}, []float32{18, 16, 14}},
+		{[]float32{1, 0}, []float32{-5, -5, -5}},
+		{[]float32{2.5, 1}, []float32{22, 24, 26}},
+	} {
+		g.CopyIn(flags, tc.flags)
+		graph.Launch()
+		got := make([]float32, 3)
+		if err := g.CopyOut(got, y); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("flags %v: y = %v, want %v", tc.flags, got, tc.want)
+			}
+		}
+	}
+}

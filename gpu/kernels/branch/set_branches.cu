@@ -10,19 +10,19 @@
 // unsigned long long). No CUDA header is included here, so it is declared.
 extern "C" __device__ void cudaGraphSetConditional(unsigned long long handle, unsigned int value);
 
-// dr_branch is one IF node: its handle, the float flag deciding it, and
-// whether the node runs when the flag is zero (an "otherwise" body).
-// gpu/branch.go writes these, 24 bytes each.
+// dr_branch is one IF node: its handle, the index of the flag deciding it,
+// and whether the node runs when the flag is zero (an "otherwise" body).
+// gpu/branch.go writes these, 16 bytes each, one run of them per flags
+// tensor.
 struct dr_branch {
 	unsigned long long handle;
-	const float *flag;
+	unsigned int index;
 	unsigned int when_zero;
-	unsigned int pad;
 };
 
-extern "C" __global__ void dr_set_branches(const dr_branch *b, int n) {
+extern "C" __global__ void dr_set_branches(const dr_branch *b, int n, const float *flags) {
 	DR_GRID_STRIDE(i, n) {
-		unsigned int on = *b[i].flag != 0.0f;
+		unsigned int on = flags[b[i].index] != 0.0f;
 		cudaGraphSetConditional(b[i].handle, b[i].when_zero ? !on : on);
 	}
 }

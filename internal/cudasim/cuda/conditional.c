@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "graph.h"
 
 typedef unsigned long long CUgraphConditionalHandle;
@@ -37,6 +38,13 @@ typedef struct {
 	} params;
 	long long reserved2;
 } CUgraphNodeParams;
+
+/* cuda.h, struct CUgraphEdgeData (12.3): ports and a dependency type, all
+ * zero for an ordinary dependency. */
+typedef struct {
+	unsigned char from_port, to_port, type, reserved[5];
+} CUgraphEdgeData;
+_Static_assert(sizeof(CUgraphEdgeData) == 8, "CUgraphEdgeData is 8 bytes");
 
 static_assert(sizeof(CUDA_CONDITIONAL_NODE_PARAMS) == 32, "CUDA_CONDITIONAL_NODE_PARAMS is 32 bytes in cuda.h");
 static_assert(sizeof(CUgraphNodeParams) == 256, "CUgraphNodeParams is 256 bytes in cuda.h");
@@ -248,4 +256,24 @@ void cs_graph_set_conditional(unsigned long long handle, unsigned int value) {
 	}
 	c->vals[s] = value;
 	c->set[s] = 1;
+}
+
+/* cuGraphAddNode_v2 (CUDA 12.3; the name CUDA 13's headers give
+ * cuGraphAddNode): cuGraphAddNode with dependencyData, "Optional edge data
+ * for the dependencies. If NULL, the data is assumed to be default (zeroed)
+ * for all dependencies." Edge data other than the default (programmatic
+ * dependencies, ports) is not simulated. deepres calls this entry point. */
+CS_API CUresult cuGraphAddNode_v2(CUgraphNode *phGraphNode, CUgraph hGraph, const CUgraphNode *dependencies,
+	const CUgraphEdgeData *dependencyData, size_t numDependencies, CUgraphNodeParams *nodeParams) {
+	if (dependencyData != NULL) {
+		static const CUgraphEdgeData zero;
+		for (size_t i = 0; i < numDependencies; i++) {
+			if (memcmp(&dependencyData[i], &zero, sizeof zero) != 0) {
+				cs_count_api();
+				cs_note("cuGraphAddNode_v2: edge data other than the default is not simulated");
+				return CUDA_ERROR_NOT_SUPPORTED;
+			}
+		}
+	}
+	return cuGraphAddNode(phGraphNode, hGraph, dependencies, numDependencies, nodeParams);
 }
