@@ -252,7 +252,8 @@ func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 	// The setter's table, uploaded once: per flags tensor, one launch of
 	// dr_set_branches over its entries (handle, index, whenZero), in the
 	// order of first use. (An entry holds an index, not the flag's address:
-	// a kernel's pointer arguments are what it may dereference.)
+	// a GPU would follow either, but the NVIDIA-library simulator
+	// translates only a kernel's pointer arguments, internal/cudasim.)
 	var groups []branchGroup
 	var entries [][4]uint32
 	for k, p := range bodies(list) {
