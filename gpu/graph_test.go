@@ -146,38 +146,38 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 	g := openFP32(t)
 	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
 	norm := data.ComputeNormalization(trainDS)
-	for _, tc := range []struct {
-		name   string
-		model  string
-		set    func(*models.Config)
-		recomp layers.Recompute
+	// Every case of TestTrainingMatchesCPU (stochastic depth with RoR, on
+	// pre-activation units, with average-pool option A; dropout; a gate; each
+	// in every recompute mode), and more.
+	cases := trainingCases()
+	for _, x := range []struct {
+		name, model string
+		set         func(*models.Config)
+		recompute   layers.Recompute
 	}{
-		{"resnet-8/exclusive-gate", "resnet-8", func(c *models.Config) { c.Variant, c.GateBias = models.ExclusiveGating, -2 }, layers.StoreAll},
-		{"resnet-20/ror3/recompute-bn", "resnet-20", func(c *models.Config) { c.RoR = 3 }, layers.RecomputeBN},
-		{"preact-resnet-20/recompute-unit", "preact-resnet-20", func(*models.Config) {}, layers.RecomputeUnit},
 		{"resnet-20/avgpool", "resnet-20", func(c *models.Config) { c.OptionA = models.OptionAAvgPool }, layers.StoreAll},
-		// Dropout's masks change every step (seed base read from the device);
-		// recomputing replays them in the backward pass.
-		{"wrn-10-2/dropout/recompute-unit", "wrn-10-2", func(c *models.Config) { c.Dropout = 0.3 }, layers.RecomputeUnit},
 		{"wrn-10-2/dropout/ror3", "wrn-10-2", func(c *models.Config) { c.Dropout, c.RoR = 0.3, 3 }, layers.StoreAll},
-		// Stochastic depth: every unit records a kept and a dropped form.
-		{"resnet-20/sd", "resnet-20", func(c *models.Config) { c.SD, c.SDPL = models.SDLinear, 0.5 }, layers.StoreAll},
 		{"resnet-20/sd/projection-B", "resnet-20", func(c *models.Config) { c.SD, c.ProjectionB = models.SDLinear, true }, layers.StoreAll},
-		{"preact-resnet-20/sd/recompute-unit", "preact-resnet-20", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.5 }, layers.RecomputeUnit},
-		{"resnet-20/ror3/sd/recompute-bn", "resnet-20", func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }, layers.RecomputeBN},
+		{"preact-resnet-20/sd-uniform/recompute-unit", "preact-resnet-20", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.5 }, layers.RecomputeUnit},
 		{"resnet-20/bn-after-add/sd", "resnet-20", func(c *models.Config) { c.SD, c.Unit = models.SDLinear, models.BNAfterAdd }, layers.StoreAll},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			mc, err := models.Parse(tc.model)
+		cases = append(cases, trainingCase{x.name, func(t *testing.T) models.Config {
+			c, err := models.Parse(x.model)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.set(&mc)
+			x.set(&c)
+			return c
+		}, x.recompute})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mc := tc.cfg(t)
 			run := func(mode train.GraphMode) (dir string, c map[string]int64, launches int) {
 				cfg := train.Default()
 				cfg.Model, cfg.BatchSize, cfg.Epochs, cfg.Out, cfg.Workers = mc, 16, 2, t.TempDir(), 2
 				cfg.Schedule = train.Schedule{Kind: "step", Fractions: []float64{0.5}}
-				cfg.WarmupSteps, cfg.Nesterov, cfg.Recompute, cfg.Graphs = 2, true, tc.recomp, mode
+				cfg.WarmupSteps, cfg.Nesterov, cfg.Recompute, cfg.Graphs = 2, true, tc.recompute, mode
 				tr, err := train.New(cfg, g, trainDS, nil, nil, norm)
 				if err != nil {
 					t.Fatal(err)
