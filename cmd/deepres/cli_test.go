@@ -73,6 +73,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--model", "wrn-16-2", "--dropout", "0.3", "--sd", "linear:0.5", "--cuda-graphs", "on"}, "stochastic depth with dropout is not captured"},
 		{[]string{"train", "--model", "wrn-16-2", "--dropout", "0.3", "--sd", "linear:0.5", "--cuda-graphs", "on"}, "stochastic depth with dropout is not captured"},
 		{[]string{"train", "--model", "resnet-20", "--cuda-graphs", "maybe"}, "--cuda-graphs"},
+		{[]string{"train", "--model", "resnet-20", "--init", "w.safetensors", "--init-fan", "in"}, "--init-fan has no effect with --init"},
+		{[]string{"train", "--model", "resnet-20", "--init", "w.safetensors", "--bn-scale-init", "uniform"}, "--bn-scale-init has no effect with --init"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		_, stderr, code := run(t, tc.args...)

@@ -100,6 +100,13 @@ func runTrain(args []string) error {
 	if *initPartial && *initFile == "" {
 		return usagef("--init-partial needs --init FILE")
 	}
+	// --init loads every weight: how fresh ones would be drawn cannot matter
+	// (with --init-partial it does, for those it does not load).
+	for _, name := range []string{"init-fan", "bn-scale-init"} {
+		if *initFile != "" && !*initPartial && typed(fs, name) {
+			return usagef("--%s has no effect with --init, which loads every weight (with --init-partial it draws those not loaded)", name)
+		}
+	}
 	if *valSplit < 0 {
 		return usagef("--val-split must be >= 0, got %d", *valSplit)
 	}
