@@ -72,7 +72,10 @@ static dr_CUresult dr_cuGraphAddIf(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNo
 #define DR_MAX_KERNEL_ARGS 16
 static dr_CUresult dr_launch(dr_CUfunction f, unsigned int grid, unsigned int block, dr_CUstream s,
 		unsigned long long *slots, int nargs) {
-	void *params[DR_MAX_KERNEL_ARGS];
+	/* The unused entries are NULL, not stack garbage: a launch that passes
+	 * fewer arguments than the kernel takes then reads NULL, which the
+	 * simulator's argument check names (internal/cudasim). */
+	void *params[DR_MAX_KERNEL_ARGS] = {0};
 	for (int i = 0; i < nargs && i < DR_MAX_KERNEL_ARGS; i++) params[i] = &slots[i];
 	return dr_cu.cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, s, params, NULL);
 }

@@ -368,13 +368,13 @@ func (u *Unit) combine(f, h ops.Tensor, n int) ops.Tensor {
 // are bitwise those of the forward pass.
 func (u *Unit) recompute() {
 	e := u.env
-	seed := e.DropoutSeed
+	seed, frozen := e.DropoutSeed, e.FreezeStats
 	e.DropoutSeed, e.FreezeStats = u.seed, true
 	f, h := u.inside(u.x, true)
 	if f != nil && u.Gate == ExclusiveGate {
 		e.B.AddTensor(f, h, 1, -1) // as combine left it
 	}
-	e.DropoutSeed, e.FreezeStats = seed, false
+	e.DropoutSeed, e.FreezeStats = seed, frozen
 }
 
 // finish adds the RoR extras into the sum and applies the after-addition

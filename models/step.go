@@ -87,6 +87,35 @@ func (net *Network) Backward() {
 	net.Stem.Backward(nil, cur, false)
 }
 
+// Rehearse runs a forward and a backward pass on x and labels with every
+// unit kept, and changes nothing that outlasts the next step: BN running
+// statistics stay frozen, the dropout seed and the units' draws are put
+// back, no update is made, and the next step rewrites every gradient. What
+// it leaves is the backend's caches: before a step with stochastic depth is
+// captured, every form a launch may run has run once, so cuDNN's algorithm
+// search, which cannot be captured, has been made for every shape (a unit
+// dropped in the eager warm-up step would otherwise meet its first search
+// inside the capture).
+func (net *Network) Rehearse(x, labels ops.Tensor) {
+	env := net.Env
+	if !env.Train {
+		panic("models: Rehearse in evaluation mode")
+	}
+	seed, frozen := env.DropoutSeed, env.FreezeStats
+	active := make([]bool, len(net.Units))
+	for i, u := range net.Units {
+		active[i], u.Active = u.Active, true
+	}
+	env.FreezeStats = true
+	net.Forward(x)
+	net.Loss(labels, true)
+	net.Backward()
+	env.DropoutSeed, env.FreezeStats = seed, frozen
+	for i, u := range net.Units {
+		u.Active = active[i]
+	}
+}
+
 // stageOf reports whether unit i starts a stage, and which.
 func (net *Network) stageOf(i int) (int, bool) {
 	for s, st := range net.StageStart {

@@ -160,6 +160,9 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 		p := sgd
 		p.LR, p.LRTensor = 0, gs.lr
 		env := t.Net.Env
+		if gs.mask != nil {
+			t.Net.Rehearse(x, labels) // every unit's searches made (models.Network.Rehearse)
+		}
 		seed0 := env.DropoutSeed
 		err := c.BeginCapture()
 		if err == nil {

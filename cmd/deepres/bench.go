@@ -226,6 +226,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 						return benchResult{}, err
 					}
 					defer b.Free(mask)
+					net.Rehearse(x, labels) // every unit's algorithm searches made before the capture
 					net.Env.Mask = mask
 					net.Env.Branch = br
 				}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_e2e.sh SIMDIR: deepres end to end on the NVIDIA-library simulator, on
-# real CIFAR-10 images: `train --device cuda` matches the CPU run's losses
+# real CIFAR-10 images: `train --device cuda` (stochastic depth, its steps
+# captured as CUDA graphs) matches the CPU run's losses
 # within float32 tolerance, a run interrupted with SIGINT and continued with
 # --resume ends exactly where the uninterrupted run ends, and `eval` of its
 # checkpoint agrees with the CPU. Data: $DEEPRES_DATA (a folder holding
@@ -33,12 +34,15 @@ tar -xzf "$data/cifar10-test.tar.gz" -C "$W/data" --wildcards 'test/*/000?.jpg'
 
 fail() { echo "test_e2e.sh: FAIL: $*" >&2; exit 1; }
 gpu() { DEEPRES_CUDA_LIB_DIR=$sim "$@"; }
-train=(train --model resnet-8 --dataset folder --data "$W/data" --epochs 3 --batch-size 50 --lr 0.05 --math fp32)
+# Stochastic depth on: the simulated GPU captures its steps with conditional
+# nodes (--cuda-graphs auto), the CPU runs them eagerly, with the same masks.
+train=(train --model resnet-8 --sd linear:0.5 --dataset folder --data "$W/data" --epochs 3 --batch-size 50 --lr 0.05 --math fp32)
 
 # 1. The same run on the CPU and on the simulated GPU: per-epoch losses agree.
 "$DEEPRES" "${train[@]}" --device cpu --out "$W/cpu" 2>"$W/cpu.log" || fail "CPU run: $(tail -n 3 "$W/cpu.log")"
 gpu "$DEEPRES" "${train[@]}" --device cuda --out "$W/gpu" 2>"$W/gpu.log" || fail "simulated GPU run: $(tail -n 3 "$W/gpu.log")"
 grep -q 'cudasim (CPU simulator)' "$W/gpu.log" || fail "the GPU run did not say it ran on the simulator: $(head -n 3 "$W/gpu.log")"
+grep -q 'CUDA graphs: one launch per step' "$W/gpu.log" || fail "the GPU run did not capture its steps: $(grep -i graph "$W/gpu.log")"
 losses() { grep -o '"\(train\|test\)_loss":[-0-9.e]*' "$1/metrics.jsonl" | cut -d: -f2; }
 paste <(losses "$W/cpu") <(losses "$W/gpu") >"$W/losses"
 [[ $(wc -l <"$W/losses") == 6 ]] || fail "want 3 epochs of train and test loss on both sides, got: $(cat "$W/losses")"
