@@ -181,3 +181,48 @@ func TestCaptureRunsNothing(t *testing.T) {
 		t.Error("the launch ran no convolution")
 	}
 }
+
+// TestRehearseLeavesNoTrace: Rehearse runs every unit's convolutions
+// (whatever the step's draw) and changes nothing a step then computes:
+// a network that rehearsed trains bitwise as its twin that did not.
+func TestRehearseLeavesNoTrace(t *testing.T) {
+	cfg := mustParse(t, "preact-resnet-14")
+	cfg.SD, cfg.SDPL = SDLinear, 0.5
+	for _, mode := range recomputeModes {
+		ob := opcount.New(cpuref.New(0))
+		twin := newRecomputing(t, cfg, cpuref.New(0), mode, 4, 8)
+		net := newRecomputing(t, cfg, ob, mode, 4, 8)
+		bt := randomBatch(t, ob, rand.New(rand.NewPCG(1, 2)), 4, 8, cfg.Classes)
+		tbt := randomBatch(t, twin.Env.B, rand.New(rand.NewPCG(1, 2)), 4, 8, cfg.Classes)
+		for s, n := range []*Network{net, twin} {
+			n.SetTraining(true)
+			n.Env.DropoutSeed = 5
+			n.DrawDepth(rand.New(rand.NewPCG(9, 9)))
+			if s == 0 && n.Units[len(n.Units)-1].Active {
+				t.Fatal("the draw keeps the last unit: pick another seed, or nothing is rehearsed")
+			}
+		}
+		ob.Reset()
+		net.Rehearse(bt.x, bt.labels)
+		// the stem's conv and two per unit, forward; more when recomputing
+		if got, want := ob.Counts["ConvForward"], 1+2*len(net.Units); got < want {
+			t.Fatalf("%v: Rehearse ran %d convolutions forward, want at least %d (every unit kept)", mode, got, want)
+		}
+		if net.Env.DropoutSeed != 5 || net.Env.FreezeStats || net.Units[len(net.Units)-1].Active {
+			t.Fatalf("%v: Rehearse left seed %d, frozen %v, last unit active %v", mode, net.Env.DropoutSeed, net.Env.FreezeStats, net.Units[len(net.Units)-1].Active)
+		}
+		for _, n := range []*Network{net, twin} {
+			b := bt
+			if n == twin {
+				b = tbt
+			}
+			meanLoss(t, n, b, true)
+			n.Backward()
+			n.Step(sgd)
+		}
+		sameOn(t, 0, "weights", download(t, twin.Env.B, twin.Params.Values()), download(t, ob, net.Params.Values()))
+		for j, buf := range twin.Params.Buffers {
+			sameOn(t, 0, buf.Name, download(t, twin.Env.B, buf.Value), download(t, ob, net.Params.Buffers[j].Value))
+		}
+	}
+}
