@@ -13,6 +13,7 @@ import (
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/gpu"
 	"github.com/deepres/deepres/internal/gputest"
+	"github.com/deepres/deepres/internal/runcheck"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -205,7 +206,7 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 			if eagerLaunches != 0 || launches != 3 {
 				t.Fatalf("graph launches: eager run %d, graph run %d (want 0 and 3)", eagerLaunches, launches)
 			}
-			sameCheckpoints(t, eagerDir, graphDir, "eager", "graph")
+			runcheck.SameCheckpoints(t, eagerDir, graphDir, "eager", "graph")
 			ma, mb := readMetricsFile(t, eagerDir), readMetricsFile(t, graphDir)
 			if len(ma) != 2 || len(mb) != 2 {
 				t.Fatalf("%d and %d epochs of metrics, want 2", len(ma), len(mb))

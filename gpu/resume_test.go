@@ -3,11 +3,10 @@ package gpu_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
-	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/internal/runcheck"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -78,43 +77,7 @@ func TestResumeIsExactOnDevice(t *testing.T) {
 			if err := c.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			sameCheckpoints(t, cfgA.Out, cfgB.Out, "uninterrupted", "resumed")
+			runcheck.SameCheckpoints(t, cfgA.Out, cfgB.Out, "uninterrupted", "resumed")
 		})
-	}
-}
-
-// sameCheckpoints requires the last.safetensors of run folders a and b
-// (named as the runs they hold) to be bitwise equal, tensor by tensor.
-func sameCheckpoints(t *testing.T, a, b, nameA, nameB string) {
-	t.Helper()
-	fa, err := checkpoint.Read(filepath.Join(a, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb, err := checkpoint.Read(filepath.Join(b, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fa.Tensors) != len(fb.Tensors) {
-		t.Fatalf("%d tensors in the %s run's checkpoint, %d in the %s run's", len(fa.Tensors), nameA, len(fb.Tensors), nameB)
-	}
-	bad := 0
-	for name, ta := range fa.Tensors {
-		tb, ok := fb.Tensors[name]
-		if !ok {
-			t.Fatalf("%s is missing from the %s run's checkpoint", name, nameB)
-		}
-		va, vb := ta.Data().([]float32), tb.Data().([]float32)
-		for i := range va {
-			if va[i] != vb[i] {
-				if bad < 5 {
-					t.Errorf("%s[%d]: %s %v, %s %v", name, i, nameA, va[i], nameB, vb[i])
-				}
-				bad++
-			}
-		}
-	}
-	if bad > 0 {
-		t.Errorf("%d values differ between the %s and the %s run", bad, nameA, nameB)
 	}
 }

@@ -2,14 +2,13 @@ package train
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
 	"github.com/deepres/deepres/internal/replay"
+	"github.com/deepres/deepres/internal/runcheck"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -127,29 +126,7 @@ func TestCapturedTrainingIsBitwiseEager(t *testing.T) {
 // metrics' training figures, bitwise.
 func sameRun(t *testing.T, a, b string) {
 	t.Helper()
-	fa, err := checkpoint.Read(filepath.Join(a, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb, err := checkpoint.Read(filepath.Join(b, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fa.Tensors) != len(fb.Tensors) {
-		t.Fatalf("%d tensors eager, %d captured", len(fa.Tensors), len(fb.Tensors))
-	}
-	for name, ta := range fa.Tensors {
-		tb, ok := fb.Tensors[name]
-		if !ok {
-			t.Fatalf("%s is missing from the captured run's checkpoint", name)
-		}
-		va, vb := ta.Data().([]float32), tb.Data().([]float32)
-		for i := range va {
-			if va[i] != vb[i] {
-				t.Fatalf("%s[%d]: eager %v, captured %v", name, i, va[i], vb[i])
-			}
-		}
-	}
+	runcheck.SameCheckpoints(t, a, b, "eager", "captured")
 	ma, mb := readMetrics(t, a), readMetrics(t, b)
 	if len(ma) != len(mb) || len(ma) == 0 {
 		t.Fatalf("%d and %d lines of metrics", len(ma), len(mb))

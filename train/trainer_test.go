@@ -12,6 +12,7 @@ import (
 	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/data"
+	"github.com/deepres/deepres/internal/runcheck"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
@@ -88,25 +89,7 @@ func TestResumeIsExact(t *testing.T) {
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fa, err := checkpoint.Read(filepath.Join(dirA, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb, err := checkpoint.Read(filepath.Join(dirB, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fa.Tensors) != len(fb.Tensors) {
-		t.Fatalf("%d tensors vs %d", len(fa.Tensors), len(fb.Tensors))
-	}
-	for name, ta := range fa.Tensors {
-		va, vb := ta.Data().([]float32), fb.Tensors[name].Data().([]float32)
-		for i := range va {
-			if va[i] != vb[i] {
-				t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", name, i, va[i], vb[i])
-			}
-		}
-	}
+	runcheck.SameCheckpoints(t, dirA, dirB, "uninterrupted", "resumed")
 	// the metrics of the resumed epoch match too
 	ma, mb := readMetrics(t, dirA), readMetrics(t, dirB)
 	if len(ma) != 2 || len(mb) != 2 {
