@@ -59,6 +59,9 @@ func runBench(args []string) error {
 	if why := train.NotCaptured(mc); gm == train.GraphsOn && why != "" {
 		return usagef("--cuda-graphs on: %s (auto launches every op then)", why)
 	}
+	if gm == train.GraphsOn && *device == "cpu" {
+		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
+	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err

@@ -84,6 +84,9 @@ func runTrain(args []string) error {
 	if cfg.Graphs, err = train.ParseGraphMode(*graphs); err != nil {
 		return usagef("--cuda-graphs: %v", err)
 	}
+	if cfg.Graphs == train.GraphsOn && *device == "cpu" {
+		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
+	}
 	if *resume != "" {
 		o := resumeOptions{device: *device, overrides: *overrides, graphs: cfg.Graphs}
 		if fs.Changed("math") {
