@@ -28,14 +28,15 @@ import (
 // body as a graph of its own, and begins the next segment. EndCapture then
 // assembles one graph, a chain of
 //
-//	child(setter) → child(segment 0) → IF(h0){child(body 0)} → IF(h1){child(body 1)} → child(segment 1) → …
+//	child(setter) → child(segment 0) → IF(h0){child(then 0)}{child(otherwise 0)} → child(segment 1) → …
 //
 // where setter is one launch of dr_set_branches
 // (kernels/branch/set_branches.cu) that sets every handle from the float
-// flag its body depends on, read from device memory at each launch: the
-// caller writes the flags before launching. An "otherwise" body is an IF
-// node of its own whose handle is set when the flag is zero (IF with an
-// else body needs CUDA 12.8; this needs 12.3).
+// flag its node depends on, read from device memory at each launch: the
+// caller writes the flags before launching. An IF node with an else body
+// needs CUDA 12.8 (ifElseFrom); on a 12.3 to 12.7 driver an "otherwise" body
+// is an IF node of its own, after its "then" node, whose handle is set when
+// the flag is zero: twice the nodes, the same work.
 
 var _ ops.Brancher = (*Backend)(nil)
 
@@ -54,6 +55,7 @@ type piece struct {
 	cond     uint64 // device address of the flags tensor
 	index    int
 	whenZero bool
+	pair     bool // an otherwise body right after its CaptureIf's then body
 }
 
 func (c *capture) branched() bool {
@@ -131,6 +133,7 @@ func (b *Backend) CaptureIf(cond ops.Tensor, i int, then, otherwise func()) {
 	}
 	b.cut(piece{}, false)
 	b.mu.Unlock()
+	thenKept := false
 	for k, body := range []func(){then, otherwise} {
 		if body == nil {
 			continue
@@ -142,7 +145,9 @@ func (b *Backend) CaptureIf(cond ops.Tensor, i int, then, otherwise func()) {
 		body()
 		b.mu.Lock()
 		b.pieces.inBody = false
-		b.cut(piece{body: true, cond: t.ptr, index: i, whenZero: k == 1}, false)
+		n := len(b.pieces.list)
+		b.cut(piece{body: true, cond: t.ptr, index: i, whenZero: k == 1, pair: k == 1 && thenKept}, false)
+		thenKept = k == 0 && len(b.pieces.list) > n
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
@@ -212,19 +217,59 @@ func (b *Backend) destroyPieces(list []piece) {
 // branchBytes is the size of one dr_branch (set_branches.cu).
 const branchBytes = 16
 
+// ifElseFrom is the first driver (cuDriverGetVersion) whose IF nodes take
+// an else body (CUDA_CONDITIONAL_NODE_PARAMS.size 2: CUDA 12.8). From it on,
+// a CaptureIf with both bodies is one node; before it, two.
+var ifElseFrom = 12080
+
+// step is one node of the assembled chain: a segment that always runs, or
+// an IF node with its bodies (then, and with IF/ELSE otherwise), decided by
+// cond[index] (run when zero: whenZero, for an "otherwise" node of its own).
+type step struct {
+	segment  C.dr_CUgraph
+	bodies   []C.dr_CUgraph
+	cond     uint64
+	index    int
+	whenZero bool
+}
+
+// steps pairs the pieces into the chain's nodes.
+func steps(list []piece, ifElse bool) []step {
+	var out []step
+	for k := 0; k < len(list); k++ {
+		p := list[k]
+		switch {
+		case !p.body:
+			out = append(out, step{segment: p.g})
+		case ifElse && !p.whenZero && k+1 < len(list) && list[k+1].pair:
+			out = append(out, step{bodies: []C.dr_CUgraph{p.g, list[k+1].g}, cond: p.cond, index: p.index})
+			k++
+		default:
+			out = append(out, step{bodies: []C.dr_CUgraph{p.g}, cond: p.cond, index: p.index, whenZero: p.whenZero})
+		}
+	}
+	return out
+}
+
 // assemble builds the graph with conditional nodes out of the pieces (see
 // the top of this file), instantiates it and releases the pieces.
 func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 	var top C.dr_CUgraph
 	var handles []C.dr_CUgraphConditionalHandle
+	var chain []step
 	var err error
 	b.mu.Lock()
 	b.call(func() {
+		var v C.int
+		if err = cuCheck("cuDriverGetVersion", C.dr_cuDriverGetVersion(&v)); err != nil {
+			return
+		}
+		chain = steps(list, int(v) >= ifElseFrom)
 		if err = cuCheck("cuGraphCreate", C.dr_cuGraphCreate(&top)); err != nil {
 			return
 		}
-		for _, p := range list {
-			if !p.body {
+		for _, st := range chain {
+			if st.bodies == nil {
 				continue
 			}
 			var h C.dr_CUgraphConditionalHandle
@@ -247,7 +292,7 @@ func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 	}
 
 	if len(handles) == 0 { // every body recorded nothing: segments only
-		return b.chain(top, list, nil, nil, nil, nil)
+		return b.chain(top, list, chain, nil, nil, nil, nil)
 	}
 	// The setter's table, uploaded once: per flags tensor, one launch of
 	// dr_set_branches over its entries (handle, index, whenZero), in the
@@ -256,17 +301,22 @@ func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 	// translates only a kernel's pointer arguments, internal/cudasim.)
 	var groups []branchGroup
 	var entries [][4]uint32
-	for k, p := range bodies(list) {
+	k := 0
+	for _, st := range chain {
+		if st.bodies == nil {
+			continue
+		}
 		g := len(groups) - 1
-		for g >= 0 && groups[g].cond != p.cond {
+		for g >= 0 && groups[g].cond != st.cond {
 			g--
 		}
 		if g < 0 {
-			groups = append(groups, branchGroup{cond: p.cond})
+			groups = append(groups, branchGroup{cond: st.cond})
 			g = len(groups) - 1
 		}
 		h := uint64(handles[k])
-		groups[g].entries = append(groups[g].entries, [4]uint32{uint32(h), uint32(h >> 32), uint32(p.index), uint32(flag(p.whenZero))})
+		groups[g].entries = append(groups[g].entries, [4]uint32{uint32(h), uint32(h >> 32), uint32(st.index), uint32(flag(st.whenZero))})
+		k++
 	}
 	for i := range groups {
 		groups[i].first = len(entries)
@@ -282,7 +332,7 @@ func (b *Backend) assemble(list []piece) (ops.Graph, error) {
 		return fail(err)
 	}
 	b.CopyIn(table, host)
-	return b.chain(top, list, handles, groups, table, host)
+	return b.chain(top, list, chain, handles, groups, table, host)
 }
 
 // branchGroup is the IF nodes one flags tensor decides: their entries in
@@ -293,20 +343,9 @@ type branchGroup struct {
 	entries [][4]uint32
 }
 
-// bodies returns the body pieces of list, in order.
-func bodies(list []piece) []piece {
-	var out []piece
-	for _, p := range list {
-		if p.body {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// chain adds the setter (when there are handles) and the pieces to top,
-// instantiates it and releases the pieces.
-func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphConditionalHandle, groups []branchGroup, table ops.Tensor, host []float32) (ops.Graph, error) {
+// chain adds the setter (when there are handles) and the steps to top,
+// instantiates it and releases the pieces (list).
+func (b *Backend) chain(top C.dr_CUgraph, list []piece, chain []step, handles []C.dr_CUgraphConditionalHandle, groups []branchGroup, table ops.Tensor, host []float32) (ops.Graph, error) {
 	var err error
 	b.mu.Lock()
 	b.call(func() {
@@ -338,18 +377,21 @@ func (b *Backend) chain(top C.dr_CUgraph, list []piece, handles []C.dr_CUgraphCo
 			C.dr_cuGraphDestroy(setter) // the child node holds a copy
 		}
 		k := 0
-		for _, p := range list {
+		for _, st := range chain {
 			if err != nil {
 				return
 			}
-			if !p.body {
-				err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&last, top, last, p.g))
+			if st.bodies == nil {
+				err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&last, top, last, st.segment))
 				continue
 			}
-			var body C.dr_CUgraph
-			var node C.dr_CUgraphNode
-			if err = cuCheck("cuGraphAddNode_v2(IF)", C.dr_cuGraphAddIf(&last, top, last, handles[k], b.ctx, &body)); err == nil {
-				err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&node, body, nil, p.g))
+			var out [2]C.dr_CUgraph
+			err = cuCheck("cuGraphAddNode_v2(IF)", C.dr_cuGraphAddIf(&last, top, last, handles[k], b.ctx, C.uint(len(st.bodies)), &out[0]))
+			for j, body := range st.bodies {
+				if err == nil {
+					var node C.dr_CUgraphNode
+					err = cuCheck("cuGraphAddChildGraphNode", C.dr_cuGraphAddChild(&node, out[j], nil, body))
+				}
 			}
 			k++
 		}

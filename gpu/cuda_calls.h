@@ -51,18 +51,20 @@ static dr_CUresult dr_cuGraphAddChild(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgrap
 static dr_CUresult dr_cuGraphConditionalHandleCreate(dr_CUgraphConditionalHandle *h, dr_CUgraph g, dr_CUcontext ctx) {
 	return dr_cu.cuGraphConditionalHandleCreate(h, g, ctx, 0, 0);
 }
-/* An IF node on h with one body, returned in *body (the driver's graph). */
+/* An IF node on h with size bodies (2: IF/ELSE, CUDA 12.8), returned in
+ * bodies[0..size) (the driver's graphs). */
 static dr_CUresult dr_cuGraphAddIf(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNode last, dr_CUgraphConditionalHandle h,
-		dr_CUcontext ctx, dr_CUgraph *body) {
+		dr_CUcontext ctx, unsigned int size, dr_CUgraph *bodies) {
 	dr_CUgraphNodeParams p;
 	memset(&p, 0, sizeof p);
 	p.type = DR_CU_GRAPH_NODE_TYPE_CONDITIONAL;
 	p.params.conditional.handle = h;
 	p.params.conditional.type = DR_CU_GRAPH_COND_TYPE_IF;
-	p.params.conditional.size = 1;
+	p.params.conditional.size = size;
 	p.params.conditional.ctx = ctx;
 	dr_CUresult r = dr_cu.cuGraphAddNode_v2(n, g, last ? &last : NULL, NULL, last ? 1 : 0, &p);
-	if (r == DR_CUDA_SUCCESS) *body = p.params.conditional.phGraph_out[0];
+	if (r == DR_CUDA_SUCCESS)
+		for (unsigned int i = 0; i < size; i++) bodies[i] = p.params.conditional.phGraph_out[i];
 	return r;
 }
 
