@@ -58,10 +58,7 @@ type Unit struct {
 
 	inShape, outShape ops.Shape
 	sum, q            ops.Tensor // own buffers, largest batch
-	// remembered by Forward for Backward
-	x, a, f, h, qv       ops.Tensor
-	seed                 uint64 // Env.DropoutSeed when Forward began
-	ranPost, passThrough bool
+	unitState                    // remembered by Forward for Backward
 	// What each recorded form left for Backward while a step is captured
 	// (forwardBranched): [0] dropped, [1] kept.
 	forms [2]unitState
@@ -70,16 +67,8 @@ type Unit struct {
 // unitState is what Forward leaves for Backward.
 type unitState struct {
 	x, a, f, h, qv       ops.Tensor
-	seed                 uint64
+	seed                 uint64 // Env.DropoutSeed when Forward began
 	ranPost, passThrough bool
-}
-
-func (u *Unit) state() unitState {
-	return unitState{u.x, u.a, u.f, u.h, u.qv, u.seed, u.ranPost, u.passThrough}
-}
-
-func (u *Unit) setState(s unitState) {
-	u.x, u.a, u.f, u.h, u.qv, u.seed, u.ranPost, u.passThrough = s.x, s.a, s.f, s.h, s.qv, s.seed, s.ranPost, s.passThrough
 }
 
 // NewUnit returns a unit with the identity shortcut and unit scales; the
@@ -220,7 +209,7 @@ func (u *Unit) forwardBranched(x ops.Tensor) ops.Tensor {
 		f, h := u.inside(x, false)
 		sum = u.combine(f, h, n)
 		out = u.finish(sum)
-		u.forms[1] = u.state()
+		u.forms[1] = u.unitState
 	}, func() {
 		u.Active = false
 		u.begin(x)
@@ -229,15 +218,15 @@ func (u *Unit) forwardBranched(x ops.Tensor) ops.Tensor {
 			e.B.AddTensor(out, h, 1, 0) // as forwardDropped, which returns h
 			u.ranPost = false
 		} else {
+			// finish runs the kept form's modules (extras, Post) on the
+			// kept form's sum buffer, so it returns out again.
 			e.B.AddTensor(sum, h, 1, 0)
-			if r := u.finish(sum); !r.Shape().Equal(out.Shape()) {
-				panic("layers: the dropped form of unit " + u.Name + " ends elsewhere than the kept one")
-			}
+			u.finish(sum)
 		}
-		u.forms[0] = u.state()
+		u.forms[0] = u.unitState
 	})
 	u.Active = active
-	u.setState(u.forms[flagIndex(active)])
+	u.unitState = u.forms[flagIndex(active)]
 	return out
 }
 
@@ -257,16 +246,16 @@ func (u *Unit) BackwardBranched(dx, dy ops.Tensor, add bool, zero func()) {
 	active := u.Active
 	e.Branch.CaptureIf(e.Mask, u.Index, func() {
 		u.Active = true
-		u.setState(u.forms[1])
+		u.unitState = u.forms[1]
 		u.Backward(dx, dy, add)
 	}, func() {
 		u.Active = false
-		u.setState(u.forms[0])
+		u.unitState = u.forms[0]
 		zero()
 		u.Backward(dx, dy, add)
 	})
 	u.Active = active
-	u.setState(u.forms[flagIndex(active)])
+	u.unitState = u.forms[flagIndex(active)]
 }
 
 // inside runs what comes before the sum — pre-activation, branch, shortcut,
