@@ -125,13 +125,20 @@ func TestStrictChecks(t *testing.T) {
 			"cuMemcpyHtoDAsync_v2 cannot be captured", "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT"}},
 	} {
 		t.Run(strings.Join(append([]string{tc.name}, tc.env...), ","), func(t *testing.T) {
-			_, stderr := run(t, tc.name, tc.env...)
-			for _, w := range tc.wantStderr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			runExpecting(t, tc.name, tc.env, tc.wantStderr)
 		})
+	}
+}
+
+// runExpecting runs the check program's case name and requires each of
+// want in what it wrote to stderr.
+func runExpecting(t *testing.T, name string, env, want []string) {
+	t.Helper()
+	_, stderr := run(t, name, env...)
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
 	}
 }
 
