@@ -305,19 +305,7 @@ func TestGraphStepCallsOnDevice(t *testing.T) {
 				}
 			}
 			const n, size = 2, 16
-			net, err := models.New(cfg, g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Close()
-			if err := net.SetupSize(n, size); err != nil {
-				t.Fatal(err)
-			}
-			if err := net.SetupOptimizer(); err != nil {
-				t.Fatal(err)
-			}
-			net.Init(7)
-			net.SetTraining(true)
+			net := trainingNet(t, cfg, g, layers.StoreAll, n, size)
 			net.DrawDepth(rand.New(rand.NewPCG(1, 2)))
 			x, _ := g.Alloc(n, 3, size, size)
 			defer g.Free(x)

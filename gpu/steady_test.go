@@ -65,20 +65,7 @@ func TestSteadyStepOnDevice(t *testing.T) {
 			}
 			tc.adjust(&cfg)
 			const n, size = 8, 16
-			net, err := models.New(cfg, g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Close()
-			net.Env.Recompute = tc.recompute
-			if err := net.SetupSize(n, size); err != nil {
-				t.Fatal(err)
-			}
-			if err := net.SetupOptimizer(); err != nil {
-				t.Fatal(err)
-			}
-			net.Init(7)
-			net.SetTraining(true)
+			net := trainingNet(t, cfg, g, tc.recompute, n, size)
 			x, err := g.Alloc(n, 3, size, size)
 			if err != nil {
 				t.Fatal(err)

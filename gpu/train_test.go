@@ -154,20 +154,8 @@ func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomput
 	t.Helper()
 	const n, size, steps = 8, 16, 4
 	build := func(be ops.Backend, recompute layers.Recompute) *models.Network {
-		net, err := models.New(cfg, be)
-		if err != nil {
-			t.Fatal(err)
-		}
-		net.Env.Recompute = recompute
-		if err := net.SetupSize(n, size); err != nil {
-			t.Fatal(err)
-		}
-		if err := net.SetupOptimizer(); err != nil {
-			t.Fatal(err)
-		}
-		net.Init(7)
+		net := trainingNet(t, cfg, be, recompute, n, size)
 		net.Env.DropoutSeed = 99
-		net.SetTraining(true)
 		return net
 	}
 	na, nb := build(a, recomputeA), build(b, layers.StoreAll)
@@ -218,6 +206,27 @@ func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []floa
 	net.Backward()
 	net.Step(ops.SGDParams{LR: lr, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true})
 	return host(t, be, net.Losses())
+}
+
+// trainingNet builds cfg on be for batches of n size×size images, with its
+// momentum, initialised from seed 7 and training; the test closes it.
+func trainingNet(t *testing.T, cfg models.Config, be ops.Backend, recompute layers.Recompute, n, size int) *models.Network {
+	t.Helper()
+	net, err := models.New(cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	net.Env.Recompute = recompute
+	if err := net.SetupSize(n, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.SetupOptimizer(); err != nil {
+		t.Fatal(err)
+	}
+	net.Init(7)
+	net.SetTraining(true)
+	return net
 }
 
 func host(t *testing.T, be ops.Backend, x ops.Tensor) []float32 {

@@ -172,7 +172,7 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 	n := u.begin(x)
 	f, h := u.inside(x, false)
 	if u.dropped() {
-		return u.forwardDropped(h, n)
+		return u.forwardDropped(h, n, nil, nil)
 	}
 	return u.finish(u.combine(f, h, n))
 }
@@ -212,17 +212,9 @@ func (u *Unit) forwardBranched(x ops.Tensor) ops.Tensor {
 		u.forms[1] = u.unitState
 	}, func() {
 		u.Active = false
-		u.begin(x)
+		n := u.begin(x)
 		_, h := u.inside(x, false)
-		if u.droppedPassesThrough() && (h == u.x || e.Recompute == StoreAll) {
-			e.B.AddTensor(out, h, 1, 0) // as forwardDropped, which returns h
-			u.ranPost = false
-		} else {
-			// finish runs the kept form's modules (extras, Post) on the
-			// kept form's sum buffer, so it returns out again.
-			e.B.AddTensor(sum, h, 1, 0)
-			u.finish(sum)
-		}
+		u.forwardDropped(h, n, out, sum)
 		u.forms[0] = u.unitState
 	})
 	u.Active = active
@@ -392,17 +384,27 @@ func (u *Unit) gateComplement(x ops.Tensor, n int) {
 
 // forwardDropped returns a dropped unit's output from its shortcut's. A
 // shared (recomputed) shortcut buffer is never the output: the next units
-// would overwrite it.
-func (u *Unit) forwardDropped(h ops.Tensor, n int) ops.Tensor {
+// would overwrite it. Eagerly (out nil) an output that is the shortcut's
+// is returned as it is, and a sum is formed in the unit's own buffer. A
+// recorded dropped form (forwardBranched) must end where the kept form
+// ends: such an output is copied to out, and the sum is formed in the
+// kept form's sum, whose finish returns out again.
+func (u *Unit) forwardDropped(h ops.Tensor, n int, out, sum ops.Tensor) ops.Tensor {
 	if u.droppedPassesThrough() && (h == u.x || u.env.Recompute == StoreAll) {
-		u.passThrough = h == u.x
 		u.ranPost = false
-		return h
+		if out == nil {
+			u.passThrough = h == u.x
+			return h
+		}
+		u.env.B.AddTensor(out, h, 1, 0)
+		return out
 	}
-	if u.sum == nil {
-		u.sum = u.env.alloc(u.outShape)
+	if sum == nil {
+		if u.sum == nil {
+			u.sum = u.env.alloc(u.outShape)
+		}
+		sum = u.env.batchView(u.sum, n)
 	}
-	sum := u.env.batchView(u.sum, n)
 	u.env.B.AddTensor(sum, h, 1, 0)
 	return u.finish(sum)
 }

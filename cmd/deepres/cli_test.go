@@ -245,7 +245,8 @@ func TestBenchRecompute(t *testing.T) {
 	}
 }
 
-// A preset gives defaults; a flag the user typed wins over it.
+// A preset gives defaults; a flag the user typed wins over it, and the
+// start-up line says which values the preset set and which the user typed.
 func TestPresetYieldsToTypedFlags(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -257,6 +258,14 @@ func TestPresetYieldsToTypedFlags(t *testing.T) {
 	}
 	if !strings.Contains(stderr, " 2 steps") {
 		t.Errorf("--preset he2016 --steps 2 did not run 2 steps: %s", stderr)
+	}
+	for _, want := range []string{"preset he2016 set ", "--lr 0.1", "--warmup-lr 0.01", "typed, so kept over the preset: --batch-size 4 --steps 2"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("start-up line lacks %q: %s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "preset he2016 set --batch-size") {
+		t.Errorf("the typed --batch-size is listed as the preset's: %s", stderr)
 	}
 	lines, err := os.ReadFile(filepath.Join(dir, "run", "metrics.jsonl"))
 	if err != nil {

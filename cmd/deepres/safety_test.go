@@ -358,26 +358,6 @@ func TestBadNumbersRejected(t *testing.T) {
 	}
 }
 
-// The start-up line says which values the preset set and which the user typed.
-func TestPresetStartupLine(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	writeFolder(t, data, 4)
-	_, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
-		"--preset", "he2016", "--steps", "2", "--batch-size", "4", "--out", filepath.Join(dir, "run"))
-	if code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
-	for _, want := range []string{"preset he2016 set ", "--lr 0.1", "--warmup-lr 0.01", "typed, so kept over the preset: --batch-size 4 --steps 2"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("start-up line lacks %q: %s", want, stderr)
-		}
-	}
-	if strings.Contains(stderr, "preset he2016 set --batch-size") {
-		t.Errorf("the typed --batch-size is listed as the preset's: %s", stderr)
-	}
-}
-
 // --init refuses weights of another model or configuration unless
 // --init-partial, which says what it loaded.
 func TestInitRefusesOtherModels(t *testing.T) {

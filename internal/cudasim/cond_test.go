@@ -1,11 +1,6 @@
 package cudasim
 
-import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"testing"
-)
+import "testing"
 
 // Conditional graph nodes (testdata/simcheck_cond.c): IF bodies run as a
 // kernel of the launch decides, and what the driver refuses is refused,
@@ -38,38 +33,11 @@ func TestConditionalNodes(t *testing.T) {
 // calls like any other.
 func TestConditionalStats(t *testing.T) {
 	needBuild(t)
-	path := filepath.Join(t.TempDir(), "stats.json")
-	run(t, "cond_if", "CUDASIM_STATS="+path)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct {
-		Counters map[string]uint64 `json:"counters"`
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatalf("%v:\n%s", err, data)
-	}
 	// cond_if launches [setter, 2 kernels, IF(1 kernel), 1 kernel, IF(1
 	// kernel)] 4 times with the flags (1,1), (0,1), (1,0), (0,0): 4 x 4
 	// kernels always, 4 of the 8 bodies.
-	want := map[string]uint64{"kernels_run": 20, "conditional_taken": 4, "conditional_skipped": 4, "graph_launches": 4,
-		"kernel_launches": 6}
-	for k, v := range want {
-		if s.Counters[k] != v {
-			t.Errorf("%s = %d, want %d (%s)", k, s.Counters[k], v, data)
-		}
-	}
+	countsAre(t, "cond_if", map[string]uint64{"kernels_run": 20, "conditional_taken": 4, "conditional_skipped": 4, "graph_launches": 4,
+		"kernel_launches": 6})
 	// cond_api makes 12 calls into the driver (counted in its source).
-	run(t, "cond_api", "CUDASIM_STATS="+path)
-	s.Counters = nil // Unmarshal would merge into the old map
-	if data, err = os.ReadFile(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatalf("%v:\n%s", err, data)
-	}
-	if s.Counters["api_calls"] != 12 {
-		t.Errorf("cond_api: api_calls = %d, want 12 (%s)", s.Counters["api_calls"], data)
-	}
+	countsAre(t, "cond_api", map[string]uint64{"api_calls": 12})
 }
