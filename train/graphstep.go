@@ -127,6 +127,9 @@ func (t *Trainer) setupGraphs(mode GraphMode, m models.Config) error {
 	if err == nil && m.SD != models.SDOff {
 		if t.gs.mask, err = t.b.Alloc(len(t.Net.Units)); err == nil {
 			t.Net.Env.Mask = t.gs.mask
+			for i := range t.gs.maskHost {
+				t.gs.maskHost[i] = make([]float32, len(t.Net.Units))
+			}
 		}
 	}
 	if err != nil {
@@ -194,9 +197,6 @@ func (t *Trainer) launchStep(x, labels ops.Tensor, n int, lr float64, sgd ops.SG
 	gs.lrHost[t.pending][0] = float32(lr)
 	b.CopyIn(gs.lr, gs.lrHost[t.pending][:])
 	if gs.mask != nil {
-		if gs.maskHost[t.pending] == nil {
-			gs.maskHost[t.pending] = make([]float32, len(t.Net.Units))
-		}
 		t.Net.MaskInto(gs.maskHost[t.pending])
 		b.CopyIn(gs.mask, gs.maskHost[t.pending])
 	}
