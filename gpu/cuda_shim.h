@@ -178,6 +178,7 @@ typedef dr_cublasStatus (*dr_pfn_cublasCreate_v2)(dr_cublasHandle *handle);
 typedef dr_cublasStatus (*dr_pfn_cublasDestroy_v2)(dr_cublasHandle handle);
 typedef dr_cublasStatus (*dr_pfn_cublasSetStream_v2)(dr_cublasHandle handle, dr_CUstream streamId);
 typedef dr_cublasStatus (*dr_pfn_cublasSetMathMode)(dr_cublasHandle handle, dr_cublasMath mode);
+typedef dr_cublasStatus (*dr_pfn_cublasSetWorkspace_v2)(dr_cublasHandle handle, void *workspace, size_t workspaceSizeInBytes);
 typedef dr_cublasStatus (*dr_pfn_cublasGetProperty)(dr_libraryPropertyType type, int *value);
 typedef const char *(*dr_pfn_cublasGetStatusString)(dr_cublasStatus status);
 typedef dr_cublasStatus (*dr_pfn_cublasSgemm_v2)(dr_cublasHandle handle,
@@ -190,6 +191,7 @@ typedef struct {
 	dr_pfn_cublasDestroy_v2 cublasDestroy_v2;
 	dr_pfn_cublasSetStream_v2 cublasSetStream_v2;
 	dr_pfn_cublasSetMathMode cublasSetMathMode;
+	dr_pfn_cublasSetWorkspace_v2 cublasSetWorkspace_v2;
 	dr_pfn_cublasGetProperty cublasGetProperty;
 	dr_pfn_cublasGetStatusString cublasGetStatusString;
 	dr_pfn_cublasSgemm_v2 cublasSgemm_v2;
@@ -211,6 +213,10 @@ typedef dr_nvrtcResult (*dr_pfn_nvrtcGetProgramLogSize)(dr_nvrtcProgram prog, si
 typedef dr_nvrtcResult (*dr_pfn_nvrtcGetProgramLog)(dr_nvrtcProgram prog, char *log);
 typedef dr_nvrtcResult (*dr_pfn_nvrtcGetCUBINSize)(dr_nvrtcProgram prog, size_t *cubinSizeRet);
 typedef dr_nvrtcResult (*dr_pfn_nvrtcGetCUBIN)(dr_nvrtcProgram prog, char *cubin);
+typedef dr_nvrtcResult (*dr_pfn_nvrtcGetPTXSize)(dr_nvrtcProgram prog, size_t *ptxSizeRet);
+typedef dr_nvrtcResult (*dr_pfn_nvrtcGetPTX)(dr_nvrtcProgram prog, char *ptx);
+typedef dr_nvrtcResult (*dr_pfn_nvrtcGetNumSupportedArchs)(int *numArchs);
+typedef dr_nvrtcResult (*dr_pfn_nvrtcGetSupportedArchs)(int *supportedArchs);
 
 typedef struct {
 	dr_pfn_nvrtcGetErrorString nvrtcGetErrorString;
@@ -222,6 +228,10 @@ typedef struct {
 	dr_pfn_nvrtcGetProgramLog nvrtcGetProgramLog;
 	dr_pfn_nvrtcGetCUBINSize nvrtcGetCUBINSize;
 	dr_pfn_nvrtcGetCUBIN nvrtcGetCUBIN;
+	dr_pfn_nvrtcGetPTXSize nvrtcGetPTXSize;
+	dr_pfn_nvrtcGetPTX nvrtcGetPTX;
+	dr_pfn_nvrtcGetNumSupportedArchs nvrtcGetNumSupportedArchs;
+	dr_pfn_nvrtcGetSupportedArchs nvrtcGetSupportedArchs;
 } dr_nvrtc_api;
 
 /* The tables, defined in shim.c and filled by driver.go. */
