@@ -388,9 +388,10 @@ static void case_nvrtc_error(void) {
 	char *log = malloc(n);
 	EXPECT(nvrtcGetProgramLog(prog, log), 0);
 	if (strlen(log) + 1 != n) fail("log size %zu, strlen+1 %zu", n, strlen(log) + 1);
-	if (!strstr(log, "broken.cu:1") || !strstr(log, "undeclared")) fail("log does not name the error:\n%s", log);
-	size_t sz;
-	EXPECT(nvrtcGetCUBINSize(prog, &sz), 4); /* NVRTC_ERROR_INVALID_PROGRAM: nothing compiled */
+	if (!strstr(log, "broken.cu(1): error") || !strstr(log, "undeclared")) fail("log does not name the error:\n%s", log);
+	size_t sz = 1;
+	EXPECT(nvrtcGetCUBINSize(prog, &sz), 0); /* nothing compiled: size 0, as the real NVRTC answers */
+	if (sz != 0) fail("CUBIN size %zu after a failed compilation, want 0", sz);
 	const char *bad[] = {"--no-such-option"};
 	EXPECT(nvrtcCompileProgram(prog, 1, bad), 5); /* NVRTC_ERROR_INVALID_OPTION */
 }
@@ -764,8 +765,9 @@ static void case_nvrtc_options(void) {
 	size_t n = 1;
 	EXPECT(nvrtcGetCUBINSize(prog, &n), 0);
 	if (n != 0) fail("CUBIN size %zu for a virtual architecture, want 0", n);
-	char one;
-	EXPECT(nvrtcGetCUBIN(prog, &one), 3); /* NVRTC_ERROR_INVALID_INPUT */
+	char one = 'x';
+	EXPECT(nvrtcGetCUBIN(prog, &one), 0); /* writes nothing, as the real NVRTC does */
+	if (one != 'x') fail("nvrtcGetCUBIN wrote a CUBIN for a virtual architecture");
 	const char *real[] = {"--gpu-architecture", "sm_90", "--define-macro=VAL=3", "-lineinfo"};
 	EXPECT(nvrtcCompileProgram(prog, 4, real), 0);
 	EXPECT(nvrtcGetCUBINSize(prog, &n), 0);
