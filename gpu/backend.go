@@ -222,11 +222,15 @@ func (b *Backend) init(ordinal int) error {
 	if err := blasCheck("cublasSetMathMode", C.dr_cublasSetMathMode(b.blas, blasMath)); err != nil {
 		return err
 	}
-	cubin, err := compileKernels(b.info.Arch())
+	target, err := kernelTargetFor(b.info)
 	if err != nil {
 		return err
 	}
-	if b.mod, err = loadModule(cubin, kernelNames); err != nil {
+	cubin, err := compileKernels(target)
+	if err != nil {
+		return err
+	}
+	if b.mod, err = loadKernels(cubin, kernelNames, target, b.info); err != nil {
 		return err
 	}
 	p, err := b.mem.getReserved(b.opts.Workspace)

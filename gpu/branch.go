@@ -85,12 +85,16 @@ func (b *Backend) CanBranch() error {
 	if b.branchMod != nil {
 		return nil
 	}
-	cubin, err := compileProgram("deepres_branches.cu", branchSource, b.info.Arch())
+	target, err := kernelTargetFor(b.info)
+	if err != nil {
+		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
+	}
+	cubin, err := compileProgram("deepres_branches.cu", branchSource, target)
 	if err != nil {
 		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
 	}
 	var m *module
-	b.call(func() { m, err = loadModule(cubin, []string{"dr_set_branches"}) })
+	b.call(func() { m, err = loadKernels(cubin, []string{"dr_set_branches"}, target, b.info) })
 	if err != nil {
 		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
 	}

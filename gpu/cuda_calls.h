@@ -117,5 +117,9 @@ static dr_nvrtcResult dr_nvrtcGetProgramLogSize(dr_nvrtcProgram p, size_t *n) { 
 static dr_nvrtcResult dr_nvrtcGetProgramLog(dr_nvrtcProgram p, char *log) { return dr_nvrtc.nvrtcGetProgramLog(p, log); }
 static dr_nvrtcResult dr_nvrtcGetCUBINSize(dr_nvrtcProgram p, size_t *n) { return dr_nvrtc.nvrtcGetCUBINSize(p, n); }
 static dr_nvrtcResult dr_nvrtcGetCUBIN(dr_nvrtcProgram p, char *out) { return dr_nvrtc.nvrtcGetCUBIN(p, out); }
+static dr_nvrtcResult dr_nvrtcGetPTXSize(dr_nvrtcProgram p, size_t *n) { return dr_nvrtc.nvrtcGetPTXSize(p, n); }
+static dr_nvrtcResult dr_nvrtcGetPTX(dr_nvrtcProgram p, char *out) { return dr_nvrtc.nvrtcGetPTX(p, out); }
+static dr_nvrtcResult dr_nvrtcGetNumSupportedArchs(int *n) { return dr_nvrtc.nvrtcGetNumSupportedArchs(n); }
+static dr_nvrtcResult dr_nvrtcGetSupportedArchs(int *archs) { return dr_nvrtc.nvrtcGetSupportedArchs(archs); }
 
 #endif

@@ -28,9 +28,14 @@ type DeviceInfo struct {
 	CUDNN           string // library versions, or "unavailable: why"
 	CUBLAS          string
 	NVRTC           string
+	// Kernels is what NVRTC compiles deepres's kernels to for this device:
+	// "sm_90 CUBIN", or PTX for an older architecture with why (a device
+	// newer than NVRTC), or "unavailable: why".
+	Kernels string
 }
 
-// Arch is the device's architecture name for NVRTC, e.g. "sm_90".
+// Arch is the device's architecture name for NVRTC, e.g. "sm_90"; the
+// kernels are compiled for it only where NVRTC lists it (see Kernels).
 func (d DeviceInfo) Arch() string { return fmt.Sprintf("sm_%d%d", d.ComputeMajor, d.ComputeMinor) }
 
 // ListDevices loads the driver and describes every device. It makes each
@@ -64,6 +69,12 @@ func ListDevices() ([]DeviceInfo, error) {
 		}
 		d.Driver = fmt.Sprintf("%d.%d", dv/1000, dv%1000/10)
 		d.CUDNN, d.CUBLAS, d.NVRTC = libs[0], libs[1], libs[2]
+		d.Kernels = "unavailable: no NVRTC"
+		if t, err := kernelTargetFor(d); err == nil {
+			d.Kernels = t.String()
+		} else if loadNVRTC() == nil {
+			d.Kernels = "unavailable: " + err.Error()
+		}
 		infos = append(infos, d)
 	}
 	return infos, nil

@@ -20,6 +20,7 @@ var (
 	cudaErr, blasErr, nvrtcErr    error
 	graphErr                      error // the graph API did not load (graph.go)
 	branchErr                     error // conditional nodes did not load (branch.go)
+	nvrtcArchsErr                 error // NVRTC before 11.2: no nvrtcGetSupportedArchs (arch.go)
 )
 
 func ptr[T any](field *T) *unsafe.Pointer { return (*unsafe.Pointer)(unsafe.Pointer(field)) }
@@ -169,7 +170,16 @@ func loadNVRTC() error {
 			{Name: "nvrtcGetProgramLog", Dst: ptr(&t.nvrtcGetProgramLog)},
 			{Name: "nvrtcGetCUBINSize", Dst: ptr(&t.nvrtcGetCUBINSize)},
 			{Name: "nvrtcGetCUBIN", Dst: ptr(&t.nvrtcGetCUBIN)},
+			{Name: "nvrtcGetPTXSize", Dst: ptr(&t.nvrtcGetPTXSize)},
+			{Name: "nvrtcGetPTX", Dst: ptr(&t.nvrtcGetPTX)},
 		})
+		if nvrtcErr == nil {
+			// Optional: NVRTC 11.2+ lists the architectures it compiles for.
+			nvrtcArchsErr = h.Load([]dl.Symbol{
+				{Name: "nvrtcGetNumSupportedArchs", Dst: ptr(&t.nvrtcGetNumSupportedArchs)},
+				{Name: "nvrtcGetSupportedArchs", Dst: ptr(&t.nvrtcGetSupportedArchs)},
+			})
+		}
 	})
 	return nvrtcErr
 }

@@ -17,9 +17,10 @@ import (
 	"unsafe"
 )
 
-// The custom kernels, compiled at run time by NVRTC for the device's exact
-// architecture (no CUDA SDK at build time; CI checks they compile with
-// clang's CUDA mode, scripts/gpu/compile-kernels.sh).
+// The custom kernels, compiled at run time by NVRTC for the device's
+// architecture, or as PTX where NVRTC does not know it (arch.go; no CUDA
+// SDK at build time; CI checks they compile with clang's CUDA mode,
+// scripts/gpu/compile-kernels.sh).
 //
 //go:embed kernels/common.cuh kernels/*.cu kernels/branch/set_branches.cu
 var kernelFS embed.FS
@@ -66,13 +67,15 @@ var cubins = struct {
 	m map[string][]byte
 }{m: map[string][]byte{}}
 
-func compileKernels(arch string) ([]byte, error) {
-	return compileProgram("deepres_kernels.cu", KernelSource, arch)
+func compileKernels(t kernelTarget) ([]byte, error) {
+	return compileProgram("deepres_kernels.cu", KernelSource, t)
 }
 
-// compileProgram compiles the source that src returns with NVRTC for arch
-// into a cubin, once per process.
-func compileProgram(name string, src func() (string, error), arch string) ([]byte, error) {
+// compileProgram compiles the source that src returns with NVRTC for t
+// into a cubin, or NUL-terminated PTX text (what cuModuleLoadData takes),
+// once per process.
+func compileProgram(name string, src func() (string, error), t kernelTarget) ([]byte, error) {
+	arch := t.Arch
 	cubins.Lock()
 	defer cubins.Unlock()
 	key := name + "\x00" + arch
@@ -105,18 +108,42 @@ func compileProgram(name string, src func() (string, error), arch string) ([]byt
 	if err := nvrtcCheck("nvrtcCompileProgram", C.dr_nvrtcCompileProgram(prog, C.int(len(opts)), (**C.char)(copts))); err != nil {
 		return nil, fmt.Errorf("compiling %s for %s: %w\n%s", name, arch, err, programLog(prog))
 	}
-	var n C.size_t
-	if err := nvrtcCheck("nvrtcGetCUBINSize", C.dr_nvrtcGetCUBINSize(prog, &n)); err != nil {
+	c, err := programOutput(prog, t.PTX)
+	if err != nil {
 		return nil, err
+	}
+	cubins.m[key] = c
+	return c, nil
+}
+
+// programOutput is the compiled program's CUBIN, or its PTX with the
+// terminating NUL (nvrtcGetPTXSize counts it).
+func programOutput(prog C.dr_nvrtcProgram, ptx bool) ([]byte, error) {
+	var n C.size_t
+	var r C.dr_nvrtcResult
+	what := "nvrtcGetCUBINSize"
+	if ptx {
+		r, what = C.dr_nvrtcGetPTXSize(prog, &n), "nvrtcGetPTXSize"
+	} else {
+		r = C.dr_nvrtcGetCUBINSize(prog, &n)
+	}
+	if err := nvrtcCheck(what, r); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: NVRTC produced nothing", what)
 	}
 	buf := C.malloc(n)
 	defer C.free(buf)
-	if err := nvrtcCheck("nvrtcGetCUBIN", C.dr_nvrtcGetCUBIN(prog, (*C.char)(buf))); err != nil {
+	if ptx {
+		r, what = C.dr_nvrtcGetPTX(prog, (*C.char)(buf)), "nvrtcGetPTX"
+	} else {
+		r, what = C.dr_nvrtcGetCUBIN(prog, (*C.char)(buf)), "nvrtcGetCUBIN"
+	}
+	if err := nvrtcCheck(what, r); err != nil {
 		return nil, err
 	}
-	c := C.GoBytes(buf, C.int(n))
-	cubins.m[key] = c
-	return c, nil
+	return C.GoBytes(buf, C.int(n)), nil
 }
 
 func programLog(prog C.dr_nvrtcProgram) string {

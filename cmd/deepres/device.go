@@ -70,9 +70,9 @@ func runDevices(args []string) error {
 		return fmt.Errorf("the NVIDIA driver reports no CUDA devices")
 	}
 	for _, d := range devs {
-		fmt.Printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f/%.1f GiB free  driver CUDA %s  cuDNN %s  cuBLAS %s  NVRTC %s\n",
+		fmt.Printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f/%.1f GiB free  driver CUDA %s  cuDNN %s  cuBLAS %s  NVRTC %s  kernels %s\n",
 			d.Ordinal, d.Name, d.ComputeMajor, d.ComputeMinor, d.Multiprocessors,
-			float64(d.FreeMemory)/(1<<30), float64(d.TotalMemory)/(1<<30), d.Driver, d.CUDNN, d.CUBLAS, d.NVRTC)
+			float64(d.FreeMemory)/(1<<30), float64(d.TotalMemory)/(1<<30), d.Driver, d.CUDNN, d.CUBLAS, d.NVRTC, d.Kernels)
 	}
 	return nil
 }

@@ -114,6 +114,7 @@ func TestStrictChecks(t *testing.T) {
 		{name: "barrier"},
 		{name: "race"},
 		{name: "nvrtc_error"},
+		{name: "nvrtc_arch_cap", env: []string{"CUDASIM_NVRTC_VERSION=12.6"}},
 		{name: "nvrtc_options", wantStderr: []string{"not an image from the simulator's NVRTC", "extra buffer's size"}},
 		{name: "sgemm"},
 		{name: "out_of_memory", env: []string{"CUDASIM_MEMORY=1MiB"}},

@@ -14,6 +14,14 @@
 #define CUDASIM_IMAGE_MAGIC "CUDASIM-MODULE-1"
 #define CUDASIM_IMAGE_MAGIC_LEN 16
 
+/* nvrtcGetPTX returns the same image as NUL-terminated text: PTX's header
+ * lines ("// Cuda compilation tools, release M.m", ".target sm_XY"), then
+ * this marker and the image in hex. cuModuleLoadData loads it as a driver
+ * JIT-compiles PTX, refusing PTX from a release newer than the driver
+ * (CUDA_ERROR_UNSUPPORTED_PTX_VERSION) or for a target newer than the
+ * device (CUDA_ERROR_INVALID_PTX). */
+#define CUDASIM_PTX_MARKER "\n// cudasim-image "
+
 /* CUDA's built-in index variables (threadIdx, blockIdx, blockDim, gridDim)
  * of the thread being simulated. The module keeps one per OS thread; the
  * core writes it before it runs (or resumes) each simulated thread. */

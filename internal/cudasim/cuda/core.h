@@ -42,6 +42,8 @@ enum {
 	CUDA_ERROR_INVALID_DEVICE = 101,
 	CUDA_ERROR_INVALID_IMAGE = 200,
 	CUDA_ERROR_INVALID_CONTEXT = 201,
+	CUDA_ERROR_INVALID_PTX = 218,
+	CUDA_ERROR_UNSUPPORTED_PTX_VERSION = 222,
 	CUDA_ERROR_INVALID_HANDLE = 400,
 	CUDA_ERROR_ILLEGAL_STATE = 401,
 	CUDA_ERROR_NOT_FOUND = 500,
@@ -68,6 +70,8 @@ void cs_clear_sticky(void);
 CUresult cs_enter(void);
 CUresult cs_enter_nosticky(void);
 int cs_initialized(void);
+int cs_compute_capability(void); /* 10*major + minor: 90, or CUDASIM_CC */
+int cs_driver_version(void);     /* cuDriverGetVersion's 1000*major + 10*minor */
 CUcontext cs_current_ctx(void); /* the context current on this thread, or NULL */
 
 /* memory.c */

@@ -28,6 +28,23 @@ static void init_once(void) {
 	cs_signals_init();
 }
 
+/* The compute capability, 10*major + minor: 9.0 unless CUDASIM_CC=M.m
+ * (read once) says otherwise, e.g. 10.0 to play a device newer than the
+ * NVRTC (CUDASIM_NVRTC_VERSION) knows. */
+int cs_compute_capability(void) {
+	static int cc;
+	if (cc == 0) {
+		const char *e = getenv("CUDASIM_CC");
+		int major = 9, minor = 0;
+		if (e != NULL && *e && (sscanf(e, "%d.%d", &major, &minor) != 2 || major < 1 || minor < 0 || minor > 9)) {
+			fprintf(stderr, "cudasim: CUDASIM_CC=%s is not a compute capability M.m\n", e);
+			abort();
+		}
+		cc = 10 * major + minor;
+	}
+	return cc;
+}
+
 /* cuInit: "Flags parameter must be 0"; returns CUDA_ERROR_NO_DEVICE when no
  * device is found. Every other call but cuDriverGetVersion and the error
  * strings returns CUDA_ERROR_NOT_INITIALIZED before it. */
@@ -44,10 +61,12 @@ CS_API CUresult cuInit(unsigned int Flags) {
 /* cuDriverGetVersion: "the latest CUDA version supported by the driver",
  * 1000*major + 10*minor; may be called before cuInit. The simulator claims
  * CUDA 13.0, the major of the libraries it stands for. */
+int cs_driver_version(void) { return 13000; }
+
 CS_API CUresult cuDriverGetVersion(int *driverVersion) {
 	cs_count_api();
 	if (driverVersion == NULL) return CUDA_ERROR_INVALID_VALUE;
-	*driverVersion = 13000;
+	*driverVersion = cs_driver_version();
 	return CUDA_SUCCESS;
 }
 
@@ -103,8 +122,8 @@ CS_API CUresult cuDeviceGetAttribute(int *pi, unsigned int attrib, CUdevice dev)
 	case 8: *pi = 48 * 1024; break;   /* MAX_SHARED_MEMORY_PER_BLOCK */
 	case 10: *pi = 32; break;         /* WARP_SIZE */
 	case 16: *pi = 1; break;          /* MULTIPROCESSOR_COUNT: one stream thread */
-	case 75: *pi = 9; break;          /* COMPUTE_CAPABILITY_MAJOR */
-	case 76: *pi = 0; break;          /* COMPUTE_CAPABILITY_MINOR */
+	case 75: *pi = cs_compute_capability() / 10; break; /* COMPUTE_CAPABILITY_MAJOR */
+	case 76: *pi = cs_compute_capability() % 10; break; /* COMPUTE_CAPABILITY_MINOR */
 	default:
 		cs_note("cuDeviceGetAttribute: attribute %u is not simulated", attrib);
 		return CUDA_ERROR_INVALID_VALUE;

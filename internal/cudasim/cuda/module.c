@@ -120,9 +120,52 @@ void cs_run_guarded(const char *call, void (*fn)(void *), void *arg) {
 
 /* ---- modules ---- */
 
+/* PTX text from the simulator's NVRTC (simmodule.h): checked as the
+ * driver's JIT would check it, then decoded into *image (malloc'ed). A
+ * driver compiles PTX of its own CUDA release or older ("This indicates that
+ * the provided PTX was compiled with an unsupported toolchain", cuda.h,
+ * CUDA_ERROR_UNSUPPORTED_PTX_VERSION), and only for a target its device
+ * can run (PTX for compute_XY runs on devices of compute capability X.Y and
+ * up: CUDA C++ Programming Guide, "Application Compatibility"). */
+static CUresult decode_ptx(const char *text, void **image) {
+	const char *rel = strstr(text, "Cuda compilation tools, release ");
+	const char *target = strstr(text, "\n.target sm_");
+	const char *hex = strstr(text, CUDASIM_PTX_MARKER);
+	int major, minor, arch;
+	if (rel == NULL || target == NULL || hex == NULL || sscanf(rel + 32, "%d.%d", &major, &minor) != 2 ||
+		sscanf(target + 12, "%d", &arch) != 1) {
+		cs_note("cuModuleLoadData: not an image from the simulator's NVRTC (a real CUBIN or PTX cannot run here)");
+		return CUDA_ERROR_INVALID_IMAGE;
+	}
+	if (1000 * major + 10 * minor > cs_driver_version()) {
+		cs_note("cuModuleLoadData: PTX from NVRTC %d.%d, newer than the driver's CUDA %d.%d", major, minor,
+			cs_driver_version() / 1000, cs_driver_version() % 1000 / 10);
+		return CUDA_ERROR_UNSUPPORTED_PTX_VERSION;
+	}
+	if (arch > cs_compute_capability()) {
+		cs_note("cuModuleLoadData: PTX for sm_%d cannot run on a device of compute capability %d.%d", arch,
+			cs_compute_capability() / 10, cs_compute_capability() % 10);
+		return CUDA_ERROR_INVALID_PTX;
+	}
+	hex += strlen(CUDASIM_PTX_MARKER);
+	size_t n = strspn(hex, "0123456789abcdef") / 2;
+	unsigned char *img = malloc(n ? n : 1);
+	if (img == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		img[i] = (unsigned char)v;
+	}
+	*image = img;
+	return CUDA_SUCCESS;
+}
+
+static CUresult load_image(CUmodule *module, const void *image);
+
 /* cuModuleLoadData: "Takes a pointer image and loads the corresponding
- * module"; an image the device cannot use is CUDA_ERROR_INVALID_IMAGE (a
- * real CUBIN or PTX here: only the simulator's NVRTC output loads). */
+ * module"; "The image may be a cubin or fatbin as output by nvcc, or a
+ * NULL-terminated PTX" (cuda.h). Here the simulator's NVRTC output, CUBIN
+ * or PTX; a real CUBIN or PTX is CUDA_ERROR_INVALID_IMAGE. */
 CS_API CUresult cuModuleLoadData(CUmodule *module, const void *image) {
 	cs_count_api();
 	CUresult r = cs_enter();
@@ -130,6 +173,15 @@ CS_API CUresult cuModuleLoadData(CUmodule *module, const void *image) {
 	r = cs_capture_unsafe("cuModuleLoadData"); /* a potentially unsafe call during capture (stream.c) */
 	if (r != CUDA_SUCCESS) return r;
 	if (module == NULL || image == NULL) return CUDA_ERROR_INVALID_VALUE;
+	if (strncmp(image, "//", 2) != 0) return load_image(module, image);
+	void *decoded = NULL;
+	r = decode_ptx(image, &decoded);
+	if (r == CUDA_SUCCESS) r = load_image(module, decoded);
+	free(decoded);
+	return r;
+}
+
+static CUresult load_image(CUmodule *module, const void *image) {
 	if (memcmp(image, CUDASIM_IMAGE_MAGIC, CUDASIM_IMAGE_MAGIC_LEN) != 0) {
 		cs_note("cuModuleLoadData: not an image from the simulator's NVRTC (a real CUBIN or PTX cannot run here)");
 		return CUDA_ERROR_INVALID_IMAGE;

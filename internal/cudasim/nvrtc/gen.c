@@ -149,7 +149,7 @@ static void trim(const char **b, const char **e) {
 	while (*e > *b && isspace((unsigned char)(*e)[-1])) (*e)--;
 }
 
-int cs_generate(const char *src, struct buf *out, char *err, size_t errlen) {
+int cs_generate(const char *src, struct buf *out, struct buf *names, char *err, size_t errlen) {
 	char *s = strip_comments(src);
 	struct func *fs;
 	int n = find_funcs(s, &fs);
@@ -165,6 +165,7 @@ int cs_generate(const char *src, struct buf *out, char *err, size_t errlen) {
 	for (int i = 0; i < n; i++) {
 		struct func *f = &fs[i];
 		if (!f->global || !f->externc) continue;
+		if (names != NULL) buf_printf(names, "%s\n", f->name);
 		/* Split the parameters at top-level commas. */
 		int np = 0;
 		struct buf call = {0}, sizes = {0}, ptrs = {0};

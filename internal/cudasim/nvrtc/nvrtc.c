@@ -6,8 +6,12 @@
  * the program, then launch trampolines generated from its extern "C"
  * __global__ signatures (gen.c). A program that does not compile gives
  * NVRTC_ERROR_COMPILATION and the compiler's messages as the program log,
- * as the real NVRTC does. nvrtcGetCUBIN hands back that object behind a
- * header (simmodule.h), which only the simulated cuModuleLoadData loads.
+ * as the real NVRTC does, in its form ("prog.cu(2): error: ..."). The options
+ * are checked as the claimed release checks them (options.c, version.c):
+ * an architecture it does not list is NVRTC_ERROR_INVALID_OPTION.
+ * nvrtcGetCUBIN hands back that object behind a header (simmodule.h),
+ * nvrtcGetPTX the same as text; only the simulated cuModuleLoadData loads
+ * either.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,13 +51,16 @@ struct _nvrtcProgram {
 	struct buf log;
 	char *cubin; /* header + shared object */
 	size_t cubin_size;
+	char *ptx; /* the same object as text (ptx.c), NUL-terminated */
+	size_t ptx_size;
 	int compiled, virtual_arch;
 };
 typedef struct _nvrtcProgram *nvrtcProgram;
 
 /* nvrtcGetErrorString: "returns a string describing the given nvrtcResult
  * code, e.g., NVRTC_SUCCESS to "NVRTC_SUCCESS". For unrecognized enumeration
- * values, it returns "NVRTC_ERROR unknown"." */
+ * values, it returns "NVRTC_ERROR unknown"." The codes a release knows are
+ * its nvrtc.h's (12.8: up to NVRTC_ERROR_CANCELLED, 13.5: NVRTC_ERROR_BUSY). */
 CUDASIM_API const char *nvrtcGetErrorString(nvrtcResult result) {
 	CUDASIM_API_CALL();
 	static const char *names[] = {
@@ -61,18 +68,40 @@ CUDASIM_API const char *nvrtcGetErrorString(nvrtcResult result) {
 		"NVRTC_ERROR_INVALID_INPUT", "NVRTC_ERROR_INVALID_PROGRAM", "NVRTC_ERROR_INVALID_OPTION",
 		"NVRTC_ERROR_COMPILATION", "NVRTC_ERROR_BUILTIN_OPERATION_FAILURE",
 		"NVRTC_ERROR_NO_NAME_EXPRESSIONS_AFTER_COMPILATION", "NVRTC_ERROR_NO_LOWERED_NAMES_BEFORE_COMPILATION",
-		"NVRTC_ERROR_NAME_EXPRESSION_NOT_VALID", "NVRTC_ERROR_INTERNAL_ERROR",
+		"NVRTC_ERROR_NAME_EXPRESSION_NOT_VALID", "NVRTC_ERROR_INTERNAL_ERROR", "NVRTC_ERROR_TIME_FILE_WRITE_FAILED",
+		"NVRTC_ERROR_NO_PCH_CREATE_ATTEMPTED", "NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED", "NVRTC_ERROR_PCH_CREATE",
+		"NVRTC_ERROR_CANCELLED", "NVRTC_ERROR_TIME_TRACE_FILE_WRITE_FAILED", "NVRTC_ERROR_BUSY",
 	};
-	if ((unsigned)result < sizeof names / sizeof names[0]) return names[result];
+	if ((unsigned)result < sizeof names / sizeof names[0] && (int)result <= cs_nvrtc()->last_result) return names[result];
 	return "NVRTC_ERROR unknown";
 }
 
-/* nvrtcVersion: "the CUDA Runtime Compilation version number": 13.0 here. */
+/* nvrtcVersion: "the CUDA Runtime Compilation version number" (version.c). */
 CUDASIM_API nvrtcResult nvrtcVersion(int *major, int *minor) {
 	CUDASIM_API_CALL();
 	if (major == NULL || minor == NULL) return NVRTC_ERROR_INVALID_INPUT;
-	*major = 13;
-	*minor = 0;
+	*major = cs_nvrtc()->major;
+	*minor = cs_nvrtc()->minor;
+	return NVRTC_SUCCESS;
+}
+
+/* nvrtcGetNumSupportedArchs: "the number of architectures supported by
+ * NVRTC" (NVRTC 11.2+); the list is the claimed release's (version.c). */
+CUDASIM_API nvrtcResult nvrtcGetNumSupportedArchs(int *numArchs) {
+	CUDASIM_API_CALL();
+	if (numArchs == NULL) return NVRTC_ERROR_INVALID_INPUT;
+	int n = 0;
+	while (cs_nvrtc()->archs[n]) n++;
+	*numArchs = n;
+	return NVRTC_SUCCESS;
+}
+
+/* nvrtcGetSupportedArchs: "populates the array ... with the architectures
+ * supported by NVRTC. The array is sorted in the ascending order." */
+CUDASIM_API nvrtcResult nvrtcGetSupportedArchs(int *supportedArchs) {
+	CUDASIM_API_CALL();
+	if (supportedArchs == NULL) return NVRTC_ERROR_INVALID_INPUT;
+	for (int i = 0; cs_nvrtc()->archs[i]; i++) supportedArchs[i] = cs_nvrtc()->archs[i];
 	return NVRTC_SUCCESS;
 }
 
@@ -80,11 +109,13 @@ static int valid(nvrtcProgram p) { return p != NULL && p->magic == PROGRAM_MAGIC
 
 /* nvrtcCreateProgram: src must not be NULL; name NULL means
  * "default_program"; numHeaders must be >= 0, and headers/includeNames
- * give the contents and #include names of extra headers. */
+ * give the contents and #include names of extra headers. A NULL prog is
+ * NVRTC_ERROR_INVALID_PROGRAM, as the real library answers. */
 CUDASIM_API nvrtcResult nvrtcCreateProgram(nvrtcProgram *prog, const char *src, const char *name, int numHeaders,
 	const char *const *headers, const char *const *includeNames) {
 	CUDASIM_API_CALL();
-	if (prog == NULL || src == NULL || numHeaders < 0) return NVRTC_ERROR_INVALID_INPUT;
+	if (prog == NULL) return NVRTC_ERROR_INVALID_PROGRAM;
+	if (src == NULL || numHeaders < 0) return NVRTC_ERROR_INVALID_INPUT;
 	if (numHeaders > 0 && (headers == NULL || includeNames == NULL)) return NVRTC_ERROR_INVALID_INPUT;
 	struct _nvrtcProgram *p = calloc(1, sizeof *p);
 	if (p == NULL) return NVRTC_ERROR_OUT_OF_MEMORY;
@@ -109,6 +140,14 @@ CUDASIM_API nvrtcResult nvrtcCreateProgram(nvrtcProgram *prog, const char *src, 
 	return NVRTC_SUCCESS;
 }
 
+static void clear_output(nvrtcProgram p) {
+	free(p->cubin);
+	free(p->ptx);
+	p->cubin = p->ptx = NULL;
+	p->cubin_size = p->ptx_size = 0;
+	p->compiled = p->virtual_arch = 0;
+}
+
 /* nvrtcDestroyProgram: NVRTC_ERROR_INVALID_PROGRAM for a bad *prog. */
 CUDASIM_API nvrtcResult nvrtcDestroyProgram(nvrtcProgram *prog) {
 	CUDASIM_API_CALL();
@@ -124,7 +163,7 @@ CUDASIM_API nvrtcResult nvrtcDestroyProgram(nvrtcProgram *prog) {
 	free(p->src);
 	free(p->name);
 	free(p->log.p);
-	free(p->cubin);
+	clear_output(p);
 	free(p);
 	*prog = NULL;
 	return NVRTC_SUCCESS;
@@ -149,61 +188,6 @@ static char *read_file(const char *path, size_t *n) {
 	return d;
 }
 
-/* The options deepres and common callers pass (NVRTC guide, "Supported
- * Compile Options"); anything else is NVRTC_ERROR_INVALID_OPTION, so that a
- * new option is looked at rather than ignored. Returns 0 and a log line for
- * a bad one. */
-static int option(nvrtcProgram p, const char *o, const char *next, int *used_next, char **argv, int *argc, char *std,
-	struct buf *log) {
-	const char *v = NULL;
-	*used_next = 0;
-	if (strncmp(o, "--gpu-architecture=", 19) == 0) v = o + 19;
-	else if (strncmp(o, "-arch=", 6) == 0) v = o + 6;
-	else if (strcmp(o, "-arch") == 0 || strcmp(o, "--gpu-architecture") == 0) {
-		v = next;
-		*used_next = 1;
-	}
-	if (v != NULL) {
-		/* sm_XY[a|f] is a real architecture, compute_XY a virtual one, for
-		 * which no CUBIN exists ("nvrtcGetCUBINSize ... set to 0 if the value
-		 * specified to -arch is a virtual architecture"). */
-		int real = strncmp(v, "sm_", 3) == 0, virt = strncmp(v, "compute_", 8) == 0;
-		const char *d = v + (real ? 3 : 8);
-		if ((!real && !virt) || strlen(d) < 2 || d[0] < '1' || d[0] > '9') {
-			buf_printf(log, "nvrtc: error: invalid value for --gpu-architecture (-arch): %s\n", v ? v : "(none)");
-			return 0;
-		}
-		p->virtual_arch = virt;
-		return 1;
-	}
-	if (strncmp(o, "--std=", 6) == 0 || strncmp(o, "-std=", 5) == 0) {
-		const char *s = strchr(o, '=') + 1;
-		if (strcmp(s, "c++03") && strcmp(s, "c++11") && strcmp(s, "c++14") && strcmp(s, "c++17") && strcmp(s, "c++20")) {
-			buf_printf(log, "nvrtc: error: invalid value for --std: %s\n", s);
-			return 0;
-		}
-		snprintf(std, 16, "-std=%s", s);
-		return 1;
-	}
-	if (strncmp(o, "-D", 2) == 0 || strncmp(o, "--define-macro=", 15) == 0) {
-		argv[(*argc)++] = strdup(o);
-		if (o[1] == '-') snprintf(argv[*argc - 1], strlen(o) + 1, "-D%s", o + 15);
-		return 1;
-	}
-	static const char *ignored[] = {
-		/* Code generation and debug options with no meaning on the host. */
-		"-lineinfo", "--generate-line-info", "-G", "--device-debug", "--use_fast_math", "-use_fast_math",
-		"--fmad=true", "--fmad=false", "-fmad=true", "-fmad=false", "-default-device", "--device-as-default-execution-space",
-		"-rdc=false", "--relocatable-device-code=false", "-w", "--disable-warnings", "-ftz=true", "-ftz=false",
-		"-prec-div=true", "-prec-div=false", "-prec-sqrt=true", "-prec-sqrt=false", NULL,
-	};
-	for (int i = 0; ignored[i]; i++) {
-		if (strcmp(o, ignored[i]) == 0) return 1;
-	}
-	buf_printf(log, "nvrtc: error: unrecognized option %s (not simulated)\n", o);
-	return 0;
-}
-
 static void remove_dir(const char *dir, nvrtcProgram p) {
 	char path[4096 + 256];
 	const char *files[] = {"program.cc", "cudasim_prelude.h", "module.so", "compile.log"};
@@ -218,44 +202,103 @@ static void remove_dir(const char *dir, nvrtcProgram p) {
 	rmdir(dir);
 }
 
+/* gcc's messages in NVRTC's form: "prog.cu:2:20: error: ..." becomes
+ * "prog.cu(2): error: ...", and the log ends as NVRTC's does, with
+ * "1 error detected in the compilation of "prog.cu"." (measured). */
+static void nvrtc_style(const char *gcc, const char *name, struct buf *log) {
+	int errors = 0;
+	for (const char *l = gcc; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
+		char file[256], kind[16];
+		int line, col, used = 0;
+		if (sscanf(l, "%255[^:\n]:%d:%d: %15[a-z]: %n", file, &line, &col, kind, &used) == 4 && used > 0 &&
+			(size_t)used <= n) {
+			buf_printf(log, "%s(%d): %s: ", file, line, kind);
+			buf_add(log, l + used, n - (size_t)used);
+			errors += strcmp(kind, "error") == 0;
+		} else {
+			buf_add(log, l, n);
+		}
+		l += n;
+	}
+	if (errors > 0) {
+		buf_printf(log, "\n%d error%s detected in the compilation of \"%s\".\n", errors, errors > 1 ? "s" : "", name);
+	}
+}
+
+/* ptxas -v's report of each kernel, in its format ("ptxas info    :
+ * Compiling entry function 'k' for 'sm_80'", "Function properties for k").
+ * The simulator has no ptxas: it claims no stack, no spills and gives no
+ * register count rather than invent one. */
+static void ptxas_report(const char *names, int arch, struct buf *log) {
+	for (const char *n = names; *n;) {
+		const char *e = strchr(n, '\n');
+		int len = (int)(e - n);
+		buf_printf(log, "ptxas info    : Compiling entry function '%.*s' for 'sm_%d'\n", len, n, arch);
+		buf_printf(log, "ptxas info    : Function properties for %.*s\n", len, n);
+		buf_printf(log, "ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n");
+		n = e + 1;
+	}
+}
+
+/* The module as PTX text (simmodule.h): a header in PTX's form that names
+ * the release and the target, then the image in hex, NUL-terminated as
+ * nvrtcGetPTX's output is. */
+static int make_ptx(nvrtcProgram p, int arch) {
+	const struct cs_nvrtc_version *v = cs_nvrtc();
+	struct buf t = {0};
+	buf_printf(&t, "//\n// Generated by the cudasim NVRTC (a CPU simulator): not PTX, only the simulated driver loads it\n//\n"
+		"// Cuda compilation tools, release %d.%d, cudasim\n//\n\n.target sm_%d\n.address_size 64\n" CUDASIM_PTX_MARKER,
+		v->major, v->minor, arch);
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < p->cubin_size; i++) {
+		char h[2] = {hex[(unsigned char)p->cubin[i] >> 4], hex[(unsigned char)p->cubin[i] & 15]};
+		buf_add(&t, h, 2);
+	}
+	buf_add(&t, "\n", 1);
+	p->ptx = t.p;
+	p->ptx_size = t.n + 1;
+	return t.p != NULL;
+}
+
 /* nvrtcCompileProgram: "compiles the given program"; NVRTC_ERROR_COMPILATION
- * when it does not compile, the messages in the program log. */
+ * when it does not compile, the messages in the program log. A refused
+ * option leaves the previous compilation's output in place, as the real
+ * library does (measured). */
 CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, const char *const *options) {
 	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
-	if (numOptions < 0 || (numOptions > 0 && options == NULL)) return NVRTC_ERROR_INVALID_INPUT;
 	prog->log.n = 0;
 	buf_add(&prog->log, "", 0);
-	free(prog->cubin);
-	prog->cubin = NULL;
-	prog->compiled = 0;
-	prog->virtual_arch = 0;
+	struct cs_options o;
+	int status;
+	if (!cs_parse_options(numOptions, options, &o, &prog->log, &status)) {
+		cs_options_free(&o);
+		return (nvrtcResult)status;
+	}
+	clear_output(prog);
 
 	char *argv[64 + 16];
 	int argc = 0;
 	const char *cxx = getenv("CUDASIM_CXX");
 	argv[argc++] = strdup(cxx && *cxx ? cxx : "g++");
-	char std[16] = "-std=c++17"; /* NVRTC's default dialect is C++17 */
-	for (int i = 0; i < numOptions; i++) {
-		int used_next;
-		if (options[i] == NULL || argc > 64 ||
-			!option(prog, options[i], i + 1 < numOptions ? options[i + 1] : NULL, &used_next, argv, &argc, std, &prog->log)) {
-			for (int j = 0; j < argc; j++) free(argv[j]);
-			return NVRTC_ERROR_INVALID_OPTION;
-		}
-		i += used_next;
-	}
+	for (int i = 0; i < o.ndefines; i++) argv[argc++] = strdup(o.defines[i]);
+	argv[argc++] = strdup(o.std);
+	cs_options_free(&o);
 
 	/* The translation unit: prelude, the program (its lines numbered as
 	 * its own), the generated launch code. */
-	struct buf src = {0};
+	struct buf src = {0}, names = {0};
+	buf_add(&names, "", 0);
 	buf_printf(&src, "#include \"cudasim_prelude.h\"\n#line 1 \"%s\"\n", prog->name);
 	buf_add(&src, prog->src, strlen(prog->src));
 	char err[512] = "";
-	int nk = cs_generate(prog->src, &src, err, sizeof err);
+	int nk = cs_generate(prog->src, &src, &names, err, sizeof err);
 	if (nk < 0) {
 		buf_printf(&prog->log, "%s: error: %s\n", prog->name, err);
 		free(src.p);
+		free(names.p);
 		for (int j = 0; j < argc; j++) free(argv[j]);
 		return NVRTC_ERROR_COMPILATION;
 	}
@@ -265,6 +308,7 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 	snprintf(dir, sizeof dir, "%s/cudasim-nvrtc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		free(src.p);
+		free(names.p);
 		for (int j = 0; j < argc; j++) free(argv[j]);
 		return NVRTC_ERROR_BUILTIN_OPERATION_FAILURE;
 	}
@@ -281,13 +325,12 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 	snprintf(out, sizeof out, "%s/module.so", dir);
 	snprintf(logpath, sizeof logpath, "%s/compile.log", dir);
 
-	argv[argc++] = strdup(std);
 	const char *fixed[] = {"-O2", "-fPIC", "-shared", "-fno-math-errno", "-fno-exceptions", "-w", "-I", dir, "-o", out,
 		path, NULL};
 	for (int i = 0; fixed[i]; i++) argv[argc++] = strdup(fixed[i]);
 	argv[argc] = NULL;
 
-	int status = -1;
+	int status_code = -1;
 	if (ok) {
 		posix_spawn_file_actions_t fa;
 		posix_spawn_file_actions_init(&fa);
@@ -295,7 +338,7 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 		posix_spawn_file_actions_adddup2(&fa, 1, 2);
 		pid_t pid;
 		if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) == 0) {
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+			while (waitpid(pid, &status_code, 0) < 0 && errno == EINTR) {}
 		} else {
 			buf_printf(&prog->log, "nvrtc (cudasim): cannot run the host compiler %s: %s\n", argv[0], strerror(errno));
 		}
@@ -305,15 +348,18 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 	size_t n = 0;
 	char *log = read_file(logpath, &n);
 	if (log) {
-		/* The compiler names the temporary folder; the program's own name
-		 * is what a user recognises (#line above). */
-		buf_add(&prog->log, log, n);
+		/* The compiler names the program by its own name (#line above). */
+		char *text = malloc(n + 1);
+		memcpy(text, log, n);
+		text[n] = 0;
+		nvrtc_style(text, prog->name, &prog->log);
+		free(text);
 		free(log);
 	}
 	nvrtcResult r = NVRTC_SUCCESS;
-	if (!ok || status == -1) {
+	if (!ok || status_code == -1) {
 		r = NVRTC_ERROR_BUILTIN_OPERATION_FAILURE;
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	} else if (!WIFEXITED(status_code) || WEXITSTATUS(status_code) != 0) {
 		r = NVRTC_ERROR_COMPILATION;
 	} else {
 		char *so = read_file(out, &n);
@@ -326,10 +372,19 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 			memcpy(prog->cubin, CUDASIM_IMAGE_MAGIC, CUDASIM_IMAGE_MAGIC_LEN);
 			memcpy(prog->cubin + CUDASIM_IMAGE_MAGIC_LEN, &size, sizeof size);
 			memcpy(prog->cubin + CUDASIM_IMAGE_MAGIC_LEN + sizeof size, so, n);
-			prog->compiled = 1;
+			if (!make_ptx(prog, o.arch)) {
+				r = NVRTC_ERROR_OUT_OF_MEMORY;
+			} else {
+				prog->compiled = 1;
+				prog->virtual_arch = o.virtual_arch;
+				/* ptxas runs only for a real architecture. */
+				if (o.verbose && !o.virtual_arch) ptxas_report(names.p, o.arch, &prog->log);
+			}
 		}
 		free(so);
 	}
+	if (r != NVRTC_SUCCESS) clear_output(prog);
+	free(names.p);
 	remove_dir(dir, prog);
 	return r;
 }
@@ -355,23 +410,42 @@ CUDASIM_API nvrtcResult nvrtcGetProgramLog(nvrtcProgram prog, char *log) {
 
 /* nvrtcGetCUBINSize: the size of "the cubin generated by the previous
  * compilation", 0 "if the value specified to -arch is a virtual
- * architecture". Before a successful compilation: NVRTC_ERROR_INVALID_PROGRAM
- * (nothing to hand out). */
+ * architecture" and, as the real library answers, 0 before a successful
+ * compilation. */
 CUDASIM_API nvrtcResult nvrtcGetCUBINSize(nvrtcProgram prog, size_t *cubinSizeRet) {
 	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (cubinSizeRet == NULL) return NVRTC_ERROR_INVALID_INPUT;
-	if (!prog->compiled) return NVRTC_ERROR_INVALID_PROGRAM;
-	*cubinSizeRet = prog->virtual_arch ? 0 : prog->cubin_size;
+	*cubinSizeRet = prog->compiled && !prog->virtual_arch ? prog->cubin_size : 0;
 	return NVRTC_SUCCESS;
 }
 
+/* nvrtcGetCUBIN: writes nothing, and succeeds, when there is no CUBIN (as
+ * the real library does for a virtual architecture or before compiling). */
 CUDASIM_API nvrtcResult nvrtcGetCUBIN(nvrtcProgram prog, char *cubin) {
 	CUDASIM_API_CALL();
 	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
 	if (cubin == NULL) return NVRTC_ERROR_INVALID_INPUT;
-	if (!prog->compiled) return NVRTC_ERROR_INVALID_PROGRAM;
-	if (prog->virtual_arch) return NVRTC_ERROR_INVALID_INPUT; /* no cubin for a virtual architecture */
-	memcpy(cubin, prog->cubin, prog->cubin_size);
+	if (prog->compiled && !prog->virtual_arch) memcpy(cubin, prog->cubin, prog->cubin_size);
+	return NVRTC_SUCCESS;
+}
+
+/* nvrtcGetPTXSize: "Size of the generated PTX (including the trailing
+ * NULL)": 1 when nothing was compiled (measured). Every compilation has
+ * PTX, for sm_XY as for compute_XY. */
+CUDASIM_API nvrtcResult nvrtcGetPTXSize(nvrtcProgram prog, size_t *ptxSizeRet) {
+	CUDASIM_API_CALL();
+	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
+	if (ptxSizeRet == NULL) return NVRTC_ERROR_INVALID_INPUT;
+	*ptxSizeRet = prog->compiled ? prog->ptx_size : 1;
+	return NVRTC_SUCCESS;
+}
+
+CUDASIM_API nvrtcResult nvrtcGetPTX(nvrtcProgram prog, char *ptx) {
+	CUDASIM_API_CALL();
+	if (!valid(prog)) return NVRTC_ERROR_INVALID_PROGRAM;
+	if (ptx == NULL) return NVRTC_ERROR_INVALID_INPUT;
+	if (prog->compiled) memcpy(ptx, prog->ptx, prog->ptx_size);
+	else ptx[0] = 0;
 	return NVRTC_SUCCESS;
 }
