@@ -23,9 +23,9 @@ func CheckValues(name string, data []float32) error {
 		case math.IsNaN(f) || math.IsInf(f, 0):
 			return fmt.Errorf("tensor %q element %d is %v", name, i, f)
 		case math.Abs(f) > MaxAbs:
-			return fmt.Errorf("tensor %q element %d is %g, beyond ±%.2g where float32 squares overflow", name, i, f, MaxAbs)
+			return fmt.Errorf("tensor %q element %d is %g, beyond ±%.2g where float32 squares overflow", name, i, v, MaxAbs)
 		case variance && f < 0:
-			return fmt.Errorf("tensor %q element %d is %g, and a variance cannot be negative", name, i, f)
+			return fmt.Errorf("tensor %q element %d is %g, and a variance cannot be negative", name, i, v)
 		}
 	}
 	return nil

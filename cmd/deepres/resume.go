@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -70,17 +71,22 @@ type resumeOptions struct {
 // resumeRun continues the run in dir with the configuration it was started
 // with, after locking the folder.
 func resumeRun(dir string, o resumeOptions) error {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("--resume %s: not a run folder (%v)", dir, err)
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("--resume %s: not a run folder: %w", dir, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("--resume %s: a file, not a run folder; HINT: give the folder the run writes to: deepres train --resume %s", dir, filepath.Dir(dir))
 	}
 	lock, err := train.LockRun(dir)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	cfg, step, err := train.ReadRunConfig(dir)
+	cfg, step, notes, err := train.ReadRunConfig(dir)
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", n)
 	}
 	cfg.Out = dir
 	cfg.Graphs = o.graphs
@@ -100,9 +106,13 @@ func resumeRun(dir string, o resumeOptions) error {
 	}
 	if cfg.Data != nil {
 		now := train.IdentifyData(cfg.Dataset, cfg.DataDir, trainDS, testDS)
-		if d := cfg.Data.Differs(now); d != "" {
-			return fmt.Errorf("--resume %s: the run trained on %s data in %s (%d train, %d test images, fingerprint %s), but %s holds other data: %s",
-				dir, cfg.Data.Kind, cfg.Data.Path, cfg.Data.TrainN, cfg.Data.TestN, cfg.Data.Fingerprint, cfg.DataDir, d)
+		d, note := cfg.Data.Compare(now)
+		if d != "" {
+			return fmt.Errorf("--resume %s: the run trained on %s data in %s (%d train, %d test images), but %s holds other data: %s",
+				dir, cfg.Data.Kind, cfg.Data.Path, cfg.Data.TrainN, cfg.Data.TestN, cfg.DataDir, d)
+		}
+		if note != "" {
+			fmt.Fprintf(os.Stderr, "deepres: note: %s\n", note)
 		}
 		cfg.Data.Path = cfg.DataDir
 	}
@@ -123,6 +133,17 @@ func resumeRun(dir string, o resumeOptions) error {
 		return usageError{err.Error()}
 	}
 	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
+	// A finished run is not an error (a driver may resume every run of a
+	// study): exit 0, saying so, and touch nothing. A step past the end is
+	// one no run of this configuration writes.
+	if total, err := cfg.TotalSteps(perEpoch); err == nil && step >= total {
+		if step > total {
+			return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
+		}
+		fmt.Fprintf(os.Stderr, "deepres: the run in %s is complete (step %d of %d): nothing to resume. Evaluate it with deepres eval --checkpoint %s, or start a new run\n",
+			dir, step, total, filepath.Join(dir, "best.safetensors"))
+		return nil
+	}
 	if total, err := cfg.TotalSteps(perEpoch); err == nil {
 		warmup, milestones := cfg.LengthIssues(total, perEpoch)
 		for _, p := range pairs {
