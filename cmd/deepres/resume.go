@@ -133,16 +133,9 @@ func resumeRun(dir string, o resumeOptions) error {
 		return usageError{err.Error()}
 	}
 	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
-	// A finished run is not an error (a driver may resume every run of a
-	// study): exit 0, saying so, and touch nothing. A step past the end is
-	// one no run of this configuration writes.
-	if total, err := cfg.TotalSteps(perEpoch); err == nil && step >= total {
-		if step > total {
-			return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
-		}
-		fmt.Fprintf(os.Stderr, "deepres: the run in %s is complete (step %d of %d): nothing to resume. Evaluate it with deepres eval --checkpoint %s, or start a new run\n",
-			dir, step, total, filepath.Join(dir, "best.safetensors"))
-		return nil
+	// A step past the end is one no run of this configuration writes.
+	if total, err := cfg.TotalSteps(perEpoch); err == nil && step > total {
+		return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
 	}
 	if total, err := cfg.TotalSteps(perEpoch); err == nil {
 		warmup, milestones := cfg.LengthIssues(total, perEpoch)
@@ -168,6 +161,14 @@ func resumeRun(dir string, o resumeOptions) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute)
+	// A finished run is not an error (a driver may resume every run of a
+	// study, and a requeued job its own): exit 0, saying so, and write
+	// nothing.
+	if t.Position() == t.TotalSteps() {
+		fmt.Fprintf(os.Stderr, "deepres: the run in %s is complete (step %d of %d): nothing to train; evaluate it with deepres eval --checkpoint %s\n",
+			dir, t.Position(), t.TotalSteps(), filepath.Join(dir, "best.safetensors"))
+		return nil
+	}
 	for _, p := range pairs {
 		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
 	}
