@@ -133,11 +133,10 @@ func resumeRun(dir string, o resumeOptions) error {
 		return usageError{err.Error()}
 	}
 	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
-	// A step past the end is one no run of this configuration writes.
-	if total, err := cfg.TotalSteps(perEpoch); err == nil && step > total {
-		return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
-	}
 	if total, err := cfg.TotalSteps(perEpoch); err == nil {
+		if step > total { // no run of this configuration writes such a step
+			return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
+		}
 		warmup, milestones := cfg.LengthIssues(total, perEpoch)
 		for _, p := range pairs {
 			if issue := map[string]string{"warmup-steps": warmup, "lr-schedule": milestones}[p[0]]; issue != "" {
