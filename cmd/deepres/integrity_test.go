@@ -164,6 +164,22 @@ func TestDamagedCheckpointRefused(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "cp "+best+" "+last+" && deepres train --resume "+out) {
 		t.Errorf("resume of a flipped bit: exit %d: %s; want 1 and how to continue from %s", code, stderr, best)
 	}
+	// With best.safetensors damaged too, the error says so instead of offering it.
+	bestGood, err := os.ReadFile(best)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badBest := bytes.Clone(bestGood)
+	badBest[len(badBest)-8] ^= 0x01
+	if err := os.WriteFile(best, badBest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if stderr, code := eval(last); code != 1 || !strings.Contains(stderr, best+" is damaged too") || strings.Contains(stderr, "is intact") {
+		t.Errorf("eval with both checkpoints damaged: exit %d: %s", code, stderr)
+	}
+	if err := os.WriteFile(best, bestGood, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	initOut := filepath.Join(dir, "init-run")
 	if _, stderr, code := run(t, tiny(data, initOut, "--epochs", "1", "--init", last)...); code != 1 || !strings.Contains(stderr, "checksum mismatch") {
 		t.Errorf("--init of a flipped bit: exit %d: %s", code, stderr)
