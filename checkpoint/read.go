@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,10 @@ import (
 // File is a checkpoint in memory: float32 tensors by name and the string metadata.
 type File struct {
 	Tensors map[string]*tensor.Dense
-	Meta    map[string]string
+	Meta    map[string]string // without ChecksumKey
+	// Checksum is the file's verified checksum (ChecksumKey), "" when it had none:
+	// a file written before checksums existed, or by another program.
+	Checksum string
 }
 
 // Names returns the tensor names, sorted.
@@ -39,8 +43,9 @@ const hintTruncated = "the file is truncated; was the copy or the write interrup
 // Read loads and validates the safetensors file at path. It never panics on a bad
 // file: every problem (a header longer than the file or than 100 MB, malformed JSON,
 // a dtype other than F32, a shape that does not match its byte range, overlapping,
-// out-of-range or gapped offsets, trailing bytes, truncated data) is an error that
-// names the file and, where one is at fault, the tensor.
+// out-of-range or gapped offsets, trailing bytes, truncated data, a checksum that
+// does not match, a value CheckValues refuses) is an error that names the file and,
+// where one is at fault, the tensor.
 func Read(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -100,22 +105,44 @@ func decode(r io.Reader, size int64) (*File, error) {
 	}
 	file := &File{Tensors: make(map[string]*tensor.Dense, len(spans)), Meta: meta}
 	buf := make([]byte, 64<<10)
+	digests := make([]tensorDigest, 0, len(spans))
+	datas := make([][]float32, 0, len(spans))
 	for _, s := range spans { // sorted by offset and contiguous: one sequential pass
 		data := make([]float32, s.n)
+		h := sha256.New()
 		for i := 0; i < s.n; {
 			chunk := buf[:min(len(buf), (s.n-i)*bytesF32)]
 			if _, err := io.ReadFull(r, chunk); err != nil {
 				return nil, fmt.Errorf("tensor %q: %w; %s", s.name, err, hintTruncated)
 			}
+			h.Write(chunk)
 			for j := 0; j < len(chunk); j += bytesF32 {
 				data[i] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[j:]))
 				i++
 			}
 		}
 		file.Tensors[s.name] = newDense(s.shape, data)
+		datas = append(datas, data)
+		digests = append(digests, tensorDigest{name: s.name, shape: s.shape, sum: sum(h)})
+	}
+	// The checksum first: a damaged file is told as such, not by the odd value
+	// the damage made.
+	if file.Checksum, err = verifyChecksum(meta, digests); err != nil {
+		return nil, err
+	}
+	delete(meta, ChecksumKey)
+	for i, s := range spans {
+		if err := CheckValues(s.name, datas[i]); err != nil {
+			return nil, fmt.Errorf("%w: not a state any run reaches without diverging; %s", err, hintBadValue)
+		}
 	}
 	return file, nil
 }
+
+// hintBadValue is the likely cause of a value CheckValues refuses in a file that
+// passed its checksum (or had none).
+const hintBadValue = "the file was written so (by another program or an older deepres) or damaged before its checksum was made. " +
+	"HINT: use an earlier checkpoint, or re-run the training that wrote it"
 
 func newDense(shape []int, data []float32) *tensor.Dense {
 	if len(shape) == 0 {

@@ -32,8 +32,11 @@ type entry struct {
 // synced and renamed over path, and the folder is synced; on any error the temporary
 // file is removed and an existing file at path is left as it was.
 //
+// The metadata gets one more key, ChecksumKey, whose value Read verifies.
+//
 // Misuse panics before anything is written: a nil or non-float32 tensor, the
-// reserved name "__metadata__", a name or metadata string that is not UTF-8.
+// reserved name "__metadata__", the reserved metadata key ChecksumKey, a name or
+// metadata string that is not UTF-8.
 func Write(path string, tensors map[string]*tensor.Dense, meta map[string]string) error {
 	entries := prepare(tensors)
 	for k, v := range meta {
@@ -41,6 +44,18 @@ func Write(path string, tensors map[string]*tensor.Dense, meta map[string]string
 			panic(fmt.Sprintf("checkpoint: metadata %q is not valid UTF-8", k))
 		}
 	}
+	if _, ok := meta[ChecksumKey]; ok {
+		panic(fmt.Sprintf("checkpoint: metadata key %q is reserved: Write computes it", ChecksumKey))
+	}
+	digests := make([]tensorDigest, len(entries))
+	for i, e := range entries {
+		digests[i] = tensorDigest{name: e.name, shape: e.shape, sum: digestF32(e.data)}
+	}
+	meta = maps.Clone(meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[ChecksumKey] = checksum(meta, digests)
 	header := encodeHeader(entries, meta)
 	if err := writeAtomic(path, func(w io.Writer) error { return encode(w, header, entries) }); err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", path, err)

@@ -2,7 +2,9 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,11 +22,12 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	special := tensor.New(tensor.WithShape(8), tensor.WithBacking([]float32{
-		0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
-		math.Float32frombits(0x7fc00001), // a NaN with a payload
-		math.Float32frombits(1),          // the smallest subnormal
-		math.MaxFloat32, -1.5,
+	// NaN and ±Inf are refused on read (TestReadRefusesBadValues).
+	special := tensor.New(tensor.WithShape(6), tensor.WithBacking([]float32{
+		0, float32(math.Copysign(0, -1)),
+		math.Float32frombits(1), // the smallest subnormal
+		1e19, -1e19,             // within MaxAbs
+		-1.5,
 	}))
 	wide := randDense(rng, 4, 6)
 	view, err := wide.Slice(nil, tensor.S(1, 3)) // a strided (4,2) view: must be written materialised
@@ -46,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		{"view", map[string]*tensor.Dense{"v": view.(*tensor.Dense)}, nil},
 		{"many names and odd strings", map[string]*tensor.Dense{
 			"layer1.0.conv1.weight":       randDense(rng, 16, 16, 3, 3),
-			"layer1.0.bn1.running_var":    randDense(rng, 16),
+			"layer1.0.bn1.running_mean":   randDense(rng, 16),
 			"optim.momentum.fc.weight":    randDense(rng, 10, 64),
 			`quote"and\backslash <&> é 🎉`: randDense(rng, 1),
 		}, map[string]string{"config": `{"depth": 20, "note": "<a & b>\n"}`, "ünï": "κόσμε", "": "empty key"}},
@@ -98,7 +101,8 @@ func TestHeaderLayout(t *testing.T) {
 	if pad := len(header) - len(trimmed); pad >= 8 {
 		t.Errorf("%d bytes of padding, want fewer than 8", pad)
 	}
-	if !bytes.HasPrefix(header, []byte(`{"__metadata__":{"epoch":"12","model":"resnet-20"},`)) {
+	if !bytes.HasPrefix(header, []byte(`{"__metadata__":{"checksum":"sha256:`)) ||
+		!bytes.Contains(header, []byte(`","epoch":"12","model":"resnet-20"},`)) {
 		t.Errorf("header does not start with the sorted metadata: %.80s", header)
 	}
 	var generic map[string]any
@@ -109,7 +113,7 @@ func TestHeaderLayout(t *testing.T) {
 		t.Errorf("header has %d keys, want %d", got, want)
 	}
 	gotMeta, _ := generic["__metadata__"].(map[string]any)
-	if len(gotMeta) != 2 || gotMeta["model"] != "resnet-20" || gotMeta["epoch"] != "12" {
+	if len(gotMeta) != 3 || gotMeta["model"] != "resnet-20" || gotMeta["epoch"] != "12" {
 		t.Errorf("__metadata__ = %v", generic["__metadata__"])
 	}
 	data := raw[8+n:]
@@ -160,9 +164,20 @@ func TestGoldenBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := `{"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},` +
-		`"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}` + "   " // 133 bytes + 3 spaces = 136
-	want := append([]byte{136, 0, 0, 0, 0, 0, 0, 0}, header...)
+	// The checksum by hand from ChecksumKey's description: SHA-256 of the
+	// canonical form, lengths and numbers as uint64 little-endian.
+	le := func(v uint64) string { return string(binary.LittleEndian.AppendUint64(nil, v)) }
+	str := func(s string) string { return le(uint64(len(s))) + s }
+	dataA := sha256.Sum256([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x3f})
+	dataB := sha256.Sum256([]byte{0, 0, 0, 0xc0})
+	canon := "deepres-checksum-1\n" + str("k") + str("v") + le(2) +
+		str("a") + str("F32") + le(1) + le(2) + string(dataA[:]) +
+		str("b") + str("F32") + le(1) + le(1) + string(dataB[:])
+	sum := sha256.Sum256([]byte(canon))
+	header := `{"__metadata__":{"checksum":"sha256:` + hex.EncodeToString(sum[:]) + `","k":"v"},` +
+		`"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},` +
+		`"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}` + "      " // 218 bytes + 6 spaces = 224
+	want := append([]byte{224, 0, 0, 0, 0, 0, 0, 0}, header...)
 	want = append(want, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x3f, 0, 0, 0, 0xc0) // 1, 0.5, -2
 	got, err := os.ReadFile(path)
 	if err != nil {

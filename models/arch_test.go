@@ -211,3 +211,15 @@ func TestOldArchRefused(t *testing.T) {
 		}
 	}
 }
+
+// A configuration from a newer revision of the building rules is refused for
+// every family, as newer, not older (issue 23).
+func TestNewerArchRefused(t *testing.T) {
+	for _, name := range []string{"preact-resnet-110", "resnet-110", "wrn-16-4"} {
+		c := mustParse(t, name)
+		c.Arch = CurrentArch + 1
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "newer") || strings.Contains(err.Error(), "older") {
+			t.Errorf("%s recorded under revision %d: Validate() = %v, want it refused as newer", name, c.Arch, err)
+		}
+	}
+}

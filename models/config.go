@@ -227,6 +227,10 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("model %s: unknown stochastic-depth rule %q (off, linear, uniform)", c.Name, c.SD)
 	}
+	if c.Arch > CurrentArch {
+		return fmt.Errorf("model %s: recorded by a newer deepres (building rules revision %d, this one knows up to %d); HINT: upgrade deepres",
+			c.Name, c.Arch, CurrentArch)
+	}
 	if c.Arch != CurrentArch && c.Unit == FullPreact && c.Family != "wrn" {
 		return fmt.Errorf("model %s: recorded by an older deepres (building rules revision %d, now %d) whose full pre-activation units "+
 			"differ from today's (bottleneck stride, the first unit of each stage, option A); its weights do not fit this network: "+

@@ -8,6 +8,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/ops"
 )
 
@@ -59,15 +60,15 @@ func (t *Trainer) checkWeights() error {
 	return nil
 }
 
-// checkTensors refuses a state dict with any non-finite value: the last
-// guard before a checkpoint is written (it costs one pass over data that
-// is on the host anyway).
+// checkTensors refuses a state dict with any value a checkpoint may not hold
+// (checkpoint.CheckValues: non-finite, beyond checkpoint.MaxAbs, a negative
+// running variance), so that the run never writes what a read refuses: the
+// last guard before a checkpoint is written (it costs one pass over data
+// that is on the host anyway).
 func (t *Trainer) checkTensors(tensors map[string]*tensor.Dense) error {
 	for name, d := range tensors {
-		for _, v := range d.Data().([]float32) {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return t.diverged(fmt.Sprintf("tensor %s holds %v", name, f))
-			}
+		if err := checkpoint.CheckValues(name, d.Data().([]float32)); err != nil {
+			return t.diverged(err.Error())
 		}
 	}
 	return nil

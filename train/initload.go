@@ -14,35 +14,36 @@ import (
 // init or a trained run) of the same model: the checkpoint's model name (in
 // its metadata) and its set of tensors must be the run's, so that weights
 // of resnet-20 never load silently into resnet-8 or RoR-2 into RoR-1.
-func (t *Trainer) LoadInit(path string) error {
-	f, err := checkpoint.Read(path)
+// The notes are ReadCheckpoint's.
+func (t *Trainer) LoadInit(path string) ([]string, error) {
+	f, notes, err := ReadCheckpoint(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := f.Meta["model"]; ok {
 		m, _, err := ModelFromMetadata(f, path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := m.Validate(); err != nil { // built under today's rules (Arch)?
-			return fmt.Errorf("--init %s: %w", path, err)
+			return nil, fmt.Errorf("--init %s: %w", path, err)
 		}
 		if m.Name != t.Cfg.Model.Name {
-			return fmt.Errorf("--init %s holds %s weights, the run trains %s; HINT: --init-partial loads only the tensors whose names and shapes match", path, m.Name, t.Cfg.Model.Name)
+			return nil, fmt.Errorf("--init %s holds %s weights, the run trains %s; HINT: --init-partial loads only the tensors whose names and shapes match", path, m.Name, t.Cfg.Model.Name)
 		}
 	}
 	if extra := t.extraTensors(f); len(extra) > 0 {
-		return fmt.Errorf("--init %s holds tensors the run's %s has not (%s): it was written for another configuration (RoR level, shortcut, unit); HINT: --init-partial loads only the tensors whose names and shapes match",
+		return nil, fmt.Errorf("--init %s holds tensors the run's %s has not (%s): it was written for another configuration (RoR level, shortcut, unit); HINT: --init-partial loads only the tensors whose names and shapes match",
 			path, t.Cfg.Model.Name, abbreviate(extra))
 	}
-	return LoadStateDict(t.Net, f.Tensors, path)
+	return notes, LoadStateDict(t.Net, f.Tensors, path)
 }
 
 // LoadInitPartial loads from the checkpoint every tensor of the run whose
 // name and shape match and keeps the fresh initialisation of the others.
 // It reports what it loaded and what not.
 func (t *Trainer) LoadInitPartial(path string) (string, error) {
-	f, err := checkpoint.Read(path)
+	f, notes, err := ReadCheckpoint(path)
 	if err != nil {
 		return "", err
 	}
@@ -75,6 +76,9 @@ func (t *Trainer) LoadInitPartial(path string) (string, error) {
 	}
 	if extra := t.extraTensors(f); len(extra) > 0 {
 		msg += fmt.Sprintf("; unused from the file: %s", abbreviate(extra))
+	}
+	for _, n := range notes {
+		msg += "\n" + n
 	}
 	return msg, nil
 }

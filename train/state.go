@@ -146,24 +146,28 @@ func Metadata(m models.Config, norm data.Normalization) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"format": "deepres-1", "model_name": m.Name, "model": string(mc), "normalization": string(nc)}, nil
+	return map[string]string{"format": FormatTag, "deepres_version": Version(), "model_name": m.Name, "model": string(mc), "normalization": string(nc)}, nil
 }
 
 // ModelFromMetadata rebuilds the model configuration and normalisation a
-// checkpoint was written with.
+// checkpoint was written with, refusing settings this deepres does not know
+// and building rules newer than its own.
 func ModelFromMetadata(f *checkpoint.File, path string) (models.Config, data.Normalization, error) {
 	var m models.Config
 	var n data.Normalization
-	mj, ok := f.Meta["model"]
-	if !ok {
+	if _, ok := f.Meta["model"]; !ok {
 		return m, n, fmt.Errorf("%s: no model configuration in the metadata; HINT: is this a deepres checkpoint? (deepres init writes one)", path)
 	}
-	if err := json.Unmarshal([]byte(mj), &m); err != nil {
-		return m, n, fmt.Errorf("%s: bad model metadata: %w", path, err)
+	if err := decodeStrict(f, path, "model", &m); err != nil {
+		return m, n, err
 	}
-	if nj, ok := f.Meta["normalization"]; ok {
-		if err := json.Unmarshal([]byte(nj), &n); err != nil {
-			return m, n, fmt.Errorf("%s: bad normalization metadata: %w", path, err)
+	if m.Arch > models.CurrentArch {
+		return m, n, fmt.Errorf("%s: model %s was built under building rules revision %d, newer than this deepres's %d: it was written by %s; HINT: upgrade deepres",
+			path, m.Name, m.Arch, models.CurrentArch, writtenBy(f.Meta))
+	}
+	if _, ok := f.Meta["normalization"]; ok {
+		if err := decodeStrict(f, path, "normalization", &n); err != nil {
+			return m, n, err
 		}
 	}
 	return m, n, nil
@@ -172,7 +176,7 @@ func ModelFromMetadata(f *checkpoint.File, path string) (models.Config, data.Nor
 // resume restores everything save wrote.
 func (t *Trainer) resume(dir string) error {
 	path := filepath.Join(dir, "last.safetensors")
-	f, err := checkpoint.Read(path)
+	f, _, err := ReadCheckpoint(path) // its notes were ReadRunConfig's
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
@@ -189,8 +193,8 @@ func (t *Trainer) resume(dir string) error {
 		copy(flat[p.Offset():], m.Data().([]float32))
 	}
 	net.Env.B.CopyIn(net.Momentum(), flat)
-	if err := json.Unmarshal([]byte(f.Meta["position"]), &t.pos); err != nil {
-		return fmt.Errorf("%s: bad position metadata: %w", path, err)
+	if err := decodeStrict(f, path, "position", &t.pos); err != nil {
+		return err
 	}
 	rng, err := base64.StdEncoding.DecodeString(f.Meta["rng"])
 	if err == nil {
@@ -213,20 +217,55 @@ func (t *Trainer) resume(dir string) error {
 }
 
 // ReadRunConfig reads the training configuration a run folder was started
-// with and the step its last.safetensors stands at.
-func ReadRunConfig(dir string) (Config, int, error) {
+// with and the step its last.safetensors stands at, with notes for the user
+// (ReadCheckpoint). A stored setting this deepres cannot use is an error
+// naming the checkpoint's field, not the flag that would have set it.
+func ReadRunConfig(dir string) (Config, int, []string, error) {
 	var c Config
 	var p position
 	path := filepath.Join(dir, "last.safetensors")
-	f, err := checkpoint.Read(path)
+	f, notes, err := ReadCheckpoint(path)
 	if err != nil {
-		return c, 0, fmt.Errorf("resume: %w", err)
+		return c, 0, nil, fmt.Errorf("resume: %w", err)
 	}
-	if err := json.Unmarshal([]byte(f.Meta["train"]), &c); err != nil {
-		return c, 0, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
+	if _, ok := f.Meta["train"]; !ok {
+		return c, 0, nil, fmt.Errorf("%s: no training configuration; HINT: only checkpoints written by deepres train can be resumed", path)
 	}
-	if err := json.Unmarshal([]byte(f.Meta["position"]), &p); err != nil {
-		return c, 0, fmt.Errorf("%s: bad position metadata: %w", path, err)
+	if err := decodeStrict(f, path, "train", &c); err != nil {
+		return c, 0, nil, err
 	}
-	return c, p.Step, nil
+	if err := decodeStrict(f, path, "position", &p); err != nil {
+		return c, 0, nil, err
+	}
+	if _, _, err := ModelFromMetadata(f, path); err != nil {
+		return c, 0, nil, err
+	}
+	if err := checkStored(c); err != nil {
+		return c, 0, nil, fmt.Errorf("%s: the stored training configuration (metadata \"train\") is unusable: %v; it was written by %s, or altered",
+			path, err, writtenBy(f.Meta))
+	}
+	return c, p.Step, notes, nil
+}
+
+// checkStored validates a configuration read from a checkpoint, naming its
+// fields as stored (Config's JSON names), since no flag was typed.
+func checkStored(c Config) error {
+	if c.Pad != "" {
+		if _, err := data.ParsePadMode(string(c.Pad)); err != nil {
+			return fmt.Errorf("field Pad: %v", err)
+		}
+	}
+	if c.Normalize != "" {
+		if _, err := data.ParseNormMode(string(c.Normalize)); err != nil {
+			return fmt.Errorf("field Normalize: %v", err)
+		}
+	}
+	if err := c.Model.Validate(); err != nil {
+		return fmt.Errorf("field Model: %v", err)
+	}
+	c.Out = "stored" // not recorded as such: the folder is the run's
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("%v (a stored value, not a flag)", err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/deepres/deepres/checkpoint"
@@ -35,41 +36,61 @@ func runEval(args []string) error {
 	if err != nil {
 		return usagef("--dataset: %v", err)
 	}
-	f, err := checkpoint.Read(*ckpt)
+	f, notes, err := train.ReadCheckpoint(*ckpt)
 	if err != nil {
 		return err
 	}
+	for _, n := range notes {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", n)
+	}
 	mc, norm, err := train.ModelFromMetadata(f, *ckpt)
+	if err != nil {
+		return err
+	}
+	tc, err := train.StoredConfig(f, *ckpt)
 	if err != nil {
 		return err
 	}
 	var ds *data.Dataset
 	switch *split {
 	case "test":
-		ds, err = data.Load(kind, *dir, data.Test)
+		if ds, err = data.Load(kind, *dir, data.Test); err != nil {
+			return err
+		}
 	case "train", "val":
-		ds, err = data.Load(kind, *dir, data.Train)
-		var tc train.Config
-		held := json.Unmarshal([]byte(f.Meta["train"]), &tc) == nil && tc.ValSplit > 0
-		switch {
-		case err != nil:
-		case *split == "val" && !held:
+		if ds, err = data.Load(kind, *dir, data.Train); err != nil {
+			return err
+		}
+		held := tc != nil && tc.ValSplit > 0
+		if *split == "val" && !held {
 			return fmt.Errorf("%s was not trained with --val-split, so it has no validation split", *ckpt)
-		case held && tc.ValSplit >= ds.N:
-			return fmt.Errorf("%s held out %d validation images, but %s has only %d training images", *ckpt, tc.ValSplit, *dir, ds.N)
-		case *split == "val":
-			_, ds = data.SplitValidation(ds, tc.ValSplit, tc.Seed)
-		case held: // the run's training images are those it did not hold out
-			ds, _ = data.SplitValidation(ds, tc.ValSplit, tc.Seed)
+		}
+		if held {
+			// The run's split is a function of its training data, so
+			// carving it out of other data gives a split that is not
+			// the run's: refuse, as --resume does.
+			if err := sameTrainingData(*ckpt, tc, *dataset, *dir, ds); err != nil {
+				return err
+			}
+			if tc.ValSplit >= ds.N {
+				return fmt.Errorf("%s held out %d validation images, but %s has only %d training images", *ckpt, tc.ValSplit, *dir, ds.N)
+			}
+			trainPart, valPart := data.SplitValidation(ds, tc.ValSplit, tc.Seed)
+			ds = map[string]*data.Dataset{"train": trainPart, "val": valPart}[*split]
 		}
 	default:
 		return usagef("--split: want test, val or train, got %q", *split)
 	}
-	if err != nil {
-		return err
-	}
 	if len(ds.Classes) != mc.Classes {
 		return fmt.Errorf("%s has %d classes, the checkpoint's model %d", ds.Name, len(ds.Classes), mc.Classes)
+	}
+	// A model's outputs mean the classes it was trained on, in that order:
+	// an accuracy on data whose classes are others is meaningless. Exit 1,
+	// as for --resume on other data: the command line is well formed, the
+	// data it names is not the model's.
+	if tc != nil && tc.Data != nil && !slices.Equal(tc.Data.Classes, ds.Classes) {
+		return fmt.Errorf("%s was trained on the classes %v, but %s in %s has %v; HINT: evaluate it on data with the run's classes, in that order",
+			*ckpt, tc.Data.Classes, *split, *dir, ds.Classes)
 	}
 	if norm.Mean == ([3]float32{}) && norm.Std == ([3]float32{}) && norm.MeanImage == nil { // a deepres init file: no training data seen yet
 		norm = data.NormalizationFor(kind, ds)
@@ -173,4 +194,26 @@ func jsonNumber(v float64) any {
 		return v
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// sameTrainingData refuses a training split that is not the one the run
+// recorded (train.DataIdentity), the only data from which its validation
+// split can be carved again.
+func sameTrainingData(ckpt string, tc *train.Config, dataset, dir string, ds *data.Dataset) error {
+	if tc.Data == nil {
+		fmt.Fprintf(os.Stderr, "deepres: note: %s records no identity of its data: that %s is the run's training data is not verified\n", ckpt, dir)
+		return nil
+	}
+	rec := *tc.Data
+	now := train.IdentifyData(dataset, dir, ds, nil)
+	rec.TestN, rec.TestSHA256 = 0, "" // only the training split is at hand
+	if rec.TrainSHA256 == "" {        // format deepres-1: its fingerprint covers the test split too
+		rec.Fingerprint, now.Fingerprint = "", ""
+		fmt.Fprintf(os.Stderr, "deepres: note: %s records only a sample of its data: that %s holds the run's training images is checked by kind, classes and count only\n", ckpt, dir)
+	}
+	if d, _ := rec.Compare(now); d != "" {
+		return fmt.Errorf("%s: the run carved its validation split out of %s data in %s (%d training images), but %s holds other data (%s): the split would not be the run's",
+			ckpt, rec.Kind, rec.Path, rec.TrainN, dir, d)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -70,17 +71,22 @@ type resumeOptions struct {
 // resumeRun continues the run in dir with the configuration it was started
 // with, after locking the folder.
 func resumeRun(dir string, o resumeOptions) error {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("--resume %s: not a run folder (%v)", dir, err)
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("--resume %s: not a run folder: %w", dir, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("--resume %s: a file, not a run folder; HINT: give the folder the run writes to: deepres train --resume %s", dir, filepath.Dir(dir))
 	}
 	lock, err := train.LockRun(dir)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	cfg, step, err := train.ReadRunConfig(dir)
+	cfg, step, notes, err := train.ReadRunConfig(dir)
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", n)
 	}
 	cfg.Out = dir
 	cfg.Graphs = o.graphs
@@ -100,9 +106,13 @@ func resumeRun(dir string, o resumeOptions) error {
 	}
 	if cfg.Data != nil {
 		now := train.IdentifyData(cfg.Dataset, cfg.DataDir, trainDS, testDS)
-		if d := cfg.Data.Differs(now); d != "" {
-			return fmt.Errorf("--resume %s: the run trained on %s data in %s (%d train, %d test images, fingerprint %s), but %s holds other data: %s",
-				dir, cfg.Data.Kind, cfg.Data.Path, cfg.Data.TrainN, cfg.Data.TestN, cfg.Data.Fingerprint, cfg.DataDir, d)
+		d, note := cfg.Data.Compare(now)
+		if d != "" {
+			return fmt.Errorf("--resume %s: the run trained on %s data in %s (%d train, %d test images), but %s holds other data: %s",
+				dir, cfg.Data.Kind, cfg.Data.Path, cfg.Data.TrainN, cfg.Data.TestN, cfg.DataDir, d)
+		}
+		if note != "" {
+			fmt.Fprintf(os.Stderr, "deepres: note: %s\n", note)
 		}
 		cfg.Data.Path = cfg.DataDir
 	}
@@ -124,6 +134,9 @@ func resumeRun(dir string, o resumeOptions) error {
 	}
 	perEpoch := train.StepsPerEpoch(trainDS.N, cfg.BatchSize)
 	if total, err := cfg.TotalSteps(perEpoch); err == nil {
+		if step > total { // no run of this configuration writes such a step
+			return fmt.Errorf("--resume %s: last.safetensors stands at step %d, past the run's end (step %d): it does not belong to the configuration it records (altered, or damaged)", dir, step, total)
+		}
 		warmup, milestones := cfg.LengthIssues(total, perEpoch)
 		for _, p := range pairs {
 			if issue := map[string]string{"warmup-steps": warmup, "lr-schedule": milestones}[p[0]]; issue != "" {
@@ -147,6 +160,14 @@ func resumeRun(dir string, o resumeOptions) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute)
+	// A finished run is not an error (a driver may resume every run of a
+	// study, and a requeued job its own): exit 0, saying so, and write
+	// nothing.
+	if t.Position() == t.TotalSteps() {
+		fmt.Fprintf(os.Stderr, "deepres: the run in %s is complete (step %d of %d): nothing to train; evaluate it with deepres eval --checkpoint %s\n",
+			dir, t.Position(), t.TotalSteps(), filepath.Join(dir, "best.safetensors"))
+		return nil
+	}
 	for _, p := range pairs {
 		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
 	}

@@ -294,7 +294,7 @@ func TestResumeRefusesChanges(t *testing.T) {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
 	_, stderr, code := run(t, "train", "--resume", out, "--data", b)
-	if code != 1 || !strings.Contains(stderr, a) || !strings.Contains(stderr, b) || !strings.Contains(stderr, "images differ") {
+	if code != 1 || !strings.Contains(stderr, a) || !strings.Contains(stderr, b) || !strings.Contains(stderr, "images or labels differ") {
 		t.Errorf("resume on other data: exit %d: %s", code, stderr)
 	}
 	moved := filepath.Join(dir, "moved")
@@ -514,8 +514,9 @@ func TestKilledRunMetricsDoNotRepeat(t *testing.T) {
 	}
 }
 
-// eval: --split train leaves out the run's validation images; --json
-// survives a NaN loss; a checkpoint with a zero std is refused.
+// eval: --split train leaves out the run's validation images; NaN weights
+// are refused on read, naming the tensor (issue 23; they used to evaluate to
+// a NaN loss with exit 0); a checkpoint with a zero std is refused.
 func TestEvalEdgeCases(t *testing.T) {
 	dir := t.TempDir()
 	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
@@ -550,8 +551,8 @@ func TestEvalEdgeCases(t *testing.T) {
 	if err := checkpoint.Write(nan, f.Tensors, f.Meta); err != nil {
 		t.Fatal(err)
 	}
-	if res, stderr, code := evalJSON(nan); code != 0 || res["loss"] != "NaN" {
-		t.Errorf("eval --json of NaN weights: exit %d, %v, %s", code, res, stderr)
+	if _, stderr, code := evalJSON(nan); code != 1 || !strings.Contains(stderr, `tensor "fc.weight" element 0 is NaN`) {
+		t.Errorf("eval --json of NaN weights: exit %d, %s; want 1 naming the tensor", code, stderr)
 	}
 	w[0] = orig
 	f.Meta["normalization"] = `{"Mean":[0.5,0.5,0.5],"Std":[0.2,0,0.2]}`

@@ -100,6 +100,9 @@ func runTrain(args []string) error {
 		}
 		return resumeRun(*resume, o)
 	}
+	if fs.Changed("classes") {
+		return usagef("--classes is for init and bench: train takes the number of classes from the dataset")
+	}
 	if *initPartial && *initFile == "" {
 		return usagef("--init-partial needs --init FILE")
 	}
@@ -203,8 +206,12 @@ func runTrain(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "deepres: --init-partial: %s\n", msg)
 	case *initFile != "":
-		if err := t.LoadInit(*initFile); err != nil {
+		notes, err := t.LoadInit(*initFile)
+		if err != nil {
 			return err
+		}
+		for _, n := range notes {
+			fmt.Fprintf(os.Stderr, "deepres: %s\n", n)
 		}
 	}
 	if err := clearOld(); err != nil {
