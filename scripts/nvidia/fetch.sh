@@ -14,6 +14,7 @@
 # nothing (seconds) and a changed file reinstalls. DIR defaults to
 # ${DEEPRES_NVIDIA_CACHE:-$HOME/.cache/deepres/nvidia}/STACK.
 set -euo pipefail
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DEEPRES_NVIDIA_CACHE:-$HOME/.cache/deepres/nvidia}
 stack=${1:?usage: fetch.sh cu12|cu13|mixed [DIR]}
