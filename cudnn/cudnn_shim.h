@@ -75,14 +75,6 @@ typedef struct {
 	int reserved[3];
 } dr_cudnnConvBwdFilterPerf;
 
-/* abi-check.c defines these as NVIDIA's struct types so that the Find
- * prototypes below compare equal; it checks the layouts separately. */
-#ifndef DR_FWD_PERF
-#define DR_FWD_PERF dr_cudnnConvFwdPerf
-#define DR_BWD_DATA_PERF dr_cudnnConvBwdDataPerf
-#define DR_BWD_FILTER_PERF dr_cudnnConvBwdFilterPerf
-#endif
-
 typedef size_t (*dr_pfn_cudnnGetVersion)(void);
 /* cudnn_graph.h: the version of the CUDA runtime cuDNN was built against,
  * e.g. 12080 for CUDA 12.8 or 13000 for 13.0 (major = v / 1000). */
@@ -115,7 +107,7 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnDestroyActivationDescriptor)(dr_cudnnActiva
 typedef dr_cudnnStatus (*dr_pfn_cudnnFindConvolutionForwardAlgorithmEx)(dr_cudnnHandle handle,
 	const dr_cudnnTensorDesc xDesc, const void *x, const dr_cudnnFilterDesc wDesc, const void *w,
 	const dr_cudnnConvDesc convDesc, const dr_cudnnTensorDesc yDesc, void *y,
-	const int requestedAlgoCount, int *returnedAlgoCount, DR_FWD_PERF *perfResults,
+	const int requestedAlgoCount, int *returnedAlgoCount, dr_cudnnConvFwdPerf *perfResults,
 	void *workSpace, size_t workSpaceSizeInBytes);
 typedef dr_cudnnStatus (*dr_pfn_cudnnConvolutionForward)(dr_cudnnHandle handle, const void *alpha,
 	const dr_cudnnTensorDesc xDesc, const void *x, const dr_cudnnFilterDesc wDesc, const void *w,
@@ -124,7 +116,7 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnConvolutionForward)(dr_cudnnHandle handle, 
 typedef dr_cudnnStatus (*dr_pfn_cudnnFindConvolutionBackwardDataAlgorithmEx)(dr_cudnnHandle handle,
 	const dr_cudnnFilterDesc wDesc, const void *w, const dr_cudnnTensorDesc dyDesc, const void *dy,
 	const dr_cudnnConvDesc convDesc, const dr_cudnnTensorDesc dxDesc, void *dx,
-	const int requestedAlgoCount, int *returnedAlgoCount, DR_BWD_DATA_PERF *perfResults,
+	const int requestedAlgoCount, int *returnedAlgoCount, dr_cudnnConvBwdDataPerf *perfResults,
 	void *workSpace, size_t workSpaceSizeInBytes);
 typedef dr_cudnnStatus (*dr_pfn_cudnnConvolutionBackwardData)(dr_cudnnHandle handle, const void *alpha,
 	const dr_cudnnFilterDesc wDesc, const void *w, const dr_cudnnTensorDesc dyDesc, const void *dy,
@@ -133,7 +125,7 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnConvolutionBackwardData)(dr_cudnnHandle han
 typedef dr_cudnnStatus (*dr_pfn_cudnnFindConvolutionBackwardFilterAlgorithmEx)(dr_cudnnHandle handle,
 	const dr_cudnnTensorDesc xDesc, const void *x, const dr_cudnnTensorDesc dyDesc, const void *y,
 	const dr_cudnnConvDesc convDesc, const dr_cudnnFilterDesc dwDesc, void *dw,
-	const int requestedAlgoCount, int *returnedAlgoCount, DR_BWD_FILTER_PERF *perfResults,
+	const int requestedAlgoCount, int *returnedAlgoCount, dr_cudnnConvBwdFilterPerf *perfResults,
 	void *workSpace, size_t workSpaceSizeInBytes);
 typedef dr_cudnnStatus (*dr_pfn_cudnnConvolutionBackwardFilter)(dr_cudnnHandle handle, const void *alpha,
 	const dr_cudnnTensorDesc xDesc, const void *x, const dr_cudnnTensorDesc dyDesc, const void *dy,

@@ -68,7 +68,8 @@ func (c *capture) branched() bool {
 }
 
 // CanBranch reports why CaptureIf cannot be used: a driver without
-// conditional nodes, or a toolchain that cannot build the setter kernel.
+// conditional nodes, an NVRTC older than 12.3 (setterNVRTC), or a toolchain
+// that cannot build the setter kernel.
 // The first call compiles and loads that kernel.
 func (b *Backend) CanBranch() error {
 	if graphErr != nil {
@@ -85,6 +86,9 @@ func (b *Backend) CanBranch() error {
 	if b.branchMod != nil {
 		return nil
 	}
+	if err := setterNVRTC(); err != nil {
+		return err
+	}
 	target, err := kernelTargetFor(b.info)
 	if err != nil {
 		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
@@ -99,6 +103,33 @@ func (b *Backend) CanBranch() error {
 		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
 	}
 	b.branchMod = m
+	return nil
+}
+
+// The first NVRTC that compiles the setter to a CUBIN is 12.3, the release
+// that brought conditional nodes: the setter's cudaGraphSetConditional
+// (cuda_device_runtime_api.h: extern __device__ __cudart_builtin__) is
+// resolved by NVRTC's own ptxas, which knows it from 12.3 on. Measured with
+// NVIDIA's wheels: nvidia-cuda-nvrtc-cu12 12.2.140 answers "ptxas fatal :
+// Unresolved extern function 'cudaGraphSetConditional'", 12.3.107, 12.8.93
+// and 13.5.37 compile it (the last two on every CI run,
+// TestKernelsCompileWithNVIDIANVRTC).
+const setterNVRTCMajor, setterNVRTCMinor = 12, 3
+
+// setterNVRTC says why the loaded NVRTC cannot build the setter, if so.
+func setterNVRTC() error {
+	if err := loadNVRTC(); err != nil {
+		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
+	}
+	var maj, min C.int
+	if err := nvrtcCheck("nvrtcVersion", C.dr_nvrtcVersion(&maj, &min)); err != nil {
+		return fmt.Errorf("gpu: the conditional-node setter kernel: %w", err)
+	}
+	if maj < setterNVRTCMajor || maj == setterNVRTCMajor && min < setterNVRTCMinor {
+		return fmt.Errorf("gpu: NVRTC %d.%d cannot compile the conditional-node setter (its ptxas does not resolve "+
+			"cudaGraphSetConditional): stochastic depth's capture needs NVRTC %d.%d or newer",
+			maj, min, setterNVRTCMajor, setterNVRTCMinor)
+	}
 	return nil
 }
 

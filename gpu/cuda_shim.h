@@ -15,6 +15,7 @@
 #define DEEPRES_CUDA_SHIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- CUDA driver API (cuda.h) ---- */
 typedef unsigned int dr_CUresult;            /* enum cudaError_enum */
@@ -30,7 +31,10 @@ typedef struct CUgraphExec_st *dr_CUgraphExec;
 typedef unsigned int dr_CUstreamCaptureMode;   /* enum CUstreamCaptureMode_enum */
 typedef unsigned int dr_CUstreamCaptureStatus; /* enum CUstreamCaptureStatus_enum */
 typedef struct CUgraphNode_st *dr_CUgraphNode;
-typedef unsigned long long dr_CUgraphConditionalHandle; /* cuuint64_t */
+/* cuda.h: typedef cuuint64_t CUgraphConditionalHandle, and cuuint64_t is
+ * uint64_t (unsigned long on LP64, not unsigned long long: same size, but a
+ * different C type, so the prototypes would not match). */
+typedef uint64_t dr_CUgraphConditionalHandle;
 
 /* Conditional nodes (CUDA 12.3+; Driver API "Graph Management",
  * CUDA_CONDITIONAL_NODE_PARAMS and CUgraphNodeParams). The driver writes

@@ -9,9 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
-
-	"github.com/deepres/deepres/cudnn"
 )
 
 // DeviceInfo describes one CUDA device and the libraries deepres would use
@@ -138,32 +135,12 @@ func describe(ordinal int) (DeviceInfo, error) {
 // libraryVersions returns cuDNN's, cuBLAS's and NVRTC's versions, or why
 // each is unavailable.
 func libraryVersions() [3]string {
-	unavailable := func(err error) string {
-		first, _, _ := strings.Cut(err.Error(), "\n")
-		return "unavailable: " + first
+	l := FindLibraries()
+	v := func(x Library) string {
+		if x.Err != nil {
+			return x.String()
+		}
+		return x.Version
 	}
-	var v [3]string
-	if err := cudnn.Load(); err != nil {
-		v[0] = unavailable(err)
-	} else {
-		n := cudnn.Version()
-		v[0] = fmt.Sprintf("%d.%d.%d", n/10000, n%10000/100, n%100)
-	}
-	if err := loadCUBLAS(); err != nil {
-		v[1] = unavailable(err)
-	} else {
-		var maj, min, patch C.int
-		C.dr_cublasGetProperty(C.DR_MAJOR_VERSION, &maj)
-		C.dr_cublasGetProperty(C.DR_MINOR_VERSION, &min)
-		C.dr_cublasGetProperty(C.DR_PATCH_LEVEL, &patch)
-		v[1] = fmt.Sprintf("%d.%d.%d", maj, min, patch)
-	}
-	if err := loadNVRTC(); err != nil {
-		v[2] = unavailable(err)
-	} else {
-		var maj, min C.int
-		C.dr_nvrtcVersion(&maj, &min)
-		v[2] = fmt.Sprintf("%d.%d", maj, min)
-	}
-	return v
+	return [3]string{v(l.CUDNN), v(l.CUBLAS), v(l.NVRTC)}
 }

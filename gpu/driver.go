@@ -102,22 +102,34 @@ func cudaMajor(cudart int) int { return cudart / 1000 }
 // its major's libcublasLt.so.N by soname, which a wheel folder off the
 // linker's path satisfies only if deepres preloaded it (dl.Variant's Before):
 // cuBLAS 13 beside a cuDNN built for CUDA 12 would leave cuDNN without its
-// libcublasLt.so.12.
+// libcublasLt.so.12, so cuBLAS is never taken from another major.
 func openForCUDNN(lib dl.Library) (*dl.Handle, error) {
-	ls := libraryOrder(lib, cudnnCUDART())
+	cudart := cudnnCUDART()
+	ls := libraryOrder(lib, cudart)
 	for _, l := range ls[:len(ls)-1] {
 		if h, err := dl.Open(l); err == nil {
 			return h, nil
 		}
 	}
-	return dl.Open(ls[len(ls)-1]) // its error lists every place and soname
+	h, err := dl.Open(ls[len(ls)-1]) // its error lists every place and soname
+	if err != nil && len(ls) == 1 && ls[0].Name == dl.CUBLAS.Name && cudaMajor(cudart) > 0 {
+		return nil, fmt.Errorf("cuDNN is built for CUDA %d (cudnnGetCudartVersion %d) and loads libcublasLt.so.%[1]d itself, "+
+			"so deepres needs cuBLAS for CUDA %[1]d beside it: %[3]w", cudaMajor(cudart), cudart, err)
+	}
+	return h, err
 }
 
 // libraryOrder is what openForCUDNN tries: lib restricted to cuDNN's CUDA
 // major (from its cudnnGetCudartVersion() value cudart), when it has such
-// variants, then lib.
+// variants, then lib. cuBLAS gets that major alone: cuDNN dlopens its own
+// major's libcublasLt (the cu12 wheel's libcudnn_adv.so.9 and
+// libcudnn_engines_precompiled.so.9 name libcublasLt.so.12), which a
+// cuBLAS of another major does not provide.
 func libraryOrder(lib dl.Library, cudart int) []dl.Library {
 	if m, ok := lib.Major(cudaMajor(cudart)); ok {
+		if lib.Name == dl.CUBLAS.Name {
+			return []dl.Library{m}
+		}
 		return []dl.Library{m, lib}
 	}
 	return []dl.Library{lib}

@@ -8,7 +8,8 @@ import (
 )
 
 // cuBLAS and NVRTC follow the CUDA major that cuDNN was built for
-// (cudnnGetCudartVersion): that major alone first, then any.
+// (cudnnGetCudartVersion): NVRTC that major first, then any; cuBLAS that
+// major alone (cuDNN loads that major's libcublasLt itself).
 func TestLibrariesFollowCUDNNsCUDA(t *testing.T) {
 	sonames := func(ls []dl.Library) [][]string {
 		var out [][]string
@@ -26,10 +27,10 @@ func TestLibrariesFollowCUDNNsCUDA(t *testing.T) {
 		cudart int
 		want   [][]string
 	}{
-		{12080, [][]string{{"libcublas.so.12"}, all}},
-		{12000, [][]string{{"libcublas.so.12"}, all}},
-		{13000, [][]string{{"libcublas.so.13"}, all}},
-		{13020, [][]string{{"libcublas.so.13"}, all}},
+		{12080, [][]string{{"libcublas.so.12"}}},
+		{12000, [][]string{{"libcublas.so.12"}}},
+		{13000, [][]string{{"libcublas.so.13"}}},
+		{13020, [][]string{{"libcublas.so.13"}}},
 		{0, [][]string{all}},     // no cuDNN: newest first, as before
 		{11080, [][]string{all}}, // a major deepres has no soname for
 	}
@@ -39,7 +40,7 @@ func TestLibrariesFollowCUDNNsCUDA(t *testing.T) {
 			t.Errorf("cudart %d: cuBLAS tried as %q, want %q", tc.cudart, got, tc.want)
 		}
 	}
-	if got := sonames(libraryOrder(dl.NVRTC, 12080)); got[0][0] != "libnvrtc.so.12" {
+	if got := sonames(libraryOrder(dl.NVRTC, 12080)); len(got) != 2 || got[0][0] != "libnvrtc.so.12" {
 		t.Errorf("cudart 12080: NVRTC tried as %q", got)
 	}
 }

@@ -89,15 +89,32 @@ func compileProgram(name string, src func() (string, error), t kernelTarget) ([]
 	if err != nil {
 		return nil, err
 	}
+	c, _, err := nvrtcCompile(name, text, compileOptions(arch), t.PTX)
+	if err != nil {
+		return nil, err
+	}
+	cubins.m[key] = c
+	return c, nil
+}
+
+// compileOptions are the NVRTC options of every deepres program for arch
+// (CheckKernels adds ptxas's report to these, and nothing else).
+func compileOptions(arch string) []string {
+	return []string{"--gpu-architecture=" + arch, "--std=c++17"}
+}
+
+// nvrtcCompile compiles text with opts into a cubin (or, ptx, NUL-terminated
+// PTX text) and returns it with NVRTC's program log (ptxas's report when opts
+// ask for it).
+func nvrtcCompile(name, text string, opts []string, ptx bool) ([]byte, string, error) {
 	csrc, cname := C.CString(text), C.CString(name)
 	defer C.free(unsafe.Pointer(csrc))
 	defer C.free(unsafe.Pointer(cname))
 	var prog C.dr_nvrtcProgram
 	if err := nvrtcCheck("nvrtcCreateProgram", C.dr_nvrtcCreateProgram(&prog, csrc, cname)); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer C.dr_nvrtcDestroyProgram(&prog)
-	opts := []string{"--gpu-architecture=" + arch, "--std=c++17"}
 	copts := C.malloc(C.size_t(len(opts)) * C.size_t(unsafe.Sizeof(uintptr(0))))
 	defer C.free(copts)
 	optv := unsafe.Slice((**C.char)(copts), len(opts))
@@ -106,14 +123,13 @@ func compileProgram(name string, src func() (string, error), t kernelTarget) ([]
 		defer C.free(unsafe.Pointer(optv[i]))
 	}
 	if err := nvrtcCheck("nvrtcCompileProgram", C.dr_nvrtcCompileProgram(prog, C.int(len(opts)), (**C.char)(copts))); err != nil {
-		return nil, fmt.Errorf("compiling %s for %s: %w\n%s", name, arch, err, programLog(prog))
+		return nil, "", fmt.Errorf("compiling %s with %s: %w\n%s", name, strings.Join(opts, " "), err, programLog(prog))
 	}
-	c, err := programOutput(prog, t.PTX)
+	out, err := programOutput(prog, ptx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	cubins.m[key] = c
-	return c, nil
+	return out, programLog(prog), nil
 }
 
 // programOutput is the compiled program's CUBIN, or its PTX with the

@@ -62,6 +62,14 @@ func runDevices(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// The libraries first: they load without a driver, so a machine without
+	// a GPU still sees which ones deepres would use.
+	libs := gpu.FindLibraries()
+	cudnnFor := ""
+	if libs.CUDAMajor > 0 {
+		cudnnFor = fmt.Sprintf(", built for CUDA %d", libs.CUDAMajor)
+	}
+	fmt.Printf("cuDNN   %s%s\ncuBLAS  %s\nNVRTC   %s\ndriver  %s\n", libs.CUDNN, cudnnFor, libs.CUBLAS, libs.NVRTC, libs.Driver)
 	devs, err := gpu.ListDevices()
 	if err != nil {
 		return fmt.Errorf("no usable GPU: %w", err)

@@ -2,8 +2,15 @@
  * abi-check.c: compiles deepres's own prototypes (gpu/cuda_shim.h,
  * cudnn/cudnn_shim.h) together with NVIDIA's real headers and fails to
  * compile if any function-pointer type, enum value or struct layout differs.
- * Run by check.sh on a machine with the headers:
- *   gcc -std=gnu11 -fsyntax-only -I<cuda include dirs> -Igpu -Icudnn scripts/gpu/abi-check.c
+ * Run on NVIDIA's wheels by scripts/nvidia/abi-check.sh STACKDIR (in CI, on
+ * the CUDA 12 and 13 stacks of scripts/nvidia/fetch.sh), which also checks
+ * that every dr_pfn_ typedef and DR_ constant of the shims has a line here.
+ *
+ * The pattern, one line per declaration:
+ *   SAME_FN(f)            our dr_pfn_f is the type of NVIDIA's &f
+ *   SAME_FN_WITH(f, ...)  f takes one of our structs: see below
+ *   SAME_VALUE(DR_X, X)   our constant equals NVIDIA's
+ *   SAME_TYPE(ours, real) and SAME_FIELD(ours, real, field) for types
  * __builtin_types_compatible_p ignores top-level qualifiers of parameters
  * (as C does for function types) and treats an enum as its compatible
  * integer type, which is why our enums are declared unsigned int.
@@ -14,10 +21,6 @@
 #include <nvrtc.h>
 #include <cudnn.h>
 
-/* The Find prototypes take NVIDIA's perf structs; ours are checked below. */
-#define DR_FWD_PERF cudnnConvolutionFwdAlgoPerf_t
-#define DR_BWD_DATA_PERF cudnnConvolutionBwdDataAlgoPerf_t
-#define DR_BWD_FILTER_PERF cudnnConvolutionBwdFilterAlgoPerf_t
 #include "cuda_shim.h"
 #include "cudnn_shim.h"
 
@@ -30,6 +33,21 @@
 #define SAME_FIELD(ours, real, f) \
 	_Static_assert(offsetof(ours, f) == offsetof(real, f) && sizeof(((ours *)0)->f) == sizeof(((real *)0)->f), \
 		#ours "." #f " is not laid out as in " #real)
+
+/*
+ * A function taking a pointer to one of our own structs cannot have NVIDIA's
+ * type (C compares structs by tag). Its parameters are written once here, as
+ * a macro of the struct type: with our struct they must be our typedef, with
+ * NVIDIA's struct NVIDIA's prototype, so every other parameter is compared
+ * exactly; the two structs are then compared field by field (offset and size
+ * of each, and the whole size) with SAME_FIELD.
+ */
+#define SAME_FN_WITH(real, ret, params, ours, theirs) \
+	_Static_assert(__builtin_types_compatible_p(dr_pfn_##real, ret (*) params(ours)), \
+		"prototype of " #real " differs from its parameter list in abi-check.c"); \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&real), ret (*) params(theirs)), \
+		"NVIDIA's prototype of " #real " differs from its parameter list in abi-check.c"); \
+	_Static_assert(sizeof(ours) == sizeof(theirs), #ours " size differs from " #theirs)
 
 /* ---- CUDA driver ---- */
 SAME_TYPE(dr_CUresult, CUresult);
@@ -58,13 +76,18 @@ SAME_FN(cuGraphCreate);
 SAME_FN(cuGraphGetNodes);
 SAME_FN(cuGraphAddChildGraphNode);
 SAME_FN(cuGraphConditionalHandleCreate);
-SAME_FN(cuGraphAddNode_v2);
+#define ADD_NODE_PARAMS(S) \
+	(CUgraphNode *, CUgraph, const CUgraphNode *, const CUgraphEdgeData *, size_t, S *)
+SAME_FN_WITH(cuGraphAddNode_v2, CUresult, ADD_NODE_PARAMS, dr_CUgraphNodeParams, CUgraphNodeParams);
 SAME_VALUE(DR_CU_GRAPH_NODE_TYPE_CONDITIONAL, CU_GRAPH_NODE_TYPE_CONDITIONAL);
 SAME_VALUE(DR_CU_GRAPH_COND_TYPE_IF, CU_GRAPH_COND_TYPE_IF);
-_Static_assert(sizeof(dr_CUgraphNodeParams) == sizeof(CUgraphNodeParams), "dr_CUgraphNodeParams size differs");
 SAME_FIELD(dr_CUgraphNodeParams, CUgraphNodeParams, type);
-_Static_assert(offsetof(dr_CUgraphNodeParams, params.conditional) == offsetof(CUgraphNodeParams, conditional),
+SAME_FIELD(dr_CUgraphNodeParams, CUgraphNodeParams, reserved2);
+_Static_assert(offsetof(dr_CUgraphNodeParams, params.conditional) == offsetof(CUgraphNodeParams, conditional) &&
+	sizeof(((dr_CUgraphNodeParams *)0)->params.conditional) == sizeof(((CUgraphNodeParams *)0)->conditional),
 	"CUgraphNodeParams.conditional is not where deepres puts it");
+_Static_assert(sizeof(dr_CUDA_CONDITIONAL_NODE_PARAMS) == sizeof(CUDA_CONDITIONAL_NODE_PARAMS),
+	"dr_CUDA_CONDITIONAL_NODE_PARAMS size differs");
 SAME_FIELD(dr_CUDA_CONDITIONAL_NODE_PARAMS, CUDA_CONDITIONAL_NODE_PARAMS, handle);
 SAME_FIELD(dr_CUDA_CONDITIONAL_NODE_PARAMS, CUDA_CONDITIONAL_NODE_PARAMS, type);
 SAME_FIELD(dr_CUDA_CONDITIONAL_NODE_PARAMS, CUDA_CONDITIONAL_NODE_PARAMS, size);
@@ -119,6 +142,7 @@ SAME_FN(cublasCreate_v2);
 SAME_FN(cublasDestroy_v2);
 SAME_FN(cublasSetStream_v2);
 SAME_FN(cublasSetMathMode);
+SAME_FN(cublasSetWorkspace_v2);
 SAME_FN(cublasGetProperty);
 SAME_FN(cublasGetStatusString);
 SAME_FN(cublasSgemm_v2);
@@ -144,6 +168,10 @@ SAME_FN(nvrtcGetProgramLogSize);
 SAME_FN(nvrtcGetProgramLog);
 SAME_FN(nvrtcGetCUBINSize);
 SAME_FN(nvrtcGetCUBIN);
+SAME_FN(nvrtcGetPTXSize);
+SAME_FN(nvrtcGetPTX);
+SAME_FN(nvrtcGetNumSupportedArchs);
+SAME_FN(nvrtcGetSupportedArchs);
 SAME_VALUE(DR_NVRTC_SUCCESS, NVRTC_SUCCESS);
 
 /* ---- cuDNN 9 ---- */
@@ -185,11 +213,20 @@ SAME_FN(cudnnDestroyConvolutionDescriptor);
 SAME_FN(cudnnCreateActivationDescriptor);
 SAME_FN(cudnnSetActivationDescriptor);
 SAME_FN(cudnnDestroyActivationDescriptor);
-SAME_FN(cudnnFindConvolutionForwardAlgorithmEx);
+#define FIND_FWD_PARAMS(S) \
+	(cudnnHandle_t, cudnnTensorDescriptor_t, const void *, cudnnFilterDescriptor_t, const void *, \
+	cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, void *, int, int *, S *, void *, size_t)
+SAME_FN_WITH(cudnnFindConvolutionForwardAlgorithmEx, cudnnStatus_t, FIND_FWD_PARAMS, dr_cudnnConvFwdPerf, cudnnConvolutionFwdAlgoPerf_t);
 SAME_FN(cudnnConvolutionForward);
-SAME_FN(cudnnFindConvolutionBackwardDataAlgorithmEx);
+#define FIND_BWD_DATA_PARAMS(S) \
+	(cudnnHandle_t, cudnnFilterDescriptor_t, const void *, cudnnTensorDescriptor_t, const void *, \
+	cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, void *, int, int *, S *, void *, size_t)
+SAME_FN_WITH(cudnnFindConvolutionBackwardDataAlgorithmEx, cudnnStatus_t, FIND_BWD_DATA_PARAMS, dr_cudnnConvBwdDataPerf, cudnnConvolutionBwdDataAlgoPerf_t);
 SAME_FN(cudnnConvolutionBackwardData);
-SAME_FN(cudnnFindConvolutionBackwardFilterAlgorithmEx);
+#define FIND_BWD_FILTER_PARAMS(S) \
+	(cudnnHandle_t, cudnnTensorDescriptor_t, const void *, cudnnTensorDescriptor_t, const void *, \
+	cudnnConvolutionDescriptor_t, cudnnFilterDescriptor_t, void *, int, int *, S *, void *, size_t)
+SAME_FN_WITH(cudnnFindConvolutionBackwardFilterAlgorithmEx, cudnnStatus_t, FIND_BWD_FILTER_PARAMS, dr_cudnnConvBwdFilterPerf, cudnnConvolutionBwdFilterAlgoPerf_t);
 SAME_FN(cudnnConvolutionBackwardFilter);
 SAME_FN(cudnnBatchNormalizationForwardTraining);
 SAME_FN(cudnnBatchNormalizationForwardInference);
@@ -211,7 +248,6 @@ SAME_VALUE(DR_CUDNN_NOT_PROPAGATE_NAN, CUDNN_NOT_PROPAGATE_NAN);
 SAME_VALUE(DR_CUDNN_PROPAGATE_NAN, CUDNN_PROPAGATE_NAN);
 
 #define SAME_PERF(ours, real) \
-	_Static_assert(sizeof(ours) == sizeof(real), #ours " size differs from " #real); \
 	SAME_FIELD(ours, real, algo); \
 	SAME_FIELD(ours, real, status); \
 	SAME_FIELD(ours, real, time); \

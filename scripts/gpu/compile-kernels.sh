@@ -40,7 +40,11 @@ done
 
 # The conditional-node setter is its own program (gpu/branch.go): common.cuh
 # then kernels/branch/set_branches.cu. Its call to cudaGraphSetConditional
-# stays an external function in the PTX, which the driver resolves.
+# stays an external function in clang's PTX. deepres asks NVRTC for a CUBIN,
+# and then NVRTC's own ptxas must resolve it, which it does from NVRTC 12.3
+# on (12.2: "Unresolved extern function 'cudaGraphSetConditional'"; see
+# setterNVRTC in gpu/branch.go). scripts/nvidia/check.sh compiles the setter
+# to CUBINs with NVIDIA's real NVRTC 12.8 and 13.5.
 branch="$tmp/deepres_branches.cu"
 cat gpu/kernels/common.cuh gpu/kernels/branch/set_branches.cu >"$branch"
 for arch in $archs; do

@@ -8,6 +8,8 @@
 // handle (CUDA Programming Guide, "Conditional Graph Nodes"; declared in
 // cuda_device_runtime_api.h as taking a cudaGraphConditionalHandle, an
 // unsigned long long). No CUDA header is included here, so it is declared.
+// NVRTC's ptxas resolves it in a CUBIN from NVRTC 12.3 on (gpu/branch.go,
+// setterNVRTC).
 extern "C" __device__ void cudaGraphSetConditional(unsigned long long handle, unsigned int value);
 
 // dr_branch is one IF node: its handle, the index of the flag deciding it,
