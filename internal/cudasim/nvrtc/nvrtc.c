@@ -278,6 +278,15 @@ CUDASIM_API nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, c
 		return (nvrtcResult)status;
 	}
 	clear_output(prog);
+	/* NVRTC's own ptxas resolves the device runtime's cudaGraphSetConditional
+	 * in a CUBIN only from 12.3: measured with NVIDIA's libnvrtc 12.2.140,
+	 * which answers exactly this line, while 12.3.107, 12.8.93 and 13.5.37
+	 * compile deepres's setter (gpu/branch.go setterNVRTC). */
+	if (!o.virtual_arch && cs_nvrtc()->major == 12 && cs_nvrtc()->minor < 3 && strstr(prog->src, "cudaGraphSetConditional(")) {
+		buf_printf(&prog->log, "ptxas fatal   : Unresolved extern function 'cudaGraphSetConditional'\n");
+		cs_options_free(&o);
+		return NVRTC_ERROR_COMPILATION;
+	}
 
 	char *argv[64 + 16];
 	int argc = 0;
