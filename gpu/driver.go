@@ -143,6 +143,9 @@ func loadCUBLAS() error {
 			{Name: "cublasDestroy_v2", Dst: ptr(&t.cublasDestroy_v2)},
 			{Name: "cublasSetStream_v2", Dst: ptr(&t.cublasSetStream_v2)},
 			{Name: "cublasSetMathMode", Dst: ptr(&t.cublasSetMathMode)},
+			// cuBLAS 11.0 and later; without it captured GEMMs would
+			// allocate inside the graph (see blasWorkspace).
+			{Name: "cublasSetWorkspace_v2", Dst: ptr(&t.cublasSetWorkspace_v2)},
 			{Name: "cublasGetProperty", Dst: ptr(&t.cublasGetProperty)},
 			{Name: "cublasGetStatusString", Dst: ptr(&t.cublasGetStatusString)},
 			{Name: "cublasSgemm_v2", Dst: ptr(&t.cublasSgemm_v2)},
