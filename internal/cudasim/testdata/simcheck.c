@@ -801,12 +801,14 @@ static void case_nvrtc_options(void) {
 
 #include "simcheck_cond.c"
 #include "simcheck_blas.c"
+#include "simcheck_devices.c"
 
 int main(int argc, char **argv) {
 	if (argc != 3) fail("usage: simcheck DIR CASE");
 	load(argv[1]);
 	load_cond(argv[1]);
 	load_blas(argv[1]);
+	load_devices(argv[1]);
 	static const struct {
 		const char *name;
 		void (*fn)(void);
@@ -841,6 +843,8 @@ int main(int argc, char **argv) {
 		{"cond_api", case_cond_api},
 		{"child_clone", case_child_clone},
 		{"blas_workspace", case_blas_workspace},
+		{"devices", case_devices},
+		{"devices_busy", case_devices_busy},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(cases[i].name, argv[2]) == 0) {
