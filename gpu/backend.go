@@ -196,6 +196,11 @@ func (b *Backend) init(ordinal int) error {
 	}
 	var err error
 	if b.ctx, err = primaryContext(b.dev); err != nil {
+		if b.info.ComputeMode != "default" {
+			// CUDA_ERROR_DEVICE_UNAVAILABLE or _UNKNOWN, as cuda.h's
+			// cuDevicePrimaryCtxRetain documents for these modes.
+			return fmt.Errorf("%w (the GPU's compute mode is %s; nvidia-smi -c shows and sets it)", err, b.info.ComputeMode)
+		}
 		return err
 	}
 	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(b.ctx)); err != nil {
