@@ -14,3 +14,9 @@ func TestBlasWorkspace(t *testing.T) {
 		"cublasSgemm_v2: CUDA_ERROR_ILLEGAL_ADDRESS", "that was freed",
 	})
 }
+
+// cuBLAS rounds TF32 inputs to nearest even, as documented.
+func TestBlasTF32Ties(t *testing.T) {
+	needBuild(t)
+	run(t, "blas_tf32_ties")
+}

@@ -11,7 +11,7 @@
  * will read are checked against live allocations at the call.
  * Products are summed in double and rounded once; in
  * CUBLAS_TF32_TENSOR_OP_MATH the inputs are first rounded to TF32 (10-bit
- * mantissa), which the default and pedantic modes never do, so that a
+ * mantissa, ties to even), which the default and pedantic modes never do, so that a
  * strict FP32 run that leaks TF32 shows.
  */
 #include <math.h>
@@ -154,12 +154,14 @@ CUDASIM_API cublasStatus_t cublasSetMathMode(cublasHandle_t handle, unsigned int
 }
 
 /* tf32 rounds x to TensorFloat-32's 10-bit mantissa, to nearest with ties
- * away from zero (PTX ISA, cvt.rna.tf32.f32). */
+ * to even: of CUBLAS_TF32_TENSOR_OP_MATH the cuBLAS Library User Guide
+ * (cublasMath_t) says "Note that input conversions round to nearest even".
+ * (The simulated cuDNN rounds its own way, cudnn/conv.c.) */
 static float tf32(float x) {
 	uint32_t u;
 	memcpy(&u, &x, 4);
 	if ((u & 0x7f800000u) != 0x7f800000u) {
-		u += 0x1000u;
+		u += 0xfffu + ((u >> 13) & 1u);
 		u &= ~0x1fffu;
 	}
 	memcpy(&x, &u, 4);

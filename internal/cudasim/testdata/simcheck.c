@@ -843,6 +843,7 @@ int main(int argc, char **argv) {
 		{"cond_api", case_cond_api},
 		{"child_clone", case_child_clone},
 		{"blas_workspace", case_blas_workspace},
+		{"blas_tf32_ties", case_blas_tf32_ties},
 		{"devices", case_devices},
 		{"devices_busy", case_devices_busy},
 	};

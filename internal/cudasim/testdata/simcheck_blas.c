@@ -88,3 +88,35 @@ static void case_blas_workspace(void) {
 	EXPECT(cublasSgemm_v2(h, 0, 0, 1, 1, 1, &one, (float *)(uintptr_t)a, 1, (float *)(uintptr_t)a, 1, &zero,
 		(float *)(uintptr_t)c, 1), 13); /* CUBLAS_STATUS_EXECUTION_FAILED */
 }
+
+/* blas_tf32_ties: cuBLAS's TF32 "input conversions round to nearest even"
+ * (cuBLAS Library User Guide, cublasMath_t, CUBLAS_TF32_TENSOR_OP_MATH).
+ * 1 + 2^-11 is half a TF32 unit above 1, whose last kept bit is even: it
+ * rounds down to 1 (ties away from zero would give 1 + 2^-10); 1 + 3 * 2^-11
+ * rounds up to 1 + 2^-9, even too. */
+static void case_blas_tf32_ties(void) {
+	context();
+	void *h;
+	EXPECT(cublasCreate_v2(&h), 0);
+	EXPECT(cublasSetStream_v2(h, stream), 0);
+	EXPECT(cublasSetMathMode(h, 3), 0); /* CUBLAS_TF32_TENSOR_OP_MATH */
+	CUdeviceptr a, b, c;
+	CU(cuMemAlloc_v2(&a, 4));
+	CU(cuMemAlloc_v2(&b, 4));
+	CU(cuMemAlloc_v2(&c, 4));
+	float *x = pinned(4);
+	static const float one = 1, zero = 0;
+	const float in[] = {1 + 0x1p-11f, 1 + 3 * 0x1p-11f}, want[] = {1, 1 + 0x1p-9f};
+	for (int i = 0; i < 2; i++) {
+		*x = in[i];
+		CU(cuMemcpyHtoDAsync_v2(a, x, 4, stream));
+		CU(cuStreamSynchronize(stream)); /* before x is rewritten */
+		*x = 1;
+		CU(cuMemcpyHtoDAsync_v2(b, x, 4, stream));
+		EXPECT(cublasSgemm_v2(h, 0, 0, 1, 1, 1, &one, (float *)(uintptr_t)a, 1, (float *)(uintptr_t)b, 1, &zero,
+			(float *)(uintptr_t)c, 1), 0);
+		CU(cuMemcpyDtoHAsync_v2(x, c, 4, stream));
+		CU(cuStreamSynchronize(stream));
+		if (*x != want[i]) fail("TF32 GEMM of %.10g by 1 = %.10g, want %.10g (round to nearest even)", in[i], *x, want[i]);
+	}
+}
