@@ -143,8 +143,10 @@ func loadCUBLAS() error {
 			{Name: "cublasDestroy_v2", Dst: ptr(&t.cublasDestroy_v2)},
 			{Name: "cublasSetStream_v2", Dst: ptr(&t.cublasSetStream_v2)},
 			{Name: "cublasSetMathMode", Dst: ptr(&t.cublasSetMathMode)},
-			// cuBLAS 11.0 and later; without it captured GEMMs would
-			// allocate inside the graph (see blasWorkspace).
+			// Required: without it a captured GEMM allocates inside the
+			// graph (blasWorkspaceBytes). Exported by cuBLAS 12 and 13 (the
+			// only majors deepres loads; checked in the wheels 12.8.4.1
+			// and 13.10.0.20).
 			{Name: "cublasSetWorkspace_v2", Dst: ptr(&t.cublasSetWorkspace_v2)},
 			{Name: "cublasGetProperty", Dst: ptr(&t.cublasGetProperty)},
 			{Name: "cublasGetStatusString", Dst: ptr(&t.cublasGetStatusString)},
