@@ -350,8 +350,9 @@ func (b *Backend) PeakBytes() int64 {
 
 // WorkspaceBytes is the device memory the backend holds besides tensors for
 // its whole life: the cuDNN workspace (Options.Workspace, 256 MiB by
-// default) and cuBLAS's (4 or 32 MiB by architecture, see blasWorkspaceBytes). PeakBytes + WorkspaceBytes is the device memory deepres held at
-// its peak, the figure comparable with PyTorch's
+// default) and cuBLAS's (4 or 32 MiB by architecture, see
+// blasWorkspaceBytes). PeakBytes + WorkspaceBytes is the device memory
+// deepres held at its peak, the figure comparable with PyTorch's
 // torch.cuda.max_memory_allocated, which counts cuDNN's workspaces too.
 func (b *Backend) WorkspaceBytes() int64 {
 	b.mu.Lock()

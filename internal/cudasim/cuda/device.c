@@ -32,7 +32,6 @@ enum { CU_COMPUTEMODE_DEFAULT = 0, CU_COMPUTEMODE_PROHIBITED = 2, CU_COMPUTEMODE
 
 struct cs_ctx {
 	int refs;
-	int dev;
 };
 
 static struct cs_device {
@@ -80,7 +79,6 @@ static void devices_init(void) {
 		else devices[d].busy = 1;
 	}
 	for (int i = 0; i < ndevices; i++) {
-		devices[i].primary.dev = i;
 		char name[32];
 		snprintf(name, sizeof name, "contexts_created:dev%d", i);
 		cudasim_count(name, 0); /* present, so that a test can read a 0 */
