@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// TestOpenTouchesOnlyItsDevice, on the simulator with three devices:
-// default, exclusive-process held by another process, and prohibited.
+// TestOpenTouchesOnlyItsDevice, on the simulator with four devices:
+// default, exclusive-process held by another process, prohibited, and
+// default again.
 // Open(0) must work and make a context on device 0 only: listing devices
 // must neither retain nor create a context on a device deepres does not
 // open (a busy exclusive-process GPU would fail it, and every process would
@@ -31,8 +32,8 @@ func TestOpenTouchesOnlyItsDevice(t *testing.T) {
 	}
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenTouchesOnlyItsDevice$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "DEEPRES_TEST_DEVICES_CHILD=1", "CUDASIM_STATS="+stats, "CUDASIM_DEVICES=3",
-		"CUDASIM_COMPUTE_MODES=default,exclusive-process,prohibited", "CUDASIM_BUSY=1")
+	cmd.Env = append(os.Environ(), "DEEPRES_TEST_DEVICES_CHILD=1", "CUDASIM_STATS="+stats, "CUDASIM_DEVICES=4",
+		"CUDASIM_COMPUTE_MODES=default,exclusive-process,prohibited,default", "CUDASIM_BUSY=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("Open(0) beside a busy and a prohibited device: %v\n%s", err, out)
 	}
@@ -44,7 +45,7 @@ func TestOpenTouchesOnlyItsDevice(t *testing.T) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatal(err)
 	}
-	for dev, want := range []int64{1, 0, 0} {
+	for dev, want := range []int64{1, 0, 0, 0} {
 		k := "contexts_created:dev" + string(rune('0'+dev))
 		if got, ok := s.Counters[k]; !ok || got != want {
 			t.Errorf("%s = %d (present: %v), want %d", k, got, ok, want)
@@ -64,10 +65,10 @@ func openDeviceZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(devs) != 3 {
-		t.Fatalf("%d devices, want 3", len(devs))
+	if len(devs) != 4 {
+		t.Fatalf("%d devices, want 4", len(devs))
 	}
-	for i, want := range []string{"default", "exclusive-process", "prohibited"} {
+	for i, want := range []string{"default", "exclusive-process", "prohibited", "default"} {
 		if devs[i].ComputeMode != want {
 			t.Errorf("device %d: compute mode %q, want %q", i, devs[i].ComputeMode, want)
 		}
