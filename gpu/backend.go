@@ -23,7 +23,7 @@ type MathMode int
 
 const (
 	TF32 MathMode = iota // the default: TF32 allowed (cuDNN default math, cuBLAS TF32 tensor-op math)
-	FP32                 // strict float32 (cuDNN FMA math, cuBLAS pedantic math)
+	FP32                 // strict float32 (cuDNN FMA math, cuBLAS default math: no TF32, see blasMath)
 )
 
 // Options configure Open.
@@ -196,6 +196,11 @@ func (b *Backend) init(ordinal int) error {
 	}
 	var err error
 	if b.ctx, err = primaryContext(b.dev); err != nil {
+		if b.info.ComputeMode != "default" {
+			// CUDA_ERROR_DEVICE_UNAVAILABLE or _UNKNOWN, as cuda.h's
+			// cuDevicePrimaryCtxRetain documents for these modes.
+			return fmt.Errorf("%w (the GPU's compute mode is %s; nvidia-smi -c shows and sets it)", err, b.info.ComputeMode)
+		}
 		return err
 	}
 	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(b.ctx)); err != nil {
@@ -206,20 +211,13 @@ func (b *Backend) init(ordinal int) error {
 	}
 	b.mem = newAllocator(deviceMemory{})
 	math := cudnn.TF32
-	blasMath := C.dr_cublasMath(C.DR_CUBLAS_TF32_TENSOR_OP_MATH)
 	if b.opts.Math == FP32 {
-		math, blasMath = cudnn.FP32, C.DR_CUBLAS_PEDANTIC_MATH
+		math = cudnn.FP32
 	}
 	if b.dnn, err = cudnn.NewHandle(unsafe.Pointer(b.stream), math); err != nil {
 		return err
 	}
-	if err := blasCheck("cublasCreate_v2", C.dr_cublasCreate(&b.blas)); err != nil {
-		return err
-	}
-	if err := blasCheck("cublasSetStream_v2", C.dr_cublasSetStream(b.blas, b.stream)); err != nil {
-		return err
-	}
-	if err := blasCheck("cublasSetMathMode", C.dr_cublasSetMathMode(b.blas, blasMath)); err != nil {
+	if err := b.initBLAS(); err != nil {
 		return err
 	}
 	target, err := kernelTargetFor(b.info)
@@ -356,8 +354,9 @@ func (b *Backend) PeakBytes() int64 {
 
 // WorkspaceBytes is the device memory the backend holds besides tensors for
 // its whole life: the cuDNN workspace (Options.Workspace, 256 MiB by
-// default). PeakBytes + WorkspaceBytes is the device memory deepres held at
-// its peak, the figure comparable with PyTorch's
+// default) and cuBLAS's (4 or 32 MiB by architecture, see
+// blasWorkspaceBytes). PeakBytes + WorkspaceBytes is the device memory
+// deepres held at its peak, the figure comparable with PyTorch's
 // torch.cuda.max_memory_allocated, which counts cuDNN's workspaces too.
 func (b *Backend) WorkspaceBytes() int64 {
 	b.mu.Lock()

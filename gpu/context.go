@@ -34,6 +34,14 @@ type onceEach[K comparable, V any] struct {
 	m  map[K]V
 }
 
+// held returns k's value if it was made, and makes nothing.
+func (o *onceEach[K, V]) held(k K) (V, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[k]
+	return v, ok
+}
+
 func (o *onceEach[K, V]) get(k K, make func() (V, error)) (V, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

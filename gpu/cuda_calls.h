@@ -97,6 +97,9 @@ static const char *dr_cuErrorDescription(dr_CUresult r) {
 static dr_cublasStatus dr_cublasCreate(dr_cublasHandle *h) { return dr_cublas.cublasCreate_v2(h); }
 static dr_cublasStatus dr_cublasDestroy(dr_cublasHandle h) { return dr_cublas.cublasDestroy_v2(h); }
 static dr_cublasStatus dr_cublasSetStream(dr_cublasHandle h, dr_CUstream s) { return dr_cublas.cublasSetStream_v2(h, s); }
+static dr_cublasStatus dr_cublasSetWorkspace(dr_cublasHandle h, unsigned long long p, size_t n) {
+	return dr_cublas.cublasSetWorkspace_v2(h, (void *)(uintptr_t)p, n);
+}
 static dr_cublasStatus dr_cublasSetMathMode(dr_cublasHandle h, dr_cublasMath m) { return dr_cublas.cublasSetMathMode(h, m); }
 static dr_cublasStatus dr_cublasGetProperty(dr_libraryPropertyType t, int *v) { return dr_cublas.cublasGetProperty(t, v); }
 static const char *dr_cublasGetStatusString(dr_cublasStatus s) { return dr_cublas.cublasGetStatusString(s); }

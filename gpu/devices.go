@@ -19,8 +19,9 @@ type DeviceInfo struct {
 	ComputeMajor    int // compute capability, e.g. 9.0 for H100
 	ComputeMinor    int
 	Multiprocessors int
+	ComputeMode     string // "default", "exclusive-process", "prohibited" (nvidia-smi -c)
 	TotalMemory     int64  // bytes
-	FreeMemory      int64  // bytes, at the time of the call
+	FreeMemory      int64  // bytes, at the time of the call; -1 on a device this process has no context on
 	Driver          string // CUDA version the driver supports, e.g. "13.0"
 	CUDNN           string // library versions, or "unavailable: why"
 	CUBLAS          string
@@ -35,10 +36,19 @@ type DeviceInfo struct {
 // kernels are compiled for it only where NVRTC lists it (see Kernels).
 func (d DeviceInfo) Arch() string { return fmt.Sprintf("sm_%d%d", d.ComputeMajor, d.ComputeMinor) }
 
-// ListDevices loads the driver and describes every device. It makes each
-// device's primary context current briefly to read its free memory (the
-// context is retained once per process; see primary). No device wraps
-// ErrNoDevice; no driver wraps ErrLibraryNotFound.
+// ListDevices loads the driver and describes every device. It creates no
+// context: the driver calls it makes on a device (cuDeviceGet, its name,
+// attributes and cuDeviceTotalMem_v2) need none, whereas retaining a
+// primary context creates one on a device nobody uses, which takes memory
+// there (every process on a shared machine would, on every GPU) and fails on
+// a GPU in CU_COMPUTEMODE_EXCLUSIVE_PROCESS that another process holds or in
+// CU_COMPUTEMODE_PROHIBITED (cuda.h, cuDevicePrimaryCtxRetain and
+// CUDA_ERROR_DEVICE_UNAVAILABLE). Free memory needs a context
+// (cuMemGetInfo_v2 reads the current context's device; NVML, which reads it
+// without one, is not among deepres's libraries), so it is read only on a
+// device this process already holds (Open retains its device's primary
+// context), and is -1 elsewhere. No device wraps ErrNoDevice; no driver wraps
+// ErrLibraryNotFound.
 func ListDevices() ([]DeviceInfo, error) {
 	if err := loadCUDA(); err != nil {
 		return nil, noDevice(err)
@@ -111,14 +121,20 @@ func describe(ordinal int) (DeviceInfo, error) {
 		}
 		*a.dst = int(v)
 	}
+	var mode C.int
+	if err := cuCheck("cuDeviceGetAttribute", C.dr_cuDeviceGetAttribute(&mode, C.DR_CU_DEVICE_ATTRIBUTE_COMPUTE_MODE, dev)); err != nil {
+		return d, err
+	}
+	d.ComputeMode = computeMode(mode)
 	var total C.size_t
 	if err := cuCheck("cuDeviceTotalMem_v2", C.dr_cuDeviceTotalMem(&total, dev)); err != nil {
 		return d, err
 	}
 	d.TotalMemory = int64(total)
-	ctx, err := primaryContext(dev) // kept for the process: see primary
-	if err != nil {
-		return d, err
+	d.FreeMemory = -1
+	ctx, ok := primary.held(dev)
+	if !ok {
+		return d, nil
 	}
 	defer C.dr_cuCtxSetCurrent(nil)
 	if err := cuCheck("cuCtxSetCurrent", C.dr_cuCtxSetCurrent(ctx)); err != nil {
@@ -130,6 +146,19 @@ func describe(ordinal int) (DeviceInfo, error) {
 	}
 	d.FreeMemory = int64(free)
 	return d, nil
+}
+
+// computeMode names a CUcomputemode (cuda.h) as nvidia-smi's --compute-mode does.
+func computeMode(m C.int) string {
+	switch m {
+	case C.DR_CU_COMPUTEMODE_DEFAULT:
+		return "default"
+	case C.DR_CU_COMPUTEMODE_PROHIBITED:
+		return "prohibited"
+	case C.DR_CU_COMPUTEMODE_EXCLUSIVE_PROCESS:
+		return "exclusive-process"
+	}
+	return fmt.Sprintf("compute mode %d", m)
 }
 
 // libraryVersions returns cuDNN's, cuBLAS's and NVRTC's versions, or why

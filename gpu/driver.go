@@ -156,6 +156,11 @@ func loadCUBLAS() error {
 			{Name: "cublasDestroy_v2", Dst: ptr(&t.cublasDestroy_v2)},
 			{Name: "cublasSetStream_v2", Dst: ptr(&t.cublasSetStream_v2)},
 			{Name: "cublasSetMathMode", Dst: ptr(&t.cublasSetMathMode)},
+			// Required: without it a captured GEMM allocates inside the
+			// graph (blasWorkspaceBytes). Exported by cuBLAS 12 and 13 (the
+			// only majors deepres loads; checked in the wheels 12.8.4.1
+			// and 13.10.0.20).
+			{Name: "cublasSetWorkspace_v2", Dst: ptr(&t.cublasSetWorkspace_v2)},
 			{Name: "cublasGetProperty", Dst: ptr(&t.cublasGetProperty)},
 			{Name: "cublasGetStatusString", Dst: ptr(&t.cublasGetStatusString)},
 			{Name: "cublasSgemm_v2", Dst: ptr(&t.cublasSgemm_v2)},

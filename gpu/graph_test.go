@@ -474,3 +474,50 @@ func captureIf(t *testing.T) {
 		}
 	}
 }
+
+// TestCapturedGEMMInPieces: a linear layer captured in a segment and in a
+// branch body, as in a stochastic-depth step whose head follows the last
+// branch. Each captured piece becomes a child graph, which a graph holding
+// memory allocation nodes cannot be (cuda.h, cuGraphAddChildGraphNode);
+// the simulated cuBLAS records such nodes when it has no workspace of its
+// own, so this fails unless Open gave cuBLAS one after setting its stream.
+func TestCapturedGEMMInPieces(t *testing.T) {
+	g := openFP32(t)
+	if err := g.CanBranch(); err != nil {
+		t.Fatal(err)
+	}
+	alloc := func(shape ...int) ops.Tensor {
+		x, err := g.Alloc(shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Free(x) })
+		return x
+	}
+	x, w, y, w2, flags := alloc(1, 2), alloc(1, 2), alloc(1, 1), alloc(2, 1), alloc(1)
+	g.CopyIn(x, []float32{1, 2})
+	g.CopyIn(w, []float32{3, 4})
+	g.CopyIn(w2, []float32{1, 0.5})
+	if err := g.BeginCapture(); err != nil {
+		t.Fatal(err)
+	}
+	g.LinearForward(y, x, w) // y = 1·3 + 2·4 = 11; the branch makes x (11, 5.5), then y 55
+	g.CaptureIf(flags, 0, func() { g.LinearForward(x, y, w2) }, nil)
+	g.LinearForward(y, x, w)
+	graph, err := g.EndCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer graph.Close()
+	for _, tc := range []struct{ flag, want float32 }{{0, 11}, {1, 55}} {
+		g.CopyIn(flags, []float32{tc.flag})
+		graph.Launch()
+		got := make([]float32, 1)
+		if err := g.CopyOut(got, y); err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != tc.want {
+			t.Errorf("flag %v: y = %v, want %v", tc.flag, got[0], tc.want)
+		}
+	}
+}

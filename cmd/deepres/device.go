@@ -77,10 +77,12 @@ func runDevices(args []string) error {
 	if len(devs) == 0 {
 		return fmt.Errorf("the NVIDIA driver reports no CUDA devices")
 	}
+	// Free memory is not shown: reading it needs a context on the device,
+	// which listing devices does not create (gpu.ListDevices).
 	for _, d := range devs {
-		fmt.Printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f/%.1f GiB free  driver CUDA %s  cuDNN %s  cuBLAS %s  NVRTC %s  kernels %s\n",
-			d.Ordinal, d.Name, d.ComputeMajor, d.ComputeMinor, d.Multiprocessors,
-			float64(d.FreeMemory)/(1<<30), float64(d.TotalMemory)/(1<<30), d.Driver, d.CUDNN, d.CUBLAS, d.NVRTC, d.Kernels)
+		fmt.Printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB  compute mode %s  driver CUDA %s  cuDNN %s  cuBLAS %s  NVRTC %s  kernels %s\n",
+			d.Ordinal, d.Name, d.ComputeMajor, d.ComputeMinor, d.Multiprocessors, float64(d.TotalMemory)/(1<<30),
+			d.ComputeMode, d.Driver, d.CUDNN, d.CUBLAS, d.NVRTC, d.Kernels)
 	}
 	return nil
 }

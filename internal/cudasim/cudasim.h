@@ -72,6 +72,10 @@ CUDASIM_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(v
  * 0 otherwise. */
 CUDASIM_API int cudasim_capture_refuse(cudasim_stream s, const char *call);
 
+/* 1 when s is capturing (its capture may have been invalidated), else 0:
+ * for a library whose work differs under capture (cuBLAS's workspace). */
+CUDASIM_API int cudasim_capturing(cudasim_stream s);
+
 /* The context's sticky error (0 when none), and a way for a library to set it
  * from inside a task (message printed once to stderr, naming the call). */
 CUDASIM_API int cudasim_sticky(void);

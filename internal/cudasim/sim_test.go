@@ -149,12 +149,12 @@ func TestStatsFile(t *testing.T) {
 	countsAre(t, "stats", map[string]uint64{"allocs": 1, "kernel_launches": 3, "kernel:fill": 3, "stream_syncs": 1, "alloc_bytes": 400})
 }
 
-// countsAre runs the check program's case name with CUDASIM_STATS set and
-// requires the counters it wrote to hold want.
-func countsAre(t *testing.T, name string, want map[string]uint64) {
+// countsAre runs the check program's case name with CUDASIM_STATS set (and
+// env) and requires the counters it wrote to hold want, each present.
+func countsAre(t *testing.T, name string, want map[string]uint64, env ...string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "stats.json")
-	run(t, name, "CUDASIM_STATS="+path)
+	run(t, name, append([]string{"CUDASIM_STATS=" + path}, env...)...)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func countsAre(t *testing.T, name string, want map[string]uint64) {
 		t.Fatalf("%v:\n%s", err, data)
 	}
 	for k, v := range want {
-		if s.Counters[k] != v {
+		if got, ok := s.Counters[k]; !ok || got != v {
 			t.Errorf("%s: %s = %d, want %d (%s)", name, k, s.Counters[k], v, data)
 		}
 	}

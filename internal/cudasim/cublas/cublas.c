@@ -1,7 +1,7 @@
 /*
  * cublas.c: the simulated libcublas.so.13 (cuBLAS Library User Guide,
  * "Using the cuBLAS API" and "cuBLAS Level-3 Function Reference"): the
- * handle, its stream and math mode, and cublasSgemm_v2.
+ * handle, its stream, workspace and math mode, and cublasSgemm_v2.
  *
  * GEMM follows the guide's definition, column-major:
  *   C = alpha * op(A) * op(B) + beta * C,
@@ -11,7 +11,7 @@
  * will read are checked against live allocations at the call.
  * Products are summed in double and rounded once; in
  * CUBLAS_TF32_TENSOR_OP_MATH the inputs are first rounded to TF32 (10-bit
- * mantissa), which the default and pedantic modes never do, so that a
+ * mantissa, ties to even), which the default and pedantic modes never do, so that a
  * strict FP32 run that leaks TF32 shows.
  */
 #include <math.h>
@@ -48,6 +48,9 @@ struct cublasContext {
 	uint32_t magic;
 	cudasim_stream stream;
 	unsigned int math;
+	int user_ws;             /* cublasSetWorkspace_v2 since the last cublasSetStream_v2 */
+	cudasim_devptr ws;
+	size_t ws_bytes;
 };
 typedef struct cublasContext *cublasHandle_t;
 
@@ -104,11 +107,38 @@ CUDASIM_API cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
 	return CUBLAS_STATUS_SUCCESS;
 }
 
-/* cublasSetStream_v2: later calls on the handle run on streamId. */
+/* cublasSetStream_v2: later calls on the handle run on streamId; and "this
+ * function unconditionally resets the cuBLAS library workspace back to the
+ * default workspace pool (see cublasSetWorkspace())" (cuBLAS Library User
+ * Guide, cublasSetStream). */
 CUDASIM_API cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudasim_stream streamId) {
 	CUDASIM_API_CALL();
 	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
 	handle->stream = streamId;
+	handle->user_ws = 0;
+	handle->ws = 0;
+	handle->ws_bytes = 0;
+	return CUBLAS_STATUS_SUCCESS;
+}
+
+/* cublasSetWorkspace_v2 (cuBLAS Library User Guide, cublasSetWorkspace):
+ * "sets the cuBLAS library workspace to a user-owned device buffer, which
+ * will be used to execute all subsequent calls to the cuBLAS library
+ * functions (on the currently set stream)"; "The workspace pointer has to be
+ * aligned to at least 256 bytes, otherwise CUBLAS_STATUS_INVALID_VALUE error
+ * is returned"; "Calling this function, including with workspaceSizeInBytes
+ * equal to 0, will prevent the cuBLAS library from utilizing the default
+ * workspace." Stricter than cuBLAS: every call that uses a non-empty
+ * workspace checks that it lies in one live device allocation (as a GPU
+ * would fault on a freed one, later and less clearly). */
+CUDASIM_API cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void *workspace, size_t workspaceSizeInBytes) {
+	CUDASIM_API_CALL();
+	if (!valid(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
+	cudasim_devptr p = (uintptr_t)workspace;
+	if (p % 256 != 0) return CUBLAS_STATUS_INVALID_VALUE;
+	handle->user_ws = 1;
+	handle->ws = p;
+	handle->ws_bytes = workspaceSizeInBytes;
 	return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -124,12 +154,14 @@ CUDASIM_API cublasStatus_t cublasSetMathMode(cublasHandle_t handle, unsigned int
 }
 
 /* tf32 rounds x to TensorFloat-32's 10-bit mantissa, to nearest with ties
- * away from zero (PTX ISA, cvt.rna.tf32.f32). */
+ * to even: of CUBLAS_TF32_TENSOR_OP_MATH the cuBLAS Library User Guide
+ * (cublasMath_t) says "Note that input conversions round to nearest even".
+ * (The simulated cuDNN rounds its own way, cudnn/conv.c.) */
 static float tf32(float x) {
 	uint32_t u;
 	memcpy(&u, &x, 4);
 	if ((u & 0x7f800000u) != 0x7f800000u) {
-		u += 0x1000u;
+		u += 0xfffu + ((u >> 13) & 1u);
 		u &= ~0x1fffu;
 	}
 	memcpy(&x, &u, 4);
@@ -171,6 +203,29 @@ static void run_gemm(void *arg) {
 	}
 }
 
+static void nothing(void *arg) { (void)arg; }
+
+/* Without a workspace of the user's (cublasSetWorkspace_v2), a call made
+ * during stream capture takes its workspace from the default pool in
+ * stream order, which capture records as a memory allocation node before
+ * the call's kernels and a free node after them (cudaMallocAsync and
+ * cudaFreeAsync, stream-ordered allocation being capturable: CUDA
+ * Programming Guide, "Graph Memory Nodes"). PyTorch met exactly this
+ * (pytorch#83461: "cuBLAS internally allocates a new workspace for each
+ * graph") and sets a workspace per handle and stream. Such nodes make a
+ * graph unusable as a child graph or a conditional body (graph.c). Here
+ * every captured call without a user workspace records both; eagerly no
+ * node exists and nothing is recorded. Returns 1 when queued. */
+static int workspace_node(cudasim_stream s, const char *call) {
+	void *arg = malloc(1);
+	if (arg == NULL) return 0;
+	if (cudasim_enqueue(s, call, nothing, arg) != CUDASIM_SUCCESS) {
+		free(arg);
+		return 0;
+	}
+	return 1;
+}
+
 /* The bytes spanned by an r x c column-major matrix with leading dimension ld. */
 static size_t span(int r, int c, int ld) { return r == 0 || c == 0 ? 0 : ((size_t)(c - 1) * ld + r) * sizeof(float); }
 
@@ -208,10 +263,18 @@ CUDASIM_API cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, int transa, int
 		free(g);
 		return CUBLAS_STATUS_EXECUTION_FAILED;
 	}
-	cudasim_count("cublas_gemms", 1);
-	if (cudasim_enqueue(handle->stream, call, run_gemm, g) != CUDASIM_SUCCESS) {
+	if (handle->user_ws && handle->ws_bytes > 0 && !cudasim_check(handle->ws, handle->ws_bytes, call)) {
 		free(g);
 		return CUBLAS_STATUS_EXECUTION_FAILED;
 	}
+	cudasim_count("cublas_gemms", 1);
+	int pool = !handle->user_ws && cudasim_capturing(handle->stream);
+	if ((pool && !workspace_node(handle->stream, "cuMemAllocAsync(cublasSgemm_v2's workspace)")) ||
+		cudasim_enqueue(handle->stream, call, run_gemm, g) != CUDASIM_SUCCESS) {
+		free(g);
+		return CUBLAS_STATUS_EXECUTION_FAILED;
+	}
+	if (pool && !workspace_node(handle->stream, "cuMemFreeAsync(cublasSgemm_v2's workspace)"))
+		return CUBLAS_STATUS_EXECUTION_FAILED;
 	return CUBLAS_STATUS_SUCCESS;
 }

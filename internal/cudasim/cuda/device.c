@@ -1,8 +1,17 @@
 /*
- * device.c: initialisation, the one simulated device and its primary
- * context (CUDA Driver API reference: "Initialization", "Version
+ * device.c: initialisation, the simulated devices and their primary
+ * contexts (CUDA Driver API reference: "Initialization", "Version
  * Management", "Device Management", "Primary Context Management",
  * "Context Management").
+ *
+ * CUDASIM_DEVICES=N (default 1, at most CS_MAX_DEVICES) devices, each with
+ * a compute mode (CUDASIM_COMPUTE_MODES, one per device, comma-separated:
+ * default, exclusive-process, prohibited) and whether another process
+ * holds a context on it (CUDASIM_BUSY, a comma-separated list of
+ * ordinals). The devices share one pool of memory, streams and modules:
+ * work on several devices at once is not simulated; what is, is which
+ * devices a program makes contexts on (the "contexts_created:devN"
+ * counters) and what the compute modes refuse.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +25,70 @@ static volatile int initialized;
 
 int cs_initialized(void) { return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE); }
 
-/* Devices: CUDASIM_DEVICES=0 simulates a machine whose driver sees none. */
-static int device_count(void) {
-	const char *e = getenv("CUDASIM_DEVICES");
-	return e != NULL && strcmp(e, "0") == 0 ? 0 : 1;
+/* cuda.h, enum CUcomputemode_enum */
+enum { CU_COMPUTEMODE_DEFAULT = 0, CU_COMPUTEMODE_PROHIBITED = 2, CU_COMPUTEMODE_EXCLUSIVE_PROCESS = 3 };
+
+#define CS_MAX_DEVICES 8
+
+struct cs_ctx {
+	int refs;
+};
+
+static struct cs_device {
+	int mode;             /* CU_COMPUTEMODE_* */
+	int busy;             /* another process holds a context on it */
+	struct cs_ctx primary;
+} devices[CS_MAX_DEVICES];
+static int ndevices;
+
+/* The next comma-separated item of *list into buf; 0 at the end. */
+static int next_item(const char **list, char *buf, size_t len) {
+	if (*list == NULL || **list == 0) return 0;
+	const char *comma = strchr(*list, ',');
+	size_t n = comma ? (size_t)(comma - *list) : strlen(*list);
+	snprintf(buf, len, "%.*s", (int)n, *list);
+	*list = comma ? comma + 1 : *list + n;
+	return 1;
 }
 
+/* Reads CUDASIM_DEVICES, CUDASIM_COMPUTE_MODES and CUDASIM_BUSY once, at
+ * cuInit; what it cannot read is noted and left at its default. */
+static void devices_init(void) {
+	ndevices = 1;
+	const char *e = getenv("CUDASIM_DEVICES");
+	if (e != NULL && *e != 0) {
+		char *end;
+		long n = strtol(e, &end, 10);
+		if (*end != 0 || n < 0 || n > CS_MAX_DEVICES) cs_note("CUDASIM_DEVICES=%s: want 0 to %d; 1 device", e, CS_MAX_DEVICES);
+		else ndevices = (int)n;
+	}
+	char item[32];
+	const char *list = getenv("CUDASIM_COMPUTE_MODES");
+	for (int i = 0; next_item(&list, item, sizeof item); i++) {
+		int mode = strcmp(item, "default") == 0 ? CU_COMPUTEMODE_DEFAULT
+			: strcmp(item, "exclusive-process") == 0 ? CU_COMPUTEMODE_EXCLUSIVE_PROCESS
+			: strcmp(item, "prohibited") == 0 ? CU_COMPUTEMODE_PROHIBITED : -1;
+		if (mode < 0 || i >= ndevices) cs_note("CUDASIM_COMPUTE_MODES: item %d (%s) ignored", i, item);
+		else devices[i].mode = mode;
+	}
+	list = getenv("CUDASIM_BUSY");
+	while (next_item(&list, item, sizeof item)) {
+		char *end;
+		long d = strtol(item, &end, 10);
+		if (*end != 0 || d < 0 || d >= ndevices) cs_note("CUDASIM_BUSY: %s is no device; ignored", item);
+		else devices[d].busy = 1;
+	}
+	for (int i = 0; i < ndevices; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "contexts_created:dev%d", i);
+		cudasim_count(name, 0); /* present, so that a test can read a 0 */
+	}
+}
+
+static int device_count(void) { return ndevices; }
+
 static void init_once(void) {
+	devices_init();
 	cs_memory_init();
 	cs_streams_init();
 	cs_signals_init();
@@ -122,6 +188,7 @@ CS_API CUresult cuDeviceGetAttribute(int *pi, unsigned int attrib, CUdevice dev)
 	case 8: *pi = 48 * 1024; break;   /* MAX_SHARED_MEMORY_PER_BLOCK */
 	case 10: *pi = 32; break;         /* WARP_SIZE */
 	case 16: *pi = 1; break;          /* MULTIPROCESSOR_COUNT: one stream thread */
+	case 20: *pi = devices[dev].mode; break; /* COMPUTE_MODE (CUDASIM_COMPUTE_MODES) */
 	case 75: *pi = cs_compute_capability() / 10; break; /* COMPUTE_CAPABILITY_MAJOR */
 	case 76: *pi = cs_compute_capability() % 10; break; /* COMPUTE_CAPABILITY_MINOR */
 	default:
@@ -145,41 +212,70 @@ CS_API CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev) {
  * creates it on first use and counts references; of cuDevicePrimaryCtxRelease
  * the reference says "The context is automatically reset once the last
  * reference to it is released", and a reset destroys everything allocated
- * in it. */
-struct cs_ctx {
-	int refs;
-};
-static struct cs_ctx primary;
+ * in it (here: once no device's primary context is live, since the devices
+ * share one pool). */
 static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct cs_ctx *current;
 
+/* cuDevicePrimaryCtxRetain. The compute modes (cuda.h): "Retaining the
+ * primary context for the first time will fail with CUDA_ERROR_UNKNOWN if
+ * the compute mode of the device is CU_COMPUTEMODE_PROHIBITED"; on a
+ * CU_COMPUTEMODE_EXCLUSIVE_PROCESS device ("Only one context used by a
+ * single process can be present on this device at a time") that another
+ * process holds (CUDASIM_BUSY), CUDA_ERROR_DEVICE_UNAVAILABLE: "requested
+ * CUDA device is unavailable at the current time. Devices are often
+ * unavailable due to use of CU_COMPUTEMODE_EXCLUSIVE_PROCESS or
+ * CU_COMPUTEMODE_PROHIBITED". Each creation counts in contexts_created:devN. */
 CS_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
 	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
 	if (pctx == NULL) return CUDA_ERROR_INVALID_VALUE;
+	struct cs_device *d = &devices[dev];
 	pthread_mutex_lock(&ctx_mu);
-	primary.refs++;
+	CUresult r = CUDA_SUCCESS;
+	if (d->primary.refs == 0) {
+		if (d->mode == CU_COMPUTEMODE_PROHIBITED) r = CUDA_ERROR_UNKNOWN;
+		else if (d->mode == CU_COMPUTEMODE_EXCLUSIVE_PROCESS && d->busy) r = CUDA_ERROR_DEVICE_UNAVAILABLE;
+	}
+	if (r == CUDA_SUCCESS && d->primary.refs++ == 0) {
+		char name[32];
+		snprintf(name, sizeof name, "contexts_created:dev%d", dev);
+		cudasim_count(name, 1);
+	}
 	pthread_mutex_unlock(&ctx_mu);
-	*pctx = &primary;
+	if (r == CUDA_ERROR_UNKNOWN) cs_note("cuDevicePrimaryCtxRetain: device %d is in CU_COMPUTEMODE_PROHIBITED", dev);
+	if (r == CUDA_ERROR_DEVICE_UNAVAILABLE)
+		cs_note("cuDevicePrimaryCtxRetain: device %d is in CU_COMPUTEMODE_EXCLUSIVE_PROCESS and another process "
+			"holds a context on it (CUDASIM_BUSY)", dev);
+	if (r != CUDA_SUCCESS) return r;
+	*pctx = &d->primary;
 	return CUDA_SUCCESS;
 }
 
+static int any_live(void) {
+	for (int i = 0; i < ndevices; i++)
+		if (devices[i].primary.refs > 0) return 1;
+	return 0;
+}
+
 /* cuDevicePrimaryCtxRelease_v2: "Releasing a primary context that has not
- * been previously retained will fail with CUDA_ERROR_INVALID_CONTEXT". The last release destroys the context: queued
- * work is finished, device memory, streams and modules freed, and the
- * sticky error cleared (a new context starts clean, as after
+ * been previously retained will fail with CUDA_ERROR_INVALID_CONTEXT". The
+ * last release of the last live primary context destroys the shared pool:
+ * queued work is finished, device memory, streams and modules freed, and
+ * the sticky error cleared (a new context starts clean, as after
  * cuDevicePrimaryCtxReset). Pinned host memory is left to cuMemFreeHost. */
 CS_API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
 	cs_count_api();
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	if (!valid_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
+	struct cs_ctx *p = &devices[dev].primary;
 	pthread_mutex_lock(&ctx_mu);
-	if (primary.refs == 0) {
+	if (p->refs == 0) {
 		pthread_mutex_unlock(&ctx_mu);
 		return CUDA_ERROR_INVALID_CONTEXT;
 	}
-	if (--primary.refs == 0) {
+	if (--p->refs == 0 && !any_live()) {
 		cs_drain();
 		cs_modules_destroy_all();
 		cs_streams_destroy_all();
@@ -188,6 +284,13 @@ CS_API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
 	}
 	pthread_mutex_unlock(&ctx_mu);
 	return CUDA_SUCCESS;
+}
+
+/* A primary context of a device, retained (callers hold ctx_mu). */
+static int live_ctx(struct cs_ctx *c) {
+	for (int i = 0; i < ndevices; i++)
+		if (c == &devices[i].primary) return c->refs > 0;
+	return 0;
 }
 
 /* cuCtxSetCurrent: "Binds the specified CUDA context to the calling CPU
@@ -200,7 +303,7 @@ CS_API CUresult cuCtxSetCurrent(CUcontext ctx) {
 		return CUDA_SUCCESS;
 	}
 	pthread_mutex_lock(&ctx_mu);
-	int ok = ctx == &primary && primary.refs > 0;
+	int ok = live_ctx(ctx);
 	pthread_mutex_unlock(&ctx_mu);
 	if (!ok) return CUDA_ERROR_INVALID_CONTEXT;
 	current = ctx;
@@ -212,7 +315,7 @@ CUcontext cs_current_ctx(void) { return current; }
 CUresult cs_enter_nosticky(void) {
 	if (!cs_initialized()) return CUDA_ERROR_NOT_INITIALIZED;
 	pthread_mutex_lock(&ctx_mu);
-	int ok = current == &primary && primary.refs > 0;
+	int ok = current != NULL && live_ctx(current);
 	pthread_mutex_unlock(&ctx_mu);
 	return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
 }
@@ -224,7 +327,8 @@ CUresult cs_enter(void) {
 	return s ? (CUresult)s : CUDA_SUCCESS;
 }
 
-/* cuMemGetInfo_v2: free and total memory of the current context's device. */
+/* cuMemGetInfo_v2: free and total memory of the current context's device
+ * (every device has CUDASIM_MEMORY; they share the pool). */
 CS_API CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
 	cs_count_api();
 	CUresult r = cs_enter();

@@ -87,8 +87,12 @@ static int append(struct cs_graph *g, struct cs_node *n) {
 
 /* The node type of a task queued through cudasim_enqueue, from its call: a
  * cuDNN or cuBLAS call is recorded as one node and reported as a kernel node
- * (on a GPU it is one or more kernel nodes). */
+ * (on a GPU it is one or more kernel nodes); a library's stream-ordered
+ * allocation (cuBLAS's workspace, cublas.c) as a memory allocation or free
+ * node, as cuMemAllocAsync and cuMemFreeAsync are captured. */
 static int task_type(const char *call) {
+	if (strncmp(call, "cuMemAllocAsync", 15) == 0) return CU_GRAPH_NODE_TYPE_MEM_ALLOC;
+	if (strncmp(call, "cuMemFreeAsync", 14) == 0) return CU_GRAPH_NODE_TYPE_MEM_FREE;
 	if (strncmp(call, "cuMemcpy", 8) == 0) return CU_GRAPH_NODE_TYPE_MEMCPY;
 	if (strncmp(call, "cuMemset", 8) == 0) return CU_GRAPH_NODE_TYPE_MEMSET;
 	if (strncmp(call, "cuLaunchHostFunc", 16) == 0) return CU_GRAPH_NODE_TYPE_HOST;
@@ -107,6 +111,7 @@ CUgraphNode cs_graph_record(struct cs_graph *g, const char *call, void (*fn)(voi
 	snprintf(n->call, sizeof n->call, "%s", call);
 	pthread_mutex_lock(&gmu);
 	int ok = append(g, n);
+	if (ok && (n->type == CU_GRAPH_NODE_TYPE_MEM_ALLOC || n->type == CU_GRAPH_NODE_TYPE_MEM_FREE)) g->nmem++;
 	pthread_mutex_unlock(&gmu);
 	if (!ok) {
 		free(n);
@@ -190,7 +195,10 @@ struct cs_node *cs_graph_add(struct cs_graph *g, const CUgraphNode *deps, size_t
  * another clone), so later changes to childGraph do not reach it. Of the
  * child graph CUDA_CHILD_GRAPH_NODE_PARAMS says "The graph must not contain
  * conditional nodes" (and CUgraphNodeType, of a graph with one: "The graph
- * cannot be used in a child node"): CUDA_ERROR_INVALID_VALUE here. */
+ * cannot be used in a child node"), and cuda.h's cuGraphAddChildGraphNode
+ * (CUDA 13): "If childGraph contains allocation nodes, free nodes, or
+ * conditional nodes, this call will return an error", its one documented
+ * error being CUDA_ERROR_INVALID_VALUE. */
 CS_API CUresult cuGraphAddChildGraphNode(CUgraphNode *phGraphNode, CUgraph hGraph, const CUgraphNode *dependencies,
 	size_t numDependencies, CUgraph childGraph) {
 	cs_count_api();
@@ -205,6 +213,10 @@ CS_API CUresult cuGraphAddChildGraphNode(CUgraphNode *phGraphNode, CUgraph hGrap
 	if (!graph_ok(hGraph) || !graph_ok(childGraph)) r = CUDA_ERROR_INVALID_VALUE;
 	else if (childGraph->nconds > 0) {
 		cs_note("%s: the child graph has a conditional node (\"The graph cannot be used in a child node\")", call);
+		r = CUDA_ERROR_INVALID_VALUE;
+	} else if (childGraph->nmem > 0) {
+		cs_note("%s: the child graph has %d memory allocation or free nodes (\"If childGraph contains allocation "
+			"nodes, free nodes, or conditional nodes, this call will return an error\")", call, childGraph->nmem);
 		r = CUDA_ERROR_INVALID_VALUE;
 	} else if ((cn = childGraph->n) > 0) {
 		clone->nodes = malloc(cn * sizeof *clone->nodes);
@@ -283,7 +295,8 @@ CS_API CUresult cuGraphGetNodes(CUgraph hGraph, CUgraphNode *nodes, size_t *numN
 
 /* cuGraphNodeGetType: the CUgraphNodeType of the node: KERNEL (0) for a
  * kernel launch or a cuDNN or cuBLAS call, MEMCPY (1), MEMSET (2), HOST (3)
- * for cuLaunchHostFunc, GRAPH (4) for a child graph, CONDITIONAL (13). */
+ * for cuLaunchHostFunc, GRAPH (4) for a child graph, MEM_ALLOC (10) and
+ * MEM_FREE (11) for cuBLAS's own workspace, CONDITIONAL (13). */
 CS_API CUresult cuGraphNodeGetType(CUgraphNode hNode, unsigned int *type) {
 	cs_count_api();
 	CUresult r = cs_enter();
@@ -434,6 +447,11 @@ static CUresult check_conditionals(struct cs_graph *g) {
 			"instantiation of the graph may exist at any point in time\")", call);
 		return CUDA_ERROR_INVALID_VALUE;
 	}
+	if (g->nmem > 0 && g->execs > 0) {
+		cs_note("%s: the graph has memory allocation or free nodes and an executable graph made from it still exists "
+			"(\"there can be at most one executable graph in existence for that graph at a time\")", call);
+		return CUDA_ERROR_INVALID_VALUE;
+	}
 	struct cs_node *bad = forbidden_in_bodies(g);
 	if (bad != NULL) {
 		cs_note("%s: a conditional body holds a node of type %d (%s): only kernel, empty, child graph, memset, "
@@ -497,7 +515,7 @@ CS_API CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hG
 		e->from = hGraph;
 		e->magic = EXEC_MAGIC;
 		e->live = 1;
-		if (hGraph->nconds > 0) hGraph->execs++;
+		if (hGraph->nconds > 0 || hGraph->nmem > 0) hGraph->execs++;
 	}
 	pthread_mutex_unlock(&gmu);
 	free(hs);
@@ -526,7 +544,7 @@ CS_API CUresult cuGraphExecDestroy(CUgraphExec hGraphExec) {
 	}
 	struct cs_exec *e = hGraphExec;
 	e->live = 0;
-	if (e->from->nconds > 0) e->from->execs--;
+	if (e->from->nconds > 0 || e->from->nmem > 0) e->from->execs--;
 	struct xtree *t = e->t;
 	e->t = NULL;
 	e->n = 0;

@@ -26,6 +26,8 @@ enum {
 	CU_GRAPH_NODE_TYPE_HOST = 3,
 	CU_GRAPH_NODE_TYPE_GRAPH = 4,
 	CU_GRAPH_NODE_TYPE_EMPTY = 5,
+	CU_GRAPH_NODE_TYPE_MEM_ALLOC = 10,
+	CU_GRAPH_NODE_TYPE_MEM_FREE = 11,
 	CU_GRAPH_NODE_TYPE_CONDITIONAL = 13,
 };
 
@@ -55,7 +57,8 @@ struct cs_graph {
 	size_t n, cap;
 	struct cs_node *owner; /* the conditional node whose body this is; NULL for a user's graph */
 	int nconds;            /* conditional nodes added to it */
-	int execs;             /* live executable graphs made from it (counted when nconds > 0) */
+	int nmem;              /* memory allocation and free nodes captured into it */
+	int execs;             /* live executable graphs made from it (counted when nconds or nmem > 0) */
 };
 
 /* A conditional handle (cuGraphConditionalHandleCreate). Its value, as the

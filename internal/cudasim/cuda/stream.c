@@ -660,3 +660,5 @@ int cs_stream_capturing(CUstream hStream) {
 	pthread_mutex_unlock(&mu);
 	return c;
 }
+
+CS_API int cudasim_capturing(cudasim_stream s) { return cs_stream_capturing(s); }

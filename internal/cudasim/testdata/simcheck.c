@@ -834,11 +834,15 @@ static void case_nvrtc_options(void) {
 }
 
 #include "simcheck_cond.c"
+#include "simcheck_blas.c"
+#include "simcheck_devices.c"
 
 int main(int argc, char **argv) {
 	if (argc != 3) fail("usage: simcheck DIR CASE");
 	load(argv[1]);
 	load_cond(argv[1]);
+	load_blas(argv[1]);
+	load_devices(argv[1]);
 	static const struct {
 		const char *name;
 		void (*fn)(void);
@@ -873,6 +877,10 @@ int main(int argc, char **argv) {
 		{"cond_body_forbidden", case_cond_body_forbidden},
 		{"cond_api", case_cond_api},
 		{"child_clone", case_child_clone},
+		{"blas_workspace", case_blas_workspace},
+		{"blas_tf32_ties", case_blas_tf32_ties},
+		{"devices", case_devices},
+		{"devices_busy", case_devices_busy},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(cases[i].name, argv[2]) == 0) {
