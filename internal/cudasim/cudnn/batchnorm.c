@@ -388,3 +388,29 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 		.dx = dx, .dscale = dscale, .dbias = dbias};
 	return dnn_enqueue(h, call, run_bn_bwd, t);
 }
+
+/* cudnnDeriveBNTensorDescriptor(): "derives a secondary tensor descriptor for
+ * the batch normalization scale, invVariance, bnBias, and bnScale subtensors
+ * from the layer's x data descriptor": 1xCx1x1 for the spatial modes,
+ * 1xCxHxW per activation. Measured against cuDNN 9.10.2 and 9.28.1: the
+ * derived tensor is packed NCHW whatever x's format, DOUBLE for DOUBLE x and
+ * FLOAT for every other type (the API reference: "for HALF input data type
+ * the resulting tensor descriptor will have a FLOAT type"); a mode outside
+ * the three enumerants, a NULL derived descriptor or a never set x is
+ * BAD_PARAM (a NULL x crashes the real cuDNN; BAD_PARAM here). */
+DNN_API cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derived, cudnnTensorDescriptor_t xd, int mode)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnDeriveBNTensorDescriptor";
+	if (derived == NULL || derived->magic != MAGIC_TENSOR || !dnn_tensor_ok(xd))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor descriptor is NULL or x is not set");
+	if (mode != CUDNN_BATCHNORM_PER_ACTIVATION && mode != CUDNN_BATCHNORM_SPATIAL && mode != CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
+	int spatial = mode != CUDNN_BATCHNORM_PER_ACTIVATION;
+	derived->format = CUDNN_TENSOR_NCHW;
+	derived->dtype = xd->dtype == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+	derived->n = 1, derived->c = xd->c;
+	derived->h = spatial ? 1 : xd->h, derived->w = spatial ? 1 : xd->w;
+	derived->set = 1;
+	return CUDNN_STATUS_SUCCESS;
+}

@@ -2,7 +2,12 @@
  * descriptors.c: tensor, filter, convolution and activation descriptors, with
  * the validation the cuDNN 9 API reference documents for each setter
  * (cudnn_graph library for tensors and filters' data, cudnn_cnn for
- * convolutions, cudnn_ops for activations).
+ * convolutions, cudnn_ops for activations), and the getters.
+ *
+ * Where the reference is silent, the behaviour is NVIDIA's real cuDNN's as
+ * measured without a GPU by TestSimulatorCUDNNMatchesReal
+ * (../testdata/cudnn_calls.c) against cuDNN 9.10.2 (CUDA 12 wheel) and
+ * 9.28.1 (CUDA 13 wheel), which agree on every case quoted here.
  */
 #include <stdlib.h>
 
@@ -27,8 +32,52 @@
 	free(d);                                                                              \
 	return CUDNN_STATUS_SUCCESS;
 
-static int valid_dtype(int t) { return t >= CUDNN_DATA_FLOAT && t <= CUDNN_DATA_LAST_KNOWN; }
-static int valid_format(int f) { return f >= CUDNN_TENSOR_NCHW && f <= CUDNN_TENSOR_NCHW_VECT_C; }
+/* The bytes of one element of each data type the 4-d setters accept
+ * (cudnnDataType_t 0..9: FLOAT, DOUBLE, HALF, INT8, INT32, INT8x4, UINT8,
+ * UINT8x4, INT8x32, BFLOAT16); a vector type's element is its vector, as
+ * cudnnGetTensorSizeInBytes counts it (measured: an NCHW INT8x32 tensor of
+ * 240 elements is 7680 bytes). */
+static const int dtype_bytes[] = {4, 8, 2, 1, 4, 4, 1, 4, 32, 2};
+
+/* The channels of one vector of an NCHW_VECT_C data type, 0 for the others. */
+static int vect_width(int dtype)
+{
+	return dtype == CUDNN_DATA_INT8x4 || dtype == CUDNN_DATA_UINT8x4 ? 4 : dtype == CUDNN_DATA_INT8x32 ? 32 : 0;
+}
+
+/* Which (format, data type) pairs cudnnSetTensor4dDescriptor accepts, as
+ * cuDNN 9.10.2 and 9.28.1 answer: NCHW and NHWC take FLOAT through BFLOAT16
+ * (0..9) and refuse INT64 and the later types (BAD_PARAM, e.g.
+ * "cudnnSetTensor4dDescriptor(fmt=0, dtype=10, 2,8,3,5) -> BAD_PARAM");
+ * NCHW_VECT_C takes only the vector types, with c a multiple of the vector
+ * ("fmt=2, dtype=5, 2,6,3,5 -> BAD_PARAM", "fmt=2, dtype=0 -> BAD_PARAM"). */
+static int tensor_type_ok(int format, int dtype, int c)
+{
+	if (format == CUDNN_TENSOR_NCHW || format == CUDNN_TENSOR_NHWC)
+		return dtype >= CUDNN_DATA_FLOAT && dtype <= CUDNN_DATA_BFLOAT16;
+	if (format == CUDNN_TENSOR_NCHW_VECT_C)
+		return vect_width(dtype) != 0 && c % vect_width(dtype) == 0;
+	return 0;
+}
+
+/* cudnnSetFilter4dDescriptor's pairs (measured as above): NCHW and NHWC
+ * take 0..9 except INT32 ("dtype=4, fmt=0, 4,8,3,3 -> BAD_PARAM"); NCHW_VECT_C
+ * takes the three vector types, whatever c is ("dtype=5, fmt=2, 4,3,3,3 ->
+ * SUCCESS"). */
+static int filter_type_ok(int format, int dtype)
+{
+	if (format == CUDNN_TENSOR_NCHW || format == CUDNN_TENSOR_NHWC)
+		return dtype >= CUDNN_DATA_FLOAT && dtype <= CUDNN_DATA_BFLOAT16 && dtype != CUDNN_DATA_INT32;
+	return format == CUDNN_TENSOR_NCHW_VECT_C && vect_width(dtype) != 0;
+}
+
+/* The compute types cudnnSetConvolution2dDescriptor accepts (measured):
+ * FLOAT, DOUBLE, HALF and INT32; INT8, BFLOAT16 and the others are BAD_PARAM
+ * ("mode=1 compute=9 -> BAD_PARAM"). */
+static int compute_type_ok(int t)
+{
+	return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_DOUBLE || t == CUDNN_DATA_HALF || t == CUDNN_DATA_INT32;
+}
 
 /* cudnnCreateTensorDescriptor(): BAD_PARAM for a NULL pointer. */
 DNN_API cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d)
@@ -46,9 +95,10 @@ DNN_API cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d)
 /* cudnnSetTensor4dDescriptor(): BAD_PARAM "if at least one of the parameters
  * n, c, h, w was negative or format has an invalid enumerant value or
  * dataType has an invalid enumerant value"; NOT_SUPPORTED "if the total size
- * of the tensor descriptor exceeds the maximum limit of 2 Giga-elements".
- * A zero dimension is refused too (cuDNN's "fully packed" tensors need every
- * dimension positive). */
+ * of the tensor descriptor exceeds the maximum limit of 2 Giga-elements"
+ * (measured: more than 2^31-1 elements, "1,2,1,1073741823 -> SUCCESS",
+ * "2,1,1,1073741824 -> NOT_SUPPORTED"). A zero dimension is BAD_PARAM too, and
+ * a failed set leaves the descriptor as it was (both measured). */
 DNN_API cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, int format, int dtype, int n, int c, int h, int w)
 {
 	CUDASIM_API_CALL();
@@ -57,8 +107,9 @@ DNN_API cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
 	if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimensions (%d,%d,%d,%d) must be positive", n, c, h, w);
-	if (!valid_format(format) || !valid_dtype(dtype))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "format %d or data type %d is not an enumerant", format, dtype);
+	if (!tensor_type_ok(format, dtype, c))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "format %d with data type %d (and %d channels) is not a tensor cuDNN accepts",
+			format, dtype, c);
 	if ((double)n * c * h * w > 2147483647.0)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "(%d,%d,%d,%d) exceeds 2 Giga-elements", n, c, h, w);
 	d->format = format, d->dtype = dtype;
@@ -82,7 +133,9 @@ DNN_API cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d)
 /* cudnnSetFilter4dDescriptor(filterDesc, dataType, format, k, c, h, w) — data
  * type before format, unlike the tensor setter. BAD_PARAM "if at least one of
  * the parameters k, c, h, w is negative or dataType or format has an invalid
- * enumerant value". With format CUDNN_TENSOR_NCHW the layout is KCRS. */
+ * enumerant value". With format CUDNN_TENSOR_NCHW the layout is KCRS. No
+ * size limit (measured: 1024x1024x1024x2 is SUCCESS); a failed set leaves the
+ * descriptor as it was. */
 DNN_API cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, int dtype, int format, int k, int c, int h, int w)
 {
 	CUDASIM_API_CALL();
@@ -91,8 +144,8 @@ DNN_API cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
 	if (k <= 0 || c <= 0 || h <= 0 || w <= 0)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimensions (%d,%d,%d,%d) must be positive", k, c, h, w);
-	if (!valid_format(format) || !valid_dtype(dtype))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data type %d or format %d is not an enumerant", dtype, format);
+	if (!filter_type_ok(format, dtype))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data type %d with format %d is not a filter cuDNN accepts", dtype, format);
 	d->format = format, d->dtype = dtype;
 	d->k = k, d->c = c, d->h = h, d->w = w;
 	d->set = 1;
@@ -116,8 +169,18 @@ DNN_API cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescript
  * NIL; one of the parameters pad_h, pad_w is strictly negative; one of the
  * parameters u, v is negative or zero; one of the parameters dilation_h,
  * dilation_w is negative or zero; the parameter mode has an invalid
- * enumerant value". computeType must be an enumerant too. The math type set
- * earlier by cudnnSetConvolutionMathType is kept. */
+ * enumerant value"; the compute type must be one cuDNN accepts. The math
+ * type set earlier by cudnnSetConvolutionMathType is kept.
+ *
+ * A failed set is not atomic in the real cuDNN (9.10.2 and 9.28.1 measured):
+ * mode and compute type are checked first and a bad one changes nothing;
+ * otherwise mode and compute type are stored, then for the height and then
+ * the width the padding, the stride and the dilation are each stored and
+ * checked in turn, so the values up to the bad one stay ("set pad=1,1
+ * stride=2,2 dil=1,1 mode=1, then pad=3,4 stride=0,6 dil=2,3 mode=0 fails and
+ * leaves pad=3,1 stride=0,2 dil=1,1 mode=0"). The simulator keeps the same
+ * values, so that cudnnGetConvolution2dDescriptor answers the same, and
+ * refuses the half-written descriptor in computations. */
 DNN_API cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
 	int dil_h, int dil_w, int mode, int compute)
 {
@@ -125,18 +188,30 @@ DNN_API cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor
 	const char *call = "cudnnSetConvolution2dDescriptor";
 	if (d == NULL || d->magic != MAGIC_CONV)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
-	if (pad_h < 0 || pad_w < 0)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "negative padding (%d,%d)", pad_h, pad_w);
-	if (u <= 0 || v <= 0)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "stride (%d,%d) must be positive", u, v);
-	if (dil_h <= 0 || dil_w <= 0)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dilation (%d,%d) must be positive", dil_h, dil_w);
 	if (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
-	if (!valid_dtype(compute))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "compute type %d is not an enumerant", compute);
-	d->pad_h = pad_h, d->pad_w = pad_w, d->u = u, d->v = v, d->dil_h = dil_h, d->dil_w = dil_w;
+	if (!compute_type_ok(compute))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "compute type %d is not FLOAT, DOUBLE, HALF or INT32", compute);
 	d->mode = mode, d->compute = compute;
+	const int pad[2] = {pad_h, pad_w}, stride[2] = {u, v}, dil[2] = {dil_h, dil_w};
+	int *dpad[2] = {&d->pad_h, &d->pad_w}, *dstride[2] = {&d->u, &d->v}, *ddil[2] = {&d->dil_h, &d->dil_w};
+	for (int i = 0; i < 2; i++) {
+		*dpad[i] = pad[i];
+		if (pad[i] < 0) {
+			d->set = 0;
+			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "negative padding (%d,%d)", pad_h, pad_w);
+		}
+		*dstride[i] = stride[i];
+		if (stride[i] <= 0) {
+			d->set = 0;
+			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "stride (%d,%d) must be positive", u, v);
+		}
+		*ddil[i] = dil[i];
+		if (dil[i] <= 0) {
+			d->set = 0;
+			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dilation (%d,%d) must be positive", dil_h, dil_w);
+		}
+	}
 	d->set = 1;
 	return CUDNN_STATUS_SUCCESS;
 }
@@ -178,8 +253,10 @@ DNN_API cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor
 
 /* cudnnSetActivationDescriptor(desc, mode, reluNanOpt, coef): BAD_PARAM if
  * "mode or reluNanOpt has an invalid enumerant value". coef is the clipping
- * threshold for CLIPPED_RELU and alpha for ELU; a negative clipping threshold
- * or ELU alpha makes no function, so it is refused as well. */
+ * threshold for CLIPPED_RELU and alpha for ELU, and any value is accepted:
+ * cuDNN 9.10.2 and 9.28.1 answer SUCCESS for a negative, NaN or infinite coef
+ * in every mode ("mode=3, nan=0, coef=-1 -> SUCCESS"; the simulator refused
+ * negative ones before it was checked against them). */
 DNN_API cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t d, int mode, int nan, double coef)
 {
 	CUDASIM_API_CALL();
@@ -190,9 +267,148 @@ DNN_API cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t d
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
 	if (nan != CUDNN_NOT_PROPAGATE_NAN && nan != CUDNN_PROPAGATE_NAN)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "reluNanOpt %d is not an enumerant", nan);
-	if ((mode == CUDNN_ACTIVATION_CLIPPED_RELU || mode == CUDNN_ACTIVATION_ELU) && !(coef >= 0))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "coef %g must be non-negative for mode %d", coef, mode);
 	d->mode = mode, d->nan = nan, d->coef = coef;
 	d->set = 1;
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* The strides of a 4-d tensor as cudnnGetTensor4dDescriptor reports them
+ * (measured): NCHW packed (wStride 1, hStride w, ...); NHWC with cStride 1,
+ * wStride c, hStride w·c, nStride h·w·c; NCHW_VECT_C as NCHW with c counted
+ * in vectors ("fmt=2, dtype=5, 2,8,3,5 -> strides=30,15,5,1"). */
+static void tensor_strides(cudnnTensorDescriptor_t d, int st[4])
+{
+	int c = d->c;
+	if (d->format == CUDNN_TENSOR_NCHW_VECT_C)
+		c /= vect_width(d->dtype);
+	if (d->format == CUDNN_TENSOR_NHWC) {
+		st[1] = 1, st[3] = c, st[2] = d->w * c, st[0] = d->h * d->w * c;
+		return;
+	}
+	st[3] = 1, st[2] = d->w, st[1] = d->h * d->w, st[0] = c * d->h * d->w;
+}
+
+/* cudnnGetTensor4dDescriptor(): the data type, dimensions and strides;
+ * BAD_PARAM for a NULL descriptor or any NULL output (measured; the API
+ * reference lists only "the parameter tensorDesc was not set"). A created,
+ * never set descriptor answers SUCCESS with all zeros, as cuDNN 9.10.2 and
+ * 9.28.1 do. */
+DNN_API cudnnStatus_t cudnnGetTensor4dDescriptor(cudnnTensorDescriptor_t d, int *dtype, int *n, int *c, int *h, int *w,
+	int *ns, int *cs, int *hs, int *ws)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetTensor4dDescriptor";
+	if (d == NULL || d->magic != MAGIC_TENSOR)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
+	if (!dtype || !n || !c || !h || !w || !ns || !cs || !hs || !ws)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL");
+	int st[4] = {0, 0, 0, 0};
+	if (d->set)
+		tensor_strides(d, st);
+	*dtype = d->dtype, *n = d->n, *c = d->c, *h = d->h, *w = d->w;
+	*ns = st[0], *cs = st[1], *hs = st[2], *ws = st[3];
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* cudnnGetTensorSizeInBytes(): "the size of the tensor in memory in respect
+ * to the given descriptor": n·nStride elements of the data type's size (a
+ * vector type's element is its vector); 0 for a never set descriptor
+ * (measured). BAD_PARAM for a NULL descriptor; a NULL size is BAD_PARAM here
+ * where the real cuDNN crashes. */
+DNN_API cudnnStatus_t cudnnGetTensorSizeInBytes(cudnnTensorDescriptor_t d, size_t *size)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetTensorSizeInBytes";
+	if (d == NULL || d->magic != MAGIC_TENSOR)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
+	if (size == NULL)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "size is NULL (the real cuDNN crashes)");
+	*size = 0;
+	if (d->set) {
+		int st[4];
+		tensor_strides(d, st);
+		*size = (size_t)d->n * (size_t)st[0] * (size_t)dtype_bytes[d->dtype];
+	}
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* cudnnGetFilter4dDescriptor(): data type, format and dimensions; zeros for a
+ * never set descriptor. For NCHW_VECT_C the real cuDNN answers c rounded down
+ * to a multiple of the vector and then scaled as if the vector were 4 wide
+ * (measured: INT8x4 with c=6 gives 4; INT8x32 with c=64 gives 8, with c=8
+ * gives 0); the simulator answers the same. NULL outputs are BAD_PARAM here,
+ * a crash in the real cuDNN. */
+DNN_API cudnnStatus_t cudnnGetFilter4dDescriptor(cudnnFilterDescriptor_t d, int *dtype, int *format, int *k, int *c, int *h,
+	int *w)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetFilter4dDescriptor";
+	if (d == NULL || d->magic != MAGIC_FILTER)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
+	if (!dtype || !format || !k || !c || !h || !w)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
+	*dtype = d->dtype, *format = d->format, *k = d->k, *c = d->c, *h = d->h, *w = d->w;
+	if (d->set && d->format == CUDNN_TENSOR_NCHW_VECT_C)
+		*c = d->c / vect_width(d->dtype) * 4;
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* cudnnGetConvolution2dDescriptor(): the values stored by the last set, even a
+ * failed one (see cudnnSetConvolution2dDescriptor); zeros when never set.
+ * NULL outputs are BAD_PARAM here, a crash in the real cuDNN. */
+DNN_API cudnnStatus_t cudnnGetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int *pad_h, int *pad_w, int *u, int *v,
+	int *dil_h, int *dil_w, int *mode, int *compute)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetConvolution2dDescriptor";
+	if (d == NULL || d->magic != MAGIC_CONV)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
+	if (!pad_h || !pad_w || !u || !v || !dil_h || !dil_w || !mode || !compute)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
+	*pad_h = d->pad_h, *pad_w = d->pad_w, *u = d->u, *v = d->v, *dil_h = d->dil_h, *dil_w = d->dil_w;
+	*mode = d->mode, *compute = d->compute;
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* cudnnGetConvolution2dForwardOutputDim(): "each dimension h and w of the
+ * output images is computed as follows: outputDim = 1 + ( inputDim +
+ * 2*pad - (((filterDim-1)*dilation)+1) )/convolutionStride"; n is x's and c
+ * the filter's k. BAD_PARAM for a NULL or never set descriptor, x's and the
+ * filter's channels differing, and a dilated filter larger than the padded
+ * input (measured: 1x1 input, 3x3 filter, stride 3 is BAD_PARAM, not the 1
+ * that C's truncating division would give). Data types and formats are not
+ * compared (measured: float x with a double filter is SUCCESS). */
+DNN_API cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
+	cudnnFilterDescriptor_t wd, int *n, int *c, int *h, int *w)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetConvolution2dForwardOutputDim";
+	if (!dnn_conv_ok(cd) || !dnn_tensor_ok(xd) || !dnn_filter_ok(wd))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a descriptor is NULL or not set");
+	if (!n || !c || !h || !w)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
+	if (xd->c != wd->c)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d feature maps, the filter %d", xd->c, wd->c);
+	long eff_r = (long)(wd->h - 1) * cd->dil_h + 1, eff_s = (long)(wd->w - 1) * cd->dil_w + 1;
+	long in_h = (long)xd->h + 2L * cd->pad_h, in_w = (long)xd->w + 2L * cd->pad_w;
+	if (eff_r > in_h || eff_s > in_w)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "filter %dx%d (dilated %ldx%ld) is larger than the padded input %ldx%ld",
+			wd->h, wd->w, eff_r, eff_s, in_h, in_w);
+	*n = xd->n, *c = wd->k;
+	*h = (int)(1 + (in_h - eff_r) / cd->u), *w = (int)(1 + (in_w - eff_s) / cd->v);
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* cudnnGetActivationDescriptor(): mode, NaN option and coef as set; zeros
+ * when never set. NULL outputs are BAD_PARAM here, a crash in the real cuDNN. */
+DNN_API cudnnStatus_t cudnnGetActivationDescriptor(cudnnActivationDescriptor_t d, int *mode, int *nan, double *coef)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetActivationDescriptor";
+	if (d == NULL || d->magic != MAGIC_ACT)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not an activation descriptor");
+	if (!mode || !nan || !coef)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
+	*mode = d->mode, *nan = d->nan, *coef = d->coef;
 	return CUDNN_STATUS_SUCCESS;
 }
