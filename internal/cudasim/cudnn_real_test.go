@@ -69,6 +69,8 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 				g = g[:len(w)]
 			}
 		}
+		// The first disagreement of a case is reported: the calls after it
+		// depend on it.
 		for j := 0; j < max(len(w), len(g)); j++ {
 			wl, gl := at(w, j), at(g, j)
 			if wl == gl || newerThanSimulator(wl, gl, want.version, got.version) {
@@ -76,13 +78,14 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 			}
 			bad++
 			if bad <= 40 {
-				t.Errorf("case %d (testdata/cudnn_calls.c), call %d:\n  real cuDNN %d: %s\n  simulator:       %s\n  (case: %s)",
+				t.Errorf("case %d, call %d: the simulator disagrees with the real cuDNN %d\n  real:      %s\n  simulator: %s\n  the case (real): %s",
 					i+1, j+1, want.version, wl, gl, strings.Join(w, " | "))
 			}
+			break
 		}
 	}
 	if bad > 40 {
-		t.Errorf("... %d disagreements in all", bad)
+		t.Errorf("... %d cases disagree in all", bad)
 	}
 	t.Logf("%d cases crash the real cuDNN (NULL output pointers): compared up to the crash", crashes)
 }
