@@ -70,8 +70,8 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 				g = g[:len(w)]
 			}
 		}
-		// The first disagreement of a case is reported: the calls after it
-		// depend on it.
+		// The first disagreement of a case is reported, with the calls
+		// before it: the calls after it depend on it.
 		for j := 0; j < max(len(w), len(g)); j++ {
 			wl, gl := at(w, j), at(g, j)
 			if wl == gl || newerThanSimulator(wl, gl, want.version, got.version) {
@@ -80,7 +80,7 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 			bad++
 			if bad <= 40 {
 				t.Errorf("case %d, call %d: the simulator disagrees with the real cuDNN %d\n  real:      %s\n  simulator: %s\n  the case (real): %s",
-					i+1, j+1, want.version, wl, gl, strings.Join(w, " | "))
+					i+1, j+1, want.version, wl, gl, strings.Join(w[max(0, j-6):min(len(w), j+1)], " | "))
 			}
 			break
 		}

@@ -378,11 +378,9 @@ DNN_API cudnnStatus_t cudnnGetConvolution2dDescriptor(cudnnConvolutionDescriptor
  * input (measured: 1x1 input, 3x3 filter, stride 3 is BAD_PARAM, not the 1
  * that C's truncating division would give). Data types and formats are not
  * compared (measured: float x with a double filter is SUCCESS). */
-DNN_API cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
+static cudnnStatus_t output_dim(const char *call, cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
 	cudnnFilterDescriptor_t wd, int *n, int *c, int *h, int *w)
 {
-	CUDASIM_API_CALL();
-	const char *call = "cudnnGetConvolution2dForwardOutputDim";
 	if (!dnn_conv_ok(cd) || !dnn_tensor_ok(xd) || !dnn_filter_ok(wd))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a descriptor is NULL or not set");
 	if (!n || !c || !h || !w)
@@ -396,6 +394,35 @@ DNN_API cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDesc
 			wd->h, wd->w, eff_r, eff_s, in_h, in_w);
 	*n = xd->n, *c = wd->k;
 	*h = (int)(1 + (in_h - eff_r) / cd->u), *w = (int)(1 + (in_w - eff_s) / cd->v);
+	return CUDNN_STATUS_SUCCESS;
+}
+
+DNN_API cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
+	cudnnFilterDescriptor_t wd, int *n, int *c, int *h, int *w)
+{
+	CUDASIM_API_CALL();
+	return output_dim("cudnnGetConvolution2dForwardOutputDim", cd, xd, wd, n, c, h, w);
+}
+
+/* cudnnGetConvolutionNdForwardOutputDim(convDesc, xDesc, wDesc, nbDims,
+ * tensorOuputDimA): the same shape as cudnnGetConvolution2dForwardOutputDim
+ * for these 4-d descriptors, as an array. Measured against cuDNN 9.10.2 and
+ * 9.28.1: nbDims below 0 or above 4 is BAD_PARAM, and so is a NULL array;
+ * otherwise n and c are always written (even for nbDims 0 and 1) and then
+ * the spatial sizes up to nbDims ("nbDims=3 -> dims=2,4,4"). */
+DNN_API cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
+	cudnnFilterDescriptor_t wd, int nbDims, int *dims)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetConvolutionNdForwardOutputDim";
+	if (nbDims < 0 || nbDims > 4 || dims == NULL)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "nbDims %d is not in [0,4] or the array is NULL", nbDims);
+	int d[4];
+	cudnnStatus_t s = output_dim(call, cd, xd, wd, &d[0], &d[1], &d[2], &d[3]);
+	if (s != CUDNN_STATUS_SUCCESS)
+		return s;
+	for (int i = 0; i < (nbDims > 2 ? nbDims : 2); i++)
+		dims[i] = d[i];
 	return CUDNN_STATUS_SUCCESS;
 }
 

@@ -56,6 +56,7 @@ FN(st, cudnnGetConvolution2dDescriptor, CD, int *, int *, int *, int *, int *, i
 FN(st, cudnnSetConvolutionMathType, CD, int)
 FN(st, cudnnGetConvolutionMathType, CD, int *)
 FN(st, cudnnGetConvolution2dForwardOutputDim, CD, TD, FD, int *, int *, int *, int *)
+FN(st, cudnnGetConvolutionNdForwardOutputDim, CD, TD, FD, int, int *)
 FN(st, cudnnCreateActivationDescriptor, AD *)
 FN(st, cudnnDestroyActivationDescriptor, AD)
 FN(st, cudnnSetActivationDescriptor, AD, int, int, double)
@@ -257,6 +258,19 @@ static void get_conv(CD d, const char *what)
 		put(" math=%d", math);
 	flush_line();
 }
+static void out_dim_nd(CD cd, TD td, FD fd, int nb, const char *what)
+{
+	int d[10];
+	for (int i = 0; i < 10; i++)
+		d[i] = -99;
+	begin("cudnnGetConvolutionNdForwardOutputDim(nbDims=%d, %s)", nb, what);
+	if (end(F(cudnnGetConvolutionNdForwardOutputDim)(cd, td, fd, nb, d)) == 0) {
+		put(" dims=");
+		for (int i = 0; i < 10; i++)
+			put(i ? ",%d" : "%d", d[i]);
+	}
+	flush_line();
+}
 static void out_dim(CD cd, TD td, FD fd, const char *what)
 {
 	int n = -99, c = -99, h = -99, w = -99;
@@ -264,6 +278,7 @@ static void out_dim(CD cd, TD td, FD fd, const char *what)
 	if (end(F(cudnnGetConvolution2dForwardOutputDim)(cd, td, fd, &n, &c, &h, &w)) == 0)
 		put(" dims=%d,%d,%d,%d", n, c, h, w);
 	flush_line();
+	out_dim_nd(cd, td, fd, 4, what);
 }
 static void get_act(AD d, const char *what, int show_coef)
 {
@@ -690,6 +705,30 @@ static void output_dims(void)
 				set_conv(c, 1, 1, 1, 1, 1, 1, 1, 0);
 			out_dim(c, x, w, unset == 0 ? "x never set" : unset == 1 ? "w never set" : "conv never set");
 		});
+	/* cudnnGetConvolutionNdForwardOutputDim's nbDims against 4-d descriptors
+	 * (deepres's), and a NULL array. */
+	static const int nbs[] = {-1, 0, 1, 2, 3, 5, 8, 9};
+	for (size_t i = 0; i < sizeof nbs / sizeof nbs[0]; i++)
+		CASE({
+			TD x = new_tensor();
+			FD w = new_filter();
+			CD c = new_conv();
+			set_tensor(x, 0, 0, 2, 3, 8, 8);
+			set_filter(w, 0, 0, 4, 3, 3, 3);
+			set_conv(c, 1, 1, 2, 2, 1, 1, 1, 0);
+			out_dim_nd(c, x, w, nbs[i], "x=2,3,8,8 w=4,3,3,3 pad=1 stride=2");
+		});
+	CASE({ /* the last call: it may crash the real cuDNN */
+		TD x = new_tensor();
+		FD w = new_filter();
+		CD c = new_conv();
+		set_tensor(x, 0, 0, 2, 3, 8, 8);
+		set_filter(w, 0, 0, 4, 3, 3, 3);
+		set_conv(c, 1, 1, 2, 2, 1, 1, 1, 0);
+		begin("cudnnGetConvolutionNdForwardOutputDim(nbDims=4, NULL array)");
+		end(F(cudnnGetConvolutionNdForwardOutputDim)(c, x, w, 4, NULL));
+		flush_line();
+	});
 	for (int null = 0; null < 5; null++)
 		CASE({
 			TD x = new_tensor();
