@@ -79,6 +79,21 @@ static int compute_type_ok(int t)
 	return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_DOUBLE || t == CUDNN_DATA_HALF || t == CUDNN_DATA_INT32;
 }
 
+static void tensor_strides(cudnnTensorDescriptor_t d, int st[4]);
+
+/* The bytes of d's layout: the elements its strides span, 1 + sum of
+ * (dim-1)·|stride| (measured: 2,3,4,5 with strides 100,30,6,1 is 732 bytes
+ * of float), of the data type's size; NCHW_VECT_C counts n·nStride vectors. */
+size_t tensor_bytes(cudnnTensorDescriptor_t d)
+{
+	if (d->format == CUDNN_TENSOR_NCHW_VECT_C)
+		return (size_t)d->dims[0] * (size_t)d->strides[0] * (size_t)dtype_bytes[d->dtype];
+	size_t span = 1;
+	for (int i = 0; i < d->nb; i++)
+		span += (size_t)(d->dims[i] - 1) * (size_t)abs(d->strides[i]);
+	return span * (size_t)dtype_bytes[d->dtype];
+}
+
 /* cudnnCreateTensorDescriptor(): BAD_PARAM for a NULL pointer. */
 DNN_API cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d)
 {
@@ -114,7 +129,102 @@ DNN_API cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "(%d,%d,%d,%d) exceeds 2 Giga-elements", n, c, h, w);
 	d->format = format, d->dtype = dtype;
 	d->n = n, d->c = c, d->h = h, d->w = w;
+	d->nb = 4;
+	d->dims[0] = n, d->dims[1] = format == CUDNN_TENSOR_NCHW_VECT_C ? c / vect_width(dtype) : c, d->dims[2] = h, d->dims[3] = w;
+	tensor_strides(d, d->strides);
+	d->bytes = tensor_bytes(d);
 	d->set = 1;
+	return CUDNN_STATUS_SUCCESS;
+}
+
+/* set_strided is cudnnSetTensor4dDescriptorEx and cudnnSetTensorNdDescriptor
+ * (nb dimensions and strides, outermost first), as cuDNN 9.10.2 and 9.28.1
+ * answer (measured; the API reference says only BAD_PARAM for "an invalid
+ * parameter" and NOT_SUPPORTED past CUDNN_DIM_MAX or 2 Giga-elements):
+ * - nbDims below 2 is BAD_PARAM, above CUDNN_DIM_MAX NOT_SUPPORTED; a data
+ *   type the 4-d setter refuses for NCHW is BAD_PARAM; these change nothing;
+ * - otherwise the data type is stored, then each dimension in turn is
+ *   checked and stored with its stride: a dimension of 0 or less, or a
+ *   stride of 0 for a dimension above 1, is BAD_PARAM and leaves the earlier
+ *   ones stored ("2,0,4,5 fails after storing n and its stride");
+ * - strides may be negative, overlap or leave gaps ("strides 10,20,5,1" for
+ *   2,3,4,5 is SUCCESS); more than 2^31-1 elements, or a span
+ *   (1 + sum of (dim-1)·|stride|) above 2^31-1, is NOT_SUPPORTED with every
+ *   value stored.
+ * A descriptor a failed call has written to is refused by computations. */
+static cudnnStatus_t set_strided(cudnnTensorDescriptor_t d, const char *call, int dtype, int nb, const int *dims, const int *strides)
+{
+	if (d == NULL || d->magic != MAGIC_TENSOR)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
+	if (nb < 2)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "nbDims %d is below 2", nb);
+	if (nb > CUDNN_DIM_MAX)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "nbDims %d is above CUDNN_DIM_MAX (8)", nb);
+	if (dims == NULL || strides == NULL) /* the real cuDNN crashes */
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimA or strideA is NULL");
+	if (!tensor_type_ok(CUDNN_TENSOR_NCHW, dtype, 0))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data type %d is not one cuDNN accepts", dtype);
+	d->dtype = dtype, d->format = CUDNN_TENSOR_NCHW, d->nb = nb;
+	double elements = 1, span = 1;
+	for (int i = 0; i < nb; i++) {
+		if (dims[i] <= 0 || (strides[i] == 0 && dims[i] > 1)) {
+			d->set = 0;
+			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimension %d: size %d, stride %d", i, dims[i], strides[i]);
+		}
+		d->dims[i] = dims[i], d->strides[i] = strides[i];
+		elements *= dims[i];
+		span += (double)(dims[i] - 1) * abs(strides[i]);
+	}
+	int s4[4] = {0, 0, 0, 0};
+	for (int i = 0; i < 4; i++)
+		s4[i] = i < nb ? dims[i] : 0;
+	d->n = s4[0], d->c = s4[1], d->h = s4[2], d->w = s4[3];
+	d->bytes = tensor_bytes(d);
+	if (elements > 2147483647.0 || span > 2147483647.0) {
+		d->set = 0;
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "%.0f elements spanning %.0f exceed 2 Giga-elements", elements, span);
+	}
+	int packed = nb == 4;
+	for (int i = 3, p = 1; packed && i >= 0; p *= dims[i], i--)
+		packed = strides[i] == p || dims[i] == 1;
+	d->format = packed ? CUDNN_TENSOR_NCHW : SIM_TENSOR_STRIDED;
+	d->set = 1;
+	return CUDNN_STATUS_SUCCESS;
+}
+
+DNN_API cudnnStatus_t cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t d, int dtype, int n, int c, int h, int w, int ns,
+	int cs, int hs, int ws)
+{
+	CUDASIM_API_CALL();
+	const int dims[4] = {n, c, h, w}, strides[4] = {ns, cs, hs, ws};
+	return set_strided(d, "cudnnSetTensor4dDescriptorEx", dtype, 4, dims, strides);
+}
+
+DNN_API cudnnStatus_t cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t d, int dtype, int nb, const int *dims, const int *strides)
+{
+	CUDASIM_API_CALL();
+	return set_strided(d, "cudnnSetTensorNdDescriptor", dtype, nb, dims, strides);
+}
+
+/* cudnnGetTensorNdDescriptor(desc, nbDimsRequested, dataType, nbDims, dimA,
+ * strideA): the data type, the number of dimensions, and the first
+ * min(nbDimsRequested, nbDims) dimensions and strides (none for a request of
+ * 0 or less: SUCCESS); a never set descriptor has 0 dimensions (measured). */
+DNN_API cudnnStatus_t cudnnGetTensorNdDescriptor(cudnnTensorDescriptor_t d, int requested, int *dtype, int *nb, int *dims,
+	int *strides)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnGetTensorNdDescriptor";
+	if (d == NULL || d->magic != MAGIC_TENSOR)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
+	int k = requested < d->nb ? requested : d->nb;
+	if (dtype == NULL || nb == NULL || (k > 0 && (dims == NULL || strides == NULL)))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL");
+	*dtype = d->dtype, *nb = d->nb;
+	for (int i = 0; i < k; i++)
+		dims[i] = d->dims[i], strides[i] = d->strides[i];
+	if (k > 1 && d->format == CUDNN_TENSOR_NCHW_VECT_C)
+		dims[1] *= vect_width(d->dtype);
 	return CUDNN_STATUS_SUCCESS;
 }
 
@@ -302,18 +412,23 @@ DNN_API cudnnStatus_t cudnnGetTensor4dDescriptor(cudnnTensorDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
 	if (!dtype || !n || !c || !h || !w || !ns || !cs || !hs || !ws)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL");
-	int st[4] = {0, 0, 0, 0};
-	if (d->set)
-		tensor_strides(d, st);
-	*dtype = d->dtype, *n = d->n, *c = d->c, *h = d->h, *w = d->w;
+	/* The stored values, also after a failed strided set; for fewer than 4
+	 * dimensions the rest are 0, for more the first 4 (measured). */
+	int v[4], st[4];
+	for (int i = 0; i < 4; i++)
+		v[i] = i < d->nb ? d->dims[i] : 0, st[i] = i < d->nb ? d->strides[i] : 0;
+	if (d->format == CUDNN_TENSOR_NCHW_VECT_C)
+		v[1] *= vect_width(d->dtype);
+	*dtype = d->dtype, *n = v[0], *c = v[1], *h = v[2], *w = v[3];
 	*ns = st[0], *cs = st[1], *hs = st[2], *ws = st[3];
 	return CUDNN_STATUS_SUCCESS;
 }
 
 /* cudnnGetTensorSizeInBytes(): "the size of the tensor in memory in respect
- * to the given descriptor": n·nStride elements of the data type's size (a
- * vector type's element is its vector); 0 for a never set descriptor
- * (measured). BAD_PARAM for a NULL descriptor; a NULL size is BAD_PARAM here
+ * to the given descriptor" (tensor_bytes), as of the last set that checked
+ * every dimension: a strided set that fails on a dimension leaves the size
+ * of the layout before it, one that fails on the total size has the new
+ * one; 0 for a never set descriptor (all measured). BAD_PARAM for a NULL descriptor; a NULL size is BAD_PARAM here
  * where the real cuDNN crashes. */
 DNN_API cudnnStatus_t cudnnGetTensorSizeInBytes(cudnnTensorDescriptor_t d, size_t *size)
 {
@@ -323,12 +438,7 @@ DNN_API cudnnStatus_t cudnnGetTensorSizeInBytes(cudnnTensorDescriptor_t d, size_
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a tensor descriptor");
 	if (size == NULL)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "size is NULL (the real cuDNN crashes)");
-	*size = 0;
-	if (d->set) {
-		int st[4];
-		tensor_strides(d, st);
-		*size = (size_t)d->n * (size_t)st[0] * (size_t)dtype_bytes[d->dtype];
-	}
+	*size = d->bytes;
 	return CUDNN_STATUS_SUCCESS;
 }
 
@@ -385,6 +495,8 @@ static cudnnStatus_t output_dim(const char *call, cudnnConvolutionDescriptor_t c
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a descriptor is NULL or not set");
 	if (!n || !c || !h || !w)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
+	if (xd->nb != 4) /* measured: an N-d x of 2, 3 or 5 dimensions is BAD_PARAM; strides do not matter */
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d dimensions, not 4", xd->nb);
 	if (xd->c != wd->c)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d feature maps, the filter %d", xd->c, wd->c);
 	long eff_r = (long)(wd->h - 1) * cd->dil_h + 1, eff_s = (long)(wd->w - 1) * cd->dil_w + 1;

@@ -157,11 +157,22 @@ struct cudnnContext {
 	unsigned magic;
 	cudasim_stream stream; /* cudnnSetStream; NULL is the legacy default stream */
 };
+/* CUDNN_DIM_MAX (cudnn_graph.h), and the format the simulator gives a tensor
+ * set with strides that are not packed 4-d NCHW (cudnnSetTensor4dDescriptorEx,
+ * cudnnSetTensorNdDescriptor): not an enumerant, so every computation, which
+ * requires NCHW (or, element-wise, NHWC), refuses it as NOT_SUPPORTED. */
+#define CUDNN_DIM_MAX 8
+#define SIM_TENSOR_STRIDED 0x5171
+
 struct cudnnTensorStruct {
 	unsigned magic;
 	int set;
 	int format, dtype;
-	int n, c, h, w;
+	int n, c, h, w; /* the 4-d shape computations use (0 past nb) */
+	/* What the getters report, stored as cuDNN 9 stores it (measured): nb
+	 * dimensions (0: never set) and strides, NCHW_VECT_C's c in vectors. */
+	int nb, dims[CUDNN_DIM_MAX], strides[CUDNN_DIM_MAX];
+	size_t bytes; /* cudnnGetTensorSizeInBytes, computed when a set has checked every dimension */
 };
 struct cudnnFilterStruct {
 	unsigned magic;
@@ -233,6 +244,8 @@ cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void 
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta);
 size_t shape4_len(shape4 s);
 shape4 tensor_shape(cudnnTensorDescriptor_t d);
+/* descriptors.c: the bytes of a tensor's layout (cudnnGetTensorSizeInBytes). */
+size_t tensor_bytes(cudnnTensorDescriptor_t d);
 /* A deterministic pseudo-random 64-bit value from the process seed and a key. */
 uint64_t dnn_rand(uint64_t key);
 

@@ -45,6 +45,9 @@ FN(st, cudnnDestroyTensorDescriptor, TD)
 FN(st, cudnnSetTensor4dDescriptor, TD, int, int, int, int, int, int)
 FN(st, cudnnGetTensor4dDescriptor, TD, int *, int *, int *, int *, int *, int *, int *, int *, int *)
 FN(st, cudnnGetTensorSizeInBytes, TD, size_t *)
+FN(st, cudnnSetTensor4dDescriptorEx, TD, int, int, int, int, int, int, int, int, int)
+FN(st, cudnnSetTensorNdDescriptor, TD, int, int, const int *, const int *)
+FN(st, cudnnGetTensorNdDescriptor, TD, int, int *, int *, int *, int *)
 FN(st, cudnnCreateFilterDescriptor, FD *)
 FN(st, cudnnDestroyFilterDescriptor, FD)
 FN(st, cudnnSetFilter4dDescriptor, FD, int, int, int, int, int, int)
@@ -458,6 +461,250 @@ static void tensors(void)
 		end(F(cudnnGetTensorSizeInBytes)(d, NULL));
 		flush_line();
 	});
+}
+
+static void get_tensor_nd(TD d, int requested, const char *what)
+{
+	int dt = -99, nb = -99, dims[10], strides[10];
+	for (int i = 0; i < 10; i++)
+		dims[i] = strides[i] = -99;
+	begin("cudnnGetTensorNdDescriptor(%d, %s)", requested, what);
+	if (end(F(cudnnGetTensorNdDescriptor)(d, requested, &dt, &nb, dims, strides)) == 0) {
+		put(" dtype=%d nbDims=%d dims=", dt, nb);
+		for (int i = 0; i < 10; i++)
+			put(i ? ",%d" : "%d", dims[i]);
+		put(" strides=");
+		for (int i = 0; i < 10; i++)
+			put(i ? ",%d" : "%d", strides[i]);
+	}
+	flush_line();
+}
+
+static st set_tensor_ex(TD d, int dt, const int v[8])
+{
+	begin("cudnnSetTensor4dDescriptorEx(dtype=%d, %d,%d,%d,%d strides %d,%d,%d,%d)", dt, v[0], v[1], v[2], v[3], v[4], v[5],
+		v[6], v[7]);
+	st s = end(F(cudnnSetTensor4dDescriptorEx)(d, dt, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+	flush_line();
+	return s;
+}
+
+static st set_tensor_nd(TD d, int dt, int nb, const int *dims, const int *strides)
+{
+	pos = 0;
+	put("cudnnSetTensorNdDescriptor(dtype=%d, nbDims=%d, dims=", dt, nb);
+	for (int i = 0; i < nb && i < 10 && dims; i++)
+		put(i ? ",%d" : "%d", dims[i]);
+	put(" strides=");
+	for (int i = 0; i < nb && i < 10 && strides; i++)
+		put(i ? ",%d" : "%d", strides[i]);
+	put(") -> ");
+	st s = end(F(cudnnSetTensorNdDescriptor)(d, dt, nb, dims, strides));
+	flush_line();
+	return s;
+}
+
+/* Strided 4-d tensors (cudnnSetTensor4dDescriptorEx) and N-d tensors
+ * (cudnnSetTensorNdDescriptor): packed, padded, permuted, overlapping,
+ * zero and negative strides; nbDims through its range. */
+static void strided(void)
+{
+	static const int ex[][8] = {
+		{2, 3, 4, 5, 60, 20, 5, 1},   /* packed NCHW */
+		{2, 3, 4, 5, 60, 1, 15, 3},   /* packed NHWC */
+		{2, 3, 4, 5, 100, 30, 6, 1},  /* padded rows and planes */
+		{2, 3, 4, 5, 1, 2, 6, 24},    /* fully reversed order */
+		{2, 3, 4, 5, 20, 5, 1, 60},   /* w outermost */
+		{2, 3, 4, 5, 60, 20, 5, 2},   /* gaps */
+		{2, 3, 4, 5, 10, 20, 5, 1},   /* overlapping images */
+		{2, 3, 4, 5, 60, 20, 4, 1},   /* overlapping rows */
+		{2, 3, 4, 5, 0, 0, 0, 0},
+		{2, 3, 4, 5, 0, 20, 5, 1},
+		{2, 3, 4, 5, 60, 0, 5, 1},
+		{2, 3, 4, 5, 60, 20, 0, 1},
+		{2, 3, 4, 5, 60, 20, 5, 0},
+		{1, 3, 4, 5, 0, 20, 5, 1},    /* zero stride of a dimension of 1 */
+		{2, 1, 4, 5, 20, 0, 5, 1},
+		{1, 1, 1, 1, 7, 9, 3, 0},
+		{1, 1, 1, 1, 0, 0, 0, 0},
+		{2, 3, 4, 5, -60, 20, 5, 1},
+		{2, 3, 4, 5, 60, -20, 5, 1},
+		{2, 3, 4, 5, 60, 20, 5, -1},
+		{2, 3, 4, 5, 60, 20, -5, 1},
+		{0, 3, 4, 5, 60, 20, 5, 1},
+		{2, -3, 4, 5, 60, 20, 5, 1},
+		{2, 3, 4, 5, 2147483647, 20, 5, 1},
+		{1024, 1024, 1024, 2, 2097152, 2048, 2, 1},
+		{1, 1, 65536, 65536, 1, 1, 65536, 1},
+		{2, 1, 1, 1, 1, 1, 1, 1},
+		{2, 3, 1, 1, 1, 2, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
+		for (int dt = 0; dt <= 2; dt += 2)
+			CASE({
+				TD d = new_tensor();
+				if (set_tensor_ex(d, dt, ex[i]) == 0) {
+					get_tensor(d, "ex");
+					get_tensor_nd(d, 8, "ex");
+				}
+			});
+	for (int dt = -1; dt <= 11; dt++)
+		CASE({
+			TD d = new_tensor();
+			static const int v[8] = {2, 8, 3, 5, 120, 15, 5, 1};
+			if (set_tensor_ex(d, dt, v) == 0)
+				get_tensor(d, "ex");
+		});
+	/* nbDims through its range (CUDNN_DIM_MAX is 8), packed strides. */
+	for (int nb = -1; nb <= 10; nb++)
+		CASE({
+			int dims[10] = {2, 3, 4, 5, 2, 3, 2, 2, 2, 2}, strides[10];
+			long p = 1;
+			for (int k = (nb < 10 ? nb : 10) - 1; k >= 0; k--)
+				strides[k] = (int)p, p *= dims[k];
+			TD d = new_tensor();
+			if (set_tensor_nd(d, 0, nb, dims, strides) == 0) {
+				get_tensor(d, "nd");
+				for (int q = -1; q <= 9; q += 2)
+					get_tensor_nd(d, q, "nd");
+			}
+		});
+	/* N-d with bad dimensions or strides, and NULL arrays. */
+	static const int nd[][10] = {
+		/* nbDims, dims..., strides... (4-d) */
+		{4, 2, 3, 4, 5, 60, 20, 5, 1},
+		{4, 2, 3, 4, 5, 1, 2, 6, 24},
+		{4, 2, 0, 4, 5, 60, 20, 5, 1},
+		{4, 2, -3, 4, 5, 60, 20, 5, 1},
+		{4, 2, 3, 4, 5, 60, 20, 5, 0},
+		{4, 2, 3, 4, 5, 60, 20, 0, 1},
+		{4, 2, 3, 4, 5, 10, 20, 5, 1},
+		{4, 2, 3, 4, 5, -60, 20, 5, 1},
+		{4, 1, 3, 4, 5, 0, 20, 5, 1},
+		{4, 65536, 65536, 1, 1, 65536, 1, 1, 1},
+		{4, 2, 1, 1, 1073741823, 1073741823, 1073741823, 1073741823, 1},
+		{3, 2, 3, 4, 12, 4, 1},
+		{3, 2, 3, 4, 1, 2, 6},
+		{3, 2, 3, 4, 12, 4, 2},
+		{2, 6, 7, 7, 1},
+		{2, 6, 7, 1, 6},
+		{2, 6, 7, 8, 1},
+	};
+	for (size_t i = 0; i < sizeof nd / sizeof nd[0]; i++)
+		for (int dt = 0; dt <= 1; dt++)
+			CASE({
+				int nb = nd[i][0];
+				TD d = new_tensor();
+				if (set_tensor_nd(d, dt, nb, &nd[i][1], &nd[i][1 + nb]) == 0) {
+					get_tensor(d, "nd");
+					get_tensor_nd(d, 8, "nd");
+				}
+			});
+	for (int dt = -1; dt <= 11; dt++)
+		CASE({
+			static const int dims[4] = {2, 8, 3, 5}, strides[4] = {120, 15, 5, 1};
+			TD d = new_tensor();
+			if (set_tensor_nd(d, dt, 4, dims, strides) == 0)
+				get_tensor(d, "nd");
+		});
+	CASE({
+		static const int dims[4] = {2, 3, 4, 5}, strides[4] = {60, 20, 5, 1};
+		set_tensor_nd(NULL, 0, 4, dims, strides);
+		set_tensor_ex(NULL, 0, (const int[8]){2, 3, 4, 5, 60, 20, 5, 1});
+		get_tensor_nd(NULL, 4, "NULL descriptor");
+	});
+	may_crash = 1;
+	CASE({
+		static const int strides[4] = {60, 20, 5, 1};
+		TD d = new_tensor();
+		set_tensor_nd(d, 0, 4, NULL, strides);
+	});
+	may_crash = 1;
+	CASE({
+		static const int dims[4] = {2, 3, 4, 5};
+		TD d = new_tensor();
+		set_tensor_nd(d, 0, 4, dims, NULL);
+	});
+	/* What each kind of failed Ex or Nd set leaves in a descriptor set
+	 * before (to values the failed call does not have). */
+	static const int bad_ex[][9] = {
+		/* dtype, dims, strides */
+		{10, 2, 3, 4, 5, 60, 20, 5, 1},
+		{0, 2, 0, 4, 5, 60, 20, 5, 1},
+		{0, 2, 3, 4, 5, 60, 20, 5, 0},
+		{0, 2, 3, 4, 5, 0, 20, 5, 1},
+		{0, 2, 3, 4, 5, 2147483647, 20, 5, 1},
+		{1, 1024, 1024, 1024, 2, 2097152, 2048, 2, 1},
+	};
+	for (size_t i = 0; i < sizeof bad_ex / sizeof bad_ex[0]; i++)
+		for (int nd_ = 0; nd_ <= 1; nd_++)
+			CASE({
+				TD d = new_tensor();
+				set_tensor(d, 2, 5, 6, 8, 7, 9);
+				if (nd_)
+					set_tensor_nd(d, bad_ex[i][0], 4, &bad_ex[i][1], &bad_ex[i][5]);
+				else
+					set_tensor_ex(d, bad_ex[i][0], &bad_ex[i][1]);
+				get_tensor(d, "after a failed set");
+				get_tensor_nd(d, 8, "after a failed set");
+			});
+	for (int nb = -1; nb <= 9; nb += 10)
+		CASE({
+			static const int dims[9] = {2, 3, 4, 5, 2, 2, 2, 2, 2}, strides[9] = {960, 320, 80, 16, 8, 4, 2, 1, 1};
+			TD d = new_tensor();
+			set_tensor(d, 2, 5, 6, 8, 7, 9);
+			set_tensor_nd(d, 2, nb, dims, strides);
+			get_tensor_nd(d, 8, "after a failed set");
+		});
+	CASE({
+		TD d = new_tensor();
+		get_tensor_nd(d, 4, "never set");
+		set_tensor(d, 1, 0, 2, 3, 4, 5);
+		get_tensor_nd(d, 4, "NHWC from the 4-d setter");
+		set_tensor(d, 2, 5, 2, 8, 4, 5);
+		get_tensor_nd(d, 4, "NCHW_VECT_C from the 4-d setter");
+		set_tensor_ex(d, 0, (const int[8]){2, 3, 4, 5, 60, 20, 5, 0});
+		get_tensor_nd(d, 4, "after a failed Ex");
+	});
+	/* A strided x in the calls that read descriptors: the output shape and
+	 * the batch-norm derivation. */
+	static const int xs[][8] = {{2, 3, 8, 8, 192, 64, 8, 1}, {2, 3, 8, 8, 192, 1, 24, 3}, {2, 3, 8, 8, 300, 100, 10, 1}};
+	for (size_t i = 0; i < 3; i++)
+		CASE({
+			TD x = new_tensor();
+			FD w = new_filter();
+			CD c = new_conv();
+			TD bn = new_tensor();
+			set_tensor_ex(x, 0, xs[i]);
+			set_filter(w, 0, 0, 4, 3, 3, 3);
+			set_conv(c, 1, 1, 1, 1, 1, 1, 1, 0);
+			out_dim(c, x, w, "strided x");
+			begin("cudnnDeriveBNTensorDescriptor(strided x, mode=1)");
+			end(F(cudnnDeriveBNTensorDescriptor)(bn, x, 1));
+			flush_line();
+			get_tensor(bn, "derived");
+		});
+	for (int nb = 2; nb <= 5; nb += 1)
+		CASE({
+			int dims[5] = {2, 3, 8, 8, 8}, strides[5];
+			long p = 1;
+			for (int k = nb - 1; k >= 0; k--)
+				strides[k] = (int)p, p *= dims[k];
+			TD x = new_tensor();
+			FD w = new_filter();
+			CD c = new_conv();
+			TD bn = new_tensor();
+			set_tensor_nd(x, 0, nb, dims, strides);
+			set_filter(w, 0, 0, 4, 3, 3, 3);
+			set_conv(c, 1, 1, 1, 1, 1, 1, 1, 0);
+			out_dim(c, x, w, "N-d x");
+			begin("cudnnDeriveBNTensorDescriptor(N-d x, mode=1)");
+			if (end(F(cudnnDeriveBNTensorDescriptor)(bn, x, 1)) == 0) {
+				flush_line();
+				get_tensor_nd(bn, 8, "derived");
+			} else
+				flush_line();
+		});
 }
 
 static void filters(void)
@@ -896,6 +1143,7 @@ int main(int argc, char **argv)
 	versions();
 	error_strings();
 	tensors();
+	strided();
 	filters();
 	convolutions();
 	output_dims();
