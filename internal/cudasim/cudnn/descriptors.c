@@ -2,7 +2,7 @@
  * descriptors.c: tensor, filter, convolution and activation descriptors, with
  * the validation the cuDNN 9 API reference documents for each setter
  * (cudnn_graph library for tensors and filters' data, cudnn_cnn for
- * convolutions, cudnn_ops for activations), and the getters.
+ * activations), and the getters; convolution descriptors are in convdesc.c.
  *
  * Where the reference is silent, the behaviour is NVIDIA's real cuDNN's as
  * measured without a GPU by TestSimulatorCUDNNMatchesReal
@@ -12,25 +12,6 @@
 #include <stdlib.h>
 
 #include "dnn.h"
-
-#define CREATE(T, tag, magic_, call)                                                          \
-	if (d == NULL)                                                                        \
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "descriptor pointer is NULL");   \
-	T *p = calloc(1, sizeof *p);                                                          \
-	if (p == NULL)                                                                        \
-		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory"); \
-	p->magic = magic_;                                                                    \
-	*d = p;                                                                               \
-	return CUDNN_STATUS_SUCCESS;
-
-#define DESTROY(magic_, call)                                                                 \
-	if (d == NULL)                                                                        \
-		return CUDNN_STATUS_SUCCESS; /* destroying NULL is a no-op, as free() */      \
-	if (d->magic != magic_)                                                               \
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live descriptor of this kind"); \
-	d->magic = 0;                                                                         \
-	free(d);                                                                              \
-	return CUDNN_STATUS_SUCCESS;
 
 /* The bytes of one element of each data type the 4-d setters accept
  * (cudnnDataType_t 0..9: FLOAT, DOUBLE, HALF, INT8, INT32, INT8x4, UINT8,
@@ -69,14 +50,6 @@ static int filter_type_ok(int format, int dtype)
 	if (format == CUDNN_TENSOR_NCHW || format == CUDNN_TENSOR_NHWC)
 		return dtype >= CUDNN_DATA_FLOAT && dtype <= CUDNN_DATA_BFLOAT16 && dtype != CUDNN_DATA_INT32;
 	return format == CUDNN_TENSOR_NCHW_VECT_C && vect_width(dtype) != 0;
-}
-
-/* The compute types cudnnSetConvolution2dDescriptor accepts (measured):
- * FLOAT, DOUBLE, HALF and INT32; INT8, BFLOAT16 and the others are BAD_PARAM
- * ("mode=1 compute=9 -> BAD_PARAM"). */
-static int compute_type_ok(int t)
-{
-	return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_DOUBLE || t == CUDNN_DATA_HALF || t == CUDNN_DATA_INT32;
 }
 
 static void tensor_strides(cudnnTensorDescriptor_t d, int st[4]);
@@ -228,6 +201,28 @@ DNN_API cudnnStatus_t cudnnGetTensorNdDescriptor(cudnnTensorDescriptor_t d, int 
 	return CUDNN_STATUS_SUCCESS;
 }
 
+/* store_filter records a filter set with nb valid dimensions (zeros past
+ * them) and the 4-d shape computations use. */
+static void store_filter(cudnnFilterDescriptor_t d, int dtype, int format, int nb, const int *dims)
+{
+	d->dtype = dtype, d->format = format, d->nb = nb;
+	for (int i = 0; i < CUDNN_DIM_MAX; i++)
+		d->dims[i] = i < nb ? dims[i] : 0;
+	d->k = d->dims[0], d->c = d->dims[1], d->h = d->dims[2], d->w = d->dims[3];
+	d->set = 1;
+}
+
+/* filter_dim is dimension i as the getters report it: for NCHW_VECT_C the
+ * real cuDNN answers c rounded down to a multiple of the vector and then
+ * scaled as if the vector were 4 wide (measured: INT8x4 with c=6 gives 4;
+ * INT8x32 with c=64 gives 8, with c=8 gives 0). */
+static int filter_dim(cudnnFilterDescriptor_t d, int i)
+{
+	if (i == 1 && d->format == CUDNN_TENSOR_NCHW_VECT_C && vect_width(d->dtype) != 0)
+		return d->dims[1] / vect_width(d->dtype) * 4;
+	return d->dims[i];
+}
+
 DNN_API cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d)
 {
 	CUDASIM_API_CALL();
@@ -256,96 +251,80 @@ DNN_API cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimensions (%d,%d,%d,%d) must be positive", k, c, h, w);
 	if (!filter_type_ok(format, dtype))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data type %d with format %d is not a filter cuDNN accepts", dtype, format);
-	d->format = format, d->dtype = dtype;
-	d->k = k, d->c = c, d->h = h, d->w = w;
-	d->set = 1;
+	const int dims[4] = {k, c, h, w};
+	store_filter(d, dtype, format, 4, dims);
 	return CUDNN_STATUS_SUCCESS;
 }
 
-/* cudnnCreateConvolutionDescriptor(): math type CUDNN_DEFAULT_MATH until set. */
-DNN_API cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d)
+/* cudnnSetFilterNdDescriptor(filterDesc, dataType, format, nbDims,
+ * filterDimA), measured: nbDims below 3 is BAD_PARAM, above CUDNN_DIM_MAX
+ * NOT_SUPPORTED; the data type and format as for the 4-d setter; these
+ * change nothing. Otherwise the data type, format and nbDims are stored, then
+ * each dimension in turn until one of 0 or less (BAD_PARAM, the earlier ones
+ * stay: "6,8,7,9 then 4,3,0,3 fails leaving 4,3,7,9"). */
+DNN_API cudnnStatus_t cudnnSetFilterNdDescriptor(cudnnFilterDescriptor_t d, int dtype, int format, int nb, const int *dims)
 {
 	CUDASIM_API_CALL();
-	CREATE(struct cudnnConvolutionStruct, conv, MAGIC_CONV, "cudnnCreateConvolutionDescriptor")
-}
-
-DNN_API cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d)
-{
-	CUDASIM_API_CALL();
-	DESTROY(MAGIC_CONV, "cudnnDestroyConvolutionDescriptor")
-}
-
-/* cudnnSetConvolution2dDescriptor(): BAD_PARAM if "the descriptor convDesc is
- * NIL; one of the parameters pad_h, pad_w is strictly negative; one of the
- * parameters u, v is negative or zero; one of the parameters dilation_h,
- * dilation_w is negative or zero; the parameter mode has an invalid
- * enumerant value"; the compute type must be one cuDNN accepts. The math
- * type set earlier by cudnnSetConvolutionMathType is kept.
- *
- * A failed set is not atomic in the real cuDNN (9.10.2 and 9.28.1 measured):
- * mode and compute type are checked first and a bad one changes nothing;
- * otherwise mode and compute type are stored, then for the height and then
- * the width the padding, the stride and the dilation are each stored and
- * checked in turn, so the values up to the bad one stay ("set pad=1,1
- * stride=2,2 dil=1,1 mode=1, then pad=3,4 stride=0,6 dil=2,3 mode=0 fails and
- * leaves pad=3,1 stride=0,2 dil=1,1 mode=0"). The simulator keeps the same
- * values, so that cudnnGetConvolution2dDescriptor answers the same, and
- * refuses the half-written descriptor in computations. */
-DNN_API cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
-	int dil_h, int dil_w, int mode, int compute)
-{
-	CUDASIM_API_CALL();
-	const char *call = "cudnnSetConvolution2dDescriptor";
-	if (d == NULL || d->magic != MAGIC_CONV)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
-	if (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
-	if (!compute_type_ok(compute))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "compute type %d is not FLOAT, DOUBLE, HALF or INT32", compute);
-	d->mode = mode, d->compute = compute;
-	const int pad[2] = {pad_h, pad_w}, stride[2] = {u, v}, dil[2] = {dil_h, dil_w};
-	int *dpad[2] = {&d->pad_h, &d->pad_w}, *dstride[2] = {&d->u, &d->v}, *ddil[2] = {&d->dil_h, &d->dil_w};
-	for (int i = 0; i < 2; i++) {
-		*dpad[i] = pad[i];
-		if (pad[i] < 0) {
+	const char *call = "cudnnSetFilterNdDescriptor";
+	if (d == NULL || d->magic != MAGIC_FILTER)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
+	if (nb < 3)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "nbDims %d is below 3", nb);
+	if (nb > CUDNN_DIM_MAX)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "nbDims %d is above CUDNN_DIM_MAX (8)", nb);
+	if (dims == NULL) /* the real cuDNN crashes */
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "filterDimA is NULL");
+	if (!filter_type_ok(format, dtype))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data type %d with format %d is not a filter cuDNN accepts", dtype, format);
+	d->dtype = dtype, d->format = format, d->nb = nb;
+	for (int i = 0; i < nb; i++) {
+		if (dims[i] <= 0) {
 			d->set = 0;
-			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "negative padding (%d,%d)", pad_h, pad_w);
+			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dimension %d is %d", i, dims[i]);
 		}
-		*dstride[i] = stride[i];
-		if (stride[i] <= 0) {
-			d->set = 0;
-			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "stride (%d,%d) must be positive", u, v);
-		}
-		*ddil[i] = dil[i];
-		if (dil[i] <= 0) {
-			d->set = 0;
-			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "dilation (%d,%d) must be positive", dil_h, dil_w);
-		}
+		d->dims[i] = dims[i];
 	}
-	d->set = 1;
+	store_filter(d, dtype, format, nb, dims);
 	return CUDNN_STATUS_SUCCESS;
 }
 
-/* cudnnSetConvolutionMathType(): "allows the user to specify whether or not
- * the use of tensor op is permitted"; BAD_PARAM for an invalid math type. */
-DNN_API cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, int math)
+/* cudnnGetFilterNdDescriptor(desc, nbDimsRequested, ...): data type, format,
+ * nbDims and the first nbDimsRequested dimensions (zeros past nbDims).
+ * Measured: a request of 0 or less is BAD_PARAM, above CUDNN_DIM_MAX
+ * NOT_SUPPORTED; NCHW_VECT_C's c as cudnnGetFilter4dDescriptor reports it. */
+DNN_API cudnnStatus_t cudnnGetFilterNdDescriptor(cudnnFilterDescriptor_t d, int requested, int *dtype, int *format, int *nb,
+	int *dims)
 {
 	CUDASIM_API_CALL();
-	const char *call = "cudnnSetConvolutionMathType";
-	if (d == NULL || d->magic != MAGIC_CONV)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
-	if (math < CUDNN_DEFAULT_MATH || math > CUDNN_FMA_MATH)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "math type %d is not an enumerant", math);
-	d->math = math;
+	const char *call = "cudnnGetFilterNdDescriptor";
+	if (d == NULL || d->magic != MAGIC_FILTER || requested <= 0)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor, or nbDimsRequested %d <= 0", requested);
+	if (requested > CUDNN_DIM_MAX)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "nbDimsRequested %d is above CUDNN_DIM_MAX (8)", requested);
+	if (!dtype || !format || !nb || !dims)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL");
+	*dtype = d->dtype, *format = d->format, *nb = d->nb;
+	for (int i = 0; i < requested; i++)
+		dims[i] = filter_dim(d, i);
 	return CUDNN_STATUS_SUCCESS;
 }
 
-DNN_API cudnnStatus_t cudnnGetConvolutionMathType(cudnnConvolutionDescriptor_t d, int *math)
+/* cudnnGetFilterSizeInBytes(): the product of the stored dimensions times the
+ * data type's size, NCHW_VECT_C's c counted in whole vectors (measured:
+ * INT8x4 4x8x3x3 is 288 bytes, INT8x32 with c=8 is 0); 0 for a never set
+ * descriptor and after a failed N-d set that left a dimension unwritten. */
+DNN_API cudnnStatus_t cudnnGetFilterSizeInBytes(cudnnFilterDescriptor_t d, size_t *size)
 {
 	CUDASIM_API_CALL();
-	if (d == NULL || d->magic != MAGIC_CONV || math == NULL)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnGetConvolutionMathType", "bad descriptor or NULL output");
-	*math = d->math;
+	const char *call = "cudnnGetFilterSizeInBytes";
+	if (d == NULL || d->magic != MAGIC_FILTER)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
+	if (size == NULL)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "size is NULL");
+	size_t n = d->nb > 0 ? 1 : 0;
+	for (int i = 0; i < d->nb; i++)
+		n *= (size_t)(i == 1 && d->format == CUDNN_TENSOR_NCHW_VECT_C ? d->dims[1] / vect_width(d->dtype) : d->dims[i]);
+	*size = n * (size_t)dtype_bytes[d->dtype];
 	return CUDNN_STATUS_SUCCESS;
 }
 
@@ -442,12 +421,9 @@ DNN_API cudnnStatus_t cudnnGetTensorSizeInBytes(cudnnTensorDescriptor_t d, size_
 	return CUDNN_STATUS_SUCCESS;
 }
 
-/* cudnnGetFilter4dDescriptor(): data type, format and dimensions; zeros for a
- * never set descriptor. For NCHW_VECT_C the real cuDNN answers c rounded down
- * to a multiple of the vector and then scaled as if the vector were 4 wide
- * (measured: INT8x4 with c=6 gives 4; INT8x32 with c=64 gives 8, with c=8
- * gives 0); the simulator answers the same. NULL outputs are BAD_PARAM here,
- * a crash in the real cuDNN. */
+/* cudnnGetFilter4dDescriptor(): data type, format and the first four
+ * dimensions (filter_dim; zeros past nbDims or when never set). NULL outputs
+ * are BAD_PARAM here, a crash in the real cuDNN. */
 DNN_API cudnnStatus_t cudnnGetFilter4dDescriptor(cudnnFilterDescriptor_t d, int *dtype, int *format, int *k, int *c, int *h,
 	int *w)
 {
@@ -457,84 +433,8 @@ DNN_API cudnnStatus_t cudnnGetFilter4dDescriptor(cudnnFilterDescriptor_t d, int 
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a filter descriptor");
 	if (!dtype || !format || !k || !c || !h || !w)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
-	*dtype = d->dtype, *format = d->format, *k = d->k, *c = d->c, *h = d->h, *w = d->w;
-	if (d->set && d->format == CUDNN_TENSOR_NCHW_VECT_C)
-		*c = d->c / vect_width(d->dtype) * 4;
-	return CUDNN_STATUS_SUCCESS;
-}
-
-/* cudnnGetConvolution2dDescriptor(): the values stored by the last set, even a
- * failed one (see cudnnSetConvolution2dDescriptor); zeros when never set.
- * NULL outputs are BAD_PARAM here, a crash in the real cuDNN. */
-DNN_API cudnnStatus_t cudnnGetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int *pad_h, int *pad_w, int *u, int *v,
-	int *dil_h, int *dil_w, int *mode, int *compute)
-{
-	CUDASIM_API_CALL();
-	const char *call = "cudnnGetConvolution2dDescriptor";
-	if (d == NULL || d->magic != MAGIC_CONV)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a convolution descriptor");
-	if (!pad_h || !pad_w || !u || !v || !dil_h || !dil_w || !mode || !compute)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
-	*pad_h = d->pad_h, *pad_w = d->pad_w, *u = d->u, *v = d->v, *dil_h = d->dil_h, *dil_w = d->dil_w;
-	*mode = d->mode, *compute = d->compute;
-	return CUDNN_STATUS_SUCCESS;
-}
-
-/* cudnnGetConvolution2dForwardOutputDim(): "each dimension h and w of the
- * output images is computed as follows: outputDim = 1 + ( inputDim +
- * 2*pad - (((filterDim-1)*dilation)+1) )/convolutionStride"; n is x's and c
- * the filter's k. BAD_PARAM for a NULL or never set descriptor, x's and the
- * filter's channels differing, and a dilated filter larger than the padded
- * input (measured: 1x1 input, 3x3 filter, stride 3 is BAD_PARAM, not the 1
- * that C's truncating division would give). Data types and formats are not
- * compared (measured: float x with a double filter is SUCCESS). */
-static cudnnStatus_t output_dim(const char *call, cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
-	cudnnFilterDescriptor_t wd, int *n, int *c, int *h, int *w)
-{
-	if (!dnn_conv_ok(cd) || !dnn_tensor_ok(xd) || !dnn_filter_ok(wd))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a descriptor is NULL or not set");
-	if (!n || !c || !h || !w)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "an output pointer is NULL (the real cuDNN crashes)");
-	if (xd->nb != 4) /* measured: an N-d x of 2, 3 or 5 dimensions is BAD_PARAM; strides do not matter */
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d dimensions, not 4", xd->nb);
-	if (xd->c != wd->c)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d feature maps, the filter %d", xd->c, wd->c);
-	long eff_r = (long)(wd->h - 1) * cd->dil_h + 1, eff_s = (long)(wd->w - 1) * cd->dil_w + 1;
-	long in_h = (long)xd->h + 2L * cd->pad_h, in_w = (long)xd->w + 2L * cd->pad_w;
-	if (eff_r > in_h || eff_s > in_w)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "filter %dx%d (dilated %ldx%ld) is larger than the padded input %ldx%ld",
-			wd->h, wd->w, eff_r, eff_s, in_h, in_w);
-	*n = xd->n, *c = wd->k;
-	*h = (int)(1 + (in_h - eff_r) / cd->u), *w = (int)(1 + (in_w - eff_s) / cd->v);
-	return CUDNN_STATUS_SUCCESS;
-}
-
-DNN_API cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
-	cudnnFilterDescriptor_t wd, int *n, int *c, int *h, int *w)
-{
-	CUDASIM_API_CALL();
-	return output_dim("cudnnGetConvolution2dForwardOutputDim", cd, xd, wd, n, c, h, w);
-}
-
-/* cudnnGetConvolutionNdForwardOutputDim(convDesc, xDesc, wDesc, nbDims,
- * tensorOuputDimA): the same shape as cudnnGetConvolution2dForwardOutputDim
- * for these 4-d descriptors, as an array. Measured against cuDNN 9.10.2 and
- * 9.28.1: nbDims below 0 or above 4 is BAD_PARAM, and so is a NULL array;
- * otherwise n and c are always written (even for nbDims 0 and 1) and then
- * the spatial sizes up to nbDims ("nbDims=3 -> dims=2,4,4"). */
-DNN_API cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t xd,
-	cudnnFilterDescriptor_t wd, int nbDims, int *dims)
-{
-	CUDASIM_API_CALL();
-	const char *call = "cudnnGetConvolutionNdForwardOutputDim";
-	if (nbDims < 0 || nbDims > 4 || dims == NULL)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "nbDims %d is not in [0,4] or the array is NULL", nbDims);
-	int d[4];
-	cudnnStatus_t s = output_dim(call, cd, xd, wd, &d[0], &d[1], &d[2], &d[3]);
-	if (s != CUDNN_STATUS_SUCCESS)
-		return s;
-	for (int i = 0; i < (nbDims > 2 ? nbDims : 2); i++)
-		dims[i] = d[i];
+	*dtype = d->dtype, *format = d->format;
+	*k = filter_dim(d, 0), *c = filter_dim(d, 1), *h = filter_dim(d, 2), *w = filter_dim(d, 3);
 	return CUDNN_STATUS_SUCCESS;
 }
 

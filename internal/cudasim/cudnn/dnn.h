@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "../cudasim.h"
 
@@ -178,14 +179,19 @@ struct cudnnFilterStruct {
 	unsigned magic;
 	int set;
 	int format, dtype;
-	int k, c, h, w;
+	int k, c, h, w; /* the 4-d shape computations use (0 past nb) */
+	int nb, dims[CUDNN_DIM_MAX]; /* what the getters report (nb 0: never set) */
 };
+/* The spatial dimensions of a convolution: CUDNN_DIM_MAX - 2. */
+#define CONV_DIM_MAX 6
 struct cudnnConvolutionStruct {
 	unsigned magic;
 	int set;
-	int pad_h, pad_w, u, v, dil_h, dil_w;
+	int pad_h, pad_w, u, v, dil_h, dil_w; /* the 2-d geometry computations use */
 	int mode, compute;
 	int math;
+	/* What the getters report: len spatial dimensions (0: never set). */
+	int len, pad[CONV_DIM_MAX], stride[CONV_DIM_MAX], dil[CONV_DIM_MAX];
 };
 struct cudnnActivationStruct {
 	unsigned magic;
@@ -214,6 +220,28 @@ typedef struct {
 
 /* A descriptor's values, as copied into a task. */
 typedef struct { int n, c, h, w; } shape4;
+
+/* The bodies of the Create and Destroy functions of each descriptor kind:
+ * BAD_PARAM for a NULL pointer (measured: cudnnCreateTensorDescriptor(NULL));
+ * destroying NULL is SUCCESS (measured), a foreign pointer BAD_PARAM. */
+#define CREATE(T, tag, magic_, call)                                                          \
+	if (d == NULL)                                                                        \
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "descriptor pointer is NULL");   \
+	T *p = calloc(1, sizeof *p);                                                          \
+	if (p == NULL)                                                                        \
+		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory"); \
+	p->magic = magic_;                                                                    \
+	*d = p;                                                                               \
+	return CUDNN_STATUS_SUCCESS;
+
+#define DESTROY(magic_, call)                                                                 \
+	if (d == NULL)                                                                        \
+		return CUDNN_STATUS_SUCCESS; /* destroying NULL is a no-op, as free() */      \
+	if (d->magic != magic_)                                                               \
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live descriptor of this kind"); \
+	d->magic = 0;                                                                         \
+	free(d);                                                                              \
+	return CUDNN_STATUS_SUCCESS;
 
 /* handle.c: the shared plumbing. */
 int dnn_handle_ok(cudnnHandle_t h);

@@ -52,10 +52,15 @@ FN(st, cudnnCreateFilterDescriptor, FD *)
 FN(st, cudnnDestroyFilterDescriptor, FD)
 FN(st, cudnnSetFilter4dDescriptor, FD, int, int, int, int, int, int)
 FN(st, cudnnGetFilter4dDescriptor, FD, int *, int *, int *, int *, int *, int *)
+FN(st, cudnnSetFilterNdDescriptor, FD, int, int, int, const int *)
+FN(st, cudnnGetFilterNdDescriptor, FD, int, int *, int *, int *, int *)
+FN(st, cudnnGetFilterSizeInBytes, FD, size_t *)
 FN(st, cudnnCreateConvolutionDescriptor, CD *)
 FN(st, cudnnDestroyConvolutionDescriptor, CD)
 FN(st, cudnnSetConvolution2dDescriptor, CD, int, int, int, int, int, int, int, int)
 FN(st, cudnnGetConvolution2dDescriptor, CD, int *, int *, int *, int *, int *, int *, int *, int *)
+FN(st, cudnnSetConvolutionNdDescriptor, CD, int, const int *, const int *, const int *, int, int)
+FN(st, cudnnGetConvolutionNdDescriptor, CD, int, int *, int *, int *, int *, int *, int *)
 FN(st, cudnnSetConvolutionMathType, CD, int)
 FN(st, cudnnGetConvolutionMathType, CD, int *)
 FN(st, cudnnGetConvolution2dForwardOutputDim, CD, TD, FD, int *, int *, int *, int *)
@@ -244,6 +249,35 @@ static void get_filter(FD d, const char *what)
 	if (end(F(cudnnGetFilter4dDescriptor)(d, &dt, &fmt, &k, &c, &h, &w)) == 0)
 		put(" dtype=%d fmt=%d dims=%d,%d,%d,%d", dt, fmt, k, c, h, w);
 	flush_line();
+	size_t sz = 12345;
+	begin("cudnnGetFilterSizeInBytes(%s)", what);
+	if (end(F(cudnnGetFilterSizeInBytes)(d, &sz)) == 0)
+		put(" size=%zu", sz);
+	flush_line();
+}
+static void get_filter_nd(FD d, int requested, const char *what)
+{
+	int dt = -99, fmt = -99, nb = -99, dims[10];
+	for (int i = 0; i < 10; i++)
+		dims[i] = -99;
+	begin("cudnnGetFilterNdDescriptor(%d, %s)", requested, what);
+	if (end(F(cudnnGetFilterNdDescriptor)(d, requested, &dt, &fmt, &nb, dims)) == 0) {
+		put(" dtype=%d fmt=%d nbDims=%d dims=", dt, fmt, nb);
+		for (int i = 0; i < 10; i++)
+			put(i ? ",%d" : "%d", dims[i]);
+	}
+	flush_line();
+}
+static st set_filter_nd(FD d, int dt, int fmt, int nb, const int *dims)
+{
+	pos = 0;
+	put("cudnnSetFilterNdDescriptor(dtype=%d, fmt=%d, nbDims=%d, dims=", dt, fmt, nb);
+	for (int i = 0; i < nb && i < 10 && dims; i++)
+		put(i ? ",%d" : "%d", dims[i]);
+	put(") -> ");
+	st s = end(F(cudnnSetFilterNdDescriptor)(d, dt, fmt, nb, dims));
+	flush_line();
+	return s;
 }
 static st set_conv(CD d, int ph, int pw, int u, int v, int dh, int dw, int mode, int ct)
 {
@@ -264,6 +298,42 @@ static void get_conv(CD d, const char *what)
 	if (end(F(cudnnGetConvolutionMathType)(d, &math)) == 0)
 		put(" math=%d", math);
 	flush_line();
+}
+static void get_conv_nd(CD d, int requested, const char *what)
+{
+	int len = -99, pad[8], str[8], dil[8], mode = -99, ct = -99;
+	for (int i = 0; i < 8; i++)
+		pad[i] = str[i] = dil[i] = -99;
+	begin("cudnnGetConvolutionNdDescriptor(%d, %s)", requested, what);
+	if (end(F(cudnnGetConvolutionNdDescriptor)(d, requested, &len, pad, str, dil, &mode, &ct)) == 0) {
+		put(" len=%d mode=%d compute=%d pad=", len, mode, ct);
+		for (int i = 0; i < 8; i++)
+			put(i ? ",%d" : "%d", pad[i]);
+		put(" stride=");
+		for (int i = 0; i < 8; i++)
+			put(i ? ",%d" : "%d", str[i]);
+		put(" dil=");
+		for (int i = 0; i < 8; i++)
+			put(i ? ",%d" : "%d", dil[i]);
+	}
+	flush_line();
+}
+static st set_conv_nd(CD d, int len, const int *pad, const int *str, const int *dil, int mode, int ct)
+{
+	pos = 0;
+	put("cudnnSetConvolutionNdDescriptor(len=%d, pad=", len);
+	for (int i = 0; i < len && i < 8 && pad; i++)
+		put(i ? ",%d" : "%d", pad[i]);
+	put(" stride=");
+	for (int i = 0; i < len && i < 8 && str; i++)
+		put(i ? ",%d" : "%d", str[i]);
+	put(" dil=");
+	for (int i = 0; i < len && i < 8 && dil; i++)
+		put(i ? ",%d" : "%d", dil[i]);
+	put(" mode=%d compute=%d) -> ", mode, ct);
+	st s = end(F(cudnnSetConvolutionNdDescriptor)(d, len, pad, str, dil, mode, ct));
+	flush_line();
+	return s;
 }
 static void out_dim_nd(CD cd, TD td, FD fd, int nb, const char *what)
 {
@@ -868,6 +938,150 @@ static void convolutions(void)
 	});
 }
 
+/* N-d filters and convolutions: nbDims and arrayLength through their
+ * ranges, bad values in each position, what a failed set leaves, the
+ * getters' requested lengths, and the N-d output shape (3-d convolution). */
+static void nd_filters_convs(void)
+{
+	static const int fdims[10] = {4, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+	for (int nb = -1; nb <= 10; nb++)
+		CASE({
+			FD d = new_filter();
+			if (set_filter_nd(d, 0, 0, nb, fdims) == 0) {
+				get_filter(d, "nd");
+				static const int qs[] = {-1, 0, 2, 5, 8, 9};
+				for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+					get_filter_nd(d, qs[i], "nd");
+			}
+		});
+	for (int nb = 4; nb <= 5; nb++)
+		for (int i = 0; i < nb; i++)
+			for (int v = -1; v <= 0; v++)
+				CASE({
+					int dims[5] = {4, 3, 3, 3, 3};
+					dims[i] = v;
+					FD d = new_filter();
+					set_filter(d, 1, 1, 6, 8, 7, 9);
+					set_filter_nd(d, 0, 0, nb, dims);
+					get_filter_nd(d, 8, "after a failed set");
+					get_filter(d, "after a failed set");
+				});
+	for (int fmt = -1; fmt <= 3; fmt++)
+		for (int dt = -1; dt <= 11; dt++)
+			CASE({
+				static const int dims[5] = {4, 8, 3, 3, 3};
+				FD d = new_filter();
+				if (set_filter_nd(d, dt, fmt, 5, dims) == 0)
+					get_filter_nd(d, 8, "nd");
+			});
+	CASE({
+		FD d = new_filter();
+		get_filter_nd(d, 8, "never set");
+		set_filter(d, 0, 1, 4, 3, 5, 7);
+		get_filter_nd(d, 8, "NHWC from the 4-d setter");
+		set_filter(d, 5, 2, 4, 8, 5, 7);
+		get_filter_nd(d, 8, "NCHW_VECT_C from the 4-d setter");
+		set_filter_nd(NULL, 0, 0, 4, fdims);
+		get_filter_nd(NULL, 4, "NULL descriptor");
+	});
+	CASE({
+		static const int big[4] = {65536, 65536, 1, 1};
+		FD d = new_filter();
+		if (set_filter_nd(d, 0, 0, 4, big) == 0)
+			get_filter(d, "huge");
+	});
+	may_crash = 1;
+	CASE({
+		FD d = new_filter();
+		set_filter_nd(d, 0, 0, 4, NULL);
+	});
+
+	static const int one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[8] = {0};
+	for (int len = -1; len <= 8; len++)
+		CASE({
+			CD d = new_conv();
+			if (set_conv_nd(d, len, zero, one, one, 1, 0) == 0) {
+				get_conv(d, "nd");
+				static const int qs[] = {-1, 0, 2, 5, 6, 7, 8};
+				for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+					get_conv_nd(d, qs[i], "nd");
+			}
+		});
+	/* A bad pad, stride or dilation in each position of a 3-d convolution,
+	 * over a descriptor set before: what the failed set leaves. */
+	for (int which = 0; which < 3; which++)
+		for (int i = 0; i < 3; i++)
+			CASE({
+				int pad[3] = {1, 2, 3}, str[3] = {2, 3, 4}, dil[3] = {3, 1, 2};
+				int *a = which == 0 ? pad : which == 1 ? str : dil;
+				a[i] = which == 0 ? -1 : 0;
+				CD d = new_conv();
+				set_conv(d, 5, 6, 7, 8, 9, 9, 1, 1);
+				set_conv_nd(d, 3, pad, str, dil, 0, 0);
+				get_conv_nd(d, 6, "after a failed set");
+				get_conv(d, "after a failed set");
+			});
+	for (int mode = -1; mode <= 2; mode++)
+		for (int ct = -1; ct <= 5; ct += 3)
+			CASE({
+				static const int pad[3] = {1, 2, 3}, str[3] = {2, 3, 4}, dil[3] = {3, 1, 2};
+				CD d = new_conv();
+				set_conv(d, 5, 6, 7, 8, 9, 9, 1, 1);
+				set_conv_nd(d, 3, pad, str, dil, mode, ct);
+				get_conv_nd(d, 6, "after a set");
+				get_conv(d, "after a set");
+			});
+	CASE({
+		CD d = new_conv();
+		get_conv_nd(d, 6, "never set");
+		set_conv(d, 1, 2, 3, 4, 5, 6, 0, 2);
+		get_conv_nd(d, 6, "from the 2-d setter");
+		set_conv_nd(NULL, 2, zero, one, one, 1, 0);
+		get_conv_nd(NULL, 2, "NULL descriptor");
+	});
+	for (int null = 0; null < 3; null++) {
+		may_crash = 1;
+		CASE({
+			CD d = new_conv();
+			set_conv_nd(d, 2, null == 0 ? NULL : zero, null == 1 ? NULL : one, null == 2 ? NULL : one, 1, 0);
+		});
+	}
+	/* The N-d output shape: 5-d x and filter under a 3-d convolution, and
+	 * mismatched dimension counts. */
+	struct {
+		int xnb, wnb, len, c;
+	} sh[] = {{5, 5, 3, 3}, {5, 5, 3, 4}, {4, 5, 3, 3}, {5, 4, 3, 3}, {5, 5, 2, 3}, {4, 4, 3, 3}, {3, 3, 1, 3}, {6, 6, 4, 3}};
+	/* The 2-d output shape with a 3-d convolution, 4-d x and filter. */
+	CASE({
+		static const int pad[3] = {1, 1, 1}, str[3] = {1, 1, 1}, dil[3] = {1, 1, 1};
+		TD x = new_tensor();
+		FD w = new_filter();
+		CD c = new_conv();
+		set_tensor(x, 0, 0, 2, 3, 8, 8);
+		set_filter(w, 0, 0, 4, 3, 3, 3);
+		set_conv_nd(c, 3, pad, str, dil, 1, 0);
+		out_dim(c, x, w, "conv 3-d, x and w 4-d");
+	});
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++)
+		for (int nb = 3; nb <= 7; nb++)
+			CASE({
+				int xd[6] = {2, 3, 9, 8, 7, 6}, xs[6], wd[6] = {4, sh[i].c, 3, 3, 3, 3};
+				int pad[4] = {1, 0, 2, 1}, str[4] = {2, 1, 3, 1}, dil[4] = {1, 2, 1, 1};
+				long p = 1;
+				for (int k = sh[i].xnb - 1; k >= 0; k--)
+					xs[k] = (int)p, p *= xd[k];
+				TD x = new_tensor();
+				FD w = new_filter();
+				CD c = new_conv();
+				char what[96];
+				snprintf(what, sizeof what, "x %d-d, w %d-d (c=%d), conv %d-d", sh[i].xnb, sh[i].wnb, sh[i].c, sh[i].len);
+				pos = 0;
+				if (set_tensor_nd(x, 0, sh[i].xnb, xd, xs) == 0 && set_filter_nd(w, 0, 0, sh[i].wnb, wd) == 0 &&
+					set_conv_nd(c, sh[i].len, pad, str, dil, 1, 0) == 0)
+					out_dim_nd(c, x, w, nb, what);
+			});
+}
+
 /* The forward output shape of x (n,c,h,w) under filter (k,fc,r,s) and the
  * convolution (pad, stride, dilation). */
 static void output_dims(void)
@@ -1146,6 +1360,7 @@ int main(int argc, char **argv)
 	strided();
 	filters();
 	convolutions();
+	nd_filters_convs();
 	output_dims();
 	activations();
 	batchnorm();
