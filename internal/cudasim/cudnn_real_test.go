@@ -18,9 +18,9 @@ import (
 // library comes from a pinned stack (scripts/nvidia/fetch.sh STACK DIR, a pip
 // --target layout) named by DEEPRES_NVIDIA_STACK.
 
-// nvidiaStack returns the stack folder, or skips (fails under
+// realCUDNN returns the stack folder, or skips (fails under
 // DEEPRES_REQUIRE_NVIDIA=1, which CI sets) when there is none.
-func nvidiaStack(t *testing.T, rel string) string {
+func realCUDNN(t *testing.T, rel string) string {
 	t.Helper()
 	dir := os.Getenv("DEEPRES_NVIDIA_STACK")
 	why := ""
@@ -43,7 +43,7 @@ func nvidiaStack(t *testing.T, rel string) string {
 }
 
 func TestSimulatorCUDNNMatchesReal(t *testing.T) {
-	real := nvidiaStack(t, "nvidia/cudnn/lib/libcudnn.so.9")
+	real := realCUDNN(t, "nvidia/cudnn/lib/libcudnn.so.9")
 	needBuild(t)
 	exe := filepath.Join(t.TempDir(), "cudnn_calls")
 	if out, err := exec.Command("gcc", "-std=gnu11", "-O1", "-Wall", "-o", exe, "testdata/cudnn_calls.c", "-ldl", "-lm").CombinedOutput(); err != nil {
@@ -51,8 +51,8 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 	}
 	// The real cuDNN 9 loads its sub-libraries (libcudnn_graph, _ops, _cnn)
 	// from its own folder and needs nothing else for these calls.
-	want := transcript(t, exe, real)
-	got := transcript(t, exe, filepath.Join(simDir, "libcudnn.so.9"))
+	want := dnnTranscript(t, exe, real)
+	got := dnnTranscript(t, exe, filepath.Join(simDir, "libcudnn.so.9"))
 	if len(want.cases) != len(got.cases) {
 		t.Fatalf("the real cuDNN ran %d cases, the simulator %d", len(want.cases), len(got.cases))
 	}
@@ -77,8 +77,8 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 		// The first disagreement of a case is reported, with the calls
 		// before it: the calls after it depend on it.
 		for j := 0; j < max(len(w), len(g)); j++ {
-			wl, gl := at(w, j), at(g, j)
-			if wl == gl || newerThanSimulator(wl, gl, want.version, got.version) {
+			wl, gl := dnnAt(w, j), dnnAt(g, j)
+			if wl == gl || dnnNewerThanSimulator(wl, gl, want.version, got.version) {
 				continue
 			}
 			bad++
@@ -95,7 +95,7 @@ func TestSimulatorCUDNNMatchesReal(t *testing.T) {
 	t.Logf("%d cases crash the real cuDNN (NULL pointers it does not check), as marked: compared up to the crash", crashes)
 }
 
-func at(lines []string, i int) string {
+func dnnAt(lines []string, i int) string {
 	if i < len(lines) {
 		return lines[i]
 	}
@@ -105,10 +105,10 @@ func at(lines []string, i int) string {
 // A status added after the version the simulator claims is unknown to it, as
 // to a real cuDNN of that version: "[since V]" lines are compared only where
 // the simulator claims V or later.
-var sinceRE = regexp.MustCompile(`\[since (\d+)\]`)
+var dnnSinceRE = regexp.MustCompile(`\[since (\d+)\]`)
 
-func newerThanSimulator(real, sim string, realVersion, simVersion int) bool {
-	m := sinceRE.FindStringSubmatch(real)
+func dnnNewerThanSimulator(real, sim string, realVersion, simVersion int) bool {
+	m := dnnSinceRE.FindStringSubmatch(real)
 	if m == nil {
 		return false
 	}
@@ -116,7 +116,7 @@ func newerThanSimulator(real, sim string, realVersion, simVersion int) bool {
 	return since > simVersion && realVersion >= since && strings.HasSuffix(sim, "CUDNN_UNKNOWN_STATUS")
 }
 
-type calls struct {
+type dnnCalls struct {
 	version, cudart int
 	cases           [][]string
 	mayCrash        []bool // the case's last call may crash the real cuDNN
@@ -124,7 +124,7 @@ type calls struct {
 
 // transcript runs the program on the library at lib and splits its output
 // into cases; '#' lines give the versions and are not compared.
-func transcript(t *testing.T, exe, lib string) calls {
+func dnnTranscript(t *testing.T, exe, lib string) dnnCalls {
 	t.Helper()
 	cmd := exec.Command(exe, lib)
 	var stderr strings.Builder
@@ -133,7 +133,7 @@ func transcript(t *testing.T, exe, lib string) calls {
 	if err != nil {
 		t.Fatalf("cudnn_calls %s: %v\n%s", lib, err, stderr.String())
 	}
-	var c calls
+	var c dnnCalls
 	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(l, "# cudnnGetVersion() = "):
