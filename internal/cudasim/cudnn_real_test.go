@@ -18,8 +18,8 @@ import (
 // library comes from a pinned stack (scripts/nvidia/fetch.sh STACK DIR, a pip
 // --target layout) named by DEEPRES_NVIDIA_STACK.
 
-// realCUDNN returns the stack folder, or skips (fails under
-// DEEPRES_REQUIRE_NVIDIA=1, which CI sets) when there is none.
+// realCUDNN returns the path rel inside the stack folder, or skips (fails
+// under DEEPRES_REQUIRE_NVIDIA=1, which CI sets) when there is none.
 func realCUDNN(t *testing.T, rel string) string {
 	t.Helper()
 	dir := os.Getenv("DEEPRES_NVIDIA_STACK")
