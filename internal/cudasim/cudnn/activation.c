@@ -125,6 +125,8 @@ static cudnnStatus_t same_shape(const char *call, cudnnTensorDescriptor_t a, cud
 	if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w || a->dtype != b->dtype || a->format != b->format)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "tensors (%d,%d,%d,%d) and (%d,%d,%d,%d) differ",
 			a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
+	if (a->format != CUDNN_TENSOR_NCHW && a->format != CUDNN_TENSOR_NHWC)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements packed NCHW and NHWC tensors only");
 	if (a->dtype != CUDNN_DATA_FLOAT)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements float activations only");
 	return CUDNN_STATUS_SUCCESS;

@@ -52,7 +52,8 @@ static cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor
 	if (p.n != 1 || p.c != x.c || (spatial ? (p.h != 1 || p.w != 1) : (p.h != x.h || p.w != x.w)))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "parameter tensor (%d,%d,%d,%d) is not 1x%dx%s", p.n, p.c, p.h, p.w,
 			x.c, spatial ? "1x1" : "HxW");
-	if (xd->dtype != CUDNN_DATA_FLOAT || pd->dtype != CUDNN_DATA_FLOAT || xd->format != CUDNN_TENSOR_NCHW || yd->format != CUDNN_TENSOR_NCHW)
+	if (xd->dtype != CUDNN_DATA_FLOAT || pd->dtype != CUDNN_DATA_FLOAT || xd->format != CUDNN_TENSOR_NCHW || yd->format != CUDNN_TENSOR_NCHW ||
+		pd->format != CUDNN_TENSOR_NCHW)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements float NCHW batch norm only");
 	*l = spatial ? (bnlayout){x.n, x.c, x.h * x.w} : (bnlayout){x.n, x.c * x.h * x.w, 1};
 	return CUDNN_STATUS_SUCCESS;
@@ -387,4 +388,39 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 		.bp = *(const float *)betaParam, .eps = eps, .x = x, .dy = dy, .scale = scale, .smean = smean, .sinv = sinv,
 		.dx = dx, .dscale = dscale, .dbias = dbias};
 	return dnn_enqueue(h, call, run_bn_bwd, t);
+}
+
+/* cudnnDeriveBNTensorDescriptor(): "derives a secondary tensor descriptor for
+ * the batch normalization scale, invVariance, bnBias, and bnScale subtensors
+ * from the layer's x data descriptor": 1xCx1x1 for the spatial modes,
+ * 1xCxHxW per activation. Measured against cuDNN 9.10.2 and 9.28.1: the
+ * derived tensor is packed NCHW whatever x's format, DOUBLE for DOUBLE x and
+ * FLOAT for every other type (the API reference: "for HALF input data type
+ * the resulting tensor descriptor will have a FLOAT type"); a mode outside
+ * the three enumerants, a NULL derived descriptor or a never set x is
+ * BAD_PARAM (a NULL x crashes the real cuDNN; BAD_PARAM here). */
+DNN_API cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derived, cudnnTensorDescriptor_t xd, int mode)
+{
+	CUDASIM_API_CALL();
+	const char *call = "cudnnDeriveBNTensorDescriptor";
+	if (derived == NULL || derived->magic != MAGIC_TENSOR || !dnn_tensor_ok(xd))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor descriptor is NULL or x is not set");
+	if (mode != CUDNN_BATCHNORM_PER_ACTIVATION && mode != CUDNN_BATCHNORM_SPATIAL && mode != CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
+	/* As many dimensions as x (measured: a 5-d x gives 1xCx1x1x1), packed. */
+	int spatial = mode != CUDNN_BATCHNORM_PER_ACTIVATION;
+	derived->format = CUDNN_TENSOR_NCHW;
+	derived->dtype = xd->dtype == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+	derived->nb = xd->nb;
+	for (int i = 0; i < xd->nb; i++)
+		derived->dims[i] = i == 0 ? 1 : i == 1 ? xd->c : spatial ? 1 : xd->dims[i];
+	for (int i = xd->nb - 1, p = 1; i >= 0; p *= derived->dims[i], i--)
+		derived->strides[i] = p;
+	derived->n = 1, derived->c = xd->c;
+	derived->h = xd->nb < 3 ? 0 : spatial ? 1 : xd->h, derived->w = xd->nb < 4 ? 0 : spatial ? 1 : xd->w;
+	if (xd->nb != 4)
+		derived->format = SIM_TENSOR_STRIDED;
+	derived->bytes = tensor_bytes(derived);
+	derived->set = 1;
+	return CUDNN_STATUS_SUCCESS;
 }

@@ -57,6 +57,9 @@ cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescri
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator computes float data with float compute type only");
 	if (xd->format != CUDNN_TENSOR_NCHW || yd->format != CUDNN_TENSOR_NCHW || wd->format != CUDNN_TENSOR_NCHW)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements NCHW tensors and KCRS filters only");
+	if (wd->nb != 4 || cd->len != 2)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements 2-d convolutions only (filter of %d dimensions, "
+			"convolution of %d)", wd->nb, cd->len);
 	convgeom c = {
 		.x = tensor_shape(xd), .y = tensor_shape(yd),
 		.k = wd->k, .c = wd->c, .r = wd->h, .s = wd->w,

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "../cudasim.h"
 
@@ -86,7 +87,10 @@ enum {
 
 /* cudnnDataType_t, cudnnTensorFormat_t, cudnnMathType_t,
  * cudnnNanPropagation_t, cudnnConvolutionMode_t, cudnnDeterminism_t. */
-enum { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_DOUBLE = 1, CUDNN_DATA_HALF = 2, CUDNN_DATA_LAST_KNOWN = 21 };
+enum {
+	CUDNN_DATA_FLOAT = 0, CUDNN_DATA_DOUBLE = 1, CUDNN_DATA_HALF = 2, CUDNN_DATA_INT8 = 3, CUDNN_DATA_INT32 = 4,
+	CUDNN_DATA_INT8x4 = 5, CUDNN_DATA_UINT8 = 6, CUDNN_DATA_UINT8x4 = 7, CUDNN_DATA_INT8x32 = 8, CUDNN_DATA_BFLOAT16 = 9,
+};
 enum { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1, CUDNN_TENSOR_NCHW_VECT_C = 2 };
 enum { CUDNN_DEFAULT_MATH = 0, CUDNN_TENSOR_OP_MATH = 1, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION = 2, CUDNN_FMA_MATH = 3 };
 enum { CUDNN_NOT_PROPAGATE_NAN = 0, CUDNN_PROPAGATE_NAN = 1 };
@@ -154,24 +158,40 @@ struct cudnnContext {
 	unsigned magic;
 	cudasim_stream stream; /* cudnnSetStream; NULL is the legacy default stream */
 };
+/* CUDNN_DIM_MAX (cudnn_graph.h), and the format the simulator gives a tensor
+ * set with strides that are not packed 4-d NCHW (cudnnSetTensor4dDescriptorEx,
+ * cudnnSetTensorNdDescriptor): not an enumerant, so every computation, which
+ * requires NCHW (or, element-wise, NHWC), refuses it as NOT_SUPPORTED. */
+#define CUDNN_DIM_MAX 8
+#define SIM_TENSOR_STRIDED 0x5171
+
 struct cudnnTensorStruct {
 	unsigned magic;
 	int set;
 	int format, dtype;
-	int n, c, h, w;
+	int n, c, h, w; /* the 4-d shape computations use (0 past nb) */
+	/* What the getters report, stored as cuDNN 9 stores it (measured): nb
+	 * dimensions (0: never set) and strides, NCHW_VECT_C's c in vectors. */
+	int nb, dims[CUDNN_DIM_MAX], strides[CUDNN_DIM_MAX];
+	size_t bytes; /* cudnnGetTensorSizeInBytes, computed when a set has checked every dimension */
 };
 struct cudnnFilterStruct {
 	unsigned magic;
 	int set;
 	int format, dtype;
-	int k, c, h, w;
+	int k, c, h, w; /* the 4-d shape computations use (0 past nb) */
+	int nb, dims[CUDNN_DIM_MAX]; /* what the getters report (nb 0: never set) */
 };
+/* The spatial dimensions of a convolution: CUDNN_DIM_MAX - 2. */
+#define CONV_DIM_MAX 6
 struct cudnnConvolutionStruct {
 	unsigned magic;
 	int set;
-	int pad_h, pad_w, u, v, dil_h, dil_w;
+	int pad_h, pad_w, u, v, dil_h, dil_w; /* the 2-d geometry computations use */
 	int mode, compute;
 	int math;
+	/* What the getters report: len spatial dimensions (0: never set). */
+	int len, pad[CONV_DIM_MAX], stride[CONV_DIM_MAX], dil[CONV_DIM_MAX];
 };
 struct cudnnActivationStruct {
 	unsigned magic;
@@ -200,6 +220,28 @@ typedef struct {
 
 /* A descriptor's values, as copied into a task. */
 typedef struct { int n, c, h, w; } shape4;
+
+/* The bodies of the Create and Destroy functions of each descriptor kind:
+ * BAD_PARAM for a NULL pointer (measured: cudnnCreateTensorDescriptor(NULL));
+ * destroying NULL is SUCCESS (measured), a foreign pointer BAD_PARAM. */
+#define CREATE(T, tag, magic_, call)                                                          \
+	if (d == NULL)                                                                        \
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "descriptor pointer is NULL");   \
+	T *p = calloc(1, sizeof *p);                                                          \
+	if (p == NULL)                                                                        \
+		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory"); \
+	p->magic = magic_;                                                                    \
+	*d = p;                                                                               \
+	return CUDNN_STATUS_SUCCESS;
+
+#define DESTROY(magic_, call)                                                                 \
+	if (d == NULL)                                                                        \
+		return CUDNN_STATUS_SUCCESS; /* destroying NULL is a no-op, as free() */      \
+	if (d->magic != magic_)                                                               \
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live descriptor of this kind"); \
+	d->magic = 0;                                                                         \
+	free(d);                                                                              \
+	return CUDNN_STATUS_SUCCESS;
 
 /* handle.c: the shared plumbing. */
 int dnn_handle_ok(cudnnHandle_t h);
@@ -230,6 +272,8 @@ cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void 
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta);
 size_t shape4_len(shape4 s);
 shape4 tensor_shape(cudnnTensorDescriptor_t d);
+/* descriptors.c: the bytes of a tensor's layout (cudnnGetTensorSizeInBytes). */
+size_t tensor_bytes(cudnnTensorDescriptor_t d);
 /* A deterministic pseudo-random 64-bit value from the process seed and a key. */
 uint64_t dnn_rand(uint64_t key);
 

@@ -13,6 +13,21 @@
  * CUDNN_VERSION of cudnn_version.h (cudnn_graph library reference). */
 DNN_API size_t cudnnGetVersion(void) { CUDASIM_API_CALL(); return SIM_CUDNN_VERSION; }
 
+/* cudnnGetProperty(type, value): MAJOR_VERSION (0), MINOR_VERSION (1) or
+ * PATCH_LEVEL (2) of libraryPropertyType (library_types.h), the parts of
+ * cudnnGetVersion(); any other type or a NULL value is BAD_PARAM (measured
+ * against cuDNN 9.10.2 and 9.28.1). */
+DNN_API cudnnStatus_t cudnnGetProperty(int type, int *value)
+{
+	CUDASIM_API_CALL();
+	if (value == NULL || type < 0 || type > 2)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, "cudnnGetProperty", "type %d is not MAJOR_VERSION, MINOR_VERSION or PATCH_LEVEL, "
+			"or value is NULL", type);
+	const int parts[3] = {SIM_CUDNN_VERSION / 10000, SIM_CUDNN_VERSION / 100 % 100, SIM_CUDNN_VERSION % 100};
+	*value = parts[type];
+	return CUDNN_STATUS_SUCCESS;
+}
+
 /* cudnnGetCudartVersion(): the CUDA toolkit version the library was compiled
  * against (cudnn_graph library), CUDART_VERSION's encoding; deepres picks the
  * cuBLAS/NVRTC major from it. */
