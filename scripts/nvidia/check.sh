@@ -11,7 +11,10 @@
 #    $DEEPRES_KERNEL_REPORT_DIR/<stack>.tsv when set);
 #  - library discovery on the stacks' wheel layouts without a driver, and
 #    the mixed stack's error (gpu TestLibrariesFromNVIDIAStack, internal/dl
-#    TestOpenInNVIDIAStack, `deepres devices`).
+#    TestOpenInNVIDIAStack, `deepres devices`);
+#  - a disagreement between the simulator (internal/cudasim) and the real
+#    cuDNN or NVRTC on the calls that need no GPU
+#    (TestSimulatorCUDNNMatchesReal, TestSimulatorNVRTCMatchesReal).
 # Needs python3 with pip, gcc and Go; about 2.7 GB of wheels on a cold cache.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,6 +70,14 @@ for s in cu12 cu13 mixed; do
 		grep -q "^cuBLAS  [0-9.]* (${dir[$s]}/.*libcublas.so.1[23])\$" "$tmp/devices.out"
 		grep -q "^NVRTC   [0-9.]* (${dir[$s]}/.*libnvrtc.so.1[23])\$" "$tmp/devices.out"
 	fi
+done
+
+step "the simulator against NVIDIA's cuDNN and NVRTC (calls that need no GPU)"
+for s in cu12 cu13; do
+	# go test, not a test binary: the harnesses are built from the
+	# package's testdata/, relative to its folder.
+	DEEPRES_NVIDIA_STACK=${dir[$s]} go test -count=1 -v \
+		-run '^(TestSimulatorCUDNNMatchesReal|TestSimulatorNVRTCMatchesReal)$' ./internal/cudasim | grep -E '^(---|ok|FAIL|PASS)'
 done
 
 step "done"
