@@ -43,7 +43,7 @@ func (b *Backend) reserve(n int) (unsafe.Pointer, error) {
 	s := &b.staging
 	if s.p == nil {
 		var p unsafe.Pointer
-		if err := cuCheck("cuMemHostAlloc", C.dr_cuMemHostAlloc(&p, stagingSize)); err != nil {
+		if err := cuCheck("cuMemHostAlloc", C.dr_cuMemHostAlloc(&p, C.size_t(stagingSize))); err != nil {
 			return nil, err
 		}
 		s.p, s.size = p, stagingSize

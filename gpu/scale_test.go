@@ -94,6 +94,7 @@ func TestElementwiseAtScale(t *testing.T) {
 		data  []float32 // nil: an output, poisoned with NaN
 	}
 	lr := []float32{0.05}
+	seed := ops.SeedWords(1 << 33)
 	cases := []struct {
 		name string
 		args []arg
@@ -107,7 +108,7 @@ func TestElementwiseAtScale(t *testing.T) {
 			func(be ops.Backend, ts []ops.Tensor) { be.SigmoidBackward(ts[0], ts[1], ts[2], true) }},
 		{"DropoutMask", []arg{{ops.Shape{n}, nil}},
 			func(be ops.Backend, ts []ops.Tensor) { be.DropoutMask(ts[0], 0.3, 99) }},
-		{"DropoutMaskFrom", []arg{{ops.Shape{n}, nil}, {ops.Shape{1}, []float32{7}}},
+		{"DropoutMaskFrom", []arg{{ops.Shape{n}, nil}, {ops.Shape{2}, seed[:]}},
 			func(be ops.Backend, ts []ops.Tensor) { be.DropoutMaskFrom(ts[0], 0.3, 99, ts[1]) }},
 		{"AddBias", []arg{{ops.Shape{3, 5, 373, 375}, random(3 * 5 * 373 * 375)}, {ops.Shape{5}, random(5)}},
 			func(be ops.Backend, ts []ops.Tensor) { be.AddBias(ts[0], ts[1]) }},
