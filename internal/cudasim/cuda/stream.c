@@ -10,7 +10,9 @@
  * (default 20) unless the host waits for it, so that a host read of a
  * device-to-host copy's destination before cuStreamSynchronize sees the
  * old contents, and a pinned buffer rewritten before its upload ran
- * uploads the new contents, as on a GPU, but reliably.
+ * uploads the new contents, as on a GPU, but reliably. Since the one FIFO
+ * would serialise racing streams for free, every task is checked against
+ * other streams' unfinished work when it is queued (hazard.c).
  */
 #include <errno.h>
 #include <stdio.h>
