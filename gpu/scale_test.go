@@ -21,7 +21,7 @@ func TestConformanceGridOne(t *testing.T) {
 	defer SetStagingSize(4 << 10)()
 	b := openOrSkip(t, FP32)
 	defer closeOK(t, b)
-	opstest.Run(t, b, opstest.Options{Short: true})
+	opstest.Run(t, b, opstest.Options{})
 }
 
 // Uploads queued back to back through a small staging buffer, some fitting
