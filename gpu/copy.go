@@ -21,8 +21,11 @@ type staging struct {
 	used int            // bytes handed to copies not yet known complete
 }
 
-// stagingSize bounds the pinned buffer; larger copies go in chunks.
-const stagingSize = 64 << 20
+// stagingSize bounds the pinned buffer; larger copies go in chunks. A
+// variable only so that tests can shrink it (SetStagingSize,
+// export_test.go): wrap-around then happens within a few KiB. A Backend
+// takes the size in force at its first upload.
+var stagingSize = 64 << 20
 
 func (s *staging) release() error {
 	if s.p == nil {
@@ -40,7 +43,7 @@ func (b *Backend) reserve(n int) (unsafe.Pointer, error) {
 	s := &b.staging
 	if s.p == nil {
 		var p unsafe.Pointer
-		if err := cuCheck("cuMemHostAlloc", C.dr_cuMemHostAlloc(&p, stagingSize)); err != nil {
+		if err := cuCheck("cuMemHostAlloc", C.dr_cuMemHostAlloc(&p, C.size_t(stagingSize))); err != nil {
 			return nil, err
 		}
 		s.p, s.size = p, stagingSize
@@ -56,6 +59,15 @@ func (b *Backend) reserve(n int) (unsafe.Pointer, error) {
 	return p, nil
 }
 
+// stagingFloats is the largest chunk a copy moves through the staging
+// buffer: all of it (the size in force before it is allocated).
+func (b *Backend) stagingFloats() int {
+	if b.staging.p != nil {
+		return b.staging.size / 4
+	}
+	return stagingSize / 4
+}
+
 // CopyIn copies src into pinned staging memory before it returns and queues
 // the upload on the stream, so the caller may reuse src at once (stronger
 // than ops.Backend asks) while the upload overlaps queued compute.
@@ -67,7 +79,7 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	}
 	b.run(func() error {
 		for off := 0; off < len(src); {
-			n := min(len(src)-off, stagingSize/4)
+			n := min(len(src)-off, b.stagingFloats())
 			p, err := b.reserve(n * 4)
 			if err != nil {
 				return err
@@ -97,7 +109,7 @@ func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 		}
 		b.staging.used = 0 // the stream is idle: every upload from staging is done
 		for off := 0; off < len(dst); {
-			n := min(len(dst)-off, stagingSize/4)
+			n := min(len(dst)-off, b.stagingFloats())
 			p, err := b.reserve(n * 4)
 			if err != nil {
 				return err

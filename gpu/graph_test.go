@@ -135,8 +135,9 @@ func TestCaptureReplays(t *testing.T) {
 
 // TestGraphTrainingIsBitwiseEager trains the same run with --cuda-graphs on
 // and off and requires bitwise the same weights, BN statistics, momentum
-// and losses: the warm-up learning rate and the dropout masks change
-// between launches (read from device memory), stochastic depth's unit masks
+// and losses: the learning rate (warm-up, then a drop between two launched
+// steps: graphRun) and the dropout masks change between launches (read
+// from device memory), stochastic depth's unit masks
 // change at every launch (conditional nodes), the epoch's short last batch
 // runs eagerly between launches, and every recompute mode is captured.
 // Under the simulator it also counts the graph launches (every full batch
@@ -145,8 +146,6 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	t.Setenv("CUDASIM_STATS", stats)
 	g := openFP32(t)
-	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
-	norm := data.ComputeNormalization(trainDS)
 	// Every case of TestTrainingMatchesCPU (stochastic depth with RoR, on
 	// pre-activation units, with average-pool option A; dropout; a gate; each
 	// in every recompute mode), and more.
@@ -172,88 +171,148 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 		}, x.recompute})
 	}
 	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { graphMatchesEager(t, g, stats, tc.cfg(t), tc.recompute) })
+	}
+}
+
+// The graph-path bugs a CPU test in ./train also catches (a dropped unit's
+// gradient left from the step before, the stochastic-depth masks uploaded
+// after the launch, the learning rate frozen in the captured step), caught
+// on the GPU side in seconds: one small network with stochastic depth
+// (uniform, p_L = 0.5: units are dropped in launched steps), then with
+// dropout (masks from a seed uploaded before each launch), whose launched
+// steps run at three different rates.
+func TestGraphStepFollowsRateAndMasks(t *testing.T) {
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	t.Setenv("CUDASIM_STATS", stats)
+	g := openFP32(t)
+	for _, tc := range []struct {
+		name string
+		set  func(*models.Config)
+	}{
+		{"sd", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.5 }},
+		{"dropout", func(c *models.Config) { c.Dropout = 0.3 }},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mc := tc.cfg(t)
-			run := func(mode train.GraphMode) (dir string, c map[string]int64, launches int) {
-				cfg := train.Default()
-				cfg.Model, cfg.BatchSize, cfg.Epochs, cfg.Out, cfg.Workers = mc, 16, 2, t.TempDir(), 2
-				cfg.Schedule = train.Schedule{Kind: "step", Fractions: []float64{0.5}}
-				cfg.WarmupSteps, cfg.Nesterov, cfg.Recompute, cfg.Graphs = 2, true, tc.recompute, mode
-				tr, err := train.New(cfg, g, trainDS, nil, nil, norm)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tr.Close()
-				before, _ := deviceCounters(t, stats)
-				if err := tr.Run(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				if err := g.Sync(); err != nil {
-					t.Fatal(err)
-				}
-				after, ok := deviceCounters(t, stats)
-				if ok {
-					c = map[string]int64{}
-					for k, v := range after {
-						c[k] = v - before[k]
-					}
-				}
-				return cfg.Out, c, tr.GraphLaunches()
+			mc, err := models.Parse("wrn-10-2")
+			if err != nil {
+				t.Fatal(err)
 			}
-			eagerDir, eagerC, eagerLaunches := run(train.GraphsOff)
-			graphDir, graphC, launches := run(train.GraphsOn)
-			// 6 steps: the first (warm-up) and the two short batches run eagerly.
-			if eagerLaunches != 0 || launches != 3 {
-				t.Fatalf("graph launches: eager run %d, graph run %d (want 0 and 3)", eagerLaunches, launches)
-			}
-			runcheck.SameCheckpoints(t, eagerDir, graphDir, "eager", "graph")
-			ma, mb := readMetricsFile(t, eagerDir), readMetricsFile(t, graphDir)
-			if len(ma) != 2 || len(mb) != 2 {
-				t.Fatalf("%d and %d epochs of metrics, want 2", len(ma), len(mb))
-			}
-			for i := range ma {
-				if ma[i].TrainLoss != mb[i].TrainLoss || ma[i].TrainError != mb[i].TrainError || ma[i].FirstConvGrad != mb[i].FirstConvGrad {
-					t.Errorf("epoch %d: eager loss %v error %v grad %v, graph %v %v %v", i+1,
-						ma[i].TrainLoss, ma[i].TrainError, ma[i].FirstConvGrad, mb[i].TrainLoss, mb[i].TrainError, mb[i].FirstConvGrad)
-				}
-			}
-			if graphC == nil {
-				return // a real GPU keeps no counters
-			}
-			if got := graphC["graph_launches"]; got != 3 {
-				t.Errorf("the driver counted %d graph launches, want 3", got)
-			}
-			if eagerC["graph_launches"] != 0 {
-				t.Errorf("the eager run launched %d graphs", eagerC["graph_launches"])
-			}
-			// The same work, but for cuDNN's algorithm searches: the first run
-			// on the backend made them, the second found them cached.
-			work := func(c map[string]int64) int64 {
-				return c["kernels_run"] - c["cudnnFindConvolutionForwardAlgorithmEx"] -
-					c["cudnnFindConvolutionBackwardDataAlgorithmEx"] - c["cudnnFindConvolutionBackwardFilterAlgorithmEx"]
-			}
-			extra := work(graphC) - work(eagerC)
-			if mc.SD == models.SDOff && extra != 0 {
-				t.Errorf("kernels run: graph %d, eager %d; want the same work", work(graphC), work(eagerC))
-			}
-			if mc.SD != models.SDOff {
-				// The same units ran (same masks). The graph run adds one
-				// rehearsal before its capture (models.Network.Rehearse: at
-				// most two steps' kernels, 6 steps run), and at each of its 3
-				// launches the kernel that sets the conditions and a copy per
-				// dropped unit forward and back; TestGraphStepCallsOnDevice
-				// counts a launch exactly.
-				units := int64(mc.Depth) / 2
-				if most := 2*work(eagerC)/6 + 3*(1+2*units); extra < 3 || extra > most {
-					t.Errorf("kernels run: graph %d, eager %d; want between 3 and %d more", work(graphC), work(eagerC), most)
-				}
-				if graphC["conditional_taken"] == 0 {
-					t.Errorf("conditional nodes: no body ran (%d skipped)", graphC["conditional_skipped"])
-				}
-			}
-			t.Logf("host API calls over the run: eager %d, graph %d", eagerC["api_calls"], graphC["api_calls"])
+			tc.set(&mc)
+			graphMatchesEager(t, g, stats, mc, layers.StoreAll)
 		})
 	}
+}
+
+// graphRun is the training run both graph tests make: 40 samples in
+// batches of 16, 16, 8 for 2 epochs, 6 steps, of which the graph run
+// launches steps 1, 3 and 4 (the first step and the short batches run
+// eagerly). Its rates: a warm-up of 2 steps at 0.03 (not base/10), then
+// 0.1, multiplied by 0.2 from step 4 on: each launched step has its own
+// rate, so a rate frozen at capture shows.
+func graphRun(mc models.Config, recompute layers.Recompute, mode train.GraphMode, out string) train.Config {
+	cfg := train.Default()
+	cfg.Model, cfg.BatchSize, cfg.Epochs, cfg.Out, cfg.Workers = mc, 16, 2, out, 2
+	cfg.LR, cfg.WarmupSteps, cfg.WarmupLR = 0.1, 2, 0.03
+	cfg.Schedule = train.Schedule{Kind: "multistep", Steps: []int{4}, Factor: 0.2}
+	cfg.Nesterov, cfg.Recompute, cfg.Graphs = true, recompute, mode
+	return cfg
+}
+
+// graphLaunchedSteps are the steps graphRun's graph run launches.
+var graphLaunchedSteps = []int{1, 3, 4}
+
+// graphMatchesEager trains graphRun with CUDA graphs off and on and
+// requires bitwise the same weights, BN statistics, momentum and losses.
+func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Config, recompute layers.Recompute) {
+	t.Helper()
+	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
+	norm := data.ComputeNormalization(trainDS)
+	// The rates must really change between launches, or a frozen rate passes.
+	c := graphRun(mc, recompute, train.GraphsOn, "")
+	rates := map[float64]bool{}
+	for _, step := range graphLaunchedSteps {
+		rates[c.Schedule.LR(c.LR, step, 6, 3, c.WarmupSteps, c.WarmupLR)] = true
+	}
+	if len(rates) != len(graphLaunchedSteps) || rates[c.LR/10] {
+		t.Fatalf("the launched steps %v run at rates %v: they must all differ, and the warm-up must not be base/10",
+			graphLaunchedSteps, rates)
+	}
+	run := func(mode train.GraphMode) (dir string, c map[string]int64, launches int) {
+		cfg := graphRun(mc, recompute, mode, t.TempDir())
+		tr, err := train.New(cfg, g, trainDS, nil, nil, norm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		before, _ := deviceCounters(t, stats)
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		after, ok := deviceCounters(t, stats)
+		if ok {
+			c = map[string]int64{}
+			for k, v := range after {
+				c[k] = v - before[k]
+			}
+		}
+		return cfg.Out, c, tr.GraphLaunches()
+	}
+	eagerDir, eagerC, eagerLaunches := run(train.GraphsOff)
+	graphDir, graphC, launches := run(train.GraphsOn)
+	// 6 steps: the first (warm-up) and the two short batches run eagerly.
+	if eagerLaunches != 0 || launches != 3 {
+		t.Fatalf("graph launches: eager run %d, graph run %d (want 0 and 3)", eagerLaunches, launches)
+	}
+	runcheck.SameCheckpoints(t, eagerDir, graphDir, "eager", "graph")
+	ma, mb := readMetricsFile(t, eagerDir), readMetricsFile(t, graphDir)
+	if len(ma) != 2 || len(mb) != 2 {
+		t.Fatalf("%d and %d epochs of metrics, want 2", len(ma), len(mb))
+	}
+	for i := range ma {
+		if ma[i].TrainLoss != mb[i].TrainLoss || ma[i].TrainError != mb[i].TrainError || ma[i].FirstConvGrad != mb[i].FirstConvGrad {
+			t.Errorf("epoch %d: eager loss %v error %v grad %v, graph %v %v %v", i+1,
+				ma[i].TrainLoss, ma[i].TrainError, ma[i].FirstConvGrad, mb[i].TrainLoss, mb[i].TrainError, mb[i].FirstConvGrad)
+		}
+	}
+	if graphC == nil {
+		return // a real GPU keeps no counters
+	}
+	if got := graphC["graph_launches"]; got != 3 {
+		t.Errorf("the driver counted %d graph launches, want 3", got)
+	}
+	if eagerC["graph_launches"] != 0 {
+		t.Errorf("the eager run launched %d graphs", eagerC["graph_launches"])
+	}
+	// The same work, but for cuDNN's algorithm searches: the first run
+	// on the backend made them, the second found them cached.
+	work := func(c map[string]int64) int64 {
+		return c["kernels_run"] - c["cudnnFindConvolutionForwardAlgorithmEx"] -
+			c["cudnnFindConvolutionBackwardDataAlgorithmEx"] - c["cudnnFindConvolutionBackwardFilterAlgorithmEx"]
+	}
+	extra := work(graphC) - work(eagerC)
+	if mc.SD == models.SDOff && extra != 0 {
+		t.Errorf("kernels run: graph %d, eager %d; want the same work", work(graphC), work(eagerC))
+	}
+	if mc.SD != models.SDOff {
+		// The same units ran (same masks). The graph run adds one
+		// rehearsal before its capture (models.Network.Rehearse: at
+		// most two steps' kernels, 6 steps run), and at each of its 3
+		// launches the kernel that sets the conditions and a copy per
+		// dropped unit forward and back; TestGraphStepCallsOnDevice
+		// counts a launch exactly.
+		units := int64(mc.Depth) / 2
+		if most := 2*work(eagerC)/6 + 3*(1+2*units); extra < 3 || extra > most {
+			t.Errorf("kernels run: graph %d, eager %d; want between 3 and %d more", work(graphC), work(eagerC), most)
+		}
+		if graphC["conditional_taken"] == 0 {
+			t.Errorf("conditional nodes: no body ran (%d skipped)", graphC["conditional_skipped"])
+		}
+	}
+	t.Logf("host API calls over the run: eager %d, graph %d", eagerC["api_calls"], graphC["api_calls"])
 }
 
 func readMetricsFile(t *testing.T, dir string) []train.Metrics {

@@ -228,7 +228,9 @@ func flag(b bool) uint64 {
 }
 
 // maxGrid caps grid-stride launches: enough blocks to fill any current GPU.
-const maxGrid = 8192
+// A variable only so that tests can shrink it (SetMaxGrid, export_test.go):
+// with one block every grid-stride loop must go round, at any size.
+var maxGrid = 8192
 
 // launch runs kernel name over n elements with a grid-stride grid. Called
 // inside Backend.call; the launch is checked (errors of the kernel itself surface at

@@ -87,8 +87,18 @@ CUDASIM_API void cudasim_count(const char *counter, uint64_t n);
 
 /* Every exported entry point of a simulated library (cu*, cudnn*, cublas*,
  * nvrtc*) calls this first: the "api_calls" counter, the host's calls into
- * NVIDIA's libraries. */
-#define CUDASIM_API_CALL() cudasim_count("api_calls", 1)
+ * NVIDIA's libraries; it also forgets the calling thread's declared
+ * accesses (cudasim_access), which belong to one call. */
+CUDASIM_API void cudasim_api_call(void);
+#define CUDASIM_API_CALL() cudasim_api_call()
+
+/* Cross-stream hazards (cuda/hazard.c): the task the calling thread queues
+ * next with cudasim_enqueue, in this API call, reads (CUDASIM_READ) or
+ * writes (CUDASIM_WRITE) [p, p+bytes) of device memory. cudasim_check
+ * declares its range as read and written; a call that knows better narrows
+ * it with cudasim_access on the same range afterwards. */
+enum { CUDASIM_READ = 1, CUDASIM_WRITE = 2 };
+CUDASIM_API void cudasim_access(cudasim_devptr p, size_t bytes, int mode);
 
 /* The process's seed for simulated non-determinism (CUDASIM_SEED, else a
  * fixed default), so a failing order can be reproduced. */

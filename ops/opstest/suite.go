@@ -85,6 +85,7 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		{"SoftmaxCrossEntropy", s.testSoftmaxCrossEntropy},
 		{"Reduce", s.testReduce},
 		{"SGDUpdate", s.testSGDUpdate},
+		{"NaN", s.testNaN},
 		{"Misuse", s.testMisuse},
 	} {
 		t.Run(g.name, g.f)

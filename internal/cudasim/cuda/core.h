@@ -128,6 +128,22 @@ CUgraphNode cs_graph_record(struct cs_graph *g, const char *call, void (*fn)(voi
  * simulated NVRTC's prelude routes it here, see module.c). */
 void cs_graph_set_conditional(unsigned long long handle, unsigned int value);
 
+/* hazard.c: cross-stream hazards. A stream's identity there comes from
+ * cs_hazard_stream (the legacy stream is 0); cs_hazard_task checks the task
+ * about to be queued on stream id against unordered work of other streams
+ * and records its accesses (launch: a graph launch, all of device memory);
+ * non-zero: a hazard, reported as the sticky error, queue nothing.
+ * Callers of cs_hazard_task hold the stream lock. */
+enum { CS_HZ_LEGACY, CS_HZ_BLOCKING, CS_HZ_NONBLOCKING };
+int cs_hazard_stream(int kind);
+int cs_hazard_task(int id, const char *call, int launch);
+void cs_hazard_host_sync(int id);  /* the host waited for stream id's queued work */
+void cs_hazard_host_sync_all(void); /* the host waited for all queued work */
+void cs_hazard_discard(void);       /* forget the calling thread's declared accesses */
+void cs_hazard_declare_checked(uint64_t p, size_t bytes); /* cudasim_check's range, read and written */
+void cs_hazard_kernel_arg(uint64_t p);                    /* a kernel's pointer parameter */
+size_t cs_alloc_tail(uint64_t p); /* memory.c: bytes from p to the end of its live allocation, 0 if none */
+
 /* stats.c */
 void cs_count_api(void); /* one exported entry point called (the "api_calls" counter) */
 void cs_stats_write(void);

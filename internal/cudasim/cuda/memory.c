@@ -233,7 +233,10 @@ static char *lookup(uint64_t p, size_t bytes, char *why, size_t whylen) {
 CS_API int cudasim_check(cudasim_devptr p, size_t bytes, const char *call) {
 	char why[256];
 	if (p == 0 && bytes == 0) return 1;
-	if (lookup(p, bytes, why, sizeof why) != NULL) return 1;
+	if (lookup(p, bytes, why, sizeof why) != NULL) {
+		cs_hazard_declare_checked(p, bytes);
+		return 1;
+	}
 	cudasim_fail(CUDASIM_ERROR_ILLEGAL_ADDRESS, call, "%s", why);
 	return 0;
 }
@@ -244,6 +247,14 @@ CS_API void *cudasim_host(cudasim_devptr p, size_t bytes, const char *call) {
 	void *h = lookup(p, bytes, why, sizeof why);
 	if (h == NULL) cudasim_fail(CUDASIM_ERROR_ILLEGAL_ADDRESS, call, "%s", why);
 	return h;
+}
+
+size_t cs_alloc_tail(uint64_t p) {
+	pthread_mutex_lock(&mu);
+	struct alloc *a = find(p);
+	size_t n = a != NULL && a->live && p < a->dev + a->size ? a->dev + a->size - p : 0;
+	pthread_mutex_unlock(&mu);
+	return n;
 }
 
 void *cs_translate(uint64_t p, int *ok, char *why, size_t whylen) {

@@ -519,6 +519,12 @@ CS_API CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
 	l->f = f;
 	l->grid[0] = gridDimX, l->grid[1] = gridDimY, l->grid[2] = gridDimZ;
 	l->block[0] = blockDimX, l->block[1] = blockDimY, l->block[2] = blockDimZ;
+	for (int i = 0; i < k->nparams; i++) { /* cross-stream hazards: each pointer read and written (hazard.c) */
+		uint64_t dev;
+		if (!k->is_ptr[i]) continue;
+		memcpy(&dev, l->vals + l->off[i], sizeof dev);
+		cs_hazard_kernel_arg(dev);
+	}
 	cudasim_count("kernel_launches", 1);
 	char counter[64];
 	snprintf(counter, sizeof counter, "kernel:%s", k->name);

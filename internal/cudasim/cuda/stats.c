@@ -42,6 +42,11 @@ CS_API void cudasim_count(const char *counter, uint64_t n) {
 
 void cs_count_api(void) { CUDASIM_API_CALL(); }
 
+CS_API void cudasim_api_call(void) {
+	cs_hazard_discard();
+	cudasim_count("api_calls", 1);
+}
+
 static void json_string(FILE *f, const char *s) {
 	fputc('"', f);
 	for (; *s; s++) {

@@ -10,7 +10,9 @@
  * (default 20) unless the host waits for it, so that a host read of a
  * device-to-host copy's destination before cuStreamSynchronize sees the
  * old contents, and a pinned buffer rewritten before its upload ran
- * uploads the new contents, as on a GPU, but reliably.
+ * uploads the new contents, as on a GPU, but reliably. Since the one FIFO
+ * would serialise racing streams for free, every task is checked against
+ * other streams' unfinished work when it is queued (hazard.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ struct cudasim_stream {
 	uint32_t magic;
 	int live;
 	unsigned int flags;    /* cuStreamCreate's: CU_STREAM_NON_BLOCKING or not */
+	int hz;                /* its identity in hazard.c (the legacy stream: 0) */
 	uint64_t queued, done; /* tasks, guarded by mu */
 	struct cudasim_stream *next;
 	/* Stream capture (graph.c), guarded by mu: status is one of
@@ -110,6 +113,7 @@ static void *work_loop(void *unused) {
 }
 
 void cs_streams_init(void) {
+	cs_hazard_stream(CS_HZ_LEGACY);
 	delay_ms = cudasim_strict() ? (long)cs_env_bytes("CUDASIM_DELAY_MS", 20) : 0;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -204,6 +208,11 @@ static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void 
 			"the capture is invalidated", call);
 		return CUDA_ERROR_STREAM_CAPTURE_IMPLICIT;
 	}
+	if (cs_hazard_task(st->hz, call, launch)) {
+		pthread_mutex_unlock(&mu);
+		free(t);
+		return CUDASIM_ERROR_LAUNCH_FAILED;
+	}
 	st->queued++;
 	queued_all++;
 	if (tail) tail->next = t;
@@ -215,7 +224,9 @@ static int enqueue(cudasim_stream s, const char *call, void (*fn)(void *), void 
 }
 
 CS_API int cudasim_enqueue(cudasim_stream s, const char *call, void (*fn)(void *arg), void *arg) {
-	return enqueue(s, call, fn, arg, NULL, 0);
+	int r = enqueue(s, call, fn, arg, NULL, 0);
+	cs_hazard_discard(); /* queued, recorded into a graph, or refused: the declared accesses are spent */
+	return r;
 }
 
 int cs_enqueue_graph(cudasim_stream s, void (*run)(void *), void (*release)(void *), void *arg) {
@@ -238,6 +249,7 @@ void cs_drain(void) {
 	uint64_t target = queued_all;
 	pthread_mutex_unlock(&mu);
 	wait_for(&done_all, target);
+	cs_hazard_host_sync_all();
 }
 
 /* cuStreamCreate: Flags are CU_STREAM_DEFAULT (0) or CU_STREAM_NON_BLOCKING (1). */
@@ -251,6 +263,7 @@ CS_API CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags) {
 	s->magic = STREAM_MAGIC;
 	s->live = 1;
 	s->flags = Flags;
+	s->hz = cs_hazard_stream(Flags & 1 ? CS_HZ_NONBLOCKING : CS_HZ_BLOCKING);
 	pthread_mutex_lock(&mu);
 	s->next = streams;
 	streams = s;
@@ -311,6 +324,7 @@ CS_API CUresult cuStreamSynchronize(CUstream hStream) {
 	}
 	cudasim_count("stream_syncs", 1);
 	wait_for(&s->done, target);
+	cs_hazard_host_sync(s->hz);
 	cs_stats_write();
 	int sticky = cudasim_sticky();
 	return sticky ? (CUresult)sticky : CUDA_SUCCESS;
@@ -391,6 +405,7 @@ CS_API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost,
 	if (r == CUDA_SUCCESS) r = host_side(call, srcHost, ByteCount, hStream);
 	if (r != CUDA_SUCCESS) return r;
 	if (!cudasim_check(dstDevice, ByteCount, call)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+	cudasim_access(dstDevice, ByteCount, CUDASIM_WRITE);
 	struct copy *c = calloc(1, sizeof *c);
 	c->dev = dstDevice;
 	c->hostp = (void *)srcHost;
@@ -408,6 +423,7 @@ CS_API CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_
 	if (r == CUDA_SUCCESS) r = host_side(call, dstHost, ByteCount, hStream);
 	if (r != CUDA_SUCCESS) return r;
 	if (!cudasim_check(srcDevice, ByteCount, call)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+	cudasim_access(srcDevice, ByteCount, CUDASIM_READ);
 	struct copy *c = calloc(1, sizeof *c);
 	c->dev = srcDevice;
 	c->hostp = dstHost;
@@ -426,6 +442,8 @@ CS_API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevic
 	if (!cs_stream_valid(hStream)) return CUDA_ERROR_INVALID_HANDLE;
 	if (!cudasim_check(dstDevice, ByteCount, call) || !cudasim_check(srcDevice, ByteCount, call))
 		return CUDA_ERROR_ILLEGAL_ADDRESS;
+	cudasim_access(srcDevice, ByteCount, CUDASIM_READ);
+	cudasim_access(dstDevice, ByteCount, CUDASIM_WRITE);
 	struct copy *c = calloc(1, sizeof *c);
 	c->dev = dstDevice;
 	c->dev2 = srcDevice;
@@ -445,6 +463,7 @@ CS_API CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t 
 	if (!cs_stream_valid(hStream)) return CUDA_ERROR_INVALID_HANDLE;
 	if (dstDevice % 4 != 0) return CUDA_ERROR_INVALID_VALUE;
 	if (!cudasim_check(dstDevice, N * 4, call)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+	cudasim_access(dstDevice, N * 4, CUDASIM_WRITE);
 	struct copy *c = calloc(1, sizeof *c);
 	c->dev = dstDevice;
 	c->n = N;
