@@ -243,12 +243,12 @@ func TestLeftoverTempFilesRemoved(t *testing.T) {
 	if _, stderr, code := run(t, tiny(data, out, "--epochs", "1")...); code != 0 {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
-	left := filepath.Join(out, ".last.safetensors.tmp-4242")
-	os.WriteFile(left, []byte("half a checkpoint"), 0o600)
-	lock, err := train.LockRun(out) // another process trains here
+	lock, err := train.LockRun(out) // another process trains here...
 	if err != nil {
 		t.Fatal(err)
 	}
+	left := filepath.Join(out, ".last.safetensors.tmp-4242") // ...and is writing its checkpoint
+	os.WriteFile(left, []byte("half a checkpoint"), 0o600)
 	if _, _, code := run(t, "train", "--resume", out); code == 0 || !exists(left) {
 		t.Errorf("a resume refused by the lock: exit %d, leftover there: %v", code, exists(left))
 	}
