@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 
+	"github.com/deepres/deepres/checkpoint"
 	"github.com/deepres/deepres/internal/atomicfile"
 )
 
@@ -103,4 +105,28 @@ func RunCommand(dir string) []string {
 		return nil
 	}
 	return h.Command
+}
+
+// dropBestAhead removes dir/best.safetensors when it was written past step,
+// the position of the checkpoint a resume continues from: the resume cuts
+// the log's lines past that checkpoint, and best.safetensors must go with
+// them, or it would stand for epochs the log no longer has (and, under
+// --override, for a future the run never reaches). The run continues from
+// the best error recorded at step, so replaying the same epochs writes the
+// same best.safetensors again. It returns a note for the user, "" if
+// nothing was removed. An unreadable best.safetensors is left alone.
+func dropBestAhead(dir string, step int) (string, error) {
+	path := filepath.Join(dir, "best.safetensors")
+	f, err := checkpoint.Read(path)
+	if err != nil {
+		return "", nil
+	}
+	best, err := strconv.Atoi(f.Meta["step"])
+	if err != nil || best <= step {
+		return "", nil
+	}
+	if err := os.Remove(path); err != nil {
+		return "", fmt.Errorf("remove %s, written past the checkpoint: %w", path, err)
+	}
+	return fmt.Sprintf("removed %s: it was written at step %d, past last.safetensors (step %d), whose epochs are run again and write it again", path, best, step), nil
 }

@@ -65,6 +65,7 @@ type Trainer struct {
 	gs          graphStep
 	launches    int    // steps run as one graph launch
 	graphNote   string // why steps are not captured, said once when the run starts
+	resumeNote  string // what Resume changed in the run folder, said when the run starts
 }
 
 // New builds the network on b for cfg and allocates everything a step
@@ -168,9 +169,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if t.graphNote != "" {
-		t.logf("%s", t.graphNote)
-		t.graphNote = ""
+	for _, note := range []*string{&t.graphNote, &t.resumeNote} {
+		if *note != "" {
+			t.logf("%s", *note)
+			*note = ""
+		}
 	}
 	pad := cfg.Pad
 	if pad == "" {

@@ -45,7 +45,7 @@ func TestSIGKILLLoop(t *testing.T) {
 	// rewritten now and then, not only in the first epochs.
 	writeCIFAR(t, data, 4, 1) // 20 training images: 3 steps an epoch at batch 8, the last one short
 	fresh := []string{"train", "--model", "resnet-8", "--dataset", "cifar10", "--data", data, "--device", "cpu",
-		"--batch-size", "8", "--epochs", "80", "--checkpoint-every", "2", "--lr", "0.05", "--out", out, "--overwrite"}
+		"--batch-size", "8", "--epochs", "100", "--checkpoint-every", "2", "--lr", "0.05", "--out", out, "--overwrite"}
 
 	// The uninterrupted run, at the same path (the checkpoint records it).
 	if _, stderr, code := run(t, fresh...); code != 0 {
@@ -67,8 +67,13 @@ func TestSIGKILLLoop(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		point := ""
-		if r.IntN(2) == 0 {
+		switch {
+		case kills < len(points): // each point once first (the first epoch always writes best.safetensors)
+			point = points[kills]
+		case r.IntN(2) == 0:
 			point = points[r.IntN(len(points))]
+		}
+		if point != "" {
 			cmd.Env = append(os.Environ(), fmt.Sprintf("DEEPRES_TEST_KILL=%s:1", point))
 		}
 		if err := cmd.Start(); err != nil {
@@ -79,8 +84,12 @@ func TestSIGKILLLoop(t *testing.T) {
 		// A timed kill, also the fallback of a point the run may not reach
 		// again (best.safetensors once the error stops falling).
 		wait := time.Duration(r.IntN(300)) * time.Millisecond
-		if point != "" {
-			wait = 2 * time.Second
+		switch point {
+		case "": // a random moment
+		case "best": // reached only when the error falls: a short wait, then a timed kill
+			wait = 800 * time.Millisecond
+		default: // reached within two epochs of the start
+			wait = 10 * time.Second
 		}
 		var err error
 		select {
@@ -118,7 +127,7 @@ func TestSIGKILLLoop(t *testing.T) {
 	t.Logf("%d SIGKILLs (%v at the epoch's writes, the rest at random moments), %d times with a torn write's debris", kills, pointKills, debris)
 	for _, p := range points {
 		if pointKills[p] == 0 {
-			t.Errorf("no kill at %q: the seed's sequence missed it", p)
+			t.Errorf("no kill at %q: the hook did not fire", p)
 		}
 	}
 	for _, f := range []string{"last.safetensors", "best.safetensors"} {
