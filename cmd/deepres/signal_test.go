@@ -195,3 +195,37 @@ func TestInterruptWhileLoading(t *testing.T) {
 		})
 	}
 }
+
+// Under nohup (SIGHUP ignored when deepres starts) a hang-up does not stop
+// the run; SIGTERM still does, at a checkpoint.
+func TestNohupIgnoresHangup(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 4)
+	cmd := exec.Command("bash", "-c", `trap '' HUP; exec "$@"`, "bash", binary, "train", "--model", "resnet-8", "--dataset", "folder",
+		"--data", data, "--device", "cpu", "--epochs", "100000", "--batch-size", "4", "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !exists(filepath.Join(out, "last.safetensors")) {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint in 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	cmd.Process.Signal(syscall.SIGHUP)
+	select {
+	case err := <-done:
+		t.Fatalf("SIGHUP under nohup stopped the run: %v", err)
+	case <-time.After(2 * time.Second):
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := <-done
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 75 {
+		t.Errorf("SIGTERM after an ignored SIGHUP: %v, want exit 75", err)
+	}
+}

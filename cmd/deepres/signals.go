@@ -40,16 +40,18 @@ type runSignals struct {
 	started bool
 }
 
-// catchSignals installs the handlers. A signal the process was started
-// with ignored (nohup's SIGHUP, SIGQUIT for a background job) stays
-// ignored: Notify would otherwise enable it (os/signal, "If the program
-// was started with SIGHUP or SIGINT disabled").
+// catchSignals installs the handlers. SIGHUP or SIGPIPE the process was
+// started with ignored (nohup's SIGHUP) stays ignored: Notify would
+// otherwise enable it (os/signal, "If the program was started with SIGHUP
+// or SIGINT disabled"). SIGINT is caught as before (a background job of a
+// script starts with it ignored, and Ctrl-C must still stop it at a
+// checkpoint); Go's runtime catches SIGQUIT whatever the parent set.
 func catchSignals() *runSignals {
 	s := &runSignals{}
 	s.Context, s.cancel = context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 4)
 	for _, sig := range append(stopSignals, syscall.SIGQUIT) {
-		if sig == os.Interrupt || !signal.Ignored(sig) {
+		if sig == os.Interrupt || sig == syscall.SIGQUIT || !signal.Ignored(sig) {
 			signal.Notify(ch, sig)
 		}
 	}
