@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/deepres/deepres/internal/atomicfile"
 )
 
 // LockFile is the run folder's lock: held (flock) by the one process that
@@ -21,7 +23,13 @@ const LockFile = "run.lock"
 var RunFiles = []string{"last.safetensors", "best.safetensors", "metrics.jsonl"}
 
 // RunLock is an exclusive lock on a run folder for the life of a process.
-type RunLock struct{ f *os.File }
+type RunLock struct {
+	f *os.File
+	// Leftovers are the temporary files (of checkpoints, metrics) that a
+	// process killed while writing them left in the folder, removed when
+	// the lock was taken.
+	Leftovers []string
+}
 
 // LockRun creates dir if needed and takes its lock without waiting. It
 // fails, naming the other process, when one already trains there, and
@@ -57,7 +65,14 @@ func LockRun(dir string) (*RunLock, error) {
 		f.Close()
 		return nil, fmt.Errorf("run folder %s cannot be written: %w", dir, err)
 	}
-	return &RunLock{f}, nil
+	// Only now: while another process holds the lock, its temporary files
+	// are writes in flight, not leftovers.
+	left, err := atomicfile.RemoveLeftovers(dir)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("run folder %s: remove a killed process's temporary files: %w", dir, err)
+	}
+	return &RunLock{f: f, Leftovers: left}, nil
 }
 
 // Close releases the lock. Idempotent.

@@ -210,6 +210,11 @@ func (t *Trainer) resume(dir string) error {
 	net.Env.DropoutSeed = ds
 	t.rng = rand.New(t.pcg)
 	t.lastGood = t.pos.Step
+	// best.safetensors first: a kill between the two must not leave it
+	// ahead of the cut log.
+	if t.resumeNote, err = dropBestAhead(dir, t.pos.Step); err != nil {
+		return err
+	}
 	if err := truncateMetrics(dir, t.pos.Epoch); err != nil {
 		return err
 	}

@@ -40,6 +40,14 @@ type Trainer struct {
 	// one line per epoch and notes. Neither may block for long.
 	Progress func(Progress)
 	Logf     func(format string, args ...any)
+	// Command is the command line that started the run, recorded in the
+	// metrics header so that a folder left without a checkpoint can say how
+	// to start it again.
+	Command []string
+	// Fault, if set, is called at named points of an epoch's end ("metrics",
+	// "metrics-synced", "best", "last"): crash tests kill the process there
+	// (DEEPRES_TEST_KILL in cmd/deepres).
+	Fault func(point string)
 
 	b           ops.Backend
 	pcg         *rand.PCG
@@ -57,6 +65,7 @@ type Trainer struct {
 	gs          graphStep
 	launches    int    // steps run as one graph launch
 	graphNote   string // why steps are not captured, said once when the run starts
+	resumeNote  string // what Resume changed in the run folder, said when the run starts
 }
 
 // New builds the network on b for cfg and allocates everything a step
@@ -133,6 +142,12 @@ func (t *Trainer) Position() int { return t.pos.Step }
 // TotalSteps is the length of the run in iterations.
 func (t *Trainer) TotalSteps() int { return t.totalSteps }
 
+func (t *Trainer) fault(point string) {
+	if t.Fault != nil {
+		t.Fault(point)
+	}
+}
+
 func (t *Trainer) logf(format string, args ...any) {
 	if t.Logf != nil {
 		t.Logf(format, args...)
@@ -150,13 +165,15 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return fmt.Errorf("create run folder: %w", err)
 	}
 	if t.pos.Step == 0 {
-		if err := writeRunHeader(cfg); err != nil {
+		if err := writeRunHeader(cfg, t.Command); err != nil {
 			return err
 		}
 	}
-	if t.graphNote != "" {
-		t.logf("%s", t.graphNote)
-		t.graphNote = ""
+	for _, note := range []*string{&t.graphNote, &t.resumeNote} {
+		if *note != "" {
+			t.logf("%s", *note)
+			*note = ""
+		}
 	}
 	pad := cfg.Pad
 	if pad == "" {
@@ -356,32 +373,33 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 	// now resumes there.
 	p.Epoch++
 	p.Batch, p.LossSum, p.CorrectSum, p.GradAbsSum, p.Seen, p.GradSteps = 0, 0, 0, 0, 0, 0
-	if !math.IsNaN(watch) && watch < float64(p.Best) {
+	best := !math.IsNaN(watch) && watch < float64(p.Best)
+	m.CheckpointBest = best
+	line, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("metrics of epoch %d: %w", m.Epoch, err)
+	}
+	// The log first, synced, then the checkpoints that cover the epoch: a
+	// kill or a full disk between the two leaves a line ahead of the
+	// checkpoint, which a resume cuts and writes again identically, never
+	// a checkpoint ahead of the log, whose line would be lost for good.
+	t.fault("metrics")
+	if err := appendMetrics(cfg.Out, line); err != nil {
+		return err
+	}
+	t.fault("metrics-synced")
+	if best {
 		p.Best = jsonFloat(watch)
-		m.CheckpointBest = true
 		if err := t.save(filepath.Join(cfg.Out, "best.safetensors")); err != nil {
 			return err
 		}
+		t.fault("best")
 	}
 	if cfg.CheckpointEvery > 0 && p.Epoch%cfg.CheckpointEvery == 0 {
 		if err := t.save(filepath.Join(cfg.Out, "last.safetensors")); err != nil {
 			return err
 		}
-	}
-	line, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("metrics of epoch %d: %w", m.Epoch, err)
-	}
-	f, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("metrics: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		t.fault("last")
 	}
 	msg := fmt.Sprintf("epoch %d/%d  step %d  lr %.4g  train loss %.4f err %.2f%%", m.Epoch, (t.totalSteps+t.perEpoch-1)/t.perEpoch, m.Step, lr, m.TrainLoss, 100*m.TrainError)
 	if m.TestError != nil {

@@ -62,8 +62,9 @@ func main() {
 	os.Exit(2)
 }
 
-// exitInterrupted is the status of a run stopped by SIGINT or SIGTERM after
-// writing its checkpoint: EX_TEMPFAIL of BSD's sysexits.h ("a temporary
+// exitInterrupted is the status of a run stopped by SIGINT, SIGTERM, SIGHUP
+// or SIGPIPE after writing its checkpoint, or before training started
+// (signals.go): EX_TEMPFAIL of BSD's sysexits.h ("a temporary
 // failure ... the user is invited to retry later"), so that a driver or a
 // Slurm batch script can tell "resume me" (75) from "failed" (1) and "bad
 // command line" (2); scripts/experiments/run.sh requeues on it.

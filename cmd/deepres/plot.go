@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -31,11 +31,17 @@ func runPlot(args []string) error {
 	if len(runs) == 0 {
 		return usagef("plot: give at least one run folder")
 	}
+	if err := checkOutput(*out, ".png", ".svg", ".pdf"); err != nil {
+		return err
+	}
 	var series []namedSeries
 	for i, dir := range runs {
 		recs, err := readMetrics(dir)
 		if err != nil {
 			return err
+		}
+		if gap := metricsGap(dir, recs); gap != "" {
+			fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", gap)
 		}
 		xy := metricSeries(recs, *metric)
 		if len(xy) == 0 {
@@ -69,21 +75,18 @@ func runLabel(runs []string, i int) string {
 
 // readMetrics reads dir/metrics.jsonl: one record per epoch with the numeric
 // fields by JSON name, after the run's header line. A torn last line (a run
-// killed mid-write) is ignored.
+// killed mid-write) is ignored. Lines may be of any length: the file is
+// read whole (one line per epoch: kilobytes).
 func readMetrics(dir string) ([]map[string]float64, error) {
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	path := filepath.Join(dir, "metrics.jsonl")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var recs []map[string]float64
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
 	var bad error
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
+	for i, line := range strings.Split(string(b), "\n") {
+		text := strings.TrimSpace(line)
 		if text == "" {
 			continue
 		}
@@ -92,7 +95,7 @@ func readMetrics(dir string) ([]map[string]float64, error) {
 		}
 		var raw map[string]any
 		if err := json.Unmarshal([]byte(text), &raw); err != nil {
-			bad = fmt.Errorf("%s line %d: %w", f.Name(), line, err)
+			bad = fmt.Errorf("%s line %d: %w", path, i+1, err)
 			continue
 		}
 		if _, header := raw["run"]; header { // the run's configuration (train.RunHeader), not an epoch
@@ -106,7 +109,37 @@ func readMetrics(dir string) ([]map[string]float64, error) {
 		}
 		recs = append(recs, rec)
 	}
-	return recs, sc.Err()
+	return recs, nil
+}
+
+// metricsGap names the epochs missing from a run's records (epochs count
+// from 1 without a hole): "PATH: no line for epoch 2". A gap is history
+// lost for good, by a deepres that appended an epoch's line after the
+// checkpoint covering it and was killed between the two; "" if none.
+func metricsGap(dir string, recs []map[string]float64) string {
+	have := map[int]bool{}
+	last := 0
+	for _, r := range recs {
+		if e, ok := r["epoch"]; ok {
+			have[int(e)] = true
+			last = max(last, int(e))
+		}
+	}
+	var missing []string
+	for e := 1; e <= last; e++ {
+		if !have[e] {
+			missing = append(missing, strconv.Itoa(e))
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	plural := ""
+	if len(missing) > 1 {
+		plural = "s"
+	}
+	return fmt.Sprintf("%s: no line for epoch%s %s (lost for good by a run killed between a checkpoint and its metrics line; the curves skip it)",
+		filepath.Join(dir, "metrics.jsonl"), plural, strings.Join(missing, ", "))
 }
 
 // isErrorMetric reports fields that are fractions shown in percent.
@@ -191,7 +224,7 @@ func linePlot(title, ylabel string, series []namedSeries, logY bool, file string
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	return p.Save(8*vg.Inch, 5*vg.Inch, file)
+	return savePlot(p, 8*vg.Inch, 5*vg.Inch, file)
 }
 
 // gridHeat is a heat map grid with categorical axes: z[r][c] at (col c, row r).
@@ -262,5 +295,5 @@ func heatPlot(title, xlabel, ylabel string, xticks, yticks []string, z [][]float
 	p.Y.Tick.Marker = ticks(yticks)
 	p.X.Min, p.X.Max = -0.5, float64(len(xticks))-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(len(yticks))-0.5
-	return p.Save(6*vg.Inch, 5*vg.Inch, file)
+	return savePlot(p, 6*vg.Inch, 5*vg.Inch, file)
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/deepres/deepres/internal/atomicfile"
 )
 
 // parsePositional parses flags that come with positional arguments, turning
@@ -75,10 +77,19 @@ type rowResult struct {
 	runs []seedRun
 }
 
+// results are a results folder's runs by study, and what the report must
+// say about the runs themselves.
+type results struct {
+	studies map[string][]*rowResult
+	gaps    []string // metricsGap of each run with one
+	waiting []string // run folders whose metrics.jsonl has no epoch yet
+}
+
 // collectResults finds every run folder (one holding metrics.jsonl) under
 // root and groups the runs by study and row.
-func collectResults(root string) (map[string][]*rowResult, error) {
+func collectResults(root string) (*results, error) {
 	studies := map[string][]*rowResult{}
+	res := &results{studies: studies}
 	byKey := map[[2]string]*rowResult{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -113,7 +124,11 @@ func collectResults(root string) (map[string][]*rowResult, error) {
 			return err
 		}
 		if len(recs) == 0 {
-			return nil // started but no epoch finished yet
+			res.waiting = append(res.waiting, dir) // started but no epoch finished yet
+			return nil
+		}
+		if gap := metricsGap(dir, recs); gap != "" {
+			res.gaps = append(res.gaps, gap)
 		}
 		k := [2]string{info.Study, info.Row}
 		r := byKey[k]
@@ -134,7 +149,7 @@ func collectResults(root string) (map[string][]*rowResult, error) {
 	for _, rows := range studies {
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].info.Index < rows[j].info.Index })
 	}
-	return studies, err
+	return res, err
 }
 
 var paramsRE = regexp.MustCompile(`\((\d+) parameters\)`)
@@ -309,12 +324,23 @@ var gridRE = regexp.MustCompile(`^sdgrid depth=(\d+) pL=([0-9.]+) rule=(\w+)$`)
 // writeReport writes the markdown report to out and its plots next to it;
 // it returns the files written.
 func writeReport(root, out string) ([]string, error) {
-	studies, err := collectResults(root)
+	if err := checkOutput(out, ".md"); err != nil {
+		return nil, err
+	}
+	res, err := collectResults(root)
 	if err != nil {
 		return nil, err
 	}
+	studies := res.studies
+	if len(studies) == 0 && len(res.waiting) > 0 {
+		return nil, fmt.Errorf("%s: no epoch has finished yet in any run (%d run folder(s) whose metrics.jsonl holds only the run's header, e.g. %s)",
+			root, len(res.waiting), res.waiting[0])
+	}
 	if len(studies) == 0 {
 		return nil, fmt.Errorf("%s: no run folders with metrics.jsonl", root)
+	}
+	for _, g := range res.gaps {
+		fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", g)
 	}
 	names := make([]string, 0, len(studies))
 	for s := range studies {
@@ -407,7 +433,13 @@ func writeReport(root, out string) ([]string, error) {
 			}
 		}
 	}
-	if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
+	if len(res.gaps) > 0 {
+		fmt.Fprintf(&md, "\n## Gaps in the runs' histories\n\n")
+		for _, g := range res.gaps {
+			fmt.Fprintf(&md, "- %s\n", g)
+		}
+	}
+	if err := atomicfile.WriteFile(out, []byte(md.String())); err != nil {
 		return written, err
 	}
 	return append([]string{out}, written...), nil

@@ -70,17 +70,30 @@ type resumeOptions struct {
 
 // resumeRun continues the run in dir with the configuration it was started
 // with, after locking the folder.
-func resumeRun(dir string, o resumeOptions) error {
+func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 	if st, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("--resume %s: not a run folder: %w", dir, err)
 	} else if !st.IsDir() {
 		return fmt.Errorf("--resume %s: a file, not a run folder; HINT: give the folder the run writes to: deepres train --resume %s", dir, filepath.Dir(dir))
+	}
+	// Before locking, which would leave run.lock in a folder that is no
+	// run (a data folder, where it then reads as an unexpected file).
+	found, err := train.HoldsRun(dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(found) == 0:
+		return fmt.Errorf("--resume %s: no run here (no last.safetensors, metrics.jsonl or best.safetensors); give the folder deepres train --out wrote", dir)
+	case !slices.Contains(found, "last.safetensors"):
+		return deadEnd(dir, found, train.RunCommand(dir))
 	}
 	lock, err := train.LockRun(dir)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
+	noteLeftovers(dir, lock)
 	cfg, step, notes, err := train.ReadRunConfig(dir)
 	if err != nil {
 		return err
@@ -159,6 +172,11 @@ func resumeRun(dir string, o resumeOptions) error {
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
+	if recs, err := readMetrics(dir); err == nil {
+		if gap := metricsGap(dir, recs); gap != "" {
+			fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", gap)
+		}
+	}
 	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute)
 	// A finished run is not an error (a driver may resume every run of a
 	// study, and a requeued job its own): exit 0, saying so, and write
@@ -171,5 +189,5 @@ func resumeRun(dir string, o resumeOptions) error {
 	for _, p := range pairs {
 		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
 	}
-	return runTrainer(t)
+	return runTrainer(t, sigs)
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -21,6 +19,7 @@ import (
 )
 
 func runTrain(args []string) error {
+	sigs := catchSignals() // first: a signal during loading is "run me again" (75), not 143
 	fs := newFlags("train", "--model M --dataset D --data DIR [flags]")
 	var mf modelFlags
 	mf.add(fs)
@@ -98,7 +97,7 @@ func runTrain(args []string) error {
 		if fs.Changed("data") {
 			o.dataDir = *dir
 		}
-		return resumeRun(*resume, o)
+		return resumeRun(*resume, o, sigs)
 	}
 	if fs.Changed("classes") {
 		return usagef("--classes is for init and bench: train takes the number of classes from the dataset")
@@ -191,6 +190,7 @@ func runTrain(args []string) error {
 		return err
 	}
 	defer lock.Close()
+	noteLeftovers(cfg.Out, lock)
 	cfg.Math = *math
 	t, b, err := newTrainer(cfg, *device, cfg.Math, kind, trainDS, valDS, testDS)
 	if err != nil {
@@ -226,7 +226,8 @@ func runTrain(args []string) error {
 	if presetLine != "" {
 		fmt.Fprintf(os.Stderr, "deepres: %s\n", presetLine)
 	}
-	return runTrainer(t)
+	t.Command = append([]string{"deepres"}, os.Args[1:]...)
+	return runTrainer(t, sigs)
 }
 
 func loadSplits(kind data.Kind, dir string) (trainDS, testDS *data.Dataset, err error) {
@@ -239,16 +240,23 @@ func loadSplits(kind data.Kind, dir string) (trainDS, testDS *data.Dataset, err 
 	if testDS, err = data.Load(kind, dir, data.Test); err != nil {
 		return nil, nil, err
 	}
+	// Up front: an empty training split has no steps, and an empty test
+	// split would fail only after a whole epoch.
+	for _, ds := range []*data.Dataset{trainDS, testDS} {
+		if ds.N == 0 {
+			return nil, nil, fmt.Errorf("%s: %s (%s) holds no images; a run needs images in both splits", dir, ds.Name, kind)
+		}
+	}
 	if !slices.Equal(trainDS.Classes, testDS.Classes) {
 		return nil, nil, fmt.Errorf("%s: the train split's classes %v differ from the test split's %v", dir, trainDS.Classes, testDS.Classes)
 	}
 	return trainDS, testDS, nil
 }
 
-// runTrainer runs t with a progress display and signal handling.
-func runTrainer(t *train.Trainer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// runTrainer runs t with a progress display; from here on, a stop signal
+// ends the run at a checkpoint.
+func runTrainer(t *train.Trainer, sigs *runSignals) error {
+	t.Fault = faultFromEnv()
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
 	t.Logf = func(format string, args ...any) {
 		if tty {
@@ -281,7 +289,8 @@ func runTrainer(t *train.Trainer) error {
 			fmt.Fprintln(os.Stderr, line)
 		}
 	}
-	err := t.Run(ctx)
+	sigs.start()
+	err := t.Run(sigs.Context)
 	if tty {
 		fmt.Fprint(os.Stderr, "\r\033[K")
 	}

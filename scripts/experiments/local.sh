@@ -139,6 +139,10 @@ run_local() {
 			fi
 			rc=0
 			wait "${slot_pid[$s]}" || rc=$?
+			# Killed by the SIGTERM we passed on before deepres could catch it
+			# (its first instants): nothing was trained, so it is "resume me"
+			# like 75, never a failure (which would skip the run next time).
+			[[ $rc -gt 128 && $interrupted == 1 ]] && rc=75
 			settle "${slot_task[$s]}" "$rc"
 			case $rc in
 			0) say "[${slot_label[$s]}] done: ${slot_name[$s]}" ;;

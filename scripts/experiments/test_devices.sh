@@ -6,7 +6,9 @@
 #    75); running the same command again resumes them, and their checkpoints
 #    end byte-identical to uninterrupted runs';
 # 3. bad --devices and flag combinations are usage errors (exit 2);
-# 4. --slurm --dry-run prints the batch script (no Slurm needed).
+# 4. --slurm --dry-run prints the batch script (no Slurm needed);
+# 5. runs that SIGTERM kills before deepres catches it are resumable, not
+#    failed.
 #
 #   DEEPRES=/path/to/deepres bash scripts/experiments/test_devices.sh
 set -euo pipefail
@@ -86,4 +88,28 @@ script=$(bash "$here/run.sh" table1 --quick --out "$W/dry" --slurm --dry-run 2>"
 grep -q -- "--gres" <<<"$script" && fail "--quick runs on the CPU, but the batch script asks for a GPU: $script"
 grep -qF -- "--quick" <<<"$script" || fail "--dry-run --quick: the task does not get --quick: $script"
 echo "test_devices: 4. --slurm --dry-run: the batch script" >&2
+# ---- 5. an interrupt before deepres catches signals is "resume me", not a failure ----
+# A stand-in deepres that dies of the driver's SIGTERM (exit 143), as one in
+# its first instants does, before its handlers are installed.
+stub=$W/stub-deepres
+mkdir "$W/started"
+printf '#!/usr/bin/env bash\n[[ $1 == train ]] && touch %q/$$ && exec sleep 60\nexit 1\n' "$W/started" >"$stub"
+chmod +x "$stub"
+DEEPRES=$stub bash "$here/run.sh" table1 --small --dataset folder --data "$W/seq/quick-data" --epochs 8 --out "$W/early" --devices cpu:2 >"$W/early.log" 2>&1 &
+driver=$!
+t0=$SECONDS
+until [[ $(ls "$W/started" | wc -l) -ge 2 ]]; do
+	((SECONDS - t0 < 30)) || fail "the stand-in runs did not start: $(cat "$W/early.log")"
+	sleep 0.05
+done
+kill -TERM "$driver"
+rc=0
+wait "$driver" || rc=$?
+driver=""
+[[ $rc == 75 ]] || fail "driver interrupted while its runs start: exit $rc, want 75: $(cat "$W/early.log")"
+if compgen -G "$W/early/table1/*/seed-0/failed" >/dev/null; then
+	fail "runs killed before they caught the signal were marked failed: $(cat "$W"/early/table1/*/seed-0/failed)"
+fi
+grep -q "FAILED" "$W/early.log" && fail "the driver calls an interrupted start a failure: $(cat "$W/early.log")"
+echo "test_devices: 5. runs stopped before catching signals: resumable, not failed" >&2
 echo "test_devices: PASS in $((SECONDS - started)) s" >&2
