@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -9,12 +8,12 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/deepres/deepres/internal/atomicfile"
 
 	"gorgonia.org/tensor"
 )
@@ -57,7 +56,9 @@ func Write(path string, tensors map[string]*tensor.Dense, meta map[string]string
 	}
 	meta[ChecksumKey] = checksum(meta, digests)
 	header := encodeHeader(entries, meta)
-	if err := writeAtomic(path, func(w io.Writer) error { return encode(w, header, entries) }); err != nil {
+	// Atomic (temporary file, sync, rename, sync the folder): a crash or an
+	// error never leaves a half-written checkpoint where the good one was.
+	if err := atomicfile.Write(path, func(w io.Writer) error { return encode(w, header, entries) }); err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", path, err)
 	}
 	return nil
@@ -178,52 +179,4 @@ func encode(w io.Writer, header []byte, entries []entry) error {
 	}
 	_, err := w.Write(buf)
 	return err
-}
-
-// writeAtomic runs fill on a temporary file beside path and renames it over path only
-// once everything is written and synced, so that a crash or an error never leaves a
-// half-written checkpoint where the previous good one was.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close() // may already be closed; the error of interest is err
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := fill(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; a checkpoint is an ordinary data file.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// The rename is durable only once the folder's entry is on disk.
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder after rename: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder after rename: %w", err)
-	}
-	return nil
 }

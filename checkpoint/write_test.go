@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/deepres/deepres/internal/atomicfile"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -279,7 +281,7 @@ func TestWriteFailureKeepsOldFile(t *testing.T) {
 		{"write fails mid-file", func(t *testing.T, dir, path string) error {
 			entries := prepare(neu)
 			header := encodeHeader(entries, nil)
-			return writeAtomic(path, func(w io.Writer) error {
+			return atomicfile.Write(path, func(w io.Writer) error {
 				return encode(&failAfter{w: w, n: 1000}, header, entries)
 			})
 		}},

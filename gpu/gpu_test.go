@@ -36,6 +36,21 @@ func skipNoGPU(t testing.TB, err error) {
 	}
 }
 
+// skipUnlessSimulator skips t unless the driver is the simulator
+// (internal/cudasim): only it can play what the test needs (what, for the
+// message), such as an older NVRTC or a newer device.
+func skipUnlessSimulator(t *testing.T, what string) {
+	t.Helper()
+	devs, err := ListDevices()
+	skipNoGPU(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(devs[0].Name, "cudasim") {
+		t.Skip("needs the simulator (DEEPRES_CUDA_LIB_DIR): only it can play " + what)
+	}
+}
+
 // Without a driver, Open and ListDevices fail cleanly with
 // ErrLibraryNotFound and a message naming libcuda.so.1 and the fix.
 func TestOpenWithoutDriver(t *testing.T) {

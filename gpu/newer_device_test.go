@@ -40,14 +40,7 @@ func TestDeviceNewerThanNVRTC(t *testing.T) {
 		}
 		return
 	}
-	devs, err := ListDevices()
-	skipNoGPU(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(devs[0].Name, "cudasim") {
-		t.Skip("needs the simulator (DEEPRES_CUDA_LIB_DIR): only it can play an older NVRTC and a newer device")
-	}
+	skipUnlessSimulator(t, "an older NVRTC and a newer device")
 	for _, tc := range []struct {
 		mode, nvrtc, cc string
 		want            []string

@@ -31,14 +31,7 @@ func TestSetterNeedsNVRTC123(t *testing.T) {
 		}
 		return
 	}
-	devs, err := ListDevices()
-	skipNoGPU(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(devs[0].Name, "cudasim") {
-		t.Skip("needs the simulator (DEEPRES_CUDA_LIB_DIR): only it can play an older NVRTC")
-	}
+	skipUnlessSimulator(t, "an older NVRTC")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSetterNeedsNVRTC123$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), "DEEPRES_TEST_OLD_NVRTC=1", "CUDASIM_NVRTC_VERSION=12.2")
 	out, err := cmd.CombinedOutput()

@@ -79,8 +79,8 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// IsTemp reports whether name is a temporary file of Write's (or of the
-// checkpoint writer's, which names them the same way).
+// IsTemp reports whether name is a temporary file of Write's (checkpoints
+// included: the checkpoint package writes through Write).
 func IsTemp(name string) bool {
 	return strings.HasPrefix(name, tempPrefix) && strings.Contains(name[1:], tempInfix)
 }
