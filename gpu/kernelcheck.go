@@ -2,11 +2,6 @@ package gpu
 
 /*
 #include "cuda_calls.h"
-
-// nvrtc.h: nvrtcGetNumSupportedArchs/nvrtcGetSupportedArchs list the
-// architectures this NVRTC compiles for, as integers (75 for sm_75).
-static dr_nvrtcResult dr_check_num_archs(int *n) { return dr_nvrtc.nvrtcGetNumSupportedArchs(n); }
-static dr_nvrtcResult dr_check_archs(int *a) { return dr_nvrtc.nvrtcGetSupportedArchs(a); }
 */
 import "C"
 
@@ -38,30 +33,19 @@ func NVRTCInfo() (path string, major, minor int, archs []int, err error) {
 	if err := loadNVRTC(); err != nil {
 		return "", 0, 0, nil, err
 	}
-	h, err := openForCUDNN(dl.NVRTC) // the handle loadNVRTC filled the table from
+	h, err := openForCUDNN(dl.NVRTC) // the library loadNVRTC filled the table from
 	if err != nil {
 		return "", 0, 0, nil, err
 	}
-	t := &C.dr_nvrtc
-	if err := h.Load([]dl.Symbol{
-		{Name: "nvrtcGetNumSupportedArchs", Dst: ptr(&t.nvrtcGetNumSupportedArchs)},
-		{Name: "nvrtcGetSupportedArchs", Dst: ptr(&t.nvrtcGetSupportedArchs)},
-	}); err != nil {
-		return "", 0, 0, nil, err
-	}
-	var maj, min, n C.int
+	var maj, min C.int
 	if err := nvrtcCheck("nvrtcVersion", C.dr_nvrtcVersion(&maj, &min)); err != nil {
 		return "", 0, 0, nil, err
 	}
-	if err := nvrtcCheck("nvrtcGetNumSupportedArchs", C.dr_check_num_archs(&n)); err != nil {
-		return "", 0, 0, nil, err
+	if nvrtcArchsErr != nil {
+		return "", 0, 0, nil, fmt.Errorf("NVRTC %d.%d cannot list its architectures: %w", maj, min, nvrtcArchsErr)
 	}
-	a := make([]C.int, max(int(n), 1))
-	if err := nvrtcCheck("nvrtcGetSupportedArchs", C.dr_check_archs(&a[0])); err != nil {
+	if archs, err = nvrtcSupportedArchs(); err != nil {
 		return "", 0, 0, nil, err
-	}
-	for _, v := range a[:n] {
-		archs = append(archs, int(v))
 	}
 	return h.Path(), int(maj), int(min), archs, nil
 }
