@@ -21,6 +21,8 @@ type StepBytes struct {
 	// Kept is how many residual units the step ran (stochastic depth
 	// draws which), of Units.
 	Kept, Units int
+	// Keep says, unit by unit, which the step ran.
+	Keep []bool
 }
 
 // CountStepBytes counts one step of Compute — the trainer's own step:
@@ -73,5 +75,9 @@ func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers
 	for k, v := range c.Bytes {
 		by[k] = v
 	}
-	return StepBytes{Total: c.Total(), ByOp: by, Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units)}, nil
+	keep := make([]bool, len(net.Units))
+	for i, u := range net.Units {
+		keep[i] = u.Active
+	}
+	return StepBytes{Total: c.Total(), ByOp: by, Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units), Keep: keep}, nil
 }

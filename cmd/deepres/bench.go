@@ -393,13 +393,25 @@ func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON boo
 		Recompute    layers.Recompute `json:"recompute"`
 		UnitsKept    int              `json:"units_kept"`
 		Units        int              `json:"units"`
+		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
 		BytesPerStep int64            `json:"bytes_per_step"`
 		BytesByOp    map[string]int64 `json:"bytes_by_op"`
-	}{mc.Name, batch, sb.Recompute, sb.Kept, sb.Units, sb.Total, sb.ByOp}
+	}{mc.Name, batch, sb.Recompute, sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
 	if asJSON {
 		return printJSON(res)
 	}
 	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, float32)\n",
 		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total))
 	return nil
+}
+
+func keepString(keep []bool) string {
+	b := make([]byte, len(keep))
+	for i, k := range keep {
+		b[i] = '0'
+		if k {
+			b[i] = '1'
+		}
+	}
+	return string(b)
 }
