@@ -159,3 +159,21 @@ func TestTinyStepHandCount(t *testing.T) {
 		t.Errorf("ShortcutABackward: %d bytes, want %d", got, want)
 	}
 }
+
+// half is a tensor of 2-byte storage (what bfloat16 tensors will be).
+type half struct{ shape ops.Shape }
+
+func (h half) Shape() ops.Shape { return h.shape }
+func (h half) ElemBytes() int   { return 2 }
+
+// The element size comes from the tensor (ops.ElemBytes), not from a
+// float32 assumption: 2-byte tensors count half.
+func TestElemBytesFromTensor(t *testing.T) {
+	c := opbytes.New(&opbytes.Shapes{})
+	x, y := half{ops.Shape{2, 3, 4, 4}}, half{ops.Shape{2, 3, 4, 4}}
+	c.ReLUForward(y, x)
+	c.ReLUBackward(x, y, y, true) // dx accumulated: read and written
+	if got, want := c.Total(), int64(2*96*(2+4)); got != want {
+		t.Errorf("2-byte tensors: %d bytes, want %d", got, want)
+	}
+}
