@@ -499,7 +499,8 @@ def memory_counts_activations():
 @check
 def bytes_counter_hand_count():
     """torch_bytes.ByteCount on a few ops counted by hand: conv reads x and w and writes y; relu reads
-    and writes; zero_ only writes; a view is free; a broadcast bias is read once per element it has;
+    and writes; zero_ only writes; a view is free; a broadcast bias (given as is, or
+    expanded: stride 0) is read once per element it has;
     a cast to bfloat16 writes 2 bytes per element."""
     import torch_bytes
     x, w, b = torch.randn(2, 3, 4, 4), torch.randn(4, 3, 3, 3), torch.randn(4)
@@ -510,7 +511,9 @@ def bytes_counter_hand_count():
         v = y.view(-1)  # free
         s = torch.add(y, b.view(1, 4, 1, 1))  # 128 + 4 read (b broadcast), 128 written
         h = s.to(torch.bfloat16)  # 128 read, 128 written at 2 bytes
-    want = 4 * (332 + 256 + 128 + 260 + 128) + 2 * 128
+        e = b.view(1, 4, 1, 1).expand(2, 4, 4, 4)  # free: stride 0 over N, H, W
+        torch.mul(y, e)  # 128 + 4 distinct elements read, 128 written
+    want = 4 * (332 + 256 + 128 + 260 + 128 + 260) + 2 * 128
     got = sum(c.bytes.values())
     if got != want or c.calls.get("view") or c.bytes["zero_"] != 4 * 128 or v.numel() != 128 or h.dtype != torch.bfloat16:
         return "counted %d bytes (%r), want %d" % (got, dict(c.bytes), want)
