@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
@@ -45,5 +46,32 @@ func TestBenchReportsBytesPerStep(t *testing.T) {
 	}
 	if by, ok := m["bytes_by_op"].(map[string]any); !ok || by["ConvForward"] == nil {
 		t.Errorf("bench JSON bytes_by_op = %v, want a ConvForward entry", m["bytes_by_op"])
+	}
+}
+
+// bench --bytes-only counts without a device: the count of the step, the
+// mode auto picks, and the SD mask as a string pytorch_ref.py takes.
+func TestBenchBytesOnly(t *testing.T) {
+	out, stderr, code := run(t, "bench", "--model", "resnet-14", "--sd", "linear:0.5", "--batch-size", "4", "--recompute", "auto", "--bytes-only", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Recompute    string `json:"recompute"`
+		UnitsKeep    string `json:"units_keep"`
+		UnitsKept    int    `json:"units_kept"`
+		BytesPerStep int64  `json:"bytes_per_step"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	mc, _ := models.Parse("resnet-14")
+	mc.SD, mc.SDPL = models.SDLinear, 0.5
+	want, err := train.CountStepBytes(mc, 4, layers.StoreAll, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Recompute != "off" || r.BytesPerStep != want.Total || len(r.UnitsKeep) != 6 || strings.Count(r.UnitsKeep, "1") != r.UnitsKept || r.UnitsKept != want.Kept {
+		t.Errorf("got %+v, want recompute off, %d bytes, %d of 6 units kept", r, want.Total, want.Kept)
 	}
 }
