@@ -33,7 +33,7 @@ type StepBytes struct {
 // their ops from shapes and flags alone, so the ops counted are those any
 // backend receives, and resnet-1202 at batch 128 counts in well under a
 // second. Stochastic depth keeps the units of one draw from seed (the first
-// draw of rand.NewPCG(seed, 2), as bench's first step).
+// draw of a fresh rand.NewPCG(seed, 2)), not the expectation.
 func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, limit int64, seed uint64) (StepBytes, error) {
 	c := opbytes.New(&opbytes.Shapes{Limit: limit})
 	return countStep(c, mc, batch, recompute, seed)

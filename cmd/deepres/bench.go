@@ -148,9 +148,13 @@ type benchResult struct {
 	// network — same model, batch and recompute mode, on opbytes.Shapes,
 	// through train.Compute, the trainer's step — not on the timed backend,
 	// whose steps it would slow (and could not wrap without hiding its
-	// CUDA graphs); the ops a step issues do not depend on the device. The
-	// trainer's step adds 3 statistics reductions to the timed one (a few
-	// KiB). With stochastic depth it is one draw (bench's first).
+	// CUDA graphs); the ops an eager step issues do not depend on the
+	// device. Not counted: what a captured step adds — with stochastic
+	// depth, a copy of each dropped unit's output forward and back
+	// (bench/RESULTS.md, "CUDA graphs"). The trainer's step adds 3
+	// statistics reductions to the timed one (a few KiB). With stochastic
+	// depth it is one mask (CountStepBytes says which), not the timed
+	// steps' masks.
 	BytesPerStep int64            `json:"bytes_per_step"`
 	BytesByOp    map[string]int64 `json:"bytes_by_op"`
 }
