@@ -513,7 +513,10 @@ def bytes_counter_hand_count():
         h = s.to(torch.bfloat16)  # 128 read, 128 written at 2 bytes
         e = b.view(1, 4, 1, 1).expand(2, 4, 4, 4)  # free: stride 0 over N, H, W
         torch.mul(y, e)  # 128 + 4 distinct elements read, 128 written
-    want = 4 * (332 + 256 + 128 + 260 + 128 + 260) + 2 * 128
+        rm, rv = torch.zeros(4), torch.ones(4)  # 4 + 4 written
+        torch.nn.functional.batch_norm(y, rm, rv, training=True)  # y, rm, rv read, y' written, rm, rv
+        # written in place (not returned), save_mean and save_invstd written: 128 + 8 + 128 + 8 + 8
+    want = 4 * (332 + 256 + 128 + 260 + 128 + 260 + 8 + 280) + 2 * 128
     got = sum(c.bytes.values())
     if got != want or c.calls.get("view") or c.bytes["zero_"] != 4 * 128 or v.numel() != 128 or h.dtype != torch.bfloat16:
         return "counted %d bytes (%r), want %d" % (got, dict(c.bytes), want)

@@ -1,7 +1,7 @@
 """Bytes per training step of PyTorch, counted like deepres's ops/opbytes (issue 22, "Measure without
 a GPU"): every aten op's tensor inputs read once and outputs written once, at their dtype's size; views
-and other metadata-only ops free; an in-place op's tensor read and written (add_), an op that overwrites
-it only written (zero_, fill_, copy_'s destination, out= arguments); a broadcast (stride-0) input counts
+and other metadata-only ops free; an in-place op's tensor read and written (add_; also a mutated argument the op
+does not return, as native_batch_norm's running statistics), an op that overwrites it only written (zero_, fill_, copy_'s destination, out= arguments); a broadcast (stride-0) input counts
 its distinct elements only. A lower bound of DRAM traffic on a GPU, like deepres's count.
 
 Counted with a TorchDispatchMode (torch.utils._python_dispatch; torch 1.13 has it), which sees the aten
@@ -26,6 +26,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 # Ops that allocate without writing, or change metadata only: no bytes.
 FREE = {"empty", "empty_like", "new_empty", "new_empty_strided", "empty_strided", "as_strided_", "resize_",
         "set_", "squeeze_", "unsqueeze_", "t_", "transpose_", "detach_", "_unsafe_view", "lift_fresh"}
+# Ops that update arguments in place without saying so in their schema: torch 1.13's native_batch_norm
+# (and cuDNN's and MIOpen's) declares running_mean and running_var unmutated (torch 2's
+# _native_batch_norm_legit annotates them) but updates them when training.
+UNANNOTATED = {"native_batch_norm": ("running_mean", "running_var"),
+               "cudnn_batch_norm": ("running_mean", "running_var"),
+               "miopen_batch_norm": ("running_mean", "running_var")}
 # In-place ops whose mutated tensor is overwritten, not read.
 OVERWRITE = {"zero_", "fill_", "copy_", "normal_", "uniform_", "bernoulli_", "random_", "exponential_"}
 
@@ -58,21 +64,37 @@ class ByteCount(TorchDispatchMode):
         if any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns):
             return out  # a view
         n = 0
-        # Inputs by schema position: a mutated argument is read unless the op overwrites it.
+        outs = [t for t in pytree.tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        # Inputs by schema position: a mutated argument is read unless the op overwrites it, and
+        # written even where the op does not return it (native_batch_norm's running statistics).
         overwrite = name in OVERWRITE or schema.overload_name.startswith("out")
         for i, a in enumerate(schema.arguments):
             v = kwargs[a.name] if a.name in kwargs else (args[i] if i < len(args) else None)
-            if a.alias_info is not None and a.alias_info.is_write and overwrite:
-                continue
+            mutated = a.alias_info is not None and a.alias_info.is_write
+            if a.name in UNANNOTATED.get(name, ()):
+                mutated = bool(value_of(schema, args, kwargs, "training"))
             for t in pytree.tree_flatten(v)[0]:
-                if isinstance(t, torch.Tensor):
+                if not isinstance(t, torch.Tensor):
+                    continue
+                if not (mutated and overwrite):
                     n += distinct_bytes(t)
-        for t in pytree.tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                n += distinct_bytes(t)
+                if mutated and not any(t is o for o in outs):
+                    n += distinct_bytes(t)
+        for t in outs:
+            n += distinct_bytes(t)
         self.bytes[name] += n
         self.calls[name] += 1
         return out
+
+
+def value_of(schema, args, kwargs, name):
+    """The value given to schema's argument name (its default when not given)."""
+    for i, a in enumerate(schema.arguments):
+        if a.name == name:
+            if name in kwargs:
+                return kwargs[name]
+            return args[i] if i < len(args) else a.default_value
+    return None
 
 
 MODES = {
