@@ -265,7 +265,13 @@ func (t *Trainer) step(bt data.Batch, lr float64) error {
 // the step's statistics into row(0..2) (loss sum, correct sum, Σ|∂L/∂conv1|,
 // the SD paper's Fig. 7). The same code is captured by launchStep.
 func (t *Trainer) compute(x, labels ops.Tensor, sgd ops.SGDParams, row func(int) ops.Tensor) {
-	b, net := t.b, t.Net
+	Compute(t.b, t.Net, x, labels, sgd, row)
+}
+
+// Compute is the trainer's step on b (net's backend): what Trainer.compute
+// queues, exported so that the bytes of a step are counted on the very
+// step the trainer runs (CountStepBytes).
+func Compute(b ops.Backend, net *models.Network, x, labels ops.Tensor, sgd ops.SGDParams, row func(int) ops.Tensor) {
 	net.Forward(x)
 	net.Loss(labels, true)
 	net.Backward()

@@ -24,7 +24,7 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--cuda-graphs auto|on|off] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -35,6 +35,7 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	recompute := fs.String("recompute", "off", "off, bn, unit or auto: what residual units keep for the backward pass (as train --recompute)")
 	graphs := fs.String("cuda-graphs", "auto", "launch each step as one CUDA graph: auto (when the GPU and the model allow it), on (refuse otherwise), off (as train --cuda-graphs)")
+	bytesOnly := fs.Bool("bytes-only", false, "count what one training step's ops read and write (bytes_per_step), without a device or timing; --recompute auto picks as on an 80 GB card")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +62,9 @@ func runBench(args []string) error {
 	}
 	if gm == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
+	}
+	if *bytesOnly {
+		return printStepBytes(mc, *batch, rc, *asJSON)
 	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
@@ -95,8 +99,8 @@ func runBench(args []string) error {
 	if res.CUDAGraphs {
 		mode += ", CUDA graphs"
 	}
-	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s, host CPU %.2f ms/step",
-		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep)
+	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s, host CPU %.2f ms/step, ops move %s/step (counted)",
+		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep, mib(res.BytesPerStep))
 	if res.DriverCallsPerStep != nil {
 		fmt.Printf(", %.1f library calls and %.1f kernels per step", *res.DriverCallsPerStep, *res.KernelsPerStep)
 	}
@@ -138,6 +142,21 @@ type benchResult struct {
 	// counters (CUDASIM_STATS), null on a real GPU.
 	DriverCallsPerStep *float64 `json:"driver_calls_per_step"`
 	KernelsPerStep     *float64 `json:"kernels_per_step"`
+	// BytesPerStep is what the step's ops read and write (ops/opbytes: each
+	// tensor argument once, views free; a lower bound of DRAM traffic),
+	// by op kind in BytesByOp. It is counted on a twin of the timed
+	// network — same model, batch and recompute mode, on opbytes.Shapes,
+	// through train.Compute, the trainer's step — not on the timed backend,
+	// whose steps it would slow (and could not wrap without hiding its
+	// CUDA graphs); the ops an eager step issues do not depend on the
+	// device. Not counted: what a captured step adds — with stochastic
+	// depth, a copy of each dropped unit's output forward and back
+	// (bench/RESULTS.md, "CUDA graphs"). The trainer's step adds 3
+	// statistics reductions to the timed one (a few KiB). With stochastic
+	// depth it is one mask (CountStepBytes says which), not the timed
+	// steps' masks.
+	BytesPerStep int64            `json:"bytes_per_step"`
+	BytesByOp    map[string]int64 `json:"bytes_by_op"`
 }
 
 func mib(b int64) string {
@@ -304,6 +323,11 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
+	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, 0, 1)
+	if err != nil {
+		return benchResult{}, fmt.Errorf("count the bytes of a step: %w", err)
+	}
+	res.BytesPerStep, res.BytesByOp = sb.Total, sb.ByOp
 	return res, nil
 }
 
@@ -354,4 +378,44 @@ func captureBench(b ops.Backend, step func(), p *ops.SGDParams, gm train.GraphMo
 		return nil, nil, "CUDA graphs off, launching every op: " + err.Error(), nil
 	}
 	return g, lr, "", nil
+}
+
+// h100Memory is the memory --bytes-only gives --recompute auto: an 80 GB
+// card's (the H100 SXM's 80 GB), as train would find it.
+const h100Memory = 80e9
+
+// printStepBytes prints what one training step's ops move
+// (train.CountStepBytes): no device, no timing, under a second.
+func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON bool) error {
+	sb, err := train.CountStepBytes(mc, batch, rc, h100Memory, 1)
+	if err != nil {
+		return err
+	}
+	res := struct {
+		Model        string           `json:"model"`
+		Batch        int              `json:"batch"`
+		Recompute    layers.Recompute `json:"recompute"`
+		UnitsKept    int              `json:"units_kept"`
+		Units        int              `json:"units"`
+		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
+		BytesPerStep int64            `json:"bytes_per_step"`
+		BytesByOp    map[string]int64 `json:"bytes_by_op"`
+	}{mc.Name, batch, sb.Recompute, sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
+	if asJSON {
+		return printJSON(res)
+	}
+	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, float32)\n",
+		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total))
+	return nil
+}
+
+func keepString(keep []bool) string {
+	b := make([]byte, len(keep))
+	for i, k := range keep {
+		b[i] = '0'
+		if k {
+			b[i] = '1'
+		}
+	}
+	return string(b)
 }

@@ -10,6 +10,7 @@ Subcommands (see scripts/bench/README.md for the full description and output for
   names   MODEL [opts] [--json]        state_dict names and shapes, in order
   bench   --model M --batch-size N ... timed training steps
   forward --model M --checkpoint F --input F [--train-step] [--out F]
+  bytes   --model M --batch-size N [--sd-keep 0110...] [--json]   bytes per training step (torch_bytes.py)
 """
 
 import argparse
@@ -779,6 +780,43 @@ def cmd_memory(args):
                                     r["state_mib"], r["lower_bound_mib"]))
 
 
+def cmd_bytes(args):
+    """Bytes one training step's aten ops read and write (torch_bytes.py), PyTorch eager float32 and
+    autocast bfloat16 + channels_last, counted at batch 1 and 2 and extrapolated to --batch-size."""
+    import torch_bytes
+    cfg = config_from(args, args.model)
+    keep = None
+    if cfg.sd_mode != "off":
+        survival = cfg.survival()
+        if args.sd_keep:
+            keep = [c == "1" for c in args.sd_keep]
+            if len(keep) != len(survival) or set(args.sd_keep) - set("01"):
+                raise SystemExit("pytorch_ref: --sd-keep wants %d characters 0 or 1" % len(survival))
+        else:
+            keep = torch_bytes.draw_keep(survival, args.seed)
+
+    def make_net():
+        net = Net(cfg)
+        net.sd_keep = keep
+        return net
+
+    def sgd(net):
+        return make_sgd(net, 0.1, 0.9, 1e-4, True)
+
+    r = {"model": cfg.name, "config": cfg.as_dict(), "batch_size": args.batch_size, "torch": torch.__version__,
+         "units_kept": sum(keep) if keep else None, "counted_at_batches": [1, 2]}
+    for mode in torch_bytes.MODES:
+        c1 = torch_bytes.count_step(make_net, sgd, 1, mode, cfg.classes, args.seed)
+        c2 = torch_bytes.count_step(make_net, sgd, 2, mode, cfg.classes, args.seed)
+        by = torch_bytes.extrapolate(c1, c2, args.batch_size)
+        r[mode] = {"bytes_per_step": sum(by.values()), "bytes_by_op": by}
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print("%s batch %d (torch %s): %s" % (cfg.name, args.batch_size, torch.__version__, ", ".join(
+            "%s %.2f GiB/step" % (m, r[m]["bytes_per_step"] / 2**30) for m in torch_bytes.MODES)))
+
+
 def load_checkpoint(net, path):
     """Loads every state_dict tensor from a deepres/PyTorch safetensors checkpoint; returns the
     momentum buffers found (optim.momentum.<name>) and the metadata."""
@@ -937,6 +975,16 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_memory)
+
+    p = sub.add_parser("bytes", help="bytes one training step's ops read and write, counted on the CPU")
+    p.add_argument("--model", required=True)
+    add_model_options(p)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--sd-keep", help="stochastic depth's kept units, one 0 or 1 per unit (deepres bench "
+                   "--bytes-only --json's units_keep); omitted: one draw from --seed")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bytes)
 
     p = sub.add_parser("forward", help="forward (and one SGD step) on given weights and input")
     p.add_argument("--model", required=True)

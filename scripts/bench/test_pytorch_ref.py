@@ -496,6 +496,67 @@ def memory_counts_activations():
     return None
 
 
+@check
+def bytes_counter_hand_count():
+    """torch_bytes.ByteCount on a few ops counted by hand: conv reads x and w and writes y; relu reads
+    and writes; zero_ only writes; a view is free; a broadcast bias (given as is, or
+    expanded: stride 0) is read once per element it has;
+    a cast to bfloat16 writes 2 bytes per element."""
+    import torch_bytes
+    x, w, b = torch.randn(2, 3, 4, 4), torch.randn(4, 3, 3, 3), torch.randn(4)
+    with torch_bytes.ByteCount() as c:
+        y = torch.nn.functional.conv2d(x, w, padding=1)  # 96 + 108 read, 128 written
+        z = torch.relu(y)  # 128 + 128
+        z.zero_()  # 128 written
+        v = y.view(-1)  # free
+        s = torch.add(y, b.view(1, 4, 1, 1))  # 128 + 4 read (b broadcast), 128 written
+        h = s.to(torch.bfloat16)  # 128 read, 128 written at 2 bytes
+        e = b.view(1, 4, 1, 1).expand(2, 4, 4, 4)  # free: stride 0 over N, H, W
+        torch.mul(y, e)  # 128 + 4 distinct elements read, 128 written
+        rm, rv = torch.zeros(4), torch.ones(4)  # 4 + 4 written
+        torch.nn.functional.batch_norm(y, rm, rv, training=True)  # y, rm, rv read, y' written, rm, rv
+        # written in place (not returned), save_mean and save_invstd written: 128 + 8 + 128 + 8 + 8
+    want = 4 * (332 + 256 + 128 + 260 + 128 + 260 + 8 + 280) + 2 * 128
+    got = sum(c.bytes.values())
+    if got != want or c.calls.get("view") or c.bytes["zero_"] != 4 * 128 or v.numel() != 128 or h.dtype != torch.bfloat16:
+        return "counted %d bytes (%r), want %d" % (got, dict(c.bytes), want)
+    return None
+
+
+@check
+def bytes_extrapolation_is_exact():
+    """pytorch_ref bytes counts at batch 1 and 2 and extrapolates: a third batch lies on the line, op by
+    op, in both modes (resnet-20); autocast's convolutions move half of float32's bytes; stochastic
+    depth's --sd-keep is obeyed (a dropped unit moves fewer bytes)."""
+    import torch_bytes
+    cfg = ref.Config("resnet-20")
+    got = {}
+    for mode in torch_bytes.MODES:
+        c = [torch_bytes.count_step(lambda: ref.Net(cfg), lambda n: ref.make_sgd(n, 0.1, 0.9, 1e-4, True), b, mode)
+             for b in (1, 2, 3)]
+        line = torch_bytes.extrapolate(c[0], c[1], 3)
+        if any(line[k] != c[2].get(k, 0) for k in line) or set(c[2]) - set(line):
+            return "%s: batch 3 counted %r, the line says %r" % (mode, c[2], line)
+        got[mode] = c[2]
+    half = got["autocast-bf16-channels-last"]["convolution"] / got["eager-fp32"]["convolution"]
+    if not 0.49 < half < 0.51:
+        return "autocast convolution bytes / float32's = %.3f, want 0.5" % half
+    sd = ref.Config("resnet-14", sd="linear:0.5")
+
+    def with_keep(keep):
+        def make():
+            net = ref.Net(sd)
+            net.sd_keep = keep
+            return net
+        return make
+    sgd = lambda n: ref.make_sgd(n, 0.1, 0.9, 1e-4, True)  # noqa: E731
+    kept = sum(torch_bytes.count_step(with_keep([True] * 6), sgd, 2, "eager-fp32").values())
+    dropped = sum(torch_bytes.count_step(with_keep([True] * 5 + [False]), sgd, 2, "eager-fp32").values())
+    if not dropped < kept:
+        return "one unit dropped: %d bytes, none dropped: %d" % (dropped, kept)
+    return None
+
+
 def main():
     passed = failed = 0
     for fn in CHECKS:

@@ -81,6 +81,15 @@ else
 	fail "forward --train-step: ${out:-make-input failed}"
 fi
 
+# bytes: both modes counted, extrapolated to the batch asked for; --sd-keep of the wrong length refused.
+if out=$("$PYTHON" "$REF" bytes --model resnet-14 --sd linear:0.5 --sd-keep 110111 --batch-size 16 --json 2>&1) &&
+	echo "$out" | "$PYTHON" -c 'import json, sys; r = json.load(sys.stdin); assert r["units_kept"] == 5 and r["batch_size"] == 16 and all(r[m]["bytes_per_step"] > 0 for m in ("eager-fp32", "autocast-bf16-channels-last")), r' &&
+	! "$PYTHON" "$REF" bytes --model resnet-14 --sd linear:0.5 --sd-keep 11 >/dev/null 2>&1; then
+	ok "bytes resnet-14 SD --sd-keep"
+else
+	fail "bytes: $out"
+fi
+
 # The in-process checks: every family/variant finite, semantics, safetensors, SGD rule.
 pyout=$("$PYTHON" test_pytorch_ref.py 2>&1)
 echo "$pyout" | grep -v '^PY '
