@@ -45,7 +45,7 @@ mutants=(
 	"wrong-workspace|cudnn/conv.go|C.dr_dptr(work.Ptr), C.size_t(work.Size), 0, p.yd, C.dr_dptr(y)|C.dr_dptr(y), C.size_t(work.Size), 0, p.yd, C.dr_dptr(y)|./gpu|TestConformanceFP32/ConvForward"
 	"dropped-unit-gradient|models/step.go|u.BackwardBranched(target, cur, add, func() { net.zeroUnit(i) })|u.BackwardBranched(target, cur, add, func() {})|./gpu|TestGraphStepFollowsRateAndMasks/sd"
 	"mask-after-launch|train/graphstep.go|\tif gs.mask != nil {\n\t\tt.Net.MaskInto(gs.maskHost[t.pending])\n\t\tb.CopyIn(gs.mask, gs.maskHost[t.pending])\n\t}\n\tgs.g.Launch()\n|\tgs.g.Launch()\n\tif gs.mask != nil {\n\t\tt.Net.MaskInto(gs.maskHost[t.pending])\n\t\tb.CopyIn(gs.mask, gs.maskHost[t.pending])\n\t}\n|./gpu|TestGraphStepFollowsRateAndMasks/sd"
-	"cublas-legacy-stream|gpu/backend.go|C.dr_cublasSetStream(b.blas, b.stream)|C.dr_cublasSetStream(b.blas, nil)|./gpu|TestConformanceFP32/LinearForward"
+	"cublas-legacy-stream|gpu/blas.go|C.dr_cublasSetStream(b.blas, b.stream)|C.dr_cublasSetStream(b.blas, nil)|./gpu|TestConformanceFP32/LinearForward"
 )
 
 sample=0 only="" sim=""
