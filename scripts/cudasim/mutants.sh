@@ -46,6 +46,9 @@ mutants=(
 	"dropped-unit-gradient|models/step.go|u.BackwardBranched(target, cur, add, func() { net.zeroUnit(i) })|u.BackwardBranched(target, cur, add, func() {})|./gpu|TestGraphStepFollowsRateAndMasks/sd"
 	"mask-after-launch|train/graphstep.go|\tif gs.mask != nil {\n\t\tt.Net.MaskInto(gs.maskHost[t.pending])\n\t\tb.CopyIn(gs.mask, gs.maskHost[t.pending])\n\t}\n\tgs.g.Launch()\n|\tgs.g.Launch()\n\tif gs.mask != nil {\n\t\tt.Net.MaskInto(gs.maskHost[t.pending])\n\t\tb.CopyIn(gs.mask, gs.maskHost[t.pending])\n\t}\n|./gpu|TestGraphStepFollowsRateAndMasks/sd"
 	"cublas-legacy-stream|gpu/blas.go|C.dr_cublasSetStream(b.blas, b.stream)|C.dr_cublasSetStream(b.blas, nil)|./gpu|TestConformanceFP32/LinearForward"
+	# Issue 21: what NVIDIA's real software showed and the simulator then learnt.
+	"no-cublas-workspace|gpu/blas.go|if err := blasCheck(\"cublasSetWorkspace_v2\", C.dr_cublasSetWorkspace(b.blas, C.ulonglong(p), C.size_t(n))); err != nil {|if err := error(nil); p == 0 && err != nil {|./gpu|TestCapturedGEMMInPieces"
+	"arch-not-capped|gpu/arch.go|func contains(s []int, v int) bool {|func contains(s []int, v int) bool {\n\treturn true|./gpu|TestChooseTarget|TestDeviceNewerThanNVRTC"
 )
 
 sample=0 only="" sim=""
