@@ -115,15 +115,23 @@ o=$tmp/slow
 STANDIN_GPU=slowcontext BUDGET=20 bash scripts/gpu/check.sh --sim "$tmp/sim" "$o" >"$tmp/log" 2>&1 && fail "a failed gpu.test passed"
 has "$o/summary.txt" "^gpu.worker +SKIPPED +- +no time left"
 
+# wait_hanging LOG: waits until the GPU test stand-in says it hangs, up to
+# 60 s: on a loaded machine (CI beside other jobs) 10 s was seen too short,
+# and the kill then came before check.sh had written anything to pack.
+wait_hanging() {
+	for _ in $(seq 600); do
+		grep -q hanging "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the GPU test stand-in did not start hanging within 60 s ($1)"
+}
+
 # 4. check.sh killed while the GPU tests hang: the finished steps' lines
 # stay, the hung step says it was killed, and nothing of it keeps running.
 o=$tmp/killed
 STANDIN_GPU=hang BUDGET=600 bash scripts/gpu/check.sh --sim "$tmp/sim" "$o" >"$tmp/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-	grep -q hanging "$o/gpu.test.log" 2>/dev/null && break
-	sleep 0.1
-done
+wait_hanging "$o/gpu.test.log"
 kill -TERM "$pid"
 wait "$pid" && fail "a killed check.sh exited 0"
 has "$o/summary.txt" "^dl.test +PASS"
@@ -153,10 +161,7 @@ o=$tmp/all-killed
 rm -f "$tmp/at-bench.txt"
 STANDIN_GPU=hang CHECK_TIME=300 BENCH_SH=$tmp/bench.sh bash scripts/gpu/all.sh "$o" >"$tmp/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-	grep -q hanging "$o/check/gpu.test.log" 2>/dev/null && break
-	sleep 0.1
-done
+wait_hanging "$o/check/gpu.test.log"
 kill -TERM "$pid"
 wait "$pid" && fail "a killed all.sh exited 0"
 none_left "after all.sh was killed"
