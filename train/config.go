@@ -39,6 +39,11 @@ type Config struct {
 	// RecomputeAuto (the default) takes the first mode that fits. It changes
 	// no result; --resume may switch it.
 	Recompute layers.Recompute
+	// Fuse runs batch norm, the shortcut addition and ReLU as one op where
+	// the units allow it (layers.Env.Fuse; --fuse). It changes float
+	// rounding only; --resume may switch it. Nil in runs recorded before it
+	// existed, which then fuse as new runs do by default (see Fused).
+	Fuse *bool `json:",omitempty"`
 	// Graphs is how steps are launched (--cuda-graphs; empty: auto). It
 	// changes no result (graph and eager steps give the same bits), so it
 	// is not recorded: a resumed run takes its own flag.
@@ -65,8 +70,13 @@ type Config struct {
 func Default() Config {
 	return Config{BatchSize: 128, Epochs: 164, LR: 0.1, Schedule: Schedule{Kind: "step", Fractions: []float64{0.5, 0.75}},
 		WarmupLR: 0.01, Momentum: 0.9, WD: 1e-4, Augment: true, Pad: data.PadZero, Normalize: data.PerChannel, Shuffle: true, Seed: 1,
-		Recompute: layers.RecomputeAuto}
+		Recompute: layers.RecomputeAuto, Fuse: ptrTo(true)}
 }
+
+// Fused is Fuse with its default (true) for nil.
+func (c Config) Fused() bool { return c.Fuse == nil || *c.Fuse }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // Presets are the papers' recipes (README.md, "Reproducing the papers").
 var Presets = []string{"he2016", "sd2016", "wrn2016", "ror2016"}

@@ -24,7 +24,7 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--cuda-graphs auto|on|off] [--json]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--fuse=false] [--cuda-graphs auto|on|off] [--json]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -35,6 +35,7 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	recompute := fs.String("recompute", "off", "off, bn, unit or auto: what residual units keep for the backward pass (as train --recompute)")
 	graphs := fs.String("cuda-graphs", "auto", "launch each step as one CUDA graph: auto (when the GPU and the model allow it), on (refuse otherwise), off (as train --cuda-graphs)")
+	fuse := fs.Bool("fuse", true, "batch norm, shortcut addition and ReLU as one op where the units allow it (as train --fuse); false: separate ops")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func runBench(args []string) error {
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc, gm)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm)
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,9 @@ func runBench(args []string) error {
 	mode := ""
 	if res.Recompute != layers.StoreAll {
 		mode = ", recompute " + res.Recompute.String()
+	}
+	if !res.Fuse {
+		mode += ", unfused"
 	}
 	memory := mib(res.PeakBytes)
 	if res.WorkspaceBytes >= 0 {
@@ -123,6 +127,7 @@ type benchResult struct {
 	// counts cuDNN's workspaces too (scripts/gpu/bench.sh does so).
 	WorkspaceBytes int64            `json:"workspace_bytes"`
 	Recompute      layers.Recompute `json:"recompute"`
+	Fuse           bool             `json:"fuse"` // --fuse: fused batch norm, addition and ReLU
 	// CUDAGraphs says whether the timed steps were one graph launch each;
 	// GraphNote why not, when --cuda-graphs auto fell back.
 	CUDAGraphs bool   `json:"cuda_graphs"`
@@ -153,8 +158,8 @@ func mib(b int64) string {
 // With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
 // step is captured once and each timed step uploads the inputs and the
 // learning rate and launches it.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, gm train.GraphMode) (benchResult, error) {
-	net, err := models.Build(mc, b, batch, recompute)
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode) (benchResult, error) {
+	net, err := models.Build(mc, b, batch, recompute, fuse)
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -292,7 +297,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
 	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
-		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute,
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute, Fuse: net.Env.Fuse,
 		CUDAGraphs: graph != nil, GraphNote: note, HostMSPerStep: cpu * 1000 / float64(steps)}
 	if haveCounters && counters0 != nil {
 		per := func(k string) *float64 { v := (counters1[k] - counters0[k]) / float64(steps); return &v }
