@@ -10,8 +10,8 @@ type ReLU struct {
 	// fused: the batch norm before it applies it (Seq.pairBNReLU); Forward
 	// passes its input through and Seq skips its Backward.
 	fused bool
-	buf     ops.Tensor // own output, largest batch (nil in place)
-	y       ops.Tensor // the last output, read by Backward
+	buf   ops.Tensor // own output, largest batch (nil in place)
+	y     ops.Tensor // the last output, read by Backward
 }
 
 // NewReLU returns a ReLU; inPlace as described on the type.

@@ -64,7 +64,7 @@ type resumeOptions struct {
 	math      string // non-empty: typed, replaces the run's own
 	dataDir   string // non-empty: the data moved here
 	recompute *layers.Recompute
-	fuse      *bool // typed --fuse: replaces the run's own
+	fuse      *bool           // typed --fuse: replaces the run's own
 	graphs    train.GraphMode // how steps are launched (not recorded: no result depends on it)
 	overrides []string        // --override values
 }
