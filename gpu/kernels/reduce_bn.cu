@@ -5,8 +5,43 @@
 // an addition and cuDNN's ReLU, each reading and writing the whole tensor.
 // The ReLU is NaN-propagating, as deepres sets cuDNN's (CUDNN_PROPAGATE_NAN):
 // a NaN fails v <= 0, so "v <= 0 ? 0 : v" keeps it, as max(NaN, 0) does in
-// cpuref. The file sorts after reduce.cu, whose dr_block_sum it uses; two
-// sums in a row need a barrier between them, since both use its part[].
+// cpuref. The file sorts after reduce.cu, whose DR_BLOCK it uses.
+
+// dr_block_sum2 sums a and b over the block (DR_BLOCK threads) into
+// thread 0's *a and *b with three barriers rather than a tree's eight per
+// sum: 16 threads each add 16 partials, then thread 0 the 16 results. It
+// runs once per channel, so the serial steps cost little on a GPU, and
+// each barrier is a switch of every thread in the simulator
+// (internal/cudasim), which made a tree reduction the slowest part of a
+// simulated training step. Callers loop over channels: the last barrier
+// lets them reuse the arrays.
+__device__ void dr_block_sum2(double *a, double *b) {
+	__shared__ double pa[DR_BLOCK], pb[DR_BLOCK];
+	int t = threadIdx.x;
+	pa[t] = *a;
+	pb[t] = *b;
+	__syncthreads();
+	if (t < DR_BLOCK / 16) {
+		double sa = 0.0, sb = 0.0;
+		for (int k = 0; k < 16; k++) {
+			sa += pa[t * 16 + k];
+			sb += pb[t * 16 + k];
+		}
+		pa[t * 16] = sa;
+		pb[t * 16] = sb;
+	}
+	__syncthreads();
+	if (t == 0) {
+		double sa = 0.0, sb = 0.0;
+		for (int k = 0; k < DR_BLOCK / 16; k++) {
+			sa += pa[k * 16];
+			sb += pb[k * 16];
+		}
+		*a = sa;
+		*b = sb;
+	}
+	__syncthreads();
+}
 
 // Per channel (one block each, looping when the grid is smaller than c):
 // the batch mean and 1/sqrt(biased variance + eps) into saveMean and
@@ -27,9 +62,7 @@ extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float
 			s += v;
 			ss += v * v;
 		}
-		s = dr_block_sum(s);
-		__syncthreads(); // every thread has read part[0] before it is reused
-		ss = dr_block_sum(ss);
+		dr_block_sum2(&s, &ss);
 		if (threadIdx.x == 0) {
 			double mean = s / (double)m;
 			double sq = ss - s * mean; // Σ(x − mean)²
@@ -39,7 +72,6 @@ extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float
 			runMean[ch] = (float)((1.0 - momentum) * (double)runMean[ch] + momentum * mean);
 			runVar[ch] = (float)((1.0 - momentum) * (double)runVar[ch] + momentum * sq / (double)(m - 1));
 		}
-		__syncthreads(); // part[] is reused by the next channel's sums
 	}
 }
 
@@ -73,14 +105,11 @@ extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, co
 				sx += g * ((double)x[i] - mu) * is;
 			}
 		}
-		s = dr_block_sum(s);
-		__syncthreads();
-		sx = dr_block_sum(sx);
+		dr_block_sum2(&s, &sx);
 		if (threadIdx.x == 0) {
 			dbeta[ch] = (float)s;
 			dgamma[ch] = (float)sx;
 		}
-		__syncthreads();
 	}
 }
 
