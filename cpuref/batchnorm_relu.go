@@ -10,9 +10,9 @@ import (
 // BatchNormAddReLUForwardTraining: y = max(BN(x) + z, 0), BN as in
 // BatchNormForwardTraining (same statistics, saved and running, in the same
 // float64 sums), z nil adding nothing. BN(x) is rounded to float32 before z
-// is added, as the separate ops would, so that on this backend the fused op
-// gives the bits of BatchNormForwardTraining, AddTensor and ReLUForward.
-// y may alias x or z: each element is read before it is written.
+// is added, as the separate ops round it (BatchNormForwardTraining writes
+// float32, then AddTensor and ReLUForward). y may alias x or z: each
+// element is read before it is written.
 func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
 	const op = "BatchNormAddReLUForwardTraining"
 	yt, xt := b.get(op, y), b.get(op, x)
