@@ -36,15 +36,7 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	}
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			var sum, sqDev lanes4
-			for s := range n {
-				sum.add(xt.data[(s*c+ch)*hw : (s*c+ch+1)*hw])
-			}
-			mean := sum.total() / float64(m)
-			for s := range n {
-				sqDev.addSquaredDeviations(xt.data[(s*c+ch)*hw:(s*c+ch+1)*hw], mean)
-			}
-			sq := sqDev.total()
+			mean, sq := channelMoments(xt.data, n, c, hw, ch)
 			variance := sq / float64(m)
 			inv := 1 / math.Sqrt(variance+p.Eps)
 			sm.data[ch], si.data[ch] = float32(mean), float32(inv)

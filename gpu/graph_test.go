@@ -168,10 +168,10 @@ func TestGraphTrainingIsBitwiseEager(t *testing.T) {
 			}
 			x.set(&c)
 			return c
-		}, x.recompute})
+		}, x.recompute, false})
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { graphMatchesEager(t, g, stats, tc.cfg(t), tc.recompute) })
+		t.Run(tc.name, func(t *testing.T) { graphMatchesEager(t, g, stats, tc.cfg(t), tc.recompute, tc.fuse) })
 	}
 }
 
@@ -199,7 +199,7 @@ func TestGraphStepFollowsRateAndMasks(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.set(&mc)
-			graphMatchesEager(t, g, stats, mc, layers.StoreAll)
+			graphMatchesEager(t, g, stats, mc, layers.StoreAll, false)
 		})
 	}
 }
@@ -224,7 +224,7 @@ var graphLaunchedSteps = []int{1, 3, 4}
 
 // graphMatchesEager trains graphRun with CUDA graphs off and on and
 // requires bitwise the same weights, BN statistics, momentum and losses.
-func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Config, recompute layers.Recompute) {
+func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Config, recompute layers.Recompute, fuse bool) {
 	t.Helper()
 	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
 	norm := data.ComputeNormalization(trainDS)
@@ -240,6 +240,7 @@ func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Con
 	}
 	run := func(mode train.GraphMode) (dir string, c map[string]int64, launches int) {
 		cfg := graphRun(mc, recompute, mode, t.TempDir())
+		cfg.Fuse = &fuse
 		tr, err := train.New(cfg, g, trainDS, nil, nil, norm)
 		if err != nil {
 			t.Fatal(err)
@@ -364,7 +365,7 @@ func TestGraphStepCallsOnDevice(t *testing.T) {
 				}
 			}
 			const n, size = 2, 16
-			net := trainingNet(t, cfg, g, layers.StoreAll, n, size)
+			net := trainingNet(t, cfg, g, layers.StoreAll, false, n, size)
 			net.DrawDepth(rand.New(rand.NewPCG(1, 2)))
 			x, _ := g.Alloc(n, 3, size, size)
 			defer g.Free(x)

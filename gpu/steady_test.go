@@ -65,7 +65,7 @@ func TestSteadyStepOnDevice(t *testing.T) {
 			}
 			tc.adjust(&cfg)
 			const n, size = 8, 16
-			net := trainingNet(t, cfg, g, tc.recompute, n, size)
+			net := trainingNet(t, cfg, g, tc.recompute, false, n, size)
 			x, err := g.Alloc(n, 3, size, size)
 			if err != nil {
 				t.Fatal(err)

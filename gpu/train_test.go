@@ -22,7 +22,7 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	for _, tc := range trainingCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := &kinkWatch{Backend: cpuref.New(0)}
-			if d := compareTraining(t, tc.cfg(t), g, ref, tc.recompute); d.bad > 0 {
+			if d := compareTraining(t, tc.cfg(t), g, ref, tc.recompute, tc.fuse); d.bad > 0 {
 				var why string
 				if ref.near > 0 {
 					why = fmt.Sprintf(" (the CPU run had %d ReLU inputs within %g of zero, where an ulp of difference "+
@@ -69,15 +69,15 @@ func (k *kinkWatch) ReLUForward(y, x ops.Tensor) {
 // nudged, which must be reported: the GPU test above means something.
 func TestTrainingComparisonCanFail(t *testing.T) {
 	cfg := trainingCases()[0].cfg(t)
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll); d.bad > 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll, false); d.bad > 0 {
 		t.Fatalf("two CPU backends disagree: %d values, worst %s", d.bad, d.worst)
 	}
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.RecomputeUnit); d.bad > 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.RecomputeUnit, false); d.bad > 0 {
 		t.Fatalf("recomputing on one CPU backend changed the run: %d values, worst %s", d.bad, d.worst)
 	}
 	lrNudge = 1.05
 	defer func() { lrNudge = 1 }()
-	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll); d.bad == 0 {
+	if d := compareTraining(t, cfg, cpuref.New(1), cpuref.New(2), layers.StoreAll, false); d.bad == 0 {
 		t.Fatal("a 5% learning-rate difference went unnoticed")
 	}
 }
@@ -87,6 +87,8 @@ type trainingCase struct {
 	cfg  func(t *testing.T) models.Config
 	// recompute is the GPU network's Env.Recompute (the CPU one stores all).
 	recompute layers.Recompute
+	// fuse is both networks' Env.Fuse (--fuse).
+	fuse bool
 }
 
 func trainingCases() []trainingCase {
@@ -119,9 +121,15 @@ func trainingCases() []trainingCase {
 			suffix string
 			mode   layers.Recompute
 		}{{"", layers.StoreAll}, {"/recompute-bn", layers.RecomputeBN}, {"/recompute-unit", layers.RecomputeUnit}} {
-			cases = append(cases, trainingCase{n.name + m.suffix, n.cfg, m.mode})
+			cases = append(cases, trainingCase{n.name + m.suffix, n.cfg, m.mode, false})
 		}
 	}
+	// Fused batch norm, addition and ReLU (--fuse): on post-activation units
+	// with RoR extras in the fused sum, and on pre-activation units (BN-ReLU),
+	// with stochastic depth.
+	cases = append(cases,
+		trainingCase{"resnet-20/sd/ror3/fused", nets[0].cfg, layers.StoreAll, true},
+		trainingCase{"preact-resnet-20/sd/fused/recompute-unit", nets[1].cfg, layers.RecomputeUnit, true})
 	return cases
 }
 
@@ -150,11 +158,11 @@ func (d *diff) check(name string, a, b []float32, atol, rtol float64) {
 
 // compareTraining runs 4 steps of cfg on both backends and compares;
 // recomputeA is a's network's Env.Recompute.
-func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA layers.Recompute) diff {
+func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA layers.Recompute, fuse bool) diff {
 	t.Helper()
 	const n, size, steps = 8, 16, 4
 	build := func(be ops.Backend, recompute layers.Recompute) *models.Network {
-		net := trainingNet(t, cfg, be, recompute, n, size)
+		net := trainingNet(t, cfg, be, recompute, fuse, n, size)
 		net.Env.DropoutSeed = 99
 		return net
 	}
@@ -209,15 +217,16 @@ func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []floa
 }
 
 // trainingNet builds cfg on be for batches of n size×size images, with its
-// momentum, initialised from seed 7 and training; the test closes it.
-func trainingNet(t *testing.T, cfg models.Config, be ops.Backend, recompute layers.Recompute, n, size int) *models.Network {
+// momentum, fused or not (Env.Fuse), initialised from seed 7 and training;
+// the test closes it.
+func trainingNet(t *testing.T, cfg models.Config, be ops.Backend, recompute layers.Recompute, fuse bool, n, size int) *models.Network {
 	t.Helper()
 	net, err := models.New(cfg, be)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	net.Env.Recompute = recompute
+	net.Env.Recompute, net.Env.Fuse = recompute, fuse
 	if err := net.SetupSize(n, size); err != nil {
 		t.Fatal(err)
 	}

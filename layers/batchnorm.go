@@ -10,6 +10,10 @@ type BatchNorm struct {
 	RunMean, RunVar     *Buffer
 	saveMean, saveInvSD ops.Tensor
 	y, x                ops.Tensor
+	// fuseReLU: a ReLU follows in the Seq and this batch norm applies it
+	// (Seq.pairBNReLU); Backward then reads the output yv for its mask.
+	fuseReLU bool
+	yv       ops.Tensor
 }
 
 // NewBatchNorm registers weight 1, bias 0, running mean 0 and variance 1;
@@ -42,19 +46,53 @@ func (n *BatchNorm) Forward(x ops.Tensor) ops.Tensor {
 		if e.FreezeStats { // batch statistics, running ones left alone
 			p.Momentum = 0
 		}
-		e.B.BatchNormForwardTraining(y, x, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)
+		if n.fuseReLU {
+			e.B.BatchNormAddReLUForwardTraining(y, x, nil, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)
+		} else {
+			e.B.BatchNormForwardTraining(y, x, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)
+		}
 	} else {
+		// Evaluation: the ops contract has no fused inference op; two passes.
 		e.B.BatchNormForwardInference(y, x, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, e.BN)
+		if n.fuseReLU {
+			e.B.ReLUForward(y, y)
+		}
 	}
-	n.x = x
+	n.x, n.yv = x, y
 	return y
 }
+
+// ForwardAddReLU is the training forward pass fused with a unit's sum and
+// ReLU: out = max(BN(x) + z, 0) (Unit's fused path). out may be z or the
+// layer's own output buffer (OutBuffer).
+func (n *BatchNorm) ForwardAddReLU(out, x, z ops.Tensor) {
+	p := n.env.BN
+	if n.env.FreezeStats {
+		p.Momentum = 0
+	}
+	n.env.B.BatchNormAddReLUForwardTraining(out, x, z, n.Gamma.Value, n.Beta.Value, n.RunMean.Value, n.RunVar.Value, n.saveMean, n.saveInvSD, p)
+	n.x, n.yv = x, out
+}
+
+// BackwardAddReLU is ForwardAddReLU's backward pass: dx of the batch
+// norm's input and dz of z, both written.
+func (n *BatchNorm) BackwardAddReLU(dx, dz, dy ops.Tensor) {
+	n.env.B.BatchNormAddReLUBackward(dx, dz, n.Gamma.Grad, n.Beta.Grad, dy, n.yv, n.x, n.Gamma.Value, n.saveMean, n.saveInvSD, n.env.BN, false)
+}
+
+// OutBuffer is the layer's output buffer for a batch of n.
+func (n *BatchNorm) OutBuffer(batch int) ops.Tensor { return n.env.batchView(n.y, batch) }
 
 func (n *BatchNorm) Backward(dx, dy ops.Tensor, add bool) {
 	if dx == nil {
 		panic("layers: BatchNorm.Backward needs dx")
 	}
+	if n.fuseReLU {
+		n.env.B.BatchNormAddReLUBackward(dx, nil, n.Gamma.Grad, n.Beta.Grad, dy, n.yv, n.x, n.Gamma.Value, n.saveMean, n.saveInvSD, n.env.BN, add)
+		return
+	}
 	n.env.B.BatchNormBackward(dx, n.Gamma.Grad, n.Beta.Grad, dy, n.x, n.Gamma.Value, n.saveMean, n.saveInvSD, n.env.BN, add)
 }
 
-func (n *BatchNorm) KeepsOutput() bool { return false }
+// KeepsOutput: a batch norm applying the ReLU after it reads its output.
+func (n *BatchNorm) KeepsOutput() bool { return n.fuseReLU }

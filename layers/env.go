@@ -38,6 +38,12 @@ type Env struct {
 	// Recompute is what units keep for their backward pass (see Recompute
 	// and Unit). Set it before Setup.
 	Recompute Recompute
+	// Fuse runs batch norm with the ReLU after it, and an original unit's
+	// last batch norm with its shortcut addition and ReLU, as one op
+	// (ops' BatchNormAddReLUForwardTraining and BatchNormAddReLUBackward)
+	// while training: a BatchNorm followed by a ReLU in a Seq, and a Unit
+	// whose structure allows it (Unit.fusable). Set it before Setup.
+	Fuse bool
 	// FreezeStats stops every BatchNorm from moving its running statistics
 	// (they still normalise with the batch's); units set it while they
 	// recompute a forward pass and while a dropped unit runs its shared
@@ -52,7 +58,9 @@ type Env struct {
 	shared     map[sharedKey]ops.Tensor
 }
 
-// NewEnv returns an Env on b with the pinned batch-norm constants.
+// NewEnv returns an Env on b with the pinned batch-norm constants and
+// separate batch-norm, addition and ReLU ops (Fuse false), deepres's default:
+// see train.Config.Fuse for why fusing is opt-in.
 func NewEnv(b ops.Backend) *Env {
 	e := &Env{B: b, BN: ops.DefaultBatchNorm}
 	e.Scratch = &Scratch{env: e}

@@ -15,6 +15,7 @@ type Seq struct {
 func NewSeq(e *Env, mods ...Module) *Seq { return &Seq{env: e, Mods: mods} }
 
 func (s *Seq) Setup(in ops.Shape) ops.Shape {
+	s.pairBNReLU()
 	s.in = s.in[:0]
 	for _, m := range s.Mods {
 		s.in = append(s.in, in)
@@ -37,18 +38,11 @@ func (s *Seq) Forward(x ops.Tensor) ops.Tensor {
 // reads only its input (LastReadsOnlyInput). It returns the last output
 // computed.
 func (s *Seq) Replay(x ops.Tensor, skipLast bool) ops.Tensor {
-	mods := s.Mods
-	if skipLast && len(mods) > 0 {
-		mods = mods[:len(mods)-1]
+	k := len(s.Mods)
+	if skipLast && k > 0 {
+		k--
 	}
-	for _, m := range mods {
-		if c, ok := m.(*Conv); ok && c.Stored {
-			x = c.out
-			continue
-		}
-		x = m.Forward(x)
-	}
-	return x
+	return s.forwardFirst(k, x, true)
 }
 
 // storeConvs marks the convs of the sequence Stored, but the last module
@@ -75,20 +69,76 @@ func (s *Seq) LastReadsOnlyInput() bool {
 	return false
 }
 
-func (s *Seq) Backward(dx, dy ops.Tensor, add bool) {
-	if len(s.Mods) == 0 {
+func (s *Seq) Backward(dx, dy ops.Tensor, add bool) { s.backwardFirst(len(s.Mods), dx, dy, add) }
+
+// backwardFirst is Backward through the first k modules only, dy being the
+// gradient of module k−1's output. A ReLU fused into the batch norm before
+// it (pairBNReLU) is skipped: that batch norm's backward applies its mask.
+func (s *Seq) backwardFirst(k int, dx, dy ops.Tensor, add bool) {
+	if k == 0 {
 		panic("layers: Backward of an empty Seq")
 	}
 	n := dy.Shape()[0]
-	f := s.env.Scratch.Frame(seqFrame * min(1, len(s.Mods)-1))
-	cur := dy
-	for i := len(s.Mods) - 1; i > 0; i-- {
-		next := f.T(i%2, withBatch(s.in[i], n))
+	f := s.env.Scratch.Frame(seqFrame * min(1, k-1))
+	cur, slot := dy, 0
+	for i := k - 1; i > 0; i-- {
+		if r, ok := s.Mods[i].(*ReLU); ok && r.fused {
+			continue
+		}
+		next := f.T(slot, withBatch(s.in[i], n)) // slots alternate: dy and dx never alias
+		slot ^= 1
 		s.Mods[i].Backward(next, cur, false)
 		cur = next
 	}
 	s.Mods[0].Backward(dx, cur, add)
 	f.Done()
+}
+
+// forwardFirst runs the first k modules (Forward, or Replay's rule for
+// stored convs when replay) and returns the last output.
+func (s *Seq) forwardFirst(k int, x ops.Tensor, replay bool) ops.Tensor {
+	for _, m := range s.Mods[:k] {
+		if c, ok := m.(*Conv); ok && c.Stored && replay {
+			x = c.out
+			continue
+		}
+		x = m.Forward(x)
+	}
+	return x
+}
+
+// pairBNReLU fuses, with Env.Fuse, each BatchNorm followed by a ReLU: the
+// batch norm applies the ReLU (BatchNormAddReLUForwardTraining without z)
+// and the ReLU passes its input through, reading nothing in Backward.
+func (s *Seq) pairBNReLU() {
+	for i, m := range s.Mods {
+		if r, ok := m.(*ReLU); ok {
+			r.fused = false
+			if bn, ok := s.prev(i).(*BatchNorm); ok && s.env.Fuse {
+				bn.fuseReLU, r.fused = true, true
+			}
+		}
+		if bn, ok := m.(*BatchNorm); ok {
+			bn.fuseReLU = false
+			if _, ok := s.next(i).(*ReLU); ok && s.env.Fuse {
+				bn.fuseReLU = true
+			}
+		}
+	}
+}
+
+func (s *Seq) prev(i int) Module {
+	if i == 0 {
+		return nil
+	}
+	return s.Mods[i-1]
+}
+
+func (s *Seq) next(i int) Module {
+	if i+1 >= len(s.Mods) {
+		return nil
+	}
+	return s.Mods[i+1]
 }
 
 // KeepsOutput reports whether the last module reads its output in Backward.

@@ -69,6 +69,10 @@ type unitState struct {
 	x, a, f, h, qv       ops.Tensor
 	seed                 uint64 // Env.DropoutSeed when Forward began
 	ranPost, passThrough bool
+	// fused: the sum and Post ran as the last batch norm's fused op
+	// (fusedFinish); bnIn is that batch norm's input, dsum's source is dz.
+	fused bool
+	bnIn  ops.Tensor
 }
 
 // NewUnit returns a unit with the identity shortcut and unit scales; the
@@ -174,7 +178,59 @@ func (u *Unit) Forward(x ops.Tensor) ops.Tensor {
 	if u.dropped() {
 		return u.forwardDropped(h, n, nil, nil)
 	}
+	if u.fused {
+		return u.fusedFinish(h, n)
+	}
 	return u.finish(u.combine(f, h, n))
+}
+
+// fusable reports whether, with Env.Fuse, an active training unit forms
+// out = ReLU(BN(x_last) + h + Σ extras) in one op: an ungated unit with
+// unit scales whose branch ends in a batch norm and whose Post is one
+// ReLU (the original unit). Gated sums (Table 1) and scaled ones are not
+// a plain addition; BN-after-addition (Table 2) has its BN after the sum.
+func (u *Unit) fusable() bool {
+	if !u.env.Fuse || u.Gate != NoGate || u.LambdaBranch != 1 || u.LambdaShort != 1 || u.Post.Empty() || len(u.Post.Mods) != 1 {
+		return false
+	}
+	if _, ok := u.Post.Mods[0].(*ReLU); !ok {
+		return false
+	}
+	_, ok := u.lastBN()
+	return ok
+}
+
+// lastBN is the branch's last module as a batch norm.
+func (u *Unit) lastBN() (*BatchNorm, bool) {
+	if len(u.Branch.Mods) == 0 {
+		return nil, false
+	}
+	bn, ok := u.Branch.Mods[len(u.Branch.Mods)-1].(*BatchNorm)
+	return bn, ok
+}
+
+// fusedFinish forms the unit's output with the last batch norm's fused op:
+// z is h, or h plus the RoR extras (which join the sum before the
+// activation) in the sum buffer; the output goes where the unfused sum
+// would, the unit's own sum buffer or else the batch norm's.
+func (u *Unit) fusedFinish(h ops.Tensor, n int) ops.Tensor {
+	e := u.env
+	bn, _ := u.lastBN()
+	out := bn.OutBuffer(n)
+	if u.sum != nil {
+		out = e.batchView(u.sum, n)
+	}
+	z := h
+	if len(u.Extras) > 0 {
+		e.B.AddTensor(out, h, 1, 0)
+		for _, x := range u.Extras {
+			e.B.AddTensor(out, x.Conv.Forward(*x.Src), 1, 1)
+		}
+		z = out
+	}
+	bn.ForwardAddReLU(out, u.bnIn, z)
+	u.ranPost = false
+	return out
 }
 
 // begin starts a forward pass on x and returns its batch size.
@@ -182,6 +238,8 @@ func (u *Unit) begin(x ops.Tensor) int {
 	u.x = x
 	u.seed = u.env.DropoutSeed
 	u.passThrough = false
+	u.fused = u.env.Train && !u.dropped() && u.fusable()
+	u.bnIn = nil
 	return x.Shape()[0]
 }
 
@@ -207,8 +265,13 @@ func (u *Unit) forwardBranched(x ops.Tensor) ops.Tensor {
 		u.Active = true
 		n := u.begin(x)
 		f, h := u.inside(x, false)
-		sum = u.combine(f, h, n)
-		out = u.finish(sum)
+		if u.fused {
+			out = u.fusedFinish(h, n)
+			sum = out // where a dropped form with a sum must form it
+		} else {
+			sum = u.combine(f, h, n)
+			out = u.finish(sum)
+		}
 		u.forms[1] = u.unitState
 	}, func() {
 		u.Active = false
@@ -291,7 +354,10 @@ func (u *Unit) inside(x ops.Tensor, replay bool) (f, h ops.Tensor) {
 		u.h = short()
 		return nil, u.h
 	}
-	if replay && u.Gate != ExclusiveGate && u.Branch.LastReadsOnlyInput() {
+	if u.fused {
+		// The last batch norm runs fused with the sum (fusedFinish).
+		u.bnIn = u.Branch.forwardFirst(len(u.Branch.Mods)-1, bx, replay)
+	} else if replay && u.Gate != ExclusiveGate && u.Branch.LastReadsOnlyInput() {
 		u.Branch.Replay(bx, true)
 	} else {
 		f = run(u.Branch, bx)
@@ -429,7 +495,13 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 	defer fr.Done()
 
 	dsum := dy
-	if u.ranPost {
+	var dBNIn ops.Tensor // fused: the gradient of the last batch norm's input
+	switch {
+	case u.fused:
+		bn, _ := u.lastBN()
+		dsum, dBNIn = fr.T(0, out), fr.T(1, out)
+		bn.BackwardAddReLU(dBNIn, dsum, dy)
+	case u.ranPost:
 		dsum = fr.T(0, out)
 		u.Post.Backward(dsum, dy, false)
 	}
@@ -477,9 +549,16 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 		dH = t
 	}
 
+	branchBackward := func(dx, dF ops.Tensor, add bool) {
+		if u.fused {
+			u.Branch.backwardFirst(len(u.Branch.Mods)-1, dx, dBNIn, add)
+			return
+		}
+		u.Branch.Backward(dx, dF, add)
+	}
 	if u.Pre == nil {
 		if dF != nil {
-			u.Branch.Backward(dx, dF, add)
+			branchBackward(dx, dF, add)
 			add = true
 		}
 		u.Short.Backward(dx, dH, add)
@@ -488,7 +567,7 @@ func (u *Unit) Backward(dx, dy ops.Tensor, add bool) {
 	da := fr.T(3, withBatch(u.Pre.OutShape(), n))
 	wrote := false
 	if dF != nil {
-		u.Branch.Backward(da, dF, false)
+		branchBackward(da, dF, false)
 		wrote = true
 	}
 	if u.ShortFromPre {

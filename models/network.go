@@ -116,9 +116,10 @@ func (net *Network) addRoR(bd *builder, widths [3]int) {
 // Build makes cfg's network on b and sets it up for training batches of up
 // to maxBatch CIFAR-sized images, optimiser included, keeping what recompute
 // says for the backward pass — or, for layers.RecomputeAuto, the first of
-// off, bn and unit that fits in b's memory (Env.Recompute says which). The
+// off, bn and unit that fits in b's memory (Env.Recompute says which),
+// with fuse setting Env.Fuse (fused batch norm, addition and ReLU). The
 // weights are zero: call Init or load some.
-func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute) (*Network, error) {
+func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, fuse bool) (*Network, error) {
 	modes := []layers.Recompute{recompute}
 	if recompute == layers.RecomputeAuto {
 		modes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit}
@@ -130,6 +131,7 @@ func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute) 
 			return nil, err
 		}
 		net.Env.Recompute = mode
+		net.Env.Fuse = fuse
 		if err = net.Setup(maxBatch); err == nil {
 			if err = net.SetupOptimizer(); err == nil {
 				return net, nil

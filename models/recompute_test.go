@@ -178,7 +178,7 @@ func TestBuildPicksWhatFits(t *testing.T) {
 	need := map[layers.Recompute]int64{}
 	for _, mode := range recomputeModes {
 		b := opcount.New(cpuref.New(0))
-		net, err := Build(cfg, b, batch, mode)
+		net, err := Build(cfg, b, batch, mode, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestBuildPicksWhatFits(t *testing.T) {
 	} {
 		b := opcount.New(cpuref.New(0))
 		b.Limit = tc.limit
-		net, err := Build(cfg, b, batch, layers.RecomputeAuto)
+		net, err := Build(cfg, b, batch, layers.RecomputeAuto, true)
 		switch {
 		case tc.want < 0 && !errors.Is(err, ops.ErrOutOfMemory):
 			t.Errorf("limit %d: got %v, want an out-of-memory error", tc.limit, err)
@@ -246,6 +246,8 @@ func TestRecomputeWork(t *testing.T) {
 				meanLoss(t, net, bt, true)
 				net.Backward()
 				counts[mode] = maps.Clone(ob.Counts)
+				// A batch norm runs fused or not (Env.Fuse): count both.
+				counts[mode]["BatchNormForwardTraining"] += counts[mode]["BatchNormAddReLUForwardTraining"]
 				units, projections = len(net.Units), 0
 				for _, u := range net.Units {
 					if _, ok := u.Short.(*layers.Seq); ok { // a 1×1 projection

@@ -77,6 +77,23 @@ type Backend interface {
 	// BatchNormBackward: from dy and the x, saveMean, saveInvStd of the
 	// training forward pass, dx (add?+=:=), dgamma and dbeta (C) overwritten.
 	BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd Tensor, p BatchNormParams, add bool)
+	// BatchNormAddReLUForwardTraining is BatchNormForwardTraining, then the
+	// shortcut addition and ReLU, in one op: y = max(BN(x) + z, 0) with x, y
+	// and z (N,C,H,W), BN(x) = gamma·(x−mean)·invStd + beta as in
+	// BatchNormForwardTraining, which it follows for saveMean, saveInvStd,
+	// runMean and runVar (C). z nil adds nothing (BN-ReLU). y is overwritten
+	// and may alias x or z. A NaN propagates as in ReLUForward.
+	BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd Tensor, p BatchNormParams)
+	// BatchNormAddReLUBackward is the gradient of
+	// BatchNormAddReLUForwardTraining from dy and that op's output y, its
+	// input x and its saveMean, saveInvStd: with g = dy where y > 0, else 0
+	// (ReLUBackward's mask), dz (add?+=:=) g unless dz is nil, dx (add?+=:=)
+	// and dgamma, dbeta (C, overwritten) are BatchNormBackward's from g.
+	// It reads y for the mask rather than a saved one: y is the unit's
+	// output, kept anyway for the layer after it, so the mask costs no
+	// memory; x is needed for x̂ (recovering x̂ from y is impossible once z
+	// is added). dx and dz alias nothing.
+	BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd Tensor, p BatchNormParams, add bool)
 
 	// ReLUForward: y = max(x, 0). y may alias x.
 	ReLUForward(y, x Tensor)

@@ -39,6 +39,15 @@ type Config struct {
 	// RecomputeAuto (the default) takes the first mode that fits. It changes
 	// no result; --resume may switch it.
 	Recompute layers.Recompute
+	// Fuse runs batch norm, the shortcut addition and ReLU as one op where
+	// the units allow it (layers.Env.Fuse; --fuse). It changes float
+	// rounding only; --resume may switch it. Off by default: on the CPU the
+	// fused op is no faster, and on a GPU its kernels (gpu/kernels/
+	// reduce_bn.cu, one block per channel in the statistics pass) replace
+	// cuDNN's batch norm and have never been timed against it; a default
+	// that could make training slower waits for a GPU measurement. Nil in
+	// runs recorded before it existed, which ran unfused (see Fused).
+	Fuse *bool `json:",omitempty"`
 	// Graphs is how steps are launched (--cuda-graphs; empty: auto). It
 	// changes no result (graph and eager steps give the same bits), so it
 	// is not recorded: a resumed run takes its own flag.
@@ -67,6 +76,9 @@ func Default() Config {
 		WarmupLR: 0.01, Momentum: 0.9, WD: 1e-4, Augment: true, Pad: data.PadZero, Normalize: data.PerChannel, Shuffle: true, Seed: 1,
 		Recompute: layers.RecomputeAuto}
 }
+
+// Fused is Fuse with its default (false) for nil.
+func (c Config) Fused() bool { return c.Fuse != nil && *c.Fuse }
 
 // Presets are the papers' recipes (README.md, "Reproducing the papers").
 var Presets = []string{"he2016", "sd2016", "wrn2016", "ror2016"}

@@ -33,15 +33,16 @@ type StepBytes struct {
 // their ops from shapes and flags alone, so the ops counted are those any
 // backend receives, and resnet-1202 at batch 128 counts in well under a
 // second. Stochastic depth keeps the units of one draw from seed (the first
-// draw of a fresh rand.NewPCG(seed, 2)), not the expectation.
-func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, limit int64, seed uint64) (StepBytes, error) {
+// draw of a fresh rand.NewPCG(seed, 2)), not the expectation. fuse is
+// models.Build's (--fuse).
+func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, fuse bool, limit int64, seed uint64) (StepBytes, error) {
 	c := opbytes.New(&opbytes.Shapes{Limit: limit})
-	return countStep(c, mc, batch, recompute, seed)
+	return countStep(c, mc, batch, recompute, fuse, seed)
 }
 
 // countStep counts one step on c (tests run it over the CPU reference too).
-func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, seed uint64) (StepBytes, error) {
-	net, err := models.Build(mc, c, batch, recompute)
+func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, fuse bool, seed uint64) (StepBytes, error) {
+	net, err := models.Build(mc, c, batch, recompute, fuse)
 	if err != nil {
 		return StepBytes{}, err
 	}

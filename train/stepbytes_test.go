@@ -39,11 +39,11 @@ func TestStepBytesTwinIsExact(t *testing.T) {
 		if tc.set != nil {
 			tc.set(&mc)
 		}
-		twin, err := CountStepBytes(mc, 3, tc.recompute, 0, 7)
+		twin, err := CountStepBytes(mc, 3, tc.recompute, false, 0, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
-		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, 7)
+		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, false, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestStepBytesTwinIsExact(t *testing.T) {
 func TestStepBytesShape(t *testing.T) {
 	mc, _ := models.Parse("resnet-14")
 	count := func(mc models.Config, batch int, rc layers.Recompute) int64 {
-		sb, err := CountStepBytes(mc, batch, rc, 0, 1)
+		sb, err := CountStepBytes(mc, batch, rc, false, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if err != nil {
 		err = fmt.Errorf("allocate input buffers: %w", err)
 	} else {
-		t.Net, err = models.Build(cfg.Model, b, cfg.BatchSize, cfg.Recompute)
+		t.Net, err = models.Build(cfg.Model, b, cfg.BatchSize, cfg.Recompute, cfg.Fused())
 	}
 	if err != nil {
 		t.Close()

@@ -24,7 +24,7 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--fuse] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
@@ -36,6 +36,7 @@ func runBench(args []string) error {
 	recompute := fs.String("recompute", "off", "off, bn, unit or auto: what residual units keep for the backward pass (as train --recompute)")
 	graphs := fs.String("cuda-graphs", "auto", "launch each step as one CUDA graph: auto (when the GPU and the model allow it), on (refuse otherwise), off (as train --cuda-graphs)")
 	bytesOnly := fs.Bool("bytes-only", false, "count what one training step's ops read and write (bytes_per_step), without a device or timing; --recompute auto picks as on an 80 GB card")
+	fuse := fs.Bool("fuse", false, "batch norm, shortcut addition and ReLU as one op where the units allow it (as train --fuse); default: separate ops")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func runBench(args []string) error {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
 	if *bytesOnly {
-		return printStepBytes(mc, *batch, rc, *asJSON)
+		return printStepBytes(mc, *batch, rc, *fuse, *asJSON)
 	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
@@ -74,7 +75,7 @@ func runBench(args []string) error {
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc, gm)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm)
 	if err != nil {
 		return err
 	}
@@ -91,6 +92,9 @@ func runBench(args []string) error {
 	mode := ""
 	if res.Recompute != layers.StoreAll {
 		mode = ", recompute " + res.Recompute.String()
+	}
+	if res.Fuse {
+		mode += ", fused"
 	}
 	memory := mib(res.PeakBytes)
 	if res.WorkspaceBytes >= 0 {
@@ -127,6 +131,7 @@ type benchResult struct {
 	// counts cuDNN's workspaces too (scripts/gpu/bench.sh does so).
 	WorkspaceBytes int64            `json:"workspace_bytes"`
 	Recompute      layers.Recompute `json:"recompute"`
+	Fuse           bool             `json:"fuse"` // --fuse: fused batch norm, addition and ReLU
 	// CUDAGraphs says whether the timed steps were one graph launch each;
 	// GraphNote why not, when --cuda-graphs auto fell back.
 	CUDAGraphs bool   `json:"cuda_graphs"`
@@ -172,8 +177,8 @@ func mib(b int64) string {
 // With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
 // step is captured once and each timed step uploads the inputs and the
 // learning rate and launches it.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, gm train.GraphMode) (benchResult, error) {
-	net, err := models.Build(mc, b, batch, recompute)
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode) (benchResult, error) {
+	net, err := models.Build(mc, b, batch, recompute, fuse)
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -311,7 +316,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
 	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
-		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute,
+		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute, Fuse: net.Env.Fuse,
 		CUDAGraphs: graph != nil, GraphNote: note, HostMSPerStep: cpu * 1000 / float64(steps)}
 	if haveCounters && counters0 != nil {
 		per := func(k string) *float64 { v := (counters1[k] - counters0[k]) / float64(steps); return &v }
@@ -323,7 +328,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
-	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, 0, 1)
+	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, net.Env.Fuse, 0, 1)
 	if err != nil {
 		return benchResult{}, fmt.Errorf("count the bytes of a step: %w", err)
 	}
@@ -386,8 +391,8 @@ const h100Memory = 80e9
 
 // printStepBytes prints what one training step's ops move
 // (train.CountStepBytes): no device, no timing, under a second.
-func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON bool) error {
-	sb, err := train.CountStepBytes(mc, batch, rc, h100Memory, 1)
+func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool, asJSON bool) error {
+	sb, err := train.CountStepBytes(mc, batch, rc, fuse, h100Memory, 1)
 	if err != nil {
 		return err
 	}

@@ -18,11 +18,11 @@ func TestBenchReportsBytesPerStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, train.GraphsAuto)
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, false, train.GraphsAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := train.CountStepBytes(mc, 2, layers.RecomputeBN, 0, 1)
+	want, err := train.CountStepBytes(mc, 2, layers.RecomputeBN, false, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +67,38 @@ func TestBenchBytesOnly(t *testing.T) {
 	}
 	mc, _ := models.Parse("resnet-14")
 	mc.SD, mc.SDPL = models.SDLinear, 0.5
-	want, err := train.CountStepBytes(mc, 4, layers.StoreAll, 0, 1)
+	want, err := train.CountStepBytes(mc, 4, layers.StoreAll, false, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Recompute != "off" || r.BytesPerStep != want.Total || len(r.UnitsKeep) != 6 || strings.Count(r.UnitsKeep, "1") != r.UnitsKept || r.UnitsKept != want.Kept {
 		t.Errorf("got %+v, want recompute off, %d bytes, %d of 6 units kept", r, want.Total, want.Kept)
+	}
+}
+
+// TestBenchCountsTheFusedStep: with --fuse the count is the fused network's,
+// and fusing moves fewer bytes (one pass where three were).
+func TestBenchCountsTheFusedStep(t *testing.T) {
+	mc, err := models.Parse("resnet-8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused, err := train.CountStepBytes(mc, 2, layers.StoreAll, true, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unfused, err := train.CountStepBytes(mc, 2, layers.StoreAll, false, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BytesPerStep != fused.Total || res.BytesByOp["BatchNormAddReLUForwardTraining"] == 0 {
+		t.Errorf("bench --fuse: bytes_per_step %d (fused op %d bytes), want %d counted fused", res.BytesPerStep, res.BytesByOp["BatchNormAddReLUForwardTraining"], fused.Total)
+	}
+	if fused.Total >= unfused.Total {
+		t.Errorf("fused step %d bytes, unfused %d: fusing should move fewer", fused.Total, unfused.Total)
 	}
 }

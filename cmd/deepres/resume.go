@@ -16,13 +16,13 @@ import (
 
 // resumeAllowed are the train flags that may be typed with --resume: they
 // change where and how the run computes, never what it computes (another
-// device or a typed --math changes float rounding only (without it the run keeps its own math); --recompute is bitwise
+// device, a typed --math or --fuse changes float rounding only (without it the run keeps its own); --recompute is bitwise
 // neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
 // flag added later is covered without code here; the learning-rate
 // settings may change only through --override (train.Overridable).
-var resumeAllowed = []string{"resume", "device", "math", "recompute", "cuda-graphs", "data", "override"}
+var resumeAllowed = []string{"resume", "device", "math", "recompute", "fuse", "cuda-graphs", "data", "override"}
 
 // resumeHelp is --resume's help text, naming what may change.
 func resumeHelp() string {
@@ -64,6 +64,7 @@ type resumeOptions struct {
 	math      string // non-empty: typed, replaces the run's own
 	dataDir   string // non-empty: the data moved here
 	recompute *layers.Recompute
+	fuse      *bool           // typed --fuse: replaces the run's own
 	graphs    train.GraphMode // how steps are launched (not recorded: no result depends on it)
 	overrides []string        // --override values
 }
@@ -105,6 +106,12 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 	cfg.Graphs = o.graphs
 	if o.recompute != nil {
 		cfg.Recompute = *o.recompute
+	}
+	if o.fuse != nil && *o.fuse != cfg.Fused() {
+		fmt.Fprintf(os.Stderr, "deepres: note: --fuse=%t: the run was started with --fuse=%t; float rounding differs from here on\n", *o.fuse, cfg.Fused())
+	}
+	if o.fuse != nil {
+		cfg.Fuse = o.fuse
 	}
 	if o.dataDir != "" { // the data moved: same dataset, new place
 		cfg.DataDir = o.dataDir
@@ -177,7 +184,7 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 			fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", gap)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute)
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s, --fuse=%t)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute, t.Net.Env.Fuse)
 	// A finished run is not an error (a driver may resume every run of a
 	// study, and a requeued job its own): exit 0, saying so, and write
 	// nothing.

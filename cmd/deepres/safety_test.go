@@ -304,6 +304,11 @@ func TestResumeRefusesChanges(t *testing.T) {
 	if _, stderr, code := run(t, "train", "--resume", out, "--data", moved, "--device", "cpu", "--math", "fp32"); code != 0 {
 		t.Errorf("resume on moved data: exit %d: %s", code, stderr)
 	}
+	// --fuse may change on resume (float rounding only), said at start-up.
+	if _, stderr, code := run(t, "train", "--resume", out, "--data", moved, "--device", "cpu", "--fuse"); code != 0 ||
+		!strings.Contains(stderr, "--fuse=true: the run was started with --fuse=false") {
+		t.Errorf("resume with --fuse: exit %d: %s", code, stderr)
+	}
 	for _, f := range [][]string{{"--wd", "0.1"}, {"--momentum", "0.5"}, {"--sd", "linear:0.5"}, {"--ror", "2"},
 		{"--dataset", "cifar100"}, {"--init", out + "/last.safetensors"}, {"--val-split", "10"}, {"--unit", "bn-after-add"},
 		{"--shortcut", "B"}, {"--augment=false"}, {"--nesterov"}, {"--warmup-steps", "1"}, {"--checkpoint-every", "2"},
@@ -317,7 +322,7 @@ func TestResumeRefusesChanges(t *testing.T) {
 		t.Errorf("--cuda-graphs sometimes: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, _ := run(t, "train", "--help")
-	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --recompute, --cuda-graphs, --data") {
+	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --recompute, --fuse, --cuda-graphs, --data") {
 		t.Errorf("train --help does not list what --resume allows: %s", help)
 	}
 }

@@ -53,6 +53,7 @@ func runTrain(args []string) error {
 	overwrite := fs.Bool("overwrite", false, "replace the run in --out (its checkpoints and metrics are deleted)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 1, "write last.safetensors every N epochs (0: at the end only)")
 	recompute := fs.String("recompute", "auto", "what residual units keep for the backward pass: off (everything), bn (conv outputs: BN and ReLU recomputed, no conv twice), unit (unit outputs only: 1/4 of the activations), auto (the first of those that fits in the device's memory); same results")
+	fuse := fs.Bool("fuse", false, "batch norm, shortcut addition and ReLU as one op where the units allow it (original units: BN-add-ReLU; elsewhere BN-ReLU); fewer passes over memory, float rounding differs slightly; off by default until timed on a GPU")
 	graphs := fs.String("cuda-graphs", "auto", "launch each training step as one CUDA graph: auto (when the GPU and the model allow it, else every op, saying why once), on (refuse to run otherwise), off; same results")
 	preset := fs.String("preset", "", "a paper's recipe: he2016, sd2016, wrn2016 or ror2016: defaults for batch, lr, schedule, epochs, momentum, wd, normalisation, pad, validation split and init (flags you type win)")
 	if err := parse(fs, args); err != nil {
@@ -80,6 +81,7 @@ func runTrain(args []string) error {
 		return usagef("--recompute: %v", err)
 	}
 	cfg.Recompute = rc
+	cfg.Fuse = fuse
 	if cfg.Graphs, err = train.ParseGraphMode(*graphs); err != nil {
 		return usagef("--cuda-graphs: %v", err)
 	}
@@ -93,6 +95,9 @@ func runTrain(args []string) error {
 		}
 		if fs.Changed("recompute") {
 			o.recompute = &rc
+		}
+		if fs.Changed("fuse") {
+			o.fuse = fuse
 		}
 		if fs.Changed("data") {
 			o.dataDir = *dir
@@ -220,6 +225,9 @@ func runTrain(args []string) error {
 	mode := ""
 	if r := t.Net.Env.Recompute; r != layers.StoreAll {
 		mode = ", --recompute " + r.String()
+	}
+	if t.Net.Env.Fuse {
+		mode += ", --fuse"
 	}
 	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s%s: %d training images, %d steps, run folder %s\n",
 		cfg.Model.Name, t.Net.Params.Count(), b.Name(), mode, trainDS.N, t.TotalSteps(), cfg.Out)

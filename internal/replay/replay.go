@@ -185,6 +185,16 @@ func (r *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 func (r *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
 	r.do(func() { r.Backend.BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd, p, add) })
 }
+func (r *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	r.do(func() {
+		r.Backend.BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd, p)
+	})
+}
+func (r *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	r.do(func() {
+		r.Backend.BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd, p, add)
+	})
+}
 func (r *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	r.do(func() { r.Backend.ReLUBackward(dx, dy, y, add) })
 }

@@ -56,6 +56,12 @@ var Roles = map[string][]Role{
 	"BatchNormForwardInference": {W, R, R, R, R, R},
 	// dx (add?+=:=); dgamma, dbeta overwritten; dy, x, gamma, saveMean, saveInvStd.
 	"BatchNormBackward": {Acc, W, W, R, R, R, R, R},
+	// y; x, z (nil: none), gamma, beta; runMean, runVar in place; saveMean,
+	// saveInvStd written.
+	"BatchNormAddReLUForwardTraining": {W, R, R, R, R, RW, RW, W, W},
+	// dx, dz (nil: none) (add?+=:=); dgamma, dbeta overwritten; dy, y, x,
+	// gamma, saveMean, saveInvStd.
+	"BatchNormAddReLUBackward": {Acc, Acc, W, W, R, R, R, R, R, R},
 
 	"ReLUForward":     {W, R},
 	"ReLUBackward":    {Acc, R, R}, // dx; dy, y
@@ -227,6 +233,14 @@ func (c *Counter) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 func (c *Counter) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
 	c.add("BatchNormBackward", add, dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd)
 	c.Inner.BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd, p, add)
+}
+func (c *Counter) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	c.add("BatchNormAddReLUForwardTraining", false, y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd)
+	c.Inner.BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd, p)
+}
+func (c *Counter) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	c.add("BatchNormAddReLUBackward", add, dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd)
+	c.Inner.BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd, p, add)
 }
 func (c *Counter) ReLUForward(y, x ops.Tensor) {
 	c.add("ReLUForward", false, y, x)

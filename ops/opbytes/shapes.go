@@ -111,6 +111,10 @@ func (s *Shapes) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar op
 }
 func (s *Shapes) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
 }
+func (s *Shapes) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+}
+func (s *Shapes) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+}
 func (s *Shapes) ReLUForward(y, x ops.Tensor)                                              {}
 func (s *Shapes) ReLUBackward(dx, dy, y ops.Tensor, add bool)                              {}
 func (s *Shapes) SigmoidForward(y, x ops.Tensor)                                           {}

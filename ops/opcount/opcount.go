@@ -104,6 +104,14 @@ func (c *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 	c.Counts["BatchNormBackward"]++
 	c.Inner.BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd, p, add)
 }
+func (c *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	c.Counts["BatchNormAddReLUForwardTraining"]++
+	c.Inner.BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd, p)
+}
+func (c *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	c.Counts["BatchNormAddReLUBackward"]++
+	c.Inner.BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd, p, add)
+}
 func (c *Backend) ReLUForward(y, x ops.Tensor) { c.Counts["ReLUForward"]++; c.Inner.ReLUForward(y, x) }
 func (c *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	c.Counts["ReLUBackward"]++

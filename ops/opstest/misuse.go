@@ -88,6 +88,18 @@ func (s *suite) testMisuse(t *testing.T) {
 		{"BatchNormForwardTraining/gamma", func() { b.BatchNormForwardTraining(mk(2, 3, 4, 4), act, c4, c3, c3, c3, c3, c3, bn) }},
 		{"BatchNormForwardInference/runVar", func() { b.BatchNormForwardInference(mk(2, 3, 4, 4), act, c3, c3, c3, c2, bn) }},
 		{"BatchNormBackward/dgamma", func() { b.BatchNormBackward(mk(2, 3, 4, 4), c4, c3, mk(2, 3, 4, 4), act, c3, c3, c3, bn, false) }},
+		{"BatchNormAddReLUForwardTraining/z_shape", func() {
+			b.BatchNormAddReLUForwardTraining(mk(2, 3, 4, 4), act, mk(2, 3, 4, 5), c3, c3, c3, c3, c3, c3, bn)
+		}},
+		{"BatchNormAddReLUForwardTraining/runMean", func() {
+			b.BatchNormAddReLUForwardTraining(mk(2, 3, 4, 4), act, nil, c3, c3, c4, c3, c3, c3, bn)
+		}},
+		{"BatchNormAddReLUBackward/dz_shape", func() {
+			b.BatchNormAddReLUBackward(mk(2, 3, 4, 4), mk(1, 3, 4, 4), c3, c3, mk(2, 3, 4, 4), mk(2, 3, 4, 4), act, c3, c3, c3, bn, false)
+		}},
+		{"BatchNormAddReLUBackward/y_shape", func() {
+			b.BatchNormAddReLUBackward(mk(2, 3, 4, 4), nil, c3, c3, mk(2, 3, 4, 4), mk(2, 3, 4, 5), act, c3, c3, c3, bn, false)
+		}},
 		{"ReLUForward/nil", func() { b.ReLUForward(nil, x10) }},
 		{"ReLUForward/foreign", func() { b.ReLUForward(foreign{ops.Shape{10}}, x10) }},
 		{"ReLUBackward/length", func() { b.ReLUBackward(x10, x11, x10, false) }},

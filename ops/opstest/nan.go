@@ -32,6 +32,8 @@ const nanPoison = -7777
 //   - batch norm: a NaN in a channel makes that channel's statistics NaN,
 //     hence its every output, and leaves the other channels alone
 //     (cudnnBatchNormalizationForwardTraining computes per-channel means);
+//   - the fused batch norm + addition + ReLU: batch norm's rule, then
+//     IEEE addition and ReLU's propagation (a NaN in z stays in its element);
 //   - global average pooling, the loss, the SGD update: IEEE arithmetic
 //     in deepres's own kernels (sums and products propagate NaN);
 //   - cuBLAS GEMM: IEEE arithmetic ("cublas<t>gemm": C = αop(A)op(B) + βC),
@@ -78,6 +80,25 @@ func (s *suite) testNaN(t *testing.T) {
 			args:  bnBwdArgs(bnShape, f32s(nan, 1, 2, 3, -1, 0.5, 2, 1), bnXFinite, f32s(1, 2), bnMean, bnInvStd),
 			op:    bnBwd(false),
 			nanAt: map[string][]int{"dx": ch0, "dgamma": {0}, "dbeta": {0}},
+		},
+		{
+			// The fused op: a NaN in x poisons its channel's statistics and
+			// so the channel (ReLU propagates NaN); one in z only its element.
+			name: "BatchNormAddReLUForwardTraining",
+			args: bnarFwdArgs(bnShape, bnX, f32s(0, 1, nan, 2, -9, 0, 1, 0), f32s(1, 2), f32s(0, 1), f32s(0, 0), f32s(1, 1)),
+			op:   bnarFwd(true),
+			nanAt: map[string][]int{"y": {0, 1, 4, 5, 2}, "saveMean": {0}, "saveInvStd": {0},
+				"runMean": {0}, "runVar": {0}},
+		},
+		{
+			// dy's NaN at element 0 (y > 0) reaches channel 0's sums, all of
+			// its dx and dz[0]; the NaN at element 3 meets y = 0 and is
+			// masked, as ReLUBackward masks it.
+			name: "BatchNormAddReLUBackward",
+			args: bnarBwdArgs(bnShape, f32s(nan, 1, 2, nan, -1, 0.5, 2, 1), f32s(1, 2, 0.5, 0, 0, 1, 3, 2),
+				bnXFinite, f32s(1, 2), bnMean, bnInvStd, true),
+			op:    bnarBwd(true, false),
+			nanAt: map[string][]int{"dx": ch0, "dz": {0}, "dgamma": {0}, "dbeta": {0}},
 		},
 		{
 			name:  "GlobalAvgPoolForward",

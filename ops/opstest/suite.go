@@ -68,6 +68,8 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		{"BatchNormForwardTraining", s.testBatchNormForwardTraining},
 		{"BatchNormForwardInference", s.testBatchNormForwardInference},
 		{"BatchNormBackward", s.testBatchNormBackward},
+		{"BatchNormAddReLUForwardTraining", s.testBatchNormAddReLUForwardTraining},
+		{"BatchNormAddReLUBackward", s.testBatchNormAddReLUBackward},
 		{"ReLUForward", s.testReLUForward},
 		{"ReLUBackward", s.testReLUBackward},
 		{"SigmoidForward", s.testSigmoidForward},

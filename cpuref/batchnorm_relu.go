@@ -1,0 +1,121 @@
+package cpuref
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// BatchNormAddReLUForwardTraining: y = max(BN(x) + z, 0), BN as in
+// BatchNormForwardTraining (same statistics, saved and running, in the same
+// float64 sums), z nil adding nothing. BN(x) is rounded to float32 before z
+// is added, as the separate ops round it (BatchNormForwardTraining writes
+// float32, then AddTensor and ReLUForward). y may alias x or z: each
+// element is read before it is written.
+func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	const op = "BatchNormAddReLUForwardTraining"
+	yt, xt := b.get(op, y), b.get(op, x)
+	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
+	sm, si := b.get(op, saveMean), b.get(op, saveInvStd)
+	sameShape(op, xt, yt)
+	var zt *tensor
+	if z != nil {
+		zt = b.get(op, z)
+		sameShape(op, xt, zt)
+	}
+	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv, sm, si)
+	m := n * hw
+	if m < 2 {
+		panic(fmt.Sprintf("cpuref: %s: x %v has one value per channel; the batch variance needs two", op, xt.shape))
+	}
+	b.parallelRange(c, 2, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean, sq := channelMoments(xt.data, n, c, hw, ch)
+			inv := 1 / math.Sqrt(sq/float64(m)+p.Eps)
+			sm.data[ch], si.data[ch] = float32(mean), float32(inv)
+			rm.data[ch] = float32((1-p.Momentum)*float64(rm.data[ch]) + p.Momentum*mean)
+			rv.data[ch] = float32((1-p.Momentum)*float64(rv.data[ch]) + p.Momentum*sq/float64(m-1))
+			scale, shift := float64(gt.data[ch])*inv, float64(bt.data[ch])
+			for s := range n {
+				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
+				for i := lo; i < hi; i++ {
+					v := float32((float64(xt.data[i])-mean)*scale + shift)
+					if zt != nil {
+						v += zt.data[i]
+					}
+					yt.data[i] = max(v, 0)
+				}
+			}
+		}
+	})
+}
+
+// channelMoments returns channel ch's mean and sum of squared deviations
+// over x (N,C,H·W), two-pass in float64 as BatchNormForwardTraining.
+func channelMoments(x []float32, n, c, hw, ch int) (mean, sqDev float64) {
+	var sum, sq lanes4
+	for s := range n {
+		sum.add(x[(s*c+ch)*hw : (s*c+ch+1)*hw])
+	}
+	mean = sum.total() / float64(n*hw)
+	for s := range n {
+		sq.addSquaredDeviations(x[(s*c+ch)*hw:(s*c+ch+1)*hw], mean)
+	}
+	return mean, sq.total()
+}
+
+// BatchNormAddReLUBackward: with g = dy where y > 0, else 0 (the ReLU's
+// mask, from the forward output), dz (add?+=:=) g unless nil, and the
+// batch-norm gradient of g (BatchNormBackward's formulas):
+//
+//	dbeta = Σ g;  dgamma = Σ g·x̂  (overwritten)
+//	dx (add?+=:=) gamma·invStd/M · (M·g − dbeta − x̂·dgamma)
+func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	const op = "BatchNormAddReLUBackward"
+	dxt, dyt, yt, xt := b.get(op, dx), b.get(op, dy), b.get(op, y), b.get(op, x)
+	dg, db, gt, sm, si := b.get(op, dgamma), b.get(op, dbeta), b.get(op, gamma), b.get(op, saveMean), b.get(op, saveInvStd)
+	sameShape(op, xt, yt, dyt, dxt)
+	var dzt *tensor
+	if dz != nil {
+		dzt = b.get(op, dz)
+		sameShape(op, xt, dzt)
+	}
+	n, c, hw := bnShapes(op, xt, dg, db, gt, sm, si)
+	m := float64(n * hw)
+	masked := func(i int) float32 { // g: dy through the ReLU
+		return math.Float32frombits(math.Float32bits(dyt.data[i]) & positiveMask(yt.data[i]))
+	}
+	put := func(dst []float32, i int, v float32) {
+		if add {
+			dst[i] += v
+		} else {
+			dst[i] = v
+		}
+	}
+	b.parallelRange(c, 2, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mean, inv := float64(sm.data[ch]), float64(si.data[ch])
+			var sumG, sumGXhat float64
+			for s := range n {
+				for i := (s*c + ch) * hw; i < (s*c+ch+1)*hw; i++ {
+					g := float64(masked(i))
+					sumG += g
+					sumGXhat += g * (float64(xt.data[i]) - mean) * inv
+				}
+			}
+			db.data[ch], dg.data[ch] = float32(sumG), float32(sumGXhat)
+			k := float64(gt.data[ch]) * inv / m
+			for s := range n {
+				for i := (s*c + ch) * hw; i < (s*c+ch+1)*hw; i++ {
+					g := masked(i)
+					xhat := (float64(xt.data[i]) - mean) * inv
+					put(dxt.data, i, float32(k*(m*float64(g)-sumG-xhat*sumGXhat)))
+					if dzt != nil {
+						put(dzt.data, i, g)
+					}
+				}
+			}
+		}
+	})
+}

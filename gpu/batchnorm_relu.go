@@ -1,0 +1,93 @@
+package gpu
+
+import (
+	"math"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// The fused batch norm + addition + ReLU runs deepres's own kernels
+// (kernels/reduce_bn.cu), not cuDNN's cudnnBatchNormalizationForwardTrainingEx
+// and cudnnBatchNormalizationBackwardEx with CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION,
+// which compute the same "y = relu(BN(x) + z)" (cudnn_ops.h of cuDNN 9.28.1):
+// that header marks both CUDNN_DEPRECATED, "Deprecated since cuDNN 9.0.0.
+// Use graph API instead". Which layouts and types cuDNN's fused path accepts
+// (reported to be NHWC half precision in persistent mode) was not checked
+// against NVIDIA's API reference here: read it, and run the call against the
+// real cuDNN, before issue 22's half-precision NHWC work uses it.
+
+// bnFused checks the fused op's tensors: x NCHW, the same-shaped ones equal
+// to it, the per-channel ones of C elements; nil optional tensors are skipped.
+func bnFused(op string, x *tensor, same []*tensor, perChannel []*tensor) {
+	var s []*tensor
+	for _, t := range same {
+		if t != nil {
+			s = append(s, t)
+		}
+	}
+	bnShapes(op, x, s, perChannel)
+}
+
+// optPtr is t's device pointer, or 0 (with the flag 0) for a nil tensor.
+func optPtr(t *tensor) (ptr, present uint64) {
+	if t == nil {
+		return 0, 0
+	}
+	return t.ptr, 1
+}
+
+// BatchNormAddReLUForwardTraining: one statistics kernel (dr_bn_stats, a
+// block per channel) and one element-wise kernel (dr_bn_add_relu_apply)
+// writing y; y may alias x or z (each element is read before it is written).
+func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
+	const op = "BatchNormAddReLUForwardTraining"
+	ty, tx := b.ten(y, op+"'s y"), b.ten(x, op+"'s x")
+	var tz *tensor
+	if z != nil {
+		tz = b.ten(z, op+"'s z")
+	}
+	tg, tb := b.ten(gamma, op+"'s gamma"), b.ten(beta, op+"'s beta")
+	rm, rv := b.ten(runMean, op+"'s runMean"), b.ten(runVar, op+"'s runVar")
+	sm, si := b.ten(saveMean, op+"'s saveMean"), b.ten(saveInvStd, op+"'s saveInvStd")
+	bnFused(op, tx, []*tensor{ty, tz}, []*tensor{tg, tb, rm, rv, sm, si})
+	batch, c, h, w := tx.shape.NCHW()
+	inner, n := h*w, tx.len()
+	if batch*inner < 2 {
+		panic("ops: " + op + ": one value per channel; the batch variance needs two")
+	}
+	zp, hasZ := optPtr(tz)
+	b.run(func() error {
+		if err := b.launchGrid("dr_bn_stats", c, sm.ptr, si.ptr, rm.ptr, rv.ptr, tx.ptr,
+			i32(batch), i32(c), i32(inner), math.Float64bits(p.Eps), math.Float64bits(p.Momentum)); err != nil {
+			return err
+		}
+		return b.launch("dr_bn_add_relu_apply", n, ty.ptr, tx.ptr, zp, sm.ptr, si.ptr, tg.ptr, tb.ptr,
+			hasZ, i32(c), i32(inner), i32(n))
+	})
+}
+
+// BatchNormAddReLUBackward: one reduction kernel (dr_bn_add_relu_reduce,
+// a block per channel, writing dgamma and dbeta) and one element-wise
+// kernel (dr_bn_add_relu_backward) writing dx and dz.
+func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
+	const op = "BatchNormAddReLUBackward"
+	tdx, tdy, ty, tx := b.ten(dx, op+"'s dx"), b.ten(dy, op+"'s dy"), b.ten(y, op+"'s y"), b.ten(x, op+"'s x")
+	var tdz *tensor
+	if dz != nil {
+		tdz = b.ten(dz, op+"'s dz")
+	}
+	dg, db, tg := b.ten(dgamma, op+"'s dgamma"), b.ten(dbeta, op+"'s dbeta"), b.ten(gamma, op+"'s gamma")
+	sm, si := b.ten(saveMean, op+"'s saveMean"), b.ten(saveInvStd, op+"'s saveInvStd")
+	bnFused(op, tx, []*tensor{tdx, tdy, ty, tdz}, []*tensor{dg, db, tg, sm, si})
+	batch, c, h, w := tx.shape.NCHW()
+	inner, n := h*w, tx.len()
+	dzp, hasDz := optPtr(tdz)
+	b.run(func() error {
+		if err := b.launchGrid("dr_bn_add_relu_reduce", c, dg.ptr, db.ptr, tdy.ptr, ty.ptr, tx.ptr, sm.ptr, si.ptr,
+			i32(batch), i32(c), i32(inner)); err != nil {
+			return err
+		}
+		return b.launch("dr_bn_add_relu_backward", n, tdx.ptr, dzp, tdy.ptr, ty.ptr, tx.ptr, tg.ptr, sm.ptr, si.ptr,
+			dg.ptr, db.ptr, flag(add), hasDz, i32(c), i32(inner), i32(n), f32(float32(batch*inner)))
+	})
+}
