@@ -36,12 +36,7 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	}
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			mean, sq := channelMoments(xt.data, n, c, hw, ch)
-			variance := sq / float64(m)
-			inv := 1 / math.Sqrt(variance+p.Eps)
-			sm.data[ch], si.data[ch] = float32(mean), float32(inv)
-			rm.data[ch] = float32((1-p.Momentum)*float64(rm.data[ch]) + p.Momentum*mean)
-			rv.data[ch] = float32((1-p.Momentum)*float64(rv.data[ch]) + p.Momentum*sq/float64(m-1))
+			mean, inv := trainStats(xt, n, c, hw, ch, sm, si, rm, rv, p)
 			scale, shift := float64(gt.data[ch])*inv, float64(bt.data[ch])
 			for s := range n {
 				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
@@ -117,4 +112,17 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 			}
 		}
 	})
+}
+
+// trainStats is channel ch's batch mean and inverse standard deviation of x
+// (N,C,H,W), saved into saveMean and saveInvStd, with the running averages
+// moved: BatchNormForwardTraining's rule, which the fused op shares.
+func trainStats(xt *tensor, n, c, hw, ch int, sm, si, rm, rv *tensor, p ops.BatchNormParams) (mean, inv float64) {
+	m := n * hw
+	mean, sq := channelMoments(xt.data, n, c, hw, ch)
+	inv = 1 / math.Sqrt(sq/float64(m)+p.Eps)
+	sm.data[ch], si.data[ch] = float32(mean), float32(inv)
+	rm.data[ch] = float32((1-p.Momentum)*float64(rm.data[ch]) + p.Momentum*mean)
+	rv.data[ch] = float32((1-p.Momentum)*float64(rv.data[ch]) + p.Momentum*sq/float64(m-1))
+	return mean, inv
 }

@@ -31,11 +31,7 @@ func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean,
 	}
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			mean, sq := channelMoments(xt.data, n, c, hw, ch)
-			inv := 1 / math.Sqrt(sq/float64(m)+p.Eps)
-			sm.data[ch], si.data[ch] = float32(mean), float32(inv)
-			rm.data[ch] = float32((1-p.Momentum)*float64(rm.data[ch]) + p.Momentum*mean)
-			rv.data[ch] = float32((1-p.Momentum)*float64(rv.data[ch]) + p.Momentum*sq/float64(m-1))
+			mean, inv := trainStats(xt, n, c, hw, ch, sm, si, rm, rv, p)
 			scale, shift := float64(gt.data[ch])*inv, float64(bt.data[ch])
 			for s := range n {
 				lo, hi := (s*c+ch)*hw, (s*c+ch+1)*hw
