@@ -99,7 +99,8 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if err != nil {
 		err = fmt.Errorf("allocate input buffers: %w", err)
 	} else {
-		t.Net, err = models.Build(cfg.Model, b, cfg.BatchSize, cfg.Recompute)
+		act, _ := StorageOf(cfg.Precision) // Validate checked it
+		t.Net, err = models.BuildAs(cfg.Model, b, cfg.BatchSize, cfg.Recompute, act)
 	}
 	if err != nil {
 		t.Close()

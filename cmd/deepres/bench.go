@@ -30,6 +30,7 @@ func runBench(args []string) error {
 	batch := fs.Int("batch-size", 128, "mini-batch size")
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
+	precision := fs.String("precision", "", precisionUsage+" (default: --math's)")
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -63,27 +64,42 @@ func runBench(args []string) error {
 	if gm == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
+	if *bytesOnly && fs.Changed("precision") && *precision != "fp32" && *precision != "tf32" {
+		return usagef("--bytes-only --precision %s: bytes are counted for float32 storage only in this version", *precision)
+	}
 	if *bytesOnly {
 		return printStepBytes(mc, *batch, rc, *asJSON)
 	}
+	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
+	if err != nil {
+		return err
+	}
+	*math = mathMode
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	if err := checkPrecision(b, prec); err != nil {
+		return err
+	}
+	act, _ := train.StorageOf(prec)
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc, gm)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, gm, act)
 	if err != nil {
 		return err
 	}
 	if res.GraphNote != "" && !*asJSON {
 		fmt.Fprintf(os.Stderr, "deepres: %s\n", res.GraphNote)
 	}
-	res.Device, res.Math = b.Name(), *math
+	res.Device, res.Math, res.Precision = b.Name(), *math, prec
 	if _, ok := b.(*cpuref.Backend); ok {
 		res.Math = "fp32" // --math selects GPU math; the CPU reference is always float32
+		if prec == "tf32" {
+			res.Precision = "fp32"
+		}
 	}
 	if *asJSON {
 		return printJSON(res)
@@ -113,6 +129,7 @@ type benchResult struct {
 	Batch        int     `json:"batch"`
 	Device       string  `json:"device"`
 	Math         string  `json:"math"`
+	Precision    string  `json:"precision"`
 	Steps        int     `json:"steps"`
 	ImagesPerSec float64 `json:"img_per_s"`
 	MedianMS     float64 `json:"ms_per_step_median"`
@@ -172,8 +189,8 @@ func mib(b int64) string {
 // With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
 // step is captured once and each timed step uploads the inputs and the
 // learning rate and launches it.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, gm train.GraphMode) (benchResult, error) {
-	net, err := models.Build(mc, b, batch, recompute)
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, gm train.GraphMode, act ops.DType) (benchResult, error) {
+	net, err := models.BuildAs(mc, b, batch, recompute, act)
 	if err != nil {
 		return benchResult{}, err
 	}
