@@ -15,6 +15,12 @@ type Options struct {
 	Atol, Rtol float64
 	// Short runs fewer random shapes, as testing.Short does.
 	Short bool
+	// DType is the storage type of the activations in the cases (see
+	// precision.go): Float32 (the zero value) is the full suite; a half
+	// type runs each op's cases with half activations against the float32
+	// reference, with Atol and Rtol widened by the type's unit roundoff.
+	// A backend that cannot store it (ops.Supports) is skipped, saying so.
+	DType ops.DType
 }
 
 const (
@@ -46,6 +52,12 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		o.Rtol = defaultRtol
 	}
 	o.Short = o.Short || testing.Short()
+	if o.DType != ops.Float32 {
+		if !ops.Supports(b, o.DType) {
+			t.Skipf("%s cannot store %v (ops.Supports): no %v pass", b.Name(), o.DType, o.DType)
+		}
+		o.Atol, o.Rtol = halfTolerance(o.DType, o.Atol, o.Rtol)
+	}
 	// One thread: when b is itself cpuref, the comparison still checks that
 	// the way it splits work over threads does not change the results.
 	ref := cpuref.New(1)

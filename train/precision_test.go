@@ -1,0 +1,143 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deepres/deepres/internal/runcheck"
+	"github.com/deepres/deepres/internal/synth"
+	"github.com/deepres/deepres/ops"
+)
+
+// TestHalfPrecisionRun trains resnet-8 with bfloat16 activations: the
+// network stores activations in bf16 and keeps parameters and momentum
+// float32; the precision is recorded in the checkpoint and the metrics
+// header; an interrupted bf16 run resumes bitwise; the checkpoint's
+// float32 weights resume in another precision (fp16 here); and the bf16
+// run is not the float32 run (the storage type reached the ops).
+func TestHalfPrecisionRun(t *testing.T) {
+	trainDS, testDS := synth.Dataset(48, 1), synth.Dataset(16, 2)
+	dirA, dirB, dirF := t.TempDir(), t.TempDir(), t.TempDir()
+	cfgA := testConfig(t, "resnet-8", dirA)
+	cfgA.Precision = "bf16"
+	a := newTrainer(t, cfgA, trainDS, testDS)
+	if a.Net.Env.Act != ops.BFloat16 {
+		t.Fatalf("Env.Act = %v, want bfloat16", a.Net.Env.Act)
+	}
+	if d := ops.DTypeOf(a.Net.Params.Values()); d != ops.Float32 {
+		t.Errorf("parameters stored as %v, want float32 (master weights)", d)
+	}
+	if d := ops.DTypeOf(a.Net.Momentum()); d != ops.Float32 {
+		t.Errorf("momentum stored as %v, want float32", d)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, _, err := ReadRunConfig(dirA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Precision != "bf16" {
+		t.Errorf("checkpoint records precision %q, want bf16", cfg.Precision)
+	}
+	if hdr := readHeader(t, dirA); hdr.Run.Precision != "bf16" {
+		t.Errorf("metrics header records precision %q, want bf16", hdr.Run.Precision)
+	}
+
+	// Interrupted and resumed in bf16: bitwise the uninterrupted run.
+	cfgB := cfgA
+	cfgB.Out = dirB
+	b := newTrainer(t, cfgB, trainDS, testDS)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Progress = func(p Progress) {
+		if p.Step == 4 {
+			cancel()
+		}
+	}
+	if err := b.Run(ctx); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
+	}
+	c := newTrainer(t, cfgB, trainDS, testDS)
+	if err := c.Resume(dirB); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runcheck.SameCheckpoints(t, dirA, dirB, "uninterrupted bf16", "resumed bf16")
+
+	// The same run in float32 ends elsewhere: bf16 storage changed results.
+	cfgF := cfgA
+	cfgF.Out, cfgF.Precision = dirF, "fp32"
+	f := newTrainer(t, cfgF, trainDS, testDS)
+	if err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wa, wf := hostValues(t, a), hostValues(t, f)
+	same := true
+	for i := range wa {
+		same = same && wa[i] == wf[i]
+	}
+	if same {
+		t.Error("the bf16 run's weights equal the float32 run's: half storage had no effect")
+	}
+
+	// A bf16 checkpoint resumes in fp16: its weights are float32.
+	cfgH := cfgB
+	cfgH.Precision = "fp16"
+	h := newTrainer(t, cfgH, trainDS, testDS)
+	if err := h.Resume(dirB); err != nil {
+		t.Fatalf("resume a bf16 checkpoint in fp16: %v", err)
+	}
+	if h.Net.Env.Act != ops.Float16 {
+		t.Errorf("resumed with Env.Act %v, want float16", h.Net.Env.Act)
+	}
+	if wh := hostValues(t, h); len(wh) != len(wa) || wh[0] != wa[0] || wh[len(wh)-1] != wa[len(wa)-1] {
+		t.Error("resuming in fp16 did not load the bf16 run's float32 weights unchanged")
+	}
+}
+
+func hostValues(t *testing.T, tr *Trainer) []float32 {
+	t.Helper()
+	v := tr.Net.Params.Values()
+	h := make([]float32, v.Shape().Len())
+	if err := tr.b.CopyOut(h, v); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestStorageOf(t *testing.T) {
+	for p, want := range map[string]ops.DType{"": ops.Float32, "fp32": ops.Float32, "tf32": ops.Float32, "bf16": ops.BFloat16, "fp16": ops.Float16} {
+		if got, err := StorageOf(p); err != nil || got != want {
+			t.Errorf("StorageOf(%q) = %v, %v; want %v", p, got, err, want)
+		}
+	}
+	if _, err := StorageOf("fp8"); err == nil {
+		t.Error("StorageOf(fp8) accepted")
+	}
+	c := Default()
+	c.Precision = "half"
+	if c.Validate() == nil {
+		t.Error("Validate accepted precision half")
+	}
+}
+
+func readHeader(t *testing.T, dir string) RunHeader {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var hdr RunHeader
+	if err := json.Unmarshal([]byte(line), &hdr); err != nil {
+		t.Fatal(err)
+	}
+	return hdr
+}
