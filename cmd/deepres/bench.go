@@ -75,6 +75,9 @@ func runBench(args []string) error {
 		return err
 	}
 	*math = mathMode
+	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
+	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err

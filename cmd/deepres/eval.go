@@ -33,6 +33,13 @@ func runEval(args []string) error {
 	if *batch < 1 {
 		return usagef("--batch-size must be >= 1")
 	}
+	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
+	if err != nil {
+		return err
+	}
+	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
+	}
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
 		return usagef("--dataset: %v", err)
@@ -100,10 +107,6 @@ func runEval(args []string) error {
 		if !(sd > 0) || !finite(float64(sd)) || !finite(float64(norm.Mean[c])) {
 			return fmt.Errorf("%s: bad normalisation in the metadata: channel %d has mean %v and std %v (a std must be positive and finite)", *ckpt, c, norm.Mean[c], sd)
 		}
-	}
-	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
-	if err != nil {
-		return err
 	}
 	b, err := openDevice(*device, mathMode)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/pflag"
 
 	"github.com/deepres/deepres/ops"
@@ -41,4 +43,13 @@ func checkPrecision(b ops.Backend, precision string) error {
 		return nil
 	}
 	return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; %s stores float32 only", precision, b.Name())
+}
+
+// checkPrecisionDevice refuses half precision on a GPU named by --device
+// before opening it (so the error is the same with or without one).
+func checkPrecisionDevice(device, precision string) error {
+	if d, _ := train.StorageOf(precision); d != ops.Float32 && (device == "cuda" || strings.HasPrefix(device, "cuda:")) {
+		return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; the GPU backend stores float32 only", precision)
+	}
+	return nil
 }
