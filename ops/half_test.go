@@ -51,6 +51,8 @@ func TestF16Bits(t *testing.T) {
 		{65519.99, 0x7BFF},     // below the midpoint to 2^16: down
 		{65520, 0x7C00},        // the midpoint: a tie, to the even, which is inf
 		{1e6, 0x7C00},          // overflow
+		{65536, 0x7C00},        // 2^16: binary16's exponent field would be all ones
+		{100000, 0x7C00},       // the same binade with a fraction: inf, not a NaN
 		{-1e6, 0xFC00},         // negative overflow
 		{1 + p(-11), 0x3C00},   // a tie: to the even 0x3C00
 		{1 + 3*p(-11), 0x3C02}, // a tie between 0x3C01 and 0x3C02: up
