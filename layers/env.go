@@ -44,13 +44,24 @@ type Env struct {
 	// pre-activation.
 	FreezeStats bool
 	// Act is the storage type of activations and their gradients (issue
-	// 22; set it before Setup). Everything else a network allocates stays
-	// float32: parameters and their gradients (the master weights of
-	// NVIDIA's mixed-precision training guide, §"FP32 master copy of
-	// weights"), momentum, batch-norm statistics, the final linear layer's
-	// output (the logits) and the loss, as PyTorch autocast runs
-	// linear/conv in lower precision but softmax and cross_entropy in
-	// float32 (torch.amp "Autocast Op Reference").
+	// 22; set it before Setup): conv outputs, BN and ReLU outputs, sums,
+	// pooled features and the gradients flowing back through them, as
+	// PyTorch autocast gives conv2d (its "CUDA ops that can autocast to
+	// float16" list, torch.amp docs "Autocast Op Reference") a half output
+	// and lets batch_norm and relu (on neither list) run in their input's
+	// type. Everything else a network allocates stays float32: parameters
+	// and their gradients (the "FP32 master copy of weights" of NVIDIA's
+	// Training with Mixed Precision guide and Micikevicius et al., ICLR
+	// 2018), momentum, batch-norm statistics (cuDNN keeps them float32
+	// for half inputs), the final linear layer's output (the logits) and
+	// the loss and its gradient (cross_entropy, log_softmax and nll_loss
+	// are on autocast's "autocast to float32" list). The casts happen
+	// where an op reads a tensor of one type and writes another: a conv
+	// reads float32 weights and half activations and writes half (cpuref
+	// rounds on store); the linear layer reads half features and writes
+	// float32 logits; its backward writes the half feature gradient.
+	// Weights are read as float32 by every op here: a GPU would cast them
+	// to a half copy per step as autocast does (not built yet).
 	Act      ops.DType
 	allocErr error
 	owned    []ops.Tensor // everything Alloc made, freed by Free
