@@ -16,7 +16,7 @@ import (
 
 // resumeAllowed are the train flags that may be typed with --resume: they
 // change where and how the run computes, never what it computes (another
-// device or a typed --math changes float rounding only (without it the run keeps its own math); --recompute is bitwise
+// device, a typed --math or a typed --precision changes float rounding only (without them the run keeps its own; weights are float32 in every checkpoint); --recompute is bitwise
 // neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
