@@ -100,6 +100,30 @@ func TestHalfPrecisionRun(t *testing.T) {
 	if wh := hostValues(t, h); len(wh) != len(wa) || wh[0] != wa[0] || wh[len(wh)-1] != wa[len(wa)-1] {
 		t.Error("resuming in fp16 did not load the bf16 run's float32 weights unchanged")
 	}
+	// Rewind to the interrupted checkpoint's step and train on in fp16.
+	cfgI := cfgB
+	cfgI.Out = t.TempDir()
+	i := newTrainer(t, cfgI, trainDS, testDS)
+	ctx, cancel = context.WithCancel(context.Background())
+	i.Progress = func(p Progress) {
+		if p.Step == 4 {
+			cancel()
+		}
+	}
+	if err := i.Run(ctx); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
+	}
+	cfgI.Precision = "fp16"
+	j := newTrainer(t, cfgI, trainDS, testDS)
+	if err := j.Resume(cfgI.Out); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(context.Background()); err != nil {
+		t.Fatalf("train on in fp16 from a bf16 checkpoint: %v", err)
+	}
+	if cfg, _, _, err := ReadRunConfig(cfgI.Out); err != nil || cfg.Precision != "fp16" {
+		t.Errorf("after resuming in fp16 the checkpoint records %q (%v), want fp16", cfg.Precision, err)
+	}
 }
 
 func hostValues(t *testing.T, tr *Trainer) []float32 {

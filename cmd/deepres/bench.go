@@ -119,7 +119,7 @@ func runBench(args []string) error {
 		mode += ", CUDA graphs"
 	}
 	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s, host CPU %.2f ms/step, ops move %s/step (counted)",
-		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep, mib(res.BytesPerStep))
+		res.Model, res.Batch, res.Device, res.Precision, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep, mib(res.BytesPerStep))
 	if res.DriverCallsPerStep != nil {
 		fmt.Printf(", %.1f library calls and %.1f kernels per step", *res.DriverCallsPerStep, *res.KernelsPerStep)
 	}
@@ -174,7 +174,8 @@ type benchResult struct {
 	// (bench/RESULTS.md, "CUDA graphs"). The trainer's step adds 3
 	// statistics reductions to the timed one (a few KiB). With stochastic
 	// depth it is one mask (CountStepBytes says which), not the timed
-	// steps' masks.
+	// steps' masks. -1 with --precision bf16 or fp16: the count knows
+	// float32 storage only so far.
 	BytesPerStep int64            `json:"bytes_per_step"`
 	BytesByOp    map[string]int64 `json:"bytes_by_op"`
 }
@@ -342,6 +343,10 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	}
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
+	}
+	if act != ops.Float32 { // counted for float32 storage only so far
+		res.BytesPerStep = -1
+		return res, nil
 	}
 	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, 0, 1)
 	if err != nil {
