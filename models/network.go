@@ -15,8 +15,11 @@ type Network struct {
 	Cfg    Config
 	Env    *layers.Env
 	Params *layers.ParamSet
-	Stem   *layers.Seq
-	Units  []*layers.Unit
+	// LossScale is float16 loss scaling's device state (nil unless the
+	// activations are float16; lossscale.go).
+	LossScale *LossScale
+	Stem      *layers.Seq
+	Units     []*layers.Unit
 	// StageStart[s] is the index in Units of stage s's first unit.
 	StageStart [3]int
 	Final      *layers.Seq

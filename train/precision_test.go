@@ -165,3 +165,79 @@ func readHeader(t *testing.T, dir string) RunHeader {
 	}
 	return hdr
 }
+
+// TestFloat16LossScaleResume: an fp16 run scales its loss (models.
+// LossScale), records the scale and growth tracker in its checkpoints, and
+// an interrupted run resumes with them and ends bitwise where the
+// uninterrupted one does. The growth interval is cut to 2 steps so that
+// the scale moves within the test.
+func TestFloat16LossScaleResume(t *testing.T) {
+	trainDS, testDS := synth.Dataset(48, 1), synth.Dataset(16, 2)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	cfgA := testConfig(t, "resnet-8", dirA)
+	cfgA.Precision = "fp16"
+	fast := func(tr *Trainer) *Trainer {
+		if tr.Net.LossScale == nil {
+			t.Fatal("an fp16 network has no loss scale")
+		}
+		tr.Net.LossScale.P.GrowthInterval = 2
+		return tr
+	}
+	a := fast(newTrainer(t, cfgA, trainDS, testDS))
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stA := readLossScale(t, dirA)
+	t.Logf("loss scale after the run: %+v", stA)
+	if stA.Scale == ops.DefaultGradScaler.InitScale && stA.GrowthTracker == 0 {
+		t.Errorf("loss scale after 6 steps with growth every 2: %+v, unmoved", stA)
+	}
+	cfgB := cfgA
+	cfgB.Out = dirB
+	b := fast(newTrainer(t, cfgB, trainDS, testDS))
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Progress = func(p Progress) {
+		if p.Step == 3 {
+			cancel()
+		}
+	}
+	if err := b.Run(ctx); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v, want ErrInterrupted", err)
+	}
+	saved := readLossScale(t, dirB)
+	t.Logf("loss scale at the interruption: %+v", saved)
+	c := fast(newTrainer(t, cfgB, trainDS, testDS))
+	if err := c.Resume(dirB); err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, 2)
+	if err := c.b.CopyOut(v[:1], c.Net.LossScale.Scale); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.b.CopyOut(v[1:], c.Net.LossScale.Tracker); err != nil {
+		t.Fatal(err)
+	}
+	if v[0] != saved.Scale || int(v[1]) != saved.GrowthTracker {
+		t.Errorf("resumed with scale %g tracker %g, the checkpoint holds %+v", v[0], v[1], saved)
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runcheck.SameCheckpoints(t, dirA, dirB, "uninterrupted fp16", "resumed fp16")
+	if stB := readLossScale(t, dirB); stB != stA {
+		t.Errorf("final loss scale: uninterrupted %+v, resumed %+v", stA, stB)
+	}
+}
+
+func readLossScale(t *testing.T, dir string) lossScaleState {
+	t.Helper()
+	f, _, err := ReadCheckpoint(filepath.Join(dir, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st lossScaleState
+	if err := json.Unmarshal([]byte(f.Meta["loss_scale"]), &st); err != nil {
+		t.Fatalf("loss_scale %q: %v", f.Meta["loss_scale"], err)
+	}
+	return st
+}
