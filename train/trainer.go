@@ -305,7 +305,11 @@ func (t *Trainer) flush() error {
 		}
 		t.pos.LossSum += float64(loss)
 		t.pos.CorrectSum += float64(host[3*i+1])
-		t.pos.GradAbsSum += float64(host[3*i+2]) / conv1
+		g := float64(host[3*i+2])
+		if t.Net.LossScale != nil && (math.IsNaN(g) || math.IsInf(g, 0)) {
+			continue // a float16 step skipped for an overflow (models.LossScale): no gradient to report
+		}
+		t.pos.GradAbsSum += g / conv1
 		t.pos.GradSteps++
 	}
 	t.pos.Seen += t.seenPending
