@@ -345,9 +345,6 @@ func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, 
 		b.Close()
 		return nil, nil, err
 	}
-	if cfg.PrecisionOf() == "fp16" {
-		fmt.Fprintln(os.Stderr, "deepres: --precision fp16 trains without loss scaling in this version (the device ops of PyTorch's GradScaler are built, the trainer does not use them yet): gradients below 2^-24 flush to zero; bf16 needs no scaling")
-	}
 	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationBy(cfg.Normalize, kind, trainDS))
 	if err != nil {
 		b.Close()
