@@ -35,13 +35,19 @@ type StepBytes struct {
 // second. Stochastic depth keeps the units of one draw from seed (the first
 // draw of a fresh rand.NewPCG(seed, 2)), not the expectation.
 func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, limit int64, seed uint64) (StepBytes, error) {
+	return CountStepBytesAs(mc, batch, recompute, limit, seed, ops.Float32)
+}
+
+// CountStepBytesAs is CountStepBytes with activations stored as act
+// (models.BuildAs): a half tensor counts 2 bytes per element.
+func CountStepBytesAs(mc models.Config, batch int, recompute layers.Recompute, limit int64, seed uint64, act ops.DType) (StepBytes, error) {
 	c := opbytes.New(&opbytes.Shapes{Limit: limit})
-	return countStep(c, mc, batch, recompute, seed)
+	return countStep(c, mc, batch, recompute, seed, act)
 }
 
 // countStep counts one step on c (tests run it over the CPU reference too).
-func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, seed uint64) (StepBytes, error) {
-	net, err := models.Build(mc, c, batch, recompute)
+func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, seed uint64, act ops.DType) (StepBytes, error) {
+	net, err := models.BuildAs(mc, c, batch, recompute, act)
 	if err != nil {
 		return StepBytes{}, err
 	}

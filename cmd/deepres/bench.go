@@ -64,17 +64,15 @@ func runBench(args []string) error {
 	if gm == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
-	if *bytesOnly && fs.Changed("precision") && *precision != "fp32" && *precision != "tf32" {
-		return usagef("--bytes-only --precision %s: bytes are counted for float32 storage only in this version", *precision)
-	}
-	if *bytesOnly {
-		return printStepBytes(mc, *batch, rc, *asJSON)
-	}
 	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
 	if err != nil {
 		return err
 	}
 	*math = mathMode
+	act, _ := train.StorageOf(prec)
+	if *bytesOnly { // counted for any storage type: no device runs
+		return printStepBytes(mc, *batch, rc, *asJSON, act)
+	}
 	if err := checkPrecisionDevice(*device, prec); err != nil {
 		return err
 	}
@@ -86,7 +84,6 @@ func runBench(args []string) error {
 	if err := checkPrecision(b, prec); err != nil {
 		return err
 	}
-	act, _ := train.StorageOf(prec)
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
@@ -174,8 +171,7 @@ type benchResult struct {
 	// (bench/RESULTS.md, "CUDA graphs"). The trainer's step adds 3
 	// statistics reductions to the timed one (a few KiB). With stochastic
 	// depth it is one mask (CountStepBytes says which), not the timed
-	// steps' masks. -1 with --precision bf16 or fp16: the count knows
-	// float32 storage only so far.
+	// steps' masks. Counted in the step's storage type (--precision).
 	BytesPerStep int64            `json:"bytes_per_step"`
 	BytesByOp    map[string]int64 `json:"bytes_by_op"`
 }
@@ -344,11 +340,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
-	if act != ops.Float32 { // counted for float32 storage only so far
-		res.BytesPerStep = -1
-		return res, nil
-	}
-	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, 0, 1)
+	sb, err := train.CountStepBytesAs(mc, batch, net.Env.Recompute, 0, 1, act)
 	if err != nil {
 		return benchResult{}, fmt.Errorf("count the bytes of a step: %w", err)
 	}
@@ -411,8 +403,8 @@ const h100Memory = 80e9
 
 // printStepBytes prints what one training step's ops move
 // (train.CountStepBytes): no device, no timing, under a second.
-func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON bool) error {
-	sb, err := train.CountStepBytes(mc, batch, rc, h100Memory, 1)
+func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON bool, act ops.DType) error {
+	sb, err := train.CountStepBytesAs(mc, batch, rc, h100Memory, 1, act)
 	if err != nil {
 		return err
 	}
@@ -420,17 +412,18 @@ func printStepBytes(mc models.Config, batch int, rc layers.Recompute, asJSON boo
 		Model        string           `json:"model"`
 		Batch        int              `json:"batch"`
 		Recompute    layers.Recompute `json:"recompute"`
+		Storage      string           `json:"storage"`
 		UnitsKept    int              `json:"units_kept"`
 		Units        int              `json:"units"`
 		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
 		BytesPerStep int64            `json:"bytes_per_step"`
 		BytesByOp    map[string]int64 `json:"bytes_by_op"`
-	}{mc.Name, batch, sb.Recompute, sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
+	}{mc.Name, batch, sb.Recompute, act.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
 	if asJSON {
 		return printJSON(res)
 	}
-	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, float32)\n",
-		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total))
+	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, %s activations)\n",
+		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), act)
 	return nil
 }
 

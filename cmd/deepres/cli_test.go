@@ -342,6 +342,27 @@ func TestPrecisionFlag(t *testing.T) {
 	}
 }
 
+// TestBytesOnlyPrecision: --bytes-only counts the step in the storage
+// type asked for: bf16 activations move fewer bytes than float32.
+func TestBytesOnlyPrecision(t *testing.T) {
+	count := func(p string) (int64, string) {
+		out, stderr, code := run(t, "bench", "--model", "resnet-20", "--batch-size", "8", "--bytes-only", "--json", "--precision", p)
+		var res struct {
+			Storage      string `json:"storage"`
+			BytesPerStep int64  `json:"bytes_per_step"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("--bytes-only --precision %s: exit %d: %s %s", p, code, out, stderr)
+		}
+		return res.BytesPerStep, res.Storage
+	}
+	f32, s32 := count("fp32")
+	bf16, s16 := count("bf16")
+	if s32 != "float32" || s16 != "bfloat16" || !(bf16 < f32 && 2*bf16 > f32) {
+		t.Errorf("bytes per step: fp32 %d (%s), bf16 %d (%s); want bf16 between half and all of fp32", f32, s32, bf16, s16)
+	}
+}
+
 // TestResumeChangesPrecision: a resumed run may change --precision; it
 // says so at start-up and records the new one.
 func TestResumeChangesPrecision(t *testing.T) {
