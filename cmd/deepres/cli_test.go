@@ -370,14 +370,20 @@ func TestResumeChangesPrecision(t *testing.T) {
 	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
 	writeFolder(t, data, 4)
 	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
-		"--steps", "4", "--checkpoint-every", "1", "--batch-size", "4", "--precision", "bf16", "--out", out); code != 0 {
+		"--steps", "4", "--checkpoint-every", "1", "--batch-size", "4", "--precision", "bf16", "--math", "fp32", "--out", out); code != 0 {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
 	// The run is finished: resuming it reads the checkpoint, announces the
 	// change and exits 0 with nothing to train (train's own test,
 	// TestHalfPrecisionRun, trains on across a change).
 	_, stderr, code := run(t, "train", "--resume", out, "--device", "cpu", "--precision", "fp32")
-	if code != 0 || !strings.Contains(stderr, "--precision fp32 replaces the run's bf16") || !strings.Contains(stderr, "--precision fp32") {
+	if code != 0 || !strings.Contains(stderr, "--precision fp32 replaces the run's bf16") || !strings.Contains(stderr, "--precision fp32, --math fp32") {
 		t.Errorf("resume --precision fp32: exit %d: %s", code, stderr)
+	}
+	// The run's math is fp32; tf32, the default --math, typed as
+	// --precision still replaces it.
+	_, stderr, code = run(t, "train", "--resume", out, "--device", "cpu", "--precision", "tf32")
+	if code != 0 || !strings.Contains(stderr, "--precision tf32, --math tf32") {
+		t.Errorf("resume --precision tf32: exit %d: %s", code, stderr)
 	}
 }

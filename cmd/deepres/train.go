@@ -101,7 +101,7 @@ func runTrain(args []string) error {
 			if o.math, o.precision, err = resolvePrecision(fs, *precision, *math); err != nil {
 				return err
 			}
-			if !fs.Changed("math") && o.math == *math {
+			if !fs.Changed("math") && o.precision != "fp32" && o.precision != "tf32" {
 				o.math = "" // bf16/fp16 alone keep the run's math
 			}
 		}
