@@ -90,10 +90,14 @@ func F16Value(h uint16) float32 {
 
 // RoundSlice rounds every element of x to d in place.
 func RoundSlice(d DType, x []float32) {
-	if d == Float32 {
-		return
-	}
-	for i, v := range x {
-		x[i] = Round(d, v)
+	switch d {
+	case BFloat16: // the type decided once, not per element: every op's output passes here
+		for i, v := range x {
+			x[i] = math.Float32frombits(uint32(BF16Bits(v)) << 16)
+		}
+	case Float16:
+		for i, v := range x {
+			x[i] = F16Value(F16Bits(v))
+		}
 	}
 }

@@ -96,3 +96,20 @@ func TestRoundIsNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundSlice: the slice form is Round element by element.
+func TestRoundSlice(t *testing.T) {
+	xs := make([]float32, 5000)
+	for i := range xs {
+		xs[i] = float32(math.Ldexp(float64(i)-2500.3, i%40-30))
+	}
+	for _, d := range []DType{Float32, BFloat16, Float16} {
+		got := append([]float32(nil), xs...)
+		RoundSlice(d, got)
+		for i, x := range xs {
+			if w := Round(d, x); math.Float32bits(got[i]) != math.Float32bits(w) {
+				t.Fatalf("%v: RoundSlice gives %g for %g, Round %g", d, got[i], x, w)
+			}
+		}
+	}
+}
