@@ -13,6 +13,7 @@ const grain = 1 << 14
 // ReLUForward: y = max(x, 0), equal shapes. y may alias x.
 func (b *Backend) ReLUForward(y, x ops.Tensor) {
 	yt, xt := b.get("ReLUForward", y), b.get("ReLUForward", x)
+	defer b.store(yt)
 	sameShape("ReLUForward", xt, yt)
 	b.parallelRange(len(xt.data), grain, func(lo, hi int) {
 		dst, src := yt.data[lo:hi], xt.data[lo:hi]
@@ -29,6 +30,7 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	const op = "ReLUBackward"
 	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
+	defer b.store(dxt)
 	sameShape(op, yt, dyt, dxt)
 	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
 		dst, g, out := dxt.data[lo:hi], dyt.data[lo:hi], yt.data[lo:hi]
@@ -58,6 +60,7 @@ func positiveMask(v float32) uint32 {
 // SigmoidForward: y = 1/(1+exp(−x)), computed in float64. y may alias x.
 func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 	yt, xt := b.get("SigmoidForward", y), b.get("SigmoidForward", x)
+	defer b.store(yt)
 	sameShape("SigmoidForward", xt, yt)
 	b.parallelRange(len(xt.data), grain, func(lo, hi int) {
 		dst, src := yt.data[lo:hi], xt.data[lo:hi]
@@ -71,6 +74,7 @@ func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
 	const op = "SigmoidBackward"
 	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
+	defer b.store(dxt)
 	sameShape(op, yt, dyt, dxt)
 	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
 		dst, g, out := dxt.data[lo:hi], dyt.data[lo:hi], yt.data[lo:hi]

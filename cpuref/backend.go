@@ -62,6 +62,16 @@ func (b *Backend) Data(t ops.Tensor) []float32 { return b.get("Data", t).data }
 // Alloc returns a zero-filled tensor. It fails with ops.ErrOutOfMemory
 // when the tensor would take the live bytes past Limit.
 func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
+	return b.AllocAs(ops.Float32, shape...)
+}
+
+// AllocAs is Alloc with a storage type (ops.PrecisionSupporter). Live and
+// peak bytes count the float32 the emulation really holds, 4 per element
+// whatever the type: Limit guards this process's memory.
+func (b *Backend) AllocAs(d ops.DType, shape ...int) (ops.Tensor, error) {
+	if !b.SupportsDType(d) {
+		panic(fmt.Sprintf("cpuref: AllocAs: unknown storage type %v", d))
+	}
 	n := int64(1)
 	for _, d := range shape {
 		if d < 0 {
@@ -80,7 +90,7 @@ func (b *Backend) Alloc(shape ...int) (ops.Tensor, error) {
 	s := ops.Shape(shape).Clone()
 	b.live += 4 * int64(s.Len())
 	b.peak = max(b.peak, b.live)
-	return &tensor{shape: s, data: make([]float32, s.Len()), owner: b}, nil
+	return &tensor{shape: s, dtype: d, data: make([]float32, s.Len()), owner: b}, nil
 }
 
 // Free drops t's storage. Freeing nil is a no-op; freeing a view panics.
@@ -118,7 +128,7 @@ func (b *Backend) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 		panic(fmt.Sprintf("cpuref: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
 			offset, offset+n, s, ct.shape))
 	}
-	return &tensor{shape: s, data: ct.data[offset : offset+n : offset+n], owner: b, view: true}
+	return &tensor{shape: s, dtype: ct.dtype, data: ct.data[offset : offset+n : offset+n], owner: b, view: true}
 }
 
 // CopyIn copies src into dst; len(src) must equal dst's length.
@@ -128,6 +138,7 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 		panic(fmt.Sprintf("cpuref: CopyIn: %d host values into a tensor of shape %v", len(src), d.shape))
 	}
 	copy(d.data, src)
+	b.store(d)
 }
 
 // CopyOut copies src into dst; len(dst) must equal src's length. It never fails.
@@ -147,11 +158,14 @@ func (b *Backend) Copy(dst, src ops.Tensor) {
 		panic(fmt.Sprintf("cpuref: Copy: shape %v into shape %v", s.shape, d.shape))
 	}
 	copy(d.data, s.data)
+	b.store(d)
 }
 
 // Fill sets every element of t to v.
 func (b *Backend) Fill(t ops.Tensor, v float32) {
-	d := b.get("Fill", t).data
+	ct := b.get("Fill", t)
+	d := ct.data
+	v = ops.Round(ct.dtype, v)
 	for i := range d {
 		d[i] = v
 	}

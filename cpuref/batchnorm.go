@@ -28,6 +28,7 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	yt, xt := b.get(op, y), b.get(op, x)
 	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
 	sm, si := b.get(op, saveMean), b.get(op, saveInvStd)
+	defer b.store(yt, rm, rv, sm, si)
 	sameShape(op, xt, yt)
 	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv, sm, si)
 	m := n * hw
@@ -55,6 +56,7 @@ func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 	const op = "BatchNormForwardInference"
 	yt, xt := b.get(op, y), b.get(op, x)
 	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
+	defer b.store(yt)
 	sameShape(op, xt, yt)
 	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv)
 	b.parallelRange(c, 2, func(lo, hi int) {
@@ -83,6 +85,7 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 	const op = "BatchNormBackward"
 	dxt, dyt, xt := b.get(op, dx), b.get(op, dy), b.get(op, x)
 	dg, db, gt, sm, si := b.get(op, dgamma), b.get(op, dbeta), b.get(op, gamma), b.get(op, saveMean), b.get(op, saveInvStd)
+	defer b.store(dxt, dg, db)
 	sameShape(op, xt, dyt, dxt)
 	n, c, hw := bnShapes(op, xt, dg, db, gt, sm, si)
 	m := float64(n * hw)

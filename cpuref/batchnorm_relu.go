@@ -18,6 +18,7 @@ func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean,
 	yt, xt := b.get(op, y), b.get(op, x)
 	gt, bt, rm, rv := b.get(op, gamma), b.get(op, beta), b.get(op, runMean), b.get(op, runVar)
 	sm, si := b.get(op, saveMean), b.get(op, saveInvStd)
+	defer b.store(yt, rm, rv, sm, si) // a half output rounded once, when stored (half.go)
 	sameShape(op, xt, yt)
 	var zt *tensor
 	if z != nil {
@@ -77,6 +78,7 @@ func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamm
 		dzt = b.get(op, dz)
 		sameShape(op, xt, dzt)
 	}
+	defer b.store(dxt, dzt, dg, db)
 	n, c, hw := bnShapes(op, xt, dg, db, gt, sm, si)
 	m := float64(n * hw)
 	masked := func(i int) float32 { // g: dy through the ReLU

@@ -24,6 +24,7 @@ func biasShape(op string, y, bias *tensor) (n, c, hw int) {
 // AddBias: y (N,C,H,W) or (N,C) += b (C) broadcast over the other axes. In place.
 func (b *Backend) AddBias(y, bias ops.Tensor) {
 	yt, bt := b.get("AddBias", y), b.get("AddBias", bias)
+	defer b.store(yt)
 	n, c, hw := biasShape("AddBias", yt, bt)
 	b.parallelRange(n, 2, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
@@ -40,6 +41,7 @@ func (b *Backend) AddBias(y, bias ops.Tensor) {
 // BiasBackward: db (C) = Σ over N, H, W of dy (N,C,H,W) or (N,C), in float64; overwritten.
 func (b *Backend) BiasBackward(db, dy ops.Tensor) {
 	dbt, dyt := b.get("BiasBackward", db), b.get("BiasBackward", dy)
+	defer b.store(dbt)
 	n, c, hw := biasShape("BiasBackward", dyt, dbt)
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {

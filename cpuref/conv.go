@@ -36,6 +36,7 @@ func geometry(op string, y, x, w *tensor, p ops.ConvParams) (n, k int, g convGeo
 func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
 	const op = "ConvForward"
 	yt, xt, wt := b.get(op, y), b.get(op, x), b.get(op, w)
+	defer b.store(yt)
 	n, k, g := geometry(op, yt, xt, wt, p)
 	inLen, outLen := g.c*g.h*g.w, k*g.pixels
 	ws := b.workspaces(g.rows * g.pixels)
@@ -71,6 +72,7 @@ func columns(col, x []float32, g convGeom) []float32 {
 func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add bool) {
 	const op = "ConvBackwardData"
 	dxt, dyt, wt := b.get(op, dx), b.get(op, dy), b.get(op, w)
+	defer b.store(dxt)
 	n, k, g := geometry(op, dyt, dxt, wt, p)
 	inLen, outLen := g.c*g.h*g.w, k*g.pixels
 	if g.same3x3() && 4*g.rows*g.pixels >= flipMinBytes {
@@ -119,6 +121,7 @@ func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add b
 func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 	const op = "ConvBackwardFilter"
 	dwt, dyt, xt := b.get(op, dw), b.get(op, dy), b.get(op, x)
+	defer b.store(dwt)
 	n, k, g := geometry(op, dyt, xt, dwt, p)
 	inLen, outLen, wLen := g.c*g.h*g.w, k*g.pixels, k*g.rows
 	colLen := g.rows * g.pixels

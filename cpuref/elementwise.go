@@ -10,6 +10,7 @@ import (
 // is overwritten without being read, so NaN in y does not leak. y may alias x.
 func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
 	yt, xt := b.get("AddTensor", y), b.get("AddTensor", x)
+	defer b.store(yt)
 	sameShape("AddTensor", yt, xt)
 	b.parallelRange(len(xt.data), grain, func(lo, hi int) {
 		dst, src := yt.data[lo:hi], xt.data[lo:hi]
@@ -29,6 +30,7 @@ func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
 // overwritten without being read. y may alias a or b.
 func (b *Backend) Mul(y, a, c ops.Tensor, beta float32) {
 	yt, at, ct := b.get("Mul", y), b.get("Mul", a), b.get("Mul", c)
+	defer b.store(yt)
 	sameShape("Mul", yt, at, ct)
 	b.parallelRange(len(yt.data), grain, func(lo, hi int) {
 		dst, x, z := yt.data[lo:hi], at.data[lo:hi], ct.data[lo:hi]
@@ -58,6 +60,7 @@ func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base 
 // element i (i counts over the whole tensor), else 0. p must be in [0, 1].
 func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	mt := b.get("DropoutMask", mask)
+	defer b.store(mt)
 	if !(p >= 0 && p <= 1) {
 		panic(fmt.Sprintf("cpuref: DropoutMask: drop probability %v outside [0, 1]", p))
 	}

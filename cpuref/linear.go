@@ -22,6 +22,7 @@ func linearShapes(op string, y, x, w *tensor) (n, in, out int) {
 func (b *Backend) LinearForward(y, x, w ops.Tensor) {
 	const op = "LinearForward"
 	yt, xt, wt := b.get(op, y), b.get(op, x), b.get(op, w)
+	defer b.store(yt)
 	n, in, out := linearShapes(op, yt, xt, wt)
 	b.parallelRange(n, 2, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
@@ -42,6 +43,7 @@ func (b *Backend) LinearForward(y, x, w ops.Tensor) {
 func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
 	const op = "LinearBackwardData"
 	dxt, dyt, wt := b.get(op, dx), b.get(op, dy), b.get(op, w)
+	defer b.store(dxt)
 	n, in, out := linearShapes(op, dyt, dxt, wt)
 	b.parallelRange(n, 2, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
@@ -66,6 +68,7 @@ func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
 func (b *Backend) LinearBackwardWeight(dw, dy, x ops.Tensor) {
 	const op = "LinearBackwardWeight"
 	dwt, dyt, xt := b.get(op, dw), b.get(op, dy), b.get(op, x)
+	defer b.store(dwt)
 	n, in, out := linearShapes(op, dyt, xt, dwt)
 	b.parallelRange(out, 2, func(lo, hi int) {
 		for o := lo; o < hi; o++ {

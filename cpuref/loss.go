@@ -18,12 +18,14 @@ func (b *Backend) SoftmaxCrossEntropy(dlogits, losses, correct, logits, labels o
 	lt := b.get(op, logits)
 	n, k := matrix(op, "logits", lt)
 	lossT, corrT, labT := b.get(op, losses), b.get(op, correct), b.get(op, labels)
+	defer b.store(lossT, corrT)
 	wantShape(op, "losses", lossT, n)
 	wantShape(op, "correct", corrT, n)
 	wantShape(op, "labels", labT, n)
 	var dt *tensor
 	if dlogits != nil {
 		dt = b.get(op, dlogits)
+		defer b.store(dt)
 		wantShape(op, "dlogits", dt, n, k)
 	}
 	for s, l := range labT.data {

@@ -6,6 +6,7 @@ import "github.com/deepres/deepres/ops"
 func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
 	const op = "GlobalAvgPoolForward"
 	yt, xt := b.get(op, y), b.get(op, x)
+	defer b.store(yt)
 	n, c, h, w := nchw(op, "x", xt)
 	wantShape(op, "y", yt, n, c)
 	hw := h * w
@@ -24,6 +25,7 @@ func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
 func (b *Backend) GlobalAvgPoolBackward(dx, dy ops.Tensor, add bool) {
 	const op = "GlobalAvgPoolBackward"
 	dxt, dyt := b.get(op, dx), b.get(op, dy)
+	defer b.store(dxt)
 	n, c, h, w := nchw(op, "dx", dxt)
 	wantShape(op, "dy", dyt, n, c)
 	hw := h * w

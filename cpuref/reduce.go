@@ -16,6 +16,7 @@ const reduceChunk = 1 << 14
 // partial sums over fixed chunks, added in chunk order.
 func (b *Backend) Reduce(dst, x ops.Tensor, r ops.Reduction) {
 	dt, xt := b.get("Reduce", dst), b.get("Reduce", x)
+	defer b.store(dt)
 	if len(dt.data) != 1 {
 		panic(fmt.Sprintf("cpuref: Reduce: dst has shape %v, want one element", dt.shape))
 	}

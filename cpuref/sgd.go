@@ -11,6 +11,7 @@ import "github.com/deepres/deepres/ops"
 // with LR from p.LRTensor when set.
 func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
 	wt, gt, vt := b.get("SGDUpdate", w), b.get("SGDUpdate", dw), b.get("SGDUpdate", v)
+	defer b.store(wt, vt)
 	sameShape("SGDUpdate", wt, gt, vt)
 	lr := p.LR
 	if p.LRTensor != nil {

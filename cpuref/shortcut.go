@@ -25,6 +25,7 @@ func shortcutShapes(op string, y, x *tensor) (n, c, h, w, k, ho, wo, sh, sw int)
 func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 	const op = "ShortcutAForward"
 	yt, xt := b.get(op, y), b.get(op, x)
+	defer b.store(yt)
 	n, c, h, w, k, ho, wo, sh, sw := shortcutShapes(op, yt, xt)
 	b.parallelRange(n, 2, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
@@ -51,6 +52,7 @@ func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 func (b *Backend) ShortcutABackward(dx, dy ops.Tensor, add bool) {
 	const op = "ShortcutABackward"
 	dxt, dyt := b.get(op, dx), b.get(op, dy)
+	defer b.store(dxt)
 	n, c, h, w, k, ho, wo, sh, sw := shortcutShapes(op, dyt, dxt)
 	b.parallelRange(n, 2, func(lo, hi int) {
 		for s := lo; s < hi; s++ {

@@ -7,9 +7,12 @@ import (
 )
 
 // tensor is cpuref's ops.Tensor: a shape over float32 storage. A view shares
-// its parent's slice, so a write through either is seen by both.
+// its parent's slice, so a write through either is seen by both. A
+// tensor of a half type (dtype) still holds float32 values, each one
+// representable in dtype: every op rounds what it writes (store, half.go).
 type tensor struct {
 	shape ops.Shape
+	dtype ops.DType
 	data  []float32
 	owner *Backend
 	view  bool
@@ -17,6 +20,11 @@ type tensor struct {
 }
 
 func (t *tensor) Shape() ops.Shape { return t.shape }
+
+// DType and ElemBytes say the storage type the tensor emulates, so that
+// byte counts (ops/opbytes) see 2 bytes for a half tensor.
+func (t *tensor) DType() ops.DType { return t.dtype }
+func (t *tensor) ElemBytes() int   { return t.dtype.Bytes() }
 
 // get returns t as cpuref's tensor, or panics naming op when t is nil,
 // belongs to another backend or was freed.

@@ -49,8 +49,28 @@ type Env struct {
 	// recompute a forward pass and while a dropped unit runs its shared
 	// pre-activation.
 	FreezeStats bool
-	allocErr    error
-	owned       []ops.Tensor // everything Alloc made, freed by Free
+	// Act is the storage type of activations and their gradients (issue
+	// 22; set it before Setup): conv outputs, BN and ReLU outputs, sums,
+	// pooled features and the gradients flowing back through them, as
+	// PyTorch autocast gives conv2d (its "CUDA ops that can autocast to
+	// float16" list, torch.amp docs "Autocast Op Reference") a half output
+	// and lets batch_norm and relu (on neither list) run in their input's
+	// type. Everything else a network allocates stays float32: parameters
+	// and their gradients (the "FP32 master copy of weights" of NVIDIA's
+	// Training with Mixed Precision guide and Micikevicius et al., ICLR
+	// 2018), momentum, batch-norm statistics (cuDNN keeps them float32
+	// for half inputs), the final linear layer's output (the logits) and
+	// the loss and its gradient (cross_entropy, log_softmax and nll_loss
+	// are on autocast's "autocast to float32" list). The casts happen
+	// where an op reads a tensor of one type and writes another: a conv
+	// reads float32 weights and half activations and writes half (cpuref
+	// rounds on store); the linear layer reads half features and writes
+	// float32 logits; its backward writes the half feature gradient.
+	// Weights are read as float32 by every op here: a GPU would cast them
+	// to a half copy per step as autocast does (not built yet).
+	Act      ops.DType
+	allocErr error
+	owned    []ops.Tensor // everything Alloc made, freed by Free
 	// While a recomputing unit sets up (sharing), alloc hands out buffers
 	// of shared, the next one numbered sharedNext (see alloc).
 	sharing    bool
@@ -70,20 +90,27 @@ func NewEnv(b ops.Backend) *Env {
 // Alloc allocates a tensor the network owns: Free releases it. The first
 // failure is kept and returned by Err (later calls return nil), so builders
 // can allocate a whole network and check once.
-func (e *Env) Alloc(shape ...int) ops.Tensor {
+func (e *Env) Alloc(shape ...int) ops.Tensor { return e.AllocAs(ops.Float32, shape...) }
+
+// AllocAs is Alloc with storage type d (ops.AllocAs).
+func (e *Env) AllocAs(d ops.DType, shape ...int) ops.Tensor {
 	if e.allocErr != nil {
 		return nil
 	}
-	t, err := e.B.Alloc(shape...)
+	t, err := ops.AllocAs(e.B, d, shape...)
 	if err != nil {
-		e.allocErr = fmt.Errorf("allocate %v: %w", ops.Shape(shape), err)
+		what := fmt.Sprint(ops.Shape(shape))
+		if d != ops.Float32 {
+			what = d.String() + " " + what
+		}
+		e.allocErr = fmt.Errorf("allocate %s: %w", what, err)
 		return nil
 	}
 	e.owned = append(e.owned, t)
 	return t
 }
 
-// alloc allocates a module's activation buffer: its own tensor, or one
+// alloc allocates a module's activation buffer, of type Act: its own tensor, or one
 // shared with the other units while a recomputing unit sets up its inside
 // (a stored conv output is its own: Conv.Stored).
 //
@@ -95,13 +122,13 @@ func (e *Env) Alloc(shape ...int) ops.Tensor {
 // identical units so shares one set.
 func (e *Env) alloc(shape ops.Shape) ops.Tensor {
 	if !e.sharing {
-		return e.Alloc(shape...)
+		return e.AllocAs(e.Act, shape...)
 	}
 	key := sharedKey{e.sharedNext, fmt.Sprint(shape)}
 	e.sharedNext++
 	t, ok := e.shared[key]
 	if !ok {
-		t = e.Alloc(shape...)
+		t = e.AllocAs(e.Act, shape...)
 		e.shared[key] = t
 	}
 	return t

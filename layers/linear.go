@@ -31,7 +31,10 @@ func (l *Linear) Setup(in ops.Shape) ops.Shape {
 		panic("layers: linear input must be (N, in)")
 	}
 	out := ops.Shape{in[0], l.W.Shape[0]}
-	l.buf = l.env.alloc(out)
+	// float32 whatever Env.Act: the logits feed the float32 loss, and the
+	// final layer stays float32 (issue 22). Its input may be half: the
+	// op widens it when it reads it.
+	l.buf = l.env.Alloc(out...)
 	return out
 }
 

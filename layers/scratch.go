@@ -52,7 +52,7 @@ func (s *Scratch) Preallocate(n int) { s.Frame(n).Done() }
 func (s *Scratch) Frame(n int) Frame {
 	f := Frame{s: s, base: s.top, n: n}
 	for s.top+n > len(s.slots) {
-		s.slots = append(s.slots, s.env.Alloc(s.size))
+		s.slots = append(s.slots, s.env.AllocAs(s.env.Act, s.size)) // activation gradients: Env.Act
 	}
 	s.top += n
 	return f

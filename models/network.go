@@ -15,8 +15,11 @@ type Network struct {
 	Cfg    Config
 	Env    *layers.Env
 	Params *layers.ParamSet
-	Stem   *layers.Seq
-	Units  []*layers.Unit
+	// LossScale is float16 loss scaling's device state (nil unless the
+	// activations are float16; lossscale.go).
+	LossScale *LossScale
+	Stem      *layers.Seq
+	Units     []*layers.Unit
 	// StageStart[s] is the index in Units of stage s's first unit.
 	StageStart [3]int
 	Final      *layers.Seq
@@ -120,6 +123,13 @@ func (net *Network) addRoR(bd *builder, widths [3]int) {
 // with fuse setting Env.Fuse (fused batch norm, addition and ReLU). The
 // weights are zero: call Init or load some.
 func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, fuse bool) (*Network, error) {
+	return BuildAs(cfg, b, maxBatch, recompute, fuse, ops.Float32)
+}
+
+// BuildAs is Build with activations (and their gradients) stored as act
+// (layers.Env.Act); a backend that cannot store act fails the build with
+// an error wrapping ops.ErrUnsupportedPrecision.
+func BuildAs(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, fuse bool, act ops.DType) (*Network, error) {
 	modes := []layers.Recompute{recompute}
 	if recompute == layers.RecomputeAuto {
 		modes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit}
@@ -132,6 +142,7 @@ func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, 
 		}
 		net.Env.Recompute = mode
 		net.Env.Fuse = fuse
+		net.Env.Act = act
 		if err = net.Setup(maxBatch); err == nil {
 			if err = net.SetupOptimizer(); err == nil {
 				return net, nil
@@ -161,7 +172,7 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	}
 	net.maxBatch = maxBatch
 	net.Params.Bind(e)
-	alloc := e.Alloc
+	alloc := func(shape ...int) ops.Tensor { return e.AllocAs(e.Act, shape...) } // activation gradients
 	shape := ops.Shape{maxBatch, 3, size, size}
 	largest := shape.Len()
 	shape = net.Stem.Setup(shape)
@@ -186,9 +197,9 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	pooled := net.Pool.Setup(shape)
 	out := net.FC.Setup(pooled)
 	net.logits = nil
-	net.losses = alloc(maxBatch)
-	net.correct = alloc(maxBatch)
-	net.dlogits = alloc(out...)
+	net.losses = e.Alloc(maxBatch) // the loss and its gradient: float32 (layers.Env.Act)
+	net.correct = e.Alloc(maxBatch)
+	net.dlogits = e.Alloc(out...)
 	net.poolGrad = alloc(pooled...)
 	net.featGrad = alloc(featShape...)
 	for _, u := range net.Units {

@@ -21,6 +21,9 @@ func (net *Network) Loss(labels ops.Tensor, grad bool) {
 		dl = net.view(net.dlogits, ops.Shape{n, net.Cfg.Classes})
 	}
 	net.Env.B.SoftmaxCrossEntropy(dl, net.view(net.losses, ops.Shape{n}), net.view(net.correct, ops.Shape{n}), net.logits, labels)
+	if grad && net.LossScale != nil {
+		net.LossScale.scaleLoss(net.Env.B, dl)
+	}
 }
 
 // Losses and Correct are the last Loss's per-sample outputs (N).
@@ -85,6 +88,9 @@ func (net *Network) Backward() {
 		cur, slot = target, nextSlot
 	}
 	net.Stem.Backward(nil, cur, false)
+	if net.LossScale != nil {
+		net.LossScale.unscale(b, net.Params.Grads())
+	}
 }
 
 // Rehearse runs a forward and a backward pass on x and labels with every
@@ -166,17 +172,24 @@ func (net *Network) Step(p ops.SGDParams) {
 		panic("models: Step before SetupOptimizer")
 	}
 	n, d := net.Params.Count(), net.decayed
+	update := b.SGDUpdate
+	if ls := net.LossScale; ls != nil { // skipped when the gradients overflowed, then the scale moves
+		update = func(w, dw, v ops.Tensor, p ops.SGDParams) {
+			b.(ops.LossScaler).SGDUpdateUnlessFound(w, dw, v, ls.Found, p)
+		}
+		defer b.(ops.LossScaler).UpdateScale(ls.Scale, ls.Tracker, ls.Found, ls.P)
+	}
 	if d == n {
-		b.SGDUpdate(net.Params.Values(), net.Params.Grads(), net.momentum, p)
+		update(net.Params.Values(), net.Params.Grads(), net.momentum, p)
 		return
 	}
 	// Bind put the parameters with decay first: two runs, two calls.
 	view := func(t ops.Tensor, off, len int) ops.Tensor { return b.View(t, off, len) }
 	if d > 0 {
-		b.SGDUpdate(view(net.Params.Values(), 0, d), view(net.Params.Grads(), 0, d), view(net.momentum, 0, d), p)
+		update(view(net.Params.Values(), 0, d), view(net.Params.Grads(), 0, d), view(net.momentum, 0, d), p)
 	}
 	p.WeightDecay = 0
-	b.SGDUpdate(view(net.Params.Values(), d, n-d), view(net.Params.Grads(), d, n-d), view(net.momentum, d, n-d), p)
+	update(view(net.Params.Values(), d, n-d), view(net.Params.Grads(), d, n-d), view(net.momentum, d, n-d), p)
 }
 
 // SetupOptimizer allocates the momentum buffer (zero).
@@ -188,7 +201,7 @@ func (net *Network) SetupOptimizer() error {
 	if err := net.Env.Err(); err != nil {
 		return fmt.Errorf("allocate momentum for %s: %w", net.Cfg.Name, err)
 	}
-	return nil
+	return net.setupLossScale()
 }
 
 // Momentum is the flat momentum buffer, in parameter layout order.

@@ -57,6 +57,12 @@ type Config struct {
 	// rounds as the interrupted one did. Empty in runs recorded before it
 	// existed (tf32, the default then).
 	Math string `json:",omitempty"`
+	// Precision is --precision (fp32, tf32, bf16 or fp16; see Precisions):
+	// bf16 and fp16 store activations in half precision. Weights stay
+	// float32 in the checkpoint whatever it is, so --resume and eval may
+	// pick another. Empty in runs recorded before it existed (float32
+	// storage; Math says which math).
+	Precision string `json:",omitempty"`
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
 	Dataset  string
@@ -180,6 +186,9 @@ func wrn2016(augment string) []PresetFlag {
 
 // Validate rejects impossible settings before any work starts.
 func (c Config) Validate() error {
+	if _, err := StorageOf(c.Precision); err != nil {
+		return err
+	}
 	switch {
 	case c.BatchSize < 1:
 		return fmt.Errorf("batch size must be >= 1, got %d", c.BatchSize)

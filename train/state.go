@@ -127,6 +127,9 @@ func (t *Trainer) save(path string) error {
 	meta["step"] = strconv.Itoa(t.pos.Step)
 	meta["rng"] = base64.StdEncoding.EncodeToString(rng)
 	meta["dropout_seed"] = strconv.FormatUint(net.Env.DropoutSeed, 10)
+	if err := saveLossScale(net, meta); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
 	if err := checkpoint.Write(path, tensors, meta); err != nil {
 		return err
 	}
@@ -208,6 +211,9 @@ func (t *Trainer) resume(dir string) error {
 		return fmt.Errorf("%s: bad dropout seed: %w", path, err)
 	}
 	net.Env.DropoutSeed = ds
+	if err := loadLossScale(net, f.Meta, path); err != nil {
+		return err
+	}
 	t.rng = rand.New(t.pcg)
 	t.lastGood = t.pos.Step
 	// best.safetensors first: a kill between the two must not leave it

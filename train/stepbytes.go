@@ -36,13 +36,19 @@ type StepBytes struct {
 // draw of a fresh rand.NewPCG(seed, 2)), not the expectation. fuse is
 // models.Build's (--fuse).
 func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, fuse bool, limit int64, seed uint64) (StepBytes, error) {
+	return CountStepBytesAs(mc, batch, recompute, fuse, limit, seed, ops.Float32)
+}
+
+// CountStepBytesAs is CountStepBytes with activations stored as act
+// (models.BuildAs): a half tensor counts 2 bytes per element.
+func CountStepBytesAs(mc models.Config, batch int, recompute layers.Recompute, fuse bool, limit int64, seed uint64, act ops.DType) (StepBytes, error) {
 	c := opbytes.New(&opbytes.Shapes{Limit: limit})
-	return countStep(c, mc, batch, recompute, fuse, seed)
+	return countStep(c, mc, batch, recompute, fuse, seed, act)
 }
 
 // countStep counts one step on c (tests run it over the CPU reference too).
-func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, fuse bool, seed uint64) (StepBytes, error) {
-	net, err := models.Build(mc, c, batch, recompute, fuse)
+func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, fuse bool, seed uint64, act ops.DType) (StepBytes, error) {
+	net, err := models.BuildAs(mc, c, batch, recompute, fuse, act)
 	if err != nil {
 		return StepBytes{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/ops/opbytes"
 )
 
@@ -43,7 +44,7 @@ func TestStepBytesTwinIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, false, 7)
+		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, false, 7, ops.Float32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,5 +80,39 @@ func TestStepBytesShape(t *testing.T) {
 	sd.SD, sd.SDPL = models.SDLinear, 0.5
 	if s := count(sd, 4, layers.StoreAll); s >= count(mc, 4, layers.StoreAll) {
 		t.Errorf("with dropped units %d bytes, without SD %d", s, count(mc, 4, layers.StoreAll))
+	}
+}
+
+// In half precision (issue 22) the twin still counts what the CPU
+// reference receives, and storing activations in 2 bytes moves fewer
+// bytes than float32 — more than half of float32's, since weights,
+// gradients, momentum, BN statistics and the logits stay 4 bytes.
+func TestStepBytesHalf(t *testing.T) {
+	for _, name := range []string{"resnet-8", "preact-resnet-8"} {
+		mc, err := models.Parse(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f32, err := CountStepBytes(mc, 3, layers.StoreAll, false, 0, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []ops.DType{ops.BFloat16, ops.Float16} {
+			twin, err := CountStepBytesAs(mc, 3, layers.StoreAll, false, 0, 7, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, layers.StoreAll, false, 7, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(twin, real) {
+				t.Errorf("%s %v: counted on Shapes %+v, on the CPU reference %+v", name, d, twin, real)
+			}
+			if r := float64(twin.Total) / float64(f32.Total); !(r > 0.5 && r < 0.95) {
+				t.Errorf("%s %v: %d bytes, %.3f of float32's %d; want between 0.5 and 0.95", name, d, twin.Total, r, f32.Total)
+			}
+			t.Logf("%s %v: %.3f of float32's bytes", name, d, float64(twin.Total)/float64(f32.Total))
+		}
 	}
 }

@@ -99,7 +99,8 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 	if err != nil {
 		err = fmt.Errorf("allocate input buffers: %w", err)
 	} else {
-		t.Net, err = models.Build(cfg.Model, b, cfg.BatchSize, cfg.Recompute, cfg.Fused())
+		act, _ := StorageOf(cfg.Precision) // Validate checked it
+		t.Net, err = models.BuildAs(cfg.Model, b, cfg.BatchSize, cfg.Recompute, cfg.Fused(), act)
 	}
 	if err != nil {
 		t.Close()
@@ -304,7 +305,11 @@ func (t *Trainer) flush() error {
 		}
 		t.pos.LossSum += float64(loss)
 		t.pos.CorrectSum += float64(host[3*i+1])
-		t.pos.GradAbsSum += float64(host[3*i+2]) / conv1
+		g := float64(host[3*i+2])
+		if t.Net.LossScale != nil && (math.IsNaN(g) || math.IsInf(g, 0)) {
+			continue // a float16 step skipped for an overflow (models.LossScale): no gradient to report
+		}
+		t.pos.GradAbsSum += g / conv1
 		t.pos.GradSteps++
 	}
 	t.pos.Seen += t.seenPending

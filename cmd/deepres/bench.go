@@ -30,6 +30,7 @@ func runBench(args []string) error {
 	batch := fs.Int("batch-size", 128, "mini-batch size")
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
+	precision := fs.String("precision", "", precisionUsage+" (default: --math's)")
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -64,27 +65,42 @@ func runBench(args []string) error {
 	if gm == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
-	if *bytesOnly {
-		return printStepBytes(mc, *batch, rc, *fuse, *asJSON)
+	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
+	if err != nil {
+		return err
+	}
+	*math = mathMode
+	act, _ := train.StorageOf(prec)
+	if *bytesOnly { // counted for any storage type: no device runs
+		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act)
+	}
+	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
 	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	if err := checkPrecision(b, prec); err != nil {
+		return err
+	}
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm, act)
 	if err != nil {
 		return err
 	}
 	if res.GraphNote != "" && !*asJSON {
 		fmt.Fprintf(os.Stderr, "deepres: %s\n", res.GraphNote)
 	}
-	res.Device, res.Math = b.Name(), *math
+	res.Device, res.Math, res.Precision = b.Name(), *math, prec
 	if _, ok := b.(*cpuref.Backend); ok {
 		res.Math = "fp32" // --math selects GPU math; the CPU reference is always float32
+		if prec == "tf32" {
+			res.Precision = "fp32"
+		}
 	}
 	if *asJSON {
 		return printJSON(res)
@@ -104,7 +120,7 @@ func runBench(args []string) error {
 		mode += ", CUDA graphs"
 	}
 	fmt.Printf("%s batch %d on %s (%s%s): %.1f img/s, %.2f ms/step median (p10 %.2f, p90 %.2f) over %d steps, peak memory %s, host CPU %.2f ms/step, ops move %s/step (counted)",
-		res.Model, res.Batch, res.Device, res.Math, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep, mib(res.BytesPerStep))
+		res.Model, res.Batch, res.Device, res.Precision, mode, res.ImagesPerSec, res.MedianMS, res.P10MS, res.P90MS, res.Steps, memory, res.HostMSPerStep, mib(res.BytesPerStep))
 	if res.DriverCallsPerStep != nil {
 		fmt.Printf(", %.1f library calls and %.1f kernels per step", *res.DriverCallsPerStep, *res.KernelsPerStep)
 	}
@@ -117,6 +133,7 @@ type benchResult struct {
 	Batch        int     `json:"batch"`
 	Device       string  `json:"device"`
 	Math         string  `json:"math"`
+	Precision    string  `json:"precision"`
 	Steps        int     `json:"steps"`
 	ImagesPerSec float64 `json:"img_per_s"`
 	MedianMS     float64 `json:"ms_per_step_median"`
@@ -159,7 +176,7 @@ type benchResult struct {
 	// (bench/RESULTS.md, "CUDA graphs"). The trainer's step adds 3
 	// statistics reductions to the timed one (a few KiB). With stochastic
 	// depth it is one mask (CountStepBytes says which), not the timed
-	// steps' masks.
+	// steps' masks. Counted in the step's storage type (--precision).
 	BytesPerStep int64            `json:"bytes_per_step"`
 	BytesByOp    map[string]int64 `json:"bytes_by_op"`
 }
@@ -177,8 +194,8 @@ func mib(b int64) string {
 // With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
 // step is captured once and each timed step uploads the inputs and the
 // learning rate and launches it.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode) (benchResult, error) {
-	net, err := models.Build(mc, b, batch, recompute, fuse)
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode, act ops.DType) (benchResult, error) {
+	net, err := models.BuildAs(mc, b, batch, recompute, fuse, act)
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -328,7 +345,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
-	sb, err := train.CountStepBytes(mc, batch, net.Env.Recompute, net.Env.Fuse, 0, 1)
+	sb, err := train.CountStepBytesAs(mc, batch, net.Env.Recompute, net.Env.Fuse, 0, 1, act)
 	if err != nil {
 		return benchResult{}, fmt.Errorf("count the bytes of a step: %w", err)
 	}
@@ -391,8 +408,8 @@ const h100Memory = 80e9
 
 // printStepBytes prints what one training step's ops move
 // (train.CountStepBytes): no device, no timing, under a second.
-func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool, asJSON bool) error {
-	sb, err := train.CountStepBytes(mc, batch, rc, fuse, h100Memory, 1)
+func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool, asJSON bool, act ops.DType) error {
+	sb, err := train.CountStepBytesAs(mc, batch, rc, fuse, h100Memory, 1, act)
 	if err != nil {
 		return err
 	}
@@ -400,17 +417,18 @@ func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool,
 		Model        string           `json:"model"`
 		Batch        int              `json:"batch"`
 		Recompute    layers.Recompute `json:"recompute"`
+		Storage      string           `json:"storage"`
 		UnitsKept    int              `json:"units_kept"`
 		Units        int              `json:"units"`
 		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
 		BytesPerStep int64            `json:"bytes_per_step"`
 		BytesByOp    map[string]int64 `json:"bytes_by_op"`
-	}{mc.Name, batch, sb.Recompute, sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
+	}{mc.Name, batch, sb.Recompute, act.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
 	if asJSON {
 		return printJSON(res)
 	}
-	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, float32)\n",
-		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total))
+	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, %s activations)\n",
+		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), act)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
+	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/train"
 )
 
@@ -18,7 +19,7 @@ func TestBenchReportsBytesPerStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, false, train.GraphsAuto)
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, false, train.GraphsAuto, ops.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestBenchCountsTheFusedStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto)
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}

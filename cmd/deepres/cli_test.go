@@ -294,3 +294,96 @@ func TestResumeKeepsMath(t *testing.T) {
 		t.Errorf("resume with --math tf32: exit %d: %s", code, stderr)
 	}
 }
+
+// TestPrecisionFlag: --precision on train, eval and bench (issue 22):
+// half precision on a GPU is a usage error (exit 2) before any GPU is
+// opened; --math contradicting --precision is refused; a bf16 run is
+// recorded as such, resumes in fp32 saying so, and its checkpoint
+// evaluates in fp16; bench reports the precision it ran.
+func TestPrecisionFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "--model", "resnet-8", "--device", "cuda", "--precision", "bf16"},
+		{"bench", "--model", "resnet-8", "--device", "cuda:0", "--precision", "fp16"},
+		{"eval", "--checkpoint", "nowhere.safetensors", "--device", "cuda", "--precision", "bf16"},
+	} {
+		if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "half precision runs only on the CPU reference") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 saying half precision is CPU-only", args, code, stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"train", "--model", "resnet-8", "--precision", "fp32", "--math", "tf32"},
+		{"bench", "--model", "resnet-8", "--precision", "tf32", "--math", "fp32"},
+	} {
+		if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "contradicts") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, --math contradicting --precision", args, code, stderr)
+		}
+	}
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--precision", "fp8"); code != 2 || !strings.Contains(stderr, "--precision") {
+		t.Errorf("--precision fp8: exit %d, %q", code, stderr)
+	}
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 4)
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+		"--epochs", "2", "--checkpoint-every", "1", "--batch-size", "4", "--precision", "bf16", "--out", out); code != 0 {
+		t.Fatalf("train --precision bf16: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--resume", out, "--device", "cpu"); code != 0 || !strings.Contains(stderr, "--precision bf16") {
+		t.Errorf("resume without --precision: exit %d, want the run's bf16: %s", code, stderr)
+	}
+	ckpt := filepath.Join(out, "last.safetensors")
+	stdout, stderr, code := run(t, "eval", "--checkpoint", ckpt, "--dataset", "folder", "--data", data, "--split", "train", "--device", "cpu", "--precision", "fp16", "--json")
+	if code != 0 || !strings.Contains(stdout, `"accuracy"`) {
+		t.Errorf("eval --precision fp16 of a bf16 checkpoint: exit %d: %s %s", code, stdout, stderr)
+	}
+	stdout, stderr, code = run(t, "bench", "--model", "resnet-8", "--batch-size", "2", "--steps", "1", "--warmup", "0", "--device", "cpu", "--precision", "bf16", "--json")
+	if code != 0 || !strings.Contains(stdout, `"precision": "bf16"`) && !strings.Contains(stdout, `"precision":"bf16"`) {
+		t.Errorf("bench --precision bf16: exit %d: %s %s", code, stdout, stderr)
+	}
+}
+
+// TestBytesOnlyPrecision: --bytes-only counts the step in the storage
+// type asked for: bf16 activations move fewer bytes than float32.
+func TestBytesOnlyPrecision(t *testing.T) {
+	count := func(p string) (int64, string) {
+		out, stderr, code := run(t, "bench", "--model", "resnet-20", "--batch-size", "8", "--bytes-only", "--json", "--precision", p)
+		var res struct {
+			Storage      string `json:"storage"`
+			BytesPerStep int64  `json:"bytes_per_step"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("--bytes-only --precision %s: exit %d: %s %s", p, code, out, stderr)
+		}
+		return res.BytesPerStep, res.Storage
+	}
+	f32, s32 := count("fp32")
+	bf16, s16 := count("bf16")
+	if s32 != "float32" || s16 != "bfloat16" || !(bf16 < f32 && 2*bf16 > f32) {
+		t.Errorf("bytes per step: fp32 %d (%s), bf16 %d (%s); want bf16 between half and all of fp32", f32, s32, bf16, s16)
+	}
+}
+
+// TestResumeChangesPrecision: a resumed run may change --precision; it
+// says so at start-up and records the new one.
+func TestResumeChangesPrecision(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "data"), filepath.Join(dir, "run")
+	writeFolder(t, data, 4)
+	if _, stderr, code := run(t, "train", "--model", "resnet-8", "--dataset", "folder", "--data", data, "--device", "cpu",
+		"--steps", "4", "--checkpoint-every", "1", "--batch-size", "4", "--precision", "bf16", "--math", "fp32", "--out", out); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	// The run is finished: resuming it reads the checkpoint, announces the
+	// change and exits 0 with nothing to train (train's own test,
+	// TestHalfPrecisionRun, trains on across a change).
+	_, stderr, code := run(t, "train", "--resume", out, "--device", "cpu", "--precision", "fp32")
+	if code != 0 || !strings.Contains(stderr, "--precision fp32 replaces the run's bf16") || !strings.Contains(stderr, "--precision fp32, --math fp32") {
+		t.Errorf("resume --precision fp32: exit %d: %s", code, stderr)
+	}
+	// The run's math is fp32; tf32, the default --math, typed as
+	// --precision still replaces it.
+	_, stderr, code = run(t, "train", "--resume", out, "--device", "cpu", "--precision", "tf32")
+	if code != 0 || !strings.Contains(stderr, "--precision tf32, --math tf32") {
+		t.Errorf("resume --precision tf32: exit %d: %s", code, stderr)
+	}
+}

@@ -21,6 +21,7 @@ func runEval(args []string) error {
 	split := fs.String("split", "test", "test, val (the --val-split of training, from the checkpoint) or train")
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
+	precision := fs.String("precision", "", precisionUsage+" (default: --math's; any precision evaluates any checkpoint: its weights are float32)")
 	batch := fs.Int("batch-size", 256, "evaluation batch size")
 	asJSON := fs.Bool("json", false, `print {"loss":…, "accuracy":…, "n":…}`)
 	if err := parse(fs, args); err != nil {
@@ -31,6 +32,13 @@ func runEval(args []string) error {
 	}
 	if *batch < 1 {
 		return usagef("--batch-size must be >= 1")
+	}
+	mathMode, prec, err := resolvePrecision(fs, *precision, *math)
+	if err != nil {
+		return err
+	}
+	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
 	}
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
@@ -100,16 +108,20 @@ func runEval(args []string) error {
 			return fmt.Errorf("%s: bad normalisation in the metadata: channel %d has mean %v and std %v (a std must be positive and finite)", *ckpt, c, norm.Mean[c], sd)
 		}
 	}
-	b, err := openDevice(*device, *math)
+	b, err := openDevice(*device, mathMode)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	if err := checkPrecision(b, prec); err != nil {
+		return err
+	}
 	net, err := models.New(mc, b)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
+	net.Env.Act, _ = train.StorageOf(prec) // checkPrecision checked it
 	// In evaluation mode the batch size changes no result: never set up
 	// more than the split has.
 	*batch = min(*batch, max(ds.N, 1))

@@ -16,13 +16,13 @@ import (
 
 // resumeAllowed are the train flags that may be typed with --resume: they
 // change where and how the run computes, never what it computes (another
-// device, a typed --math or --fuse changes float rounding only (without it the run keeps its own); --recompute is bitwise
+// device, a typed --math, --precision or --fuse changes float rounding only (without them the run keeps its own; weights are float32 in every checkpoint); --recompute is bitwise
 // neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
 // flag added later is covered without code here; the learning-rate
 // settings may change only through --override (train.Overridable).
-var resumeAllowed = []string{"resume", "device", "math", "recompute", "fuse", "cuda-graphs", "data", "override"}
+var resumeAllowed = []string{"resume", "device", "math", "precision", "recompute", "fuse", "cuda-graphs", "data", "override"}
 
 // resumeHelp is --resume's help text, naming what may change.
 func resumeHelp() string {
@@ -62,6 +62,7 @@ func checkResumeFlags(fs *pflag.FlagSet) error {
 type resumeOptions struct {
 	device    string
 	math      string // non-empty: typed, replaces the run's own
+	precision string // non-empty: typed, replaces the run's own (weights are float32 in every checkpoint)
 	dataDir   string // non-empty: the data moved here
 	recompute *layers.Recompute
 	fuse      *bool           // typed --fuse: replaces the run's own
@@ -170,6 +171,14 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 	if cfg.Math == "" {
 		cfg.Math = "tf32" // recorded before Config.Math existed: the default then
 	}
+	if o.precision != "" && o.precision != cfg.PrecisionOf() {
+		fmt.Fprintf(os.Stderr, "deepres: --precision %s replaces the run's %s from step %d on: the weights are float32 in the checkpoint, only rounding changes (the run is no longer bit-identical to an unbroken one)\n", o.precision, cfg.PrecisionOf(), step)
+	}
+	if o.precision != "" {
+		cfg.Precision = o.precision
+	} else if o.math != "" && (cfg.Precision == "fp32" || cfg.Precision == "tf32") {
+		cfg.Precision = o.math // a typed --math on a float32 run is its precision
+	}
 	t, b, err := newTrainer(cfg, o.device, cfg.Math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
@@ -184,7 +193,7 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 			fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", gap)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--math %s, --recompute %s, --fuse=%t)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.Math, t.Net.Env.Recompute, t.Net.Env.Fuse)
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--precision %s, --math %s, --recompute %s, --fuse=%t)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.PrecisionOf(), cfg.Math, t.Net.Env.Recompute, t.Net.Env.Fuse)
 	// A finished run is not an error (a driver may resume every run of a
 	// study, and a requeued job its own): exit 0, saying so, and write
 	// nothing.

@@ -29,6 +29,7 @@ func runTrain(args []string) error {
 	download := fs.Bool("download", false, "download the dataset into --data if it is missing")
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 (TensorFloat-32 allowed, as PyTorch does for convolutions) or fp32")
+	precision := fs.String("precision", "", precisionUsage+" (default: --math's)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "mini-batch size")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
 	fs.IntVar(&cfg.Steps, "steps", 0, "iterations to train (overrides --epochs)")
@@ -88,10 +89,23 @@ func runTrain(args []string) error {
 	if cfg.Graphs == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
+	if _, p, err := resolvePrecision(fs, *precision, *math); err != nil {
+		return err
+	} else if err := checkPrecisionDevice(*device, p); err != nil {
+		return err
+	}
 	if *resume != "" {
 		o := resumeOptions{device: *device, overrides: *overrides, graphs: cfg.Graphs}
 		if fs.Changed("math") {
 			o.math = *math
+		}
+		if fs.Changed("precision") {
+			if o.math, o.precision, err = resolvePrecision(fs, *precision, *math); err != nil {
+				return err
+			}
+			if !fs.Changed("math") && o.precision != "fp32" && o.precision != "tf32" {
+				o.math = "" // bf16/fp16 alone keep the run's math
+			}
 		}
 		if fs.Changed("recompute") {
 			o.recompute = &rc
@@ -196,7 +210,9 @@ func runTrain(args []string) error {
 	}
 	defer lock.Close()
 	noteLeftovers(cfg.Out, lock)
-	cfg.Math = *math
+	if cfg.Math, cfg.Precision, err = resolvePrecision(fs, *precision, *math); err != nil {
+		return err
+	}
 	t, b, err := newTrainer(cfg, *device, cfg.Math, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
@@ -326,8 +342,15 @@ func bar(done, total, width int) string {
 // newTrainer opens the device and builds the run on it; the caller closes
 // the backend.
 func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, valDS, testDS *data.Dataset) (*train.Trainer, ops.Backend, error) {
+	if err := checkPrecisionDevice(device, cfg.PrecisionOf()); err != nil {
+		return nil, nil, err
+	}
 	b, err := openDevice(device, math)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkPrecision(b, cfg.PrecisionOf()); err != nil {
+		b.Close()
 		return nil, nil, err
 	}
 	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationBy(cfg.Normalize, kind, trainDS))

@@ -17,10 +17,16 @@ var tensorType = reflect.TypeOf((*ops.Tensor)(nil)).Elem()
 // contract (a fused BN-add-ReLU, say) fails here until its bytes are
 // counted, instead of going uncounted.
 func TestEveryBackendMethodHasRoles(t *testing.T) {
-	bt := reflect.TypeOf((*ops.Backend)(nil)).Elem()
 	seen := map[string]bool{}
-	for i := 0; i < bt.NumMethod(); i++ {
-		m := bt.Method(i)
+	// ops.Backend's methods, and the optional ops.LossScaler's (float16
+	// loss scaling, issue 22), which Counter counts too.
+	var methods []reflect.Method
+	for _, it := range []reflect.Type{reflect.TypeOf((*ops.Backend)(nil)).Elem(), reflect.TypeOf((*ops.LossScaler)(nil)).Elem()} {
+		for i := 0; i < it.NumMethod(); i++ {
+			methods = append(methods, it.Method(i))
+		}
+	}
+	for _, m := range methods {
 		seen[m.Name] = true
 		tensors := 0
 		for j := 0; j < m.Type.NumIn(); j++ {
@@ -40,7 +46,7 @@ func TestEveryBackendMethodHasRoles(t *testing.T) {
 	}
 	for name := range opbytes.Roles {
 		if !seen[name] {
-			t.Errorf("opbytes.Roles has %s, which ops.Backend lacks", name)
+			t.Errorf("opbytes.Roles has %s, which ops.Backend and ops.LossScaler lack", name)
 		}
 	}
 	for name := range opbytes.NotOps {

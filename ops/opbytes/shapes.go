@@ -25,13 +25,14 @@ var _ ops.Backend = (*Shapes)(nil)
 
 type shapeTensor struct {
 	shape ops.Shape
+	dtype ops.DType // storage type (precision.go)
 	view  bool
 }
 
 func (t *shapeTensor) Shape() ops.Shape { return t.shape }
 
-// ElemBytes: float32, the only storage deepres has today.
-func (t *shapeTensor) ElemBytes() int { return 4 }
+// ElemBytes: its storage type's (4 for float32, 2 for a half type).
+func (t *shapeTensor) ElemBytes() int { return t.dtype.Bytes() }
 
 func (s *Shapes) get(op string, t ops.Tensor) *shapeTensor {
 	st, ok := t.(*shapeTensor)
@@ -43,14 +44,17 @@ func (s *Shapes) get(op string, t ops.Tensor) *shapeTensor {
 
 func (s *Shapes) Name() string { return "shapes (no storage, no math)" }
 
-func (s *Shapes) Alloc(shape ...int) (ops.Tensor, error) {
+func (s *Shapes) Alloc(shape ...int) (ops.Tensor, error) { return s.AllocAs(ops.Float32, shape...) }
+
+// AllocAs is Alloc with a storage type (ops.PrecisionSupporter).
+func (s *Shapes) AllocAs(d ops.DType, shape ...int) (ops.Tensor, error) {
 	sh := ops.Shape(shape).Clone()
 	for _, d := range sh {
 		if d < 0 {
 			panic(fmt.Sprintf("opbytes: Alloc: negative dimension in %v", sh))
 		}
 	}
-	t := &shapeTensor{shape: sh}
+	t := &shapeTensor{shape: sh, dtype: d}
 	n := ops.TensorBytes(t)
 	if s.Limit > 0 && s.live+n > s.Limit {
 		return nil, fmt.Errorf("opbytes: a tensor of shape %v needs %s with %s of %s in use: %w",
@@ -78,7 +82,7 @@ func (s *Shapes) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 		panic(fmt.Sprintf("opbytes: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
 			offset, offset+sh.Len(), sh, st.shape))
 	}
-	return &shapeTensor{shape: sh, view: true}
+	return &shapeTensor{shape: sh, dtype: st.dtype, view: true}
 }
 
 func (s *Shapes) CopyIn(dst ops.Tensor, src []float32) {

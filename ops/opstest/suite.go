@@ -15,6 +15,16 @@ type Options struct {
 	Atol, Rtol float64
 	// Short runs fewer random shapes, as testing.Short does.
 	Short bool
+	// DType is the storage type of the activations in the cases (see
+	// precision.go): Float32 (the zero value) is the full suite; a half
+	// type runs each op's cases with half activations against the float32
+	// reference, with Atol and Rtol widened by the type's unit roundoff.
+	// A backend that cannot store it (ops.Supports) is skipped, saying so.
+	// A half pass runs the op groups only (not Memory, View, NaN, Misuse);
+	// within them, the cases that go through runCases and checkAdd (hand,
+	// random, add) are typed, and the checks that build their tensors
+	// themselves (finite differences, aliasing) stay float32.
+	DType ops.DType
 }
 
 const (
@@ -46,6 +56,12 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		o.Rtol = defaultRtol
 	}
 	o.Short = o.Short || testing.Short()
+	if o.DType != ops.Float32 {
+		if !ops.Supports(b, o.DType) {
+			t.Skipf("%s cannot store %v (ops.Supports): no %v pass", b.Name(), o.DType, o.DType)
+		}
+		o.Atol, o.Rtol = halfTolerance(o.DType, o.Atol, o.Rtol)
+	}
 	// One thread: when b is itself cpuref, the comparison still checks that
 	// the way it splits work over threads does not change the results.
 	ref := cpuref.New(1)
@@ -90,6 +106,9 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		{"NaN", s.testNaN},
 		{"Misuse", s.testMisuse},
 	} {
+		if o.DType != ops.Float32 && (g.name == "Memory" || g.name == "View" || g.name == "NaN" || g.name == "Misuse") {
+			continue // storage-independent: the float32 pass checks them
+		}
 		t.Run(g.name, g.f)
 	}
 	if err := b.Sync(); err != nil {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/train"
+)
+
+const precisionUsage = "fp32 (float32, strict math), tf32 (float32 storage, TensorFloat-32 allowed on a GPU), bf16 or fp16 (activations and their gradients stored in half precision; weights, BN, the last layer and the loss stay float32; CPU reference only in this version). --math is its fp32/tf32 subset"
+
+// resolvePrecision reconciles --precision with --math (issue 22): --math
+// keeps working as the fp32/tf32 subset. It returns the GPU math and the
+// precision to record; --precision fp32 or tf32 with a different typed
+// --math is refused, and bf16/fp16 keep --math for the ops that stay
+// float32 on a GPU.
+func resolvePrecision(fs *pflag.FlagSet, precision, math string) (string, string, error) {
+	if !fs.Changed("precision") {
+		return math, math, nil
+	}
+	if _, err := train.StorageOf(precision); err != nil || precision == "" {
+		return "", "", usagef("--precision: want fp32, tf32, bf16 or fp16, got %q", precision)
+	}
+	if precision == "fp32" || precision == "tf32" {
+		if fs.Changed("math") && math != precision {
+			return "", "", usagef("--math %s contradicts --precision %s (--math is the fp32/tf32 subset of --precision: give one)", math, precision)
+		}
+		return precision, precision, nil
+	}
+	return math, precision, nil
+}
+
+// checkPrecision refuses, as a usage error, a precision whose storage b
+// cannot hold (ops.Supports): the GPU backend stores float32 only so far.
+func checkPrecision(b ops.Backend, precision string) error {
+	d, err := train.StorageOf(precision)
+	if err != nil {
+		return usagef("--precision: %v", err)
+	}
+	if ops.Supports(b, d) {
+		return nil
+	}
+	return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; %s stores float32 only", precision, b.Name())
+}
+
+// checkPrecisionDevice refuses half precision on a GPU named by --device
+// before opening it (so the error is the same with or without one).
+func checkPrecisionDevice(device, precision string) error {
+	if d, _ := train.StorageOf(precision); d != ops.Float32 && (device == "cuda" || strings.HasPrefix(device, "cuda:")) {
+		return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; the GPU backend stores float32 only", precision)
+	}
+	return nil
+}
