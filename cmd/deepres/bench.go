@@ -24,7 +24,7 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--recompute off|bn|unit|auto] [--fuse] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--precision P] [--recompute off|bn|unit|auto] [--fuse] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
