@@ -24,3 +24,4 @@ DR_SREG(gridDim, nctaid)
 extern "C" __device__ double exp(double);
 extern "C" __device__ double log(double);
 extern "C" __device__ double fabs(double);
+extern "C" __device__ double sqrt(double);
