@@ -14,7 +14,9 @@
 # nothing (seconds) and a changed file reinstalls. DIR defaults to
 # ${DEEPRES_NVIDIA_CACHE:-$HOME/.cache/deepres/nvidia}/STACK.
 set -euo pipefail
-export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+# --target installs into DIR alone, never into the system's site-packages, so
+# a distribution's "externally managed" marker (PEP 668) does not apply.
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DEEPRES_NVIDIA_CACHE:-$HOME/.cache/deepres/nvidia}
 stack=${1:?usage: fetch.sh cu12|cu13|mixed [DIR]}
