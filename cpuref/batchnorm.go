@@ -30,11 +30,7 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	sm, si := b.get(op, saveMean), b.get(op, saveInvStd)
 	defer b.store(yt, rm, rv, sm, si)
 	sameShape(op, xt, yt)
-	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv, sm, si)
-	m := n * hw
-	if m < 2 {
-		panic(fmt.Sprintf("cpuref: %s: x %v has one value per channel; the batch variance needs two", op, xt.shape))
-	}
+	n, c, hw := bnTrainingShapes(op, xt, gt, bt, rm, rv, sm, si)
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, inv := trainStats(xt, n, c, hw, ch, sm, si, rm, rv, p)
@@ -115,6 +111,16 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 			}
 		}
 	})
+}
+
+// bnTrainingShapes is bnShapes for training, where each channel needs two
+// values at least: the unbiased batch variance divides by their count − 1.
+func bnTrainingShapes(op string, x *tensor, perChannel ...*tensor) (n, c, hw int) {
+	n, c, hw = bnShapes(op, x, perChannel...)
+	if n*hw < 2 {
+		panic(fmt.Sprintf("cpuref: %s: x %v has one value per channel; the batch variance needs two", op, x.shape))
+	}
+	return n, c, hw
 }
 
 // trainStats is channel ch's batch mean and inverse standard deviation of x

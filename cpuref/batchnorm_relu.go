@@ -1,7 +1,6 @@
 package cpuref
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/deepres/deepres/ops"
@@ -25,11 +24,7 @@ func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean,
 		zt = b.get(op, z)
 		sameShape(op, xt, zt)
 	}
-	n, c, hw := bnShapes(op, xt, gt, bt, rm, rv, sm, si)
-	m := n * hw
-	if m < 2 {
-		panic(fmt.Sprintf("cpuref: %s: x %v has one value per channel; the batch variance needs two", op, xt.shape))
-	}
+	n, c, hw := bnTrainingShapes(op, xt, gt, bt, rm, rv, sm, si)
 	b.parallelRange(c, 2, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, inv := trainStats(xt, n, c, hw, ch, sm, si, rm, rv, p)

@@ -83,7 +83,6 @@ func TestGraphModeWithSD(t *testing.T) {
 // masks, the short last batch run eagerly between launches) without a GPU.
 // gpu.TestGraphTrainingIsBitwiseEager runs the same on the device.
 func TestCapturedTrainingIsBitwiseEager(t *testing.T) {
-	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
 	for _, tc := range []struct {
 		model  string
 		set    func(*models.Config)
@@ -96,28 +95,10 @@ func TestCapturedTrainingIsBitwiseEager(t *testing.T) {
 	} {
 		name := tc.model + "/" + tc.recomp.String()
 		t.Run(name, func(t *testing.T) {
-			run := func(b ops.Backend, mode GraphMode) (string, *Trainer) {
-				cfg := testConfig(t, tc.model, t.TempDir())
+			eagerAndCaptured(t, tc.model, func(cfg *Config) {
 				tc.set(&cfg.Model)
-				cfg.Epochs, cfg.Recompute, cfg.Graphs = 3, tc.recomp, mode
-				tr, err := New(cfg, b, trainDS, nil, nil, data.ComputeNormalization(trainDS))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := tr.Run(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				tr.Close()
-				return cfg.Out, tr
-			}
-			rb := replay.New(cpuref.New(1))
-			eagerDir, _ := run(cpuref.New(1), GraphsOff)
-			graphDir, tr := run(rb, GraphsOn)
-			// 9 steps: the first (warm-up) and the three short batches eager.
-			if tr.GraphLaunches() != 5 || rb.Launches != 5 {
-				t.Fatalf("%d graph launches (%d on the backend), want 5", tr.GraphLaunches(), rb.Launches)
-			}
-			sameRun(t, eagerDir, graphDir)
+				cfg.Epochs, cfg.Recompute = 3, tc.recomp
+			}, nil)
 		})
 	}
 }
@@ -148,4 +129,40 @@ func TestParseGraphMode(t *testing.T) {
 	if _, err := ParseGraphMode("ON"); err == nil {
 		t.Error("ParseGraphMode(ON) accepted")
 	}
+}
+
+// eagerAndCaptured trains model on synth.Dataset(40, 3) (batches of 16, 16,
+// 8) for the configuration set makes (after testConfig), once eagerly on
+// cpuref and once captured on internal/replay over cpuref, prepare (if any)
+// running on each trainer before it starts; it requires 5 launches (9
+// steps: the warm-up step and the three short batches run eagerly) and
+// bitwise the same checkpoints and metrics, and returns both run folders.
+func eagerAndCaptured(t *testing.T, model string, set func(*Config), prepare func(*Trainer, ops.Backend)) (eagerDir, graphDir string) {
+	t.Helper()
+	trainDS := synth.Dataset(40, 3)
+	run := func(b ops.Backend, mode GraphMode) (string, *Trainer) {
+		cfg := testConfig(t, model, t.TempDir())
+		set(&cfg)
+		cfg.Graphs = mode
+		tr, err := New(cfg, b, trainDS, nil, nil, data.ComputeNormalization(trainDS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prepare != nil {
+			prepare(tr, b)
+		}
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+		return cfg.Out, tr
+	}
+	rb := replay.New(cpuref.New(1))
+	eagerDir, _ = run(cpuref.New(1), GraphsOff)
+	graphDir, tr := run(rb, GraphsOn)
+	if tr.GraphLaunches() != 5 || rb.Launches != 5 {
+		t.Fatalf("%d graph launches (%d on the backend), want 5", tr.GraphLaunches(), rb.Launches)
+	}
+	sameRun(t, eagerDir, graphDir)
+	return eagerDir, graphDir
 }

@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepres/deepres/cpuref"
-	"github.com/deepres/deepres/data"
-	"github.com/deepres/deepres/internal/replay"
 	"github.com/deepres/deepres/internal/runcheck"
 	"github.com/deepres/deepres/internal/synth"
 	"github.com/deepres/deepres/ops"
@@ -252,29 +249,12 @@ func readLossScale(t *testing.T, dir string) lossScaleState {
 // and halve it, on the device, inside the captured step as in the eager
 // one.
 func TestCapturedFloat16IsBitwiseEager(t *testing.T) {
-	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
-	run := func(b ops.Backend, mode GraphMode) (string, *Trainer) {
-		cfg := testConfig(t, "resnet-8", t.TempDir())
-		cfg.Epochs, cfg.Graphs, cfg.Precision = 3, mode, "fp16"
-		tr, err := New(cfg, b, trainDS, nil, nil, data.ComputeNormalization(trainDS))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eagerDir, graphDir := eagerAndCaptured(t, "resnet-8", func(cfg *Config) {
+		cfg.Epochs, cfg.Precision = 3, "fp16"
+	}, func(tr *Trainer, b ops.Backend) {
 		tr.Net.LossScale.P.GrowthInterval = 2
 		b.Fill(tr.Net.LossScale.Scale, 1<<26)
-		if err := tr.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		tr.Close()
-		return cfg.Out, tr
-	}
-	rb := replay.New(cpuref.New(1))
-	eagerDir, _ := run(cpuref.New(1), GraphsOff)
-	graphDir, tr := run(rb, GraphsOn)
-	if tr.GraphLaunches() != 5 || rb.Launches != 5 {
-		t.Fatalf("%d graph launches (%d on the backend), want 5", tr.GraphLaunches(), rb.Launches)
-	}
-	sameRun(t, eagerDir, graphDir)
+	})
 	se, sg := readLossScale(t, eagerDir), readLossScale(t, graphDir)
 	t.Logf("final loss scale: eager %+v, captured %+v", se, sg)
 	if se != sg {

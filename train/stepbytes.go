@@ -1,6 +1,7 @@
 package train
 
 import (
+	"maps"
 	"math/rand/v2"
 
 	"github.com/deepres/deepres/layers"
@@ -78,13 +79,9 @@ func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers
 	if err := c.Sync(); err != nil {
 		return StepBytes{}, err
 	}
-	by := make(map[string]int64, len(c.Bytes))
-	for k, v := range c.Bytes {
-		by[k] = v
-	}
 	keep := make([]bool, len(net.Units))
 	for i, u := range net.Units {
 		keep[i] = u.Active
 	}
-	return StepBytes{Total: c.Total(), ByOp: by, Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units), Keep: keep}, nil
+	return StepBytes{Total: c.Total(), ByOp: maps.Clone(c.Bytes), Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units), Keep: keep}, nil
 }
