@@ -51,11 +51,14 @@ func TestSteadyStepOnDevice(t *testing.T) {
 		name      string
 		recompute layers.Recompute
 		adjust    func(*models.Config)
+		fuse      bool
 	}{
-		{"resnet-20/sd/ror3", layers.StoreAll, func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }},
-		{"resnet-20/sd/recompute-bn", layers.RecomputeBN, func(c *models.Config) { c.SD = models.SDLinear }},
-		{"preact-resnet-20/recompute-unit", layers.RecomputeUnit, func(c *models.Config) {}},
-		{"wrn-10-2/dropout", layers.StoreAll, func(c *models.Config) { c.Dropout = 0.3 }},
+		{"resnet-20/sd/ror3", layers.StoreAll, func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }, false},
+		{"resnet-20/sd/recompute-bn", layers.RecomputeBN, func(c *models.Config) { c.SD = models.SDLinear }, false},
+		{"preact-resnet-20/recompute-unit", layers.RecomputeUnit, func(c *models.Config) {}, false},
+		{"wrn-10-2/dropout", layers.StoreAll, func(c *models.Config) { c.Dropout = 0.3 }, false},
+		// --fuse: the fused batch norm's own kernels allocate nothing per step either.
+		{"resnet-20/sd/ror3/fused", layers.StoreAll, func(c *models.Config) { c.SD, c.RoR = models.SDLinear, 3 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			model, _, _ := strings.Cut(tc.name, "/")
@@ -65,7 +68,7 @@ func TestSteadyStepOnDevice(t *testing.T) {
 			}
 			tc.adjust(&cfg)
 			const n, size = 8, 16
-			net := trainingNet(t, cfg, g, tc.recompute, false, n, size)
+			net := trainingNet(t, cfg, g, tc.recompute, tc.fuse, n, size)
 			x, err := g.Alloc(n, 3, size, size)
 			if err != nil {
 				t.Fatal(err)
