@@ -12,6 +12,9 @@ const grain = 1 << 14
 
 // ReLUForward: y = max(x, 0), equal shapes. y may alias x.
 func (b *Backend) ReLUForward(y, x ops.Tensor) {
+	if b.viaNCHW("ReLUForward", 1, true, func(t []ops.Tensor) { b.ReLUForward(t[0], t[1]) }, y, x) {
+		return
+	}
 	yt, xt := b.get("ReLUForward", y), b.get("ReLUForward", x)
 	defer b.store(yt)
 	sameShape("ReLUForward", xt, yt)
@@ -28,6 +31,9 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 // ReLU's input are random, and a mispredicted branch per element made this
 // the slowest element-wise op of a training step.
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
+	if b.viaNCHW("ReLUBackward", 1, true, func(t []ops.Tensor) { b.ReLUBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
+		return
+	}
 	const op = "ReLUBackward"
 	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
 	defer b.store(dxt)
@@ -59,6 +65,9 @@ func positiveMask(v float32) uint32 {
 
 // SigmoidForward: y = 1/(1+exp(−x)), computed in float64. y may alias x.
 func (b *Backend) SigmoidForward(y, x ops.Tensor) {
+	if b.viaNCHW("SigmoidForward", 1, true, func(t []ops.Tensor) { b.SigmoidForward(t[0], t[1]) }, y, x) {
+		return
+	}
 	yt, xt := b.get("SigmoidForward", y), b.get("SigmoidForward", x)
 	defer b.store(yt)
 	sameShape("SigmoidForward", xt, yt)
@@ -72,6 +81,9 @@ func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 
 // SigmoidBackward: dx (add?+=:=) dy·y·(1−y); y is the forward output.
 func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
+	if b.viaNCHW("SigmoidBackward", 1, true, func(t []ops.Tensor) { b.SigmoidBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
+		return
+	}
 	const op = "SigmoidBackward"
 	dxt, dyt, yt := b.get(op, dx), b.get(op, dy), b.get(op, y)
 	defer b.store(dxt)

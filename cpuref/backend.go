@@ -22,6 +22,10 @@ type Backend struct {
 	acc []float64
 	// wT holds a transposed weight for ConvBackwardData.
 	wT []float32
+	// lay holds the logical-order stand-ins of NHWC tensors (viaNCHW),
+	// cp a logical-order copy for Copy between layouts (layout.go).
+	lay [][]float32
+	cp  []float32
 	// Limit, if positive, is the most bytes of live tensors: an Alloc beyond
 	// it fails with ops.ErrOutOfMemory instead of the Go runtime dying with
 	// "fatal error: out of memory" (which no caller can handle). deepres
@@ -124,40 +128,54 @@ func (b *Backend) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 			panic(fmt.Sprintf("cpuref: View: negative dimension in %v", s))
 		}
 	}
+	if ct.layout == ops.NHWC {
+		checkNHWCView(ct, offset, s)
+	}
 	if offset < 0 || offset+n > len(ct.data) {
 		panic(fmt.Sprintf("cpuref: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
 			offset, offset+n, s, ct.shape))
 	}
-	return &tensor{shape: s, dtype: ct.dtype, data: ct.data[offset : offset+n : offset+n], owner: b, view: true}
+	return &tensor{shape: s, dtype: ct.dtype, layout: ct.layout, data: ct.data[offset : offset+n : offset+n], owner: b, view: true}
 }
 
-// CopyIn copies src into dst; len(src) must equal dst's length.
+// CopyIn copies src, in logical order, into dst; len(src) must equal dst's length.
 func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	d := b.get("CopyIn", dst)
 	if len(src) != len(d.data) {
 		panic(fmt.Sprintf("cpuref: CopyIn: %d host values into a tensor of shape %v", len(src), d.shape))
 	}
-	copy(d.data, src)
+	setLogical(d, src)
 	b.store(d)
 }
 
-// CopyOut copies src into dst; len(dst) must equal src's length. It never fails.
+// CopyOut copies src into dst in logical order; len(dst) must equal src's
+// length. It never fails.
 func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 	s := b.get("CopyOut", src)
 	if len(dst) != len(s.data) {
 		panic(fmt.Sprintf("cpuref: CopyOut: tensor of shape %v into %d host values", s.shape, len(dst)))
 	}
-	copy(dst, s.data)
+	logical(dst, s)
 	return nil
 }
 
-// Copy copies src into dst; their lengths must be equal (shapes may differ).
+// Copy copies src into dst in logical order; their lengths must be equal
+// (shapes may differ).
 func (b *Backend) Copy(dst, src ops.Tensor) {
 	d, s := b.get("Copy", dst), b.get("Copy", src)
 	if len(d.data) != len(s.data) {
 		panic(fmt.Sprintf("cpuref: Copy: shape %v into shape %v", s.shape, d.shape))
 	}
-	copy(d.data, s.data)
+	if d.layout == s.layout && (d.layout == ops.NCHW || d.shape.Equal(s.shape)) {
+		copy(d.data, s.data)
+	} else {
+		if len(b.cp) < len(s.data) {
+			b.cp = make([]float32, len(s.data))
+		}
+		buf := b.cp[:len(s.data)]
+		logical(buf, s)
+		setLogical(d, buf)
+	}
 	b.store(d)
 }
 
@@ -179,6 +197,7 @@ func (b *Backend) Close() error {
 	b.scratch = make([][]float32, b.threads)
 	b.acc = nil
 	b.wT = nil
+	b.lay, b.cp = nil, nil
 	return nil
 }
 

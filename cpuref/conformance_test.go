@@ -20,3 +20,22 @@ func TestConformanceBFloat16(t *testing.T) {
 func TestConformanceFloat16(t *testing.T) {
 	opstest.Run(t, cpuref.New(2), opstest.Options{DType: ops.Float16})
 }
+
+// Channels-last storage (issue 22): every op's cases with their 4-D
+// tensors NHWC, then alternating NHWC and NCHW, against NCHW cpuref; and
+// NHWC with each half type.
+func TestConformanceNHWC(t *testing.T) {
+	opstest.Run(t, cpuref.New(2), opstest.Options{Layout: ops.NHWC})
+}
+
+func TestConformanceMixedLayouts(t *testing.T) {
+	opstest.Run(t, cpuref.New(2), opstest.Options{Layout: ops.NHWC, MixLayouts: true})
+}
+
+func TestConformanceNHWCBFloat16(t *testing.T) {
+	opstest.Run(t, cpuref.New(2), opstest.Options{Layout: ops.NHWC, DType: ops.BFloat16})
+}
+
+func TestConformanceNHWCFloat16(t *testing.T) {
+	opstest.Run(t, cpuref.New(2), opstest.Options{Layout: ops.NHWC, DType: ops.Float16})
+}

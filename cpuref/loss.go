@@ -14,6 +14,9 @@ import (
 // loss. A label that is not an integer in 0..K−1 panics before anything is
 // written. Softmax is computed in float64 after subtracting the row maximum.
 func (b *Backend) SoftmaxCrossEntropy(dlogits, losses, correct, logits, labels ops.Tensor) {
+	if b.viaNCHW("SoftmaxCrossEntropy", 3, false, func(t []ops.Tensor) { b.SoftmaxCrossEntropy(t[0], t[1], t[2], t[3], t[4]) }, dlogits, losses, correct, logits, labels) {
+		return
+	}
 	const op = "SoftmaxCrossEntropy"
 	lt := b.get(op, logits)
 	n, k := matrix(op, "logits", lt)

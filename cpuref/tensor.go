@@ -11,12 +11,13 @@ import (
 // tensor of a half type (dtype) still holds float32 values, each one
 // representable in dtype: every op rounds what it writes (store, half.go).
 type tensor struct {
-	shape ops.Shape
-	dtype ops.DType
-	data  []float32
-	owner *Backend
-	view  bool
-	freed bool
+	shape  ops.Shape
+	dtype  ops.DType
+	layout ops.Layout // ops.NHWC only for 4-D shapes (layout.go)
+	data   []float32
+	owner  *Backend
+	view   bool
+	freed  bool
 }
 
 func (t *tensor) Shape() ops.Shape { return t.shape }
@@ -25,6 +26,9 @@ func (t *tensor) Shape() ops.Shape { return t.shape }
 // byte counts (ops/opbytes) see 2 bytes for a half tensor.
 func (t *tensor) DType() ops.DType { return t.dtype }
 func (t *tensor) ElemBytes() int   { return t.dtype.Bytes() }
+
+// Layout says how a 4-D tensor's elements lie in data (ops.Laid).
+func (t *tensor) Layout() ops.Layout { return t.layout }
 
 // get returns t as cpuref's tensor, or panics naming op when t is nil,
 // belongs to another backend or was freed.

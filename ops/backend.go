@@ -18,6 +18,17 @@ package ops
 //     not come back from each op. The backend remembers the first one, skips
 //     the work after it, and returns it from the next Sync — the model of
 //     asynchronous devices, and of bufio.Writer.
+//
+// Layouts (layout.go): a 4-D tensor may be stored channels-last (NHWC) on
+// a backend that implements LayoutSupporter. Its shape stays logical NCHW,
+// and so does everything a caller sees: CopyIn takes and CopyOut gives
+// logical NCHW order, Copy copies in logical order between any two
+// layouts, and every op computes what it computes for NCHW tensors, with
+// any mix of layouts among its arguments. View of an NHWC tensor is
+// allowed only along the batch (shape (n, C, H, W) at an offset that is a
+// multiple of C·H·W: samples are contiguous in both layouts) and gives an
+// NHWC tensor; any other view of one panics. ViewLayout views an NCHW
+// buffer as NHWC.
 type Backend interface {
 	// Name says what the backend runs on, e.g. "cpu (2 threads)" or
 	// "cuda:0 NVIDIA H100 80GB HBM3".
@@ -33,17 +44,21 @@ type Backend interface {
 	// [offset, offset+shape.Len()), sharing t's storage: writes through one
 	// are seen through the other. It lets a model carve all its parameters
 	// out of one allocation so that one SGDUpdate steps them all. A view
-	// stays valid while t is; views of views are allowed.
+	// stays valid while t is; views of views are allowed. An NHWC t can
+	// only be viewed along its batch (see Layouts above).
 	View(t Tensor, offset int, shape ...int) Tensor
 	// CopyIn writes host data into dst; len(src) must equal dst's length.
+	// src is in logical (NCHW) order whatever dst's layout.
 	// The backend may read src asynchronously until the next Sync or CopyOut
 	// unless src is used again by the caller: callers keep src unchanged
 	// until then.
 	CopyIn(dst Tensor, src []float32)
 	// CopyOut waits for queued work and copies src into dst (len(dst) must
-	// equal src's length). It returns the first device error, as Sync does.
+	// equal src's length), in logical (NCHW) order whatever src's layout.
+	// It returns the first device error, as Sync does.
 	CopyOut(dst []float32, src Tensor) error
 	// Copy copies src into dst on the device; shapes must have equal length.
+	// Elements go in logical order, so it converts between layouts.
 	Copy(dst, src Tensor)
 	// Fill sets every element of t to v.
 	Fill(t Tensor, v float32)

@@ -18,11 +18,12 @@ const (
 
 // arg is one tensor argument of an op under test.
 type arg struct {
-	name  string
-	role  role
-	shape ops.Shape
-	data  []float32 // contents before the op; ignored for out
-	dtype ops.DType // storage type (precision.go); float32 unless a half pass sets it
+	name   string
+	role   role
+	shape  ops.Shape
+	data   []float32  // contents before the op; ignored for out
+	dtype  ops.DType  // storage type (precision.go); float32 unless a half pass sets it
+	layout ops.Layout // storage layout (layout.go); NCHW unless an NHWC pass sets it
 }
 
 func input(name string, data []float32, shape ...int) arg {
@@ -57,9 +58,9 @@ func exec(t *testing.T, b ops.Backend, args []arg, op func(b ops.Backend, ts []o
 	ts := make([]ops.Tensor, len(args))
 	before := make([][]float32, len(args))
 	for i, a := range args {
-		x, err := ops.AllocAs(b, a.dtype, a.shape...)
+		x, err := ops.AllocLayout(b, a.dtype, a.layout, a.shape...)
 		if err != nil {
-			t.Fatalf("AllocAs(%v, %v): %v", a.dtype, a.shape, err)
+			t.Fatalf("AllocLayout(%v, %v, %v): %v", a.dtype, a.layout, a.shape, err)
 		}
 		defer b.Free(x)
 		ts[i] = x
@@ -123,7 +124,7 @@ func (s *suite) runCases(t *testing.T, cases []opCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := exec(t, s.b, s.typed(c.args), c.op)
-			if c.want != nil && s.o.DType == ops.Float32 {
+			if c.want != nil && s.o.DType == ops.Float32 { // in any layout: the values are logical
 				s.checkWant(t, c, got)
 				return
 			}

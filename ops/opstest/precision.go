@@ -18,8 +18,10 @@ var float32Args = map[string]bool{
 	"logits": true, "dlogits": true, "losses": true, "correct": true, "labels": true, "dst": true,
 }
 
-// typed returns args with the pass's storage type set on the activations.
+// typed returns args with the pass's storage type set on the activations
+// and its layout on the 4-D tensors (layout.go).
 func (s *suite) typed(args []arg) []arg {
+	args = s.laid(args)
 	if s.o.DType == ops.Float32 {
 		return args
 	}
@@ -33,7 +35,7 @@ func (s *suite) typed(args []arg) []arg {
 	return out
 }
 
-// reference returns args for the float32 reference: every tensor float32,
+// reference returns args for the float32 reference: every tensor float32 NCHW,
 // holding what the half tensors of typed(args) hold (their data rounded),
 // so both sides start from the same values and differ only in how the
 // backend under test stores its outputs.
@@ -44,7 +46,7 @@ func (s *suite) reference(args []arg) []arg {
 			a.data = clone(a.data)
 			ops.RoundSlice(a.dtype, a.data)
 		}
-		a.dtype = ops.Float32
+		a.dtype, a.layout = ops.Float32, ops.NCHW
 		out[i] = a
 	}
 	return out

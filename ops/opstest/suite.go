@@ -25,6 +25,15 @@ type Options struct {
 	// random, add) are typed, and the checks that build their tensors
 	// themselves (finite differences, aliasing) stay float32.
 	DType ops.DType
+	// Layout is the storage layout of the 4-D tensors in the cases (see
+	// layout.go): NCHW (the zero value), or NHWC, checked against the NCHW
+	// reference. A backend that cannot store it (ops.SupportsLayout) is
+	// skipped, saying so. Like a half pass, an NHWC pass runs the op
+	// groups only, plus Layout (copies and views of NHWC tensors); it
+	// combines with DType. MixLayouts alternates the layout with NCHW
+	// among each case's 4-D tensors.
+	Layout     ops.Layout
+	MixLayouts bool
 }
 
 const (
@@ -62,6 +71,9 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		}
 		o.Atol, o.Rtol = halfTolerance(o.DType, o.Atol, o.Rtol)
 	}
+	if o.Layout != ops.NCHW && !ops.SupportsLayout(b, o.Layout) {
+		t.Skipf("%s cannot store %v tensors (ops.SupportsLayout): no %v pass", b.Name(), o.Layout, o.Layout)
+	}
 	// One thread: when b is itself cpuref, the comparison still checks that
 	// the way it splits work over threads does not change the results.
 	ref := cpuref.New(1)
@@ -76,6 +88,7 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 	}{
 		{"Memory", s.testMemory},
 		{"View", s.testView},
+		{"Layout", s.testLayout},
 		{"ConvForward", s.testConvForward},
 		{"ConvBackwardData", s.testConvBackwardData},
 		{"ConvBackwardFilter", s.testConvBackwardFilter},
@@ -106,8 +119,12 @@ func Run(t *testing.T, b ops.Backend, o Options) {
 		{"NaN", s.testNaN},
 		{"Misuse", s.testMisuse},
 	} {
-		if o.DType != ops.Float32 && (g.name == "Memory" || g.name == "View" || g.name == "NaN" || g.name == "Misuse") {
-			continue // storage-independent: the float32 pass checks them
+		plain := o.DType == ops.Float32 && o.Layout == ops.NCHW
+		if !plain && (g.name == "Memory" || g.name == "View" || g.name == "NaN" || g.name == "Misuse") {
+			continue // storage-independent: the float32 NCHW pass checks them
+		}
+		if o.Layout == ops.NCHW && g.name == "Layout" {
+			continue
 		}
 		t.Run(g.name, g.f)
 	}

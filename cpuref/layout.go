@@ -1,0 +1,159 @@
+package cpuref
+
+import (
+	"fmt"
+
+	"github.com/deepres/deepres/ops"
+)
+
+// The CPU reference stores 4-D tensors channels-last when asked (issue 22,
+// ops.LayoutSupporter), so that the conformance suite can hold a GPU's
+// NHWC ops to it and a network can be checked to learn the same in either
+// layout. Its ops compute in logical order: an op given any NHWC tensor
+// gathers each one into a logical-order workspace, runs the NCHW code on
+// those, and scatters what it wrote back (viaNCHW). The arithmetic is
+// then the NCHW code's, operation for operation, so every op's result is
+// bitwise the same in every layout and mix of layouts: an NHWC network
+// on the CPU trains bitwise like an NCHW one. Element-wise ops whose
+// tensors all share one layout skip the reordering: element i of each is
+// the same logical element. The cost is two passes over each NHWC tensor
+// per op; the CPU reference is for checking, and NCHW stays its fast path.
+
+var _ ops.LayoutSupporter = (*Backend)(nil)
+
+// SupportsLayout: the CPU reference stores both layouts ops defines.
+func (b *Backend) SupportsLayout(l ops.Layout) bool { return l == ops.NCHW || l == ops.NHWC }
+
+// AllocLayout is AllocAs with a storage layout (ops.LayoutSupporter).
+func (b *Backend) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tensor, error) {
+	if !b.SupportsLayout(l) {
+		panic(fmt.Sprintf("cpuref: AllocLayout: unknown layout %v", l))
+	}
+	if l != ops.NCHW && len(shape) != 4 {
+		panic(fmt.Sprintf("cpuref: AllocLayout: %v needs a 4-D shape, got %v", l, ops.Shape(shape)))
+	}
+	t, err := b.AllocAs(d, shape...)
+	if err == nil {
+		t.(*tensor).layout = l
+	}
+	return t, err
+}
+
+// ViewLayout is View with storage layout l (ops.LayoutSupporter).
+func (b *Backend) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...int) ops.Tensor {
+	ct := b.get("ViewLayout", t)
+	if l == ops.NCHW {
+		return b.View(t, offset, shape...)
+	}
+	if !b.SupportsLayout(l) || len(shape) != 4 {
+		panic(fmt.Sprintf("cpuref: ViewLayout: %v with shape %v: want nhwc and a 4-D shape", l, ops.Shape(shape)))
+	}
+	if ct.layout != ops.NCHW {
+		return b.View(t, offset, shape...) // an NHWC tensor along its batch, or a panic
+	}
+	v := b.View(t, offset, shape...).(*tensor)
+	v.layout = l
+	return v
+}
+
+// checkNHWCView panics unless a view of shape s at offset is a batch
+// range of the NHWC tensor t: samples are contiguous in both layouts, and
+// nothing else of an NHWC tensor is a logical-order range.
+func checkNHWCView(t *tensor, offset int, s ops.Shape) {
+	_, c, h, w := t.shape.NCHW()
+	sample := c * h * w
+	if len(s) != 4 || s[1] != c || s[2] != h || s[3] != w || sample == 0 || offset%sample != 0 {
+		panic(fmt.Sprintf("cpuref: View: shape %v at element %d of an nhwc tensor of shape %v: an nhwc tensor can only be viewed along its batch, as (n,%d,%d,%d) at a multiple of %d",
+			s, offset, t.shape, c, h, w, sample))
+	}
+}
+
+// logical writes t's elements into dst in logical (NCHW) order.
+func logical(dst []float32, t *tensor) {
+	if t.layout == ops.NHWC {
+		n, c, h, w := t.shape.NCHW()
+		ops.FromNHWC(dst, t.data, n, c, h, w)
+		return
+	}
+	copy(dst, t.data)
+}
+
+// setLogical stores src, in logical order, into t's storage.
+func setLogical(t *tensor, src []float32) {
+	if t.layout == ops.NHWC {
+		n, c, h, w := t.shape.NCHW()
+		ops.ToNHWC(t.data, src, n, c, h, w)
+		return
+	}
+	copy(t.data, src)
+}
+
+// viaNCHW runs an op on logical-order stand-ins when any of ts (nil
+// allowed) is NHWC: f gets ts with each NHWC tensor replaced by an NCHW
+// workspace tensor holding its elements in logical order (one per
+// distinct tensor, so aliasing is kept), and the first nOut tensors (the
+// op's outputs: ops put them first) are stored back afterwards. It
+// returns false, having done nothing, when no tensor is NHWC, or for an
+// element-wise op (elem) when all share one layout; the op then runs on
+// the storage itself.
+func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor), ts ...ops.Tensor) bool {
+	nhwc, nchw := 0, 0
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		if b.get(op, t).layout == ops.NHWC {
+			nhwc++
+		} else {
+			nchw++
+		}
+	}
+	if nhwc == 0 || (elem && nchw == 0) {
+		return false
+	}
+	orig := make([]*tensor, len(ts))
+	args := make([]ops.Tensor, len(ts))
+	k := 0
+	for i, t := range ts {
+		args[i] = t
+		if t == nil {
+			continue
+		}
+		ct := t.(*tensor)
+		orig[i] = ct
+		if ct.layout != ops.NHWC {
+			continue
+		}
+		if j := sameTensor(orig[:i], ct); j >= 0 {
+			args[i] = args[j]
+			continue
+		}
+		if len(b.lay) <= k {
+			b.lay = append(b.lay, nil)
+		}
+		if len(b.lay[k]) < len(ct.data) {
+			b.lay[k] = make([]float32, len(ct.data))
+		}
+		tmp := &tensor{shape: ct.shape, dtype: ct.dtype, data: b.lay[k][:len(ct.data)], owner: b, view: true}
+		k++
+		logical(tmp.data, ct)
+		args[i] = tmp
+	}
+	f(args)
+	for i := 0; i < nOut && i < len(ts); i++ {
+		if ct := orig[i]; ct != nil && ct.layout == ops.NHWC && sameTensor(orig[:i], ct) < 0 {
+			setLogical(ct, args[i].(*tensor).data)
+		}
+	}
+	return true
+}
+
+// sameTensor is the index in ts of a tensor that is t, or -1.
+func sameTensor(ts []*tensor, t *tensor) int {
+	for j, u := range ts {
+		if u == t {
+			return j
+		}
+	}
+	return -1
+}

@@ -1,0 +1,135 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Layout is how a 4-D tensor's elements lie in memory (issue 22). Its
+// shape stays logical NCHW in every layout, as PyTorch's channels_last
+// keeps a tensor's sizes and changes only its strides ("Channels Last
+// Memory Format in PyTorch", pytorch.org tutorials): ops, CopyIn and
+// CopyOut see (n, c, h, w) whatever the storage, so no caller reorders
+// data. Tensors of any other rank are NCHW, i.e. plain row-major.
+type Layout uint8
+
+const (
+	NCHW Layout = iota // row-major over (N, C, H, W); the default, and all a backend must support
+	NHWC               // channels last: element (n, c, h, w) at ((n·H + h)·W + w)·C + c, cuDNN's CUDNN_TENSOR_NHWC
+)
+
+func (l Layout) String() string {
+	switch l {
+	case NCHW:
+		return "nchw"
+	case NHWC:
+		return "nhwc"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+// ErrUnsupportedLayout is wrapped by AllocLayout when the backend cannot
+// store the layout asked for (the GPU backend stores NCHW only so far).
+var ErrUnsupportedLayout = errors.New("storage layout not supported by this backend")
+
+// LayoutSupporter is implemented by backends that can store 4-D tensors
+// channels-last. Every op then accepts its 4-D tensors in either layout,
+// in any mix, and computes the same values as for NCHW tensors: the
+// layout changes where elements lie, never the arithmetic.
+type LayoutSupporter interface {
+	// SupportsLayout reports whether AllocLayout(…, l, …) can succeed.
+	SupportsLayout(l Layout) bool
+	// AllocLayout is AllocAs with storage layout l; l other than NCHW
+	// needs a 4-D shape (it panics otherwise).
+	AllocLayout(d DType, l Layout, shape ...int) (Tensor, error)
+	// ViewLayout is View with storage layout l: the 4-D shape's elements
+	// lie in l's order over t's elements [offset, offset+shape.Len()).
+	// t must be NCHW (any rank: usually a flat buffer shared by
+	// activations of several shapes), or an NHWC tensor viewed along its
+	// batch as View allows.
+	ViewLayout(t Tensor, l Layout, offset int, shape ...int) Tensor
+}
+
+// SupportsLayout reports whether b can store 4-D tensors in layout l.
+func SupportsLayout(b Backend, l Layout) bool {
+	if l == NCHW {
+		return true
+	}
+	s, ok := b.(LayoutSupporter)
+	return ok && s.SupportsLayout(l)
+}
+
+// AllocLayout allocates a zero-filled tensor of storage type d and layout
+// l on b: AllocAs for NCHW, the backend's AllocLayout otherwise, and an
+// error wrapping ErrUnsupportedLayout where b cannot store l. A layout
+// other than NCHW with a shape that is not 4-D panics.
+func AllocLayout(b Backend, d DType, l Layout, shape ...int) (Tensor, error) {
+	if l == NCHW {
+		return AllocAs(b, d, shape...)
+	}
+	if len(shape) != 4 {
+		panic(fmt.Sprintf("ops: AllocLayout: %v needs a 4-D shape, got %v", l, Shape(shape)))
+	}
+	if !SupportsLayout(b, l) {
+		return nil, fmt.Errorf("%s layout on %s: %w", l, b.Name(), ErrUnsupportedLayout)
+	}
+	if !Supports(b, d) {
+		return nil, fmt.Errorf("%s storage on %s: %w", d, b.Name(), ErrUnsupportedPrecision)
+	}
+	return b.(LayoutSupporter).AllocLayout(d, l, shape...)
+}
+
+// ViewLayout is b.View for NCHW and the backend's ViewLayout otherwise;
+// it panics where b cannot store l (allocation would have failed first).
+func ViewLayout(b Backend, t Tensor, l Layout, offset int, shape ...int) Tensor {
+	if l == NCHW {
+		return b.View(t, offset, shape...)
+	}
+	if !SupportsLayout(b, l) {
+		panic(fmt.Sprintf("ops: ViewLayout: %s cannot store %v tensors", b.Name(), l))
+	}
+	return b.(LayoutSupporter).ViewLayout(t, l, offset, shape...)
+}
+
+// Laid is implemented by tensors that know their storage layout.
+type Laid interface {
+	Layout() Layout
+}
+
+// LayoutOf is t's storage layout: its own where it says, else NCHW.
+func LayoutOf(t Tensor) Layout {
+	if s, ok := t.(Laid); ok {
+		return s.Layout()
+	}
+	return NCHW
+}
+
+// ToNHWC writes src, n·c·h·w elements in NCHW order, into dst in NHWC
+// order; FromNHWC is its inverse. dst and src must not overlap.
+func ToNHWC(dst, src []float32, n, c, h, w int) {
+	permute(dst, src, n, c, h, w, true)
+}
+
+// FromNHWC writes src, in NHWC order, into dst in NCHW order.
+func FromNHWC(dst, src []float32, n, c, h, w int) {
+	permute(dst, src, n, c, h, w, false)
+}
+
+func permute(dst, src []float32, n, c, h, w int, toNHWC bool) {
+	hw := h * w
+	if len(dst) != n*c*hw || len(src) != n*c*hw {
+		panic(fmt.Sprintf("ops: NHWC permutation of (%d,%d,%d,%d) over %d and %d elements", n, c, h, w, len(dst), len(src)))
+	}
+	for i := 0; i < n; i++ {
+		plane := i * c * hw // both layouts keep each sample contiguous
+		for ch := 0; ch < c; ch++ {
+			for p := 0; p < hw; p++ {
+				if toNHWC {
+					dst[plane+p*c+ch] = src[plane+ch*hw+p]
+				} else {
+					dst[plane+ch*hw+p] = src[plane+p*c+ch]
+				}
+			}
+		}
+	}
+}
