@@ -60,11 +60,10 @@ func (b *Backend) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...in
 // range of the NHWC tensor t: samples are contiguous in both layouts, and
 // nothing else of an NHWC tensor is a logical-order range.
 func checkNHWCView(t *tensor, offset int, s ops.Shape) {
-	_, c, h, w := t.shape.NCHW()
-	sample := c * h * w
-	if len(s) != 4 || s[1] != c || s[2] != h || s[3] != w || sample == 0 || offset%sample != 0 {
+	if !ops.NHWCViewOK(t.shape, offset, s) {
+		_, c, h, w := t.shape.NCHW()
 		panic(fmt.Sprintf("cpuref: View: shape %v at element %d of an nhwc tensor of shape %v: an nhwc tensor can only be viewed along its batch, as (n,%d,%d,%d) at a multiple of %d",
-			s, offset, t.shape, c, h, w, sample))
+			s, offset, t.shape, c, h, w, c*h*w))
 	}
 }
 

@@ -133,3 +133,13 @@ func permute(dst, src []float32, n, c, h, w int, toNHWC bool) {
 		}
 	}
 }
+
+// NHWCViewOK reports whether a view of shape s at element offset of an
+// NHWC tensor of shape parent is a range of whole samples (n, C, H, W):
+// the only views of an NHWC tensor the contract allows, since samples lie
+// contiguous in both layouts and nothing else of one is a logical range.
+func NHWCViewOK(parent Shape, offset int, s Shape) bool {
+	_, c, h, w := parent.NCHW()
+	sample := c * h * w
+	return len(s) == 4 && s[1] == c && s[2] == h && s[3] == w && sample > 0 && offset%sample == 0
+}

@@ -24,9 +24,10 @@ type Shapes struct {
 var _ ops.Backend = (*Shapes)(nil)
 
 type shapeTensor struct {
-	shape ops.Shape
-	dtype ops.DType // storage type (precision.go)
-	view  bool
+	shape  ops.Shape
+	dtype  ops.DType  // storage type (precision.go)
+	layout ops.Layout // storage layout (layout.go)
+	view   bool
 }
 
 func (t *shapeTensor) Shape() ops.Shape { return t.shape }
@@ -82,7 +83,10 @@ func (s *Shapes) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 		panic(fmt.Sprintf("opbytes: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
 			offset, offset+sh.Len(), sh, st.shape))
 	}
-	return &shapeTensor{shape: sh, dtype: st.dtype, view: true}
+	if st.layout == ops.NHWC && !ops.NHWCViewOK(st.shape, offset, sh) {
+		panic(fmt.Sprintf("opbytes: View: shape %v at element %d of an nhwc tensor of shape %v: only a batch range", sh, offset, st.shape))
+	}
+	return &shapeTensor{shape: sh, dtype: st.dtype, layout: st.layout, view: true}
 }
 
 func (s *Shapes) CopyIn(dst ops.Tensor, src []float32) {
