@@ -38,7 +38,7 @@ func (c *Conv) WithBias(ps *ParamSet, name string, b0 float64) *Conv {
 func (c *Conv) Setup(in ops.Shape) ops.Shape {
 	out := c.P.OutputShape(in, c.W.Shape)
 	if c.Stored {
-		c.y = c.env.AllocAs(c.env.Act, out...)
+		c.y = c.env.AllocAct(out...)
 	} else {
 		c.y = c.env.alloc(out)
 	}

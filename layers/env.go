@@ -68,7 +68,14 @@ type Env struct {
 	// float32 logits; its backward writes the half feature gradient.
 	// Weights are read as float32 by every op here: a GPU would cast them
 	// to a half copy per step as autocast does (not built yet).
-	Act      ops.DType
+	Act ops.DType
+	// Layout is the storage layout of 4-D activations and their gradients
+	// (issue 22; set it before Setup): ops.NHWC stores them channels-last,
+	// as PyTorch's channels_last memory format does, where NVIDIA's NHWC
+	// kernels want them. Shapes stay NCHW either way (ops.Layout);
+	// parameters, the features after pooling and everything not 4-D are
+	// plain. The network's results do not depend on it.
+	Layout   ops.Layout
 	allocErr error
 	owned    []ops.Tensor // everything Alloc made, freed by Free
 	// While a recomputing unit sets up (sharing), alloc hands out buffers
@@ -94,12 +101,49 @@ func (e *Env) Alloc(shape ...int) ops.Tensor { return e.AllocAs(ops.Float32, sha
 
 // AllocAs is Alloc with storage type d (ops.AllocAs).
 func (e *Env) AllocAs(d ops.DType, shape ...int) ops.Tensor {
+	return e.AllocLayout(d, ops.NCHW, shape...)
+}
+
+// AllocAct allocates an activation-sized tensor the network owns: of type
+// Act, and in Layout when the shape is 4-D.
+func (e *Env) AllocAct(shape ...int) ops.Tensor {
+	return e.AllocLayout(e.Act, e.actLayout(shape), shape...)
+}
+
+// actLayout is Layout for a 4-D shape, NCHW for any other.
+func (e *Env) actLayout(shape ops.Shape) ops.Layout {
+	if len(shape) == 4 {
+		return e.Layout
+	}
+	return ops.NCHW
+}
+
+// ActView views the first elements of t, a flat buffer sized for the
+// largest activation, as an activation of the given shape: in Layout when
+// the shape is 4-D. A tensor that is already an activation of that
+// layout is viewed along its batch (ops.Backend's View).
+func (e *Env) ActView(t ops.Tensor, shape ...int) ops.Tensor {
+	l := e.actLayout(shape)
+	if ops.LayoutOf(t) == l {
+		return e.B.View(t, 0, shape...)
+	}
+	if len(t.Shape()) == 4 {
+		panic(fmt.Sprintf("layers: ActView of a %v tensor of shape %v as %v: its elements are not laid out as that", ops.LayoutOf(t), t.Shape(), l))
+	}
+	return ops.ViewLayout(e.B, t, l, 0, shape...)
+}
+
+// AllocLayout is Alloc with storage type d and layout l (ops.AllocLayout).
+func (e *Env) AllocLayout(d ops.DType, l ops.Layout, shape ...int) ops.Tensor {
 	if e.allocErr != nil {
 		return nil
 	}
-	t, err := ops.AllocAs(e.B, d, shape...)
+	t, err := ops.AllocLayout(e.B, d, l, shape...)
 	if err != nil {
 		what := fmt.Sprint(ops.Shape(shape))
+		if l != ops.NCHW {
+			what = l.String() + " " + what
+		}
 		if d != ops.Float32 {
 			what = d.String() + " " + what
 		}
@@ -110,7 +154,7 @@ func (e *Env) AllocAs(d ops.DType, shape ...int) ops.Tensor {
 	return t
 }
 
-// alloc allocates a module's activation buffer, of type Act: its own tensor, or one
+// alloc allocates a module's activation buffer (AllocAct): its own tensor, or one
 // shared with the other units while a recomputing unit sets up its inside
 // (a stored conv output is its own: Conv.Stored).
 //
@@ -122,13 +166,13 @@ func (e *Env) AllocAs(d ops.DType, shape ...int) ops.Tensor {
 // identical units so shares one set.
 func (e *Env) alloc(shape ops.Shape) ops.Tensor {
 	if !e.sharing {
-		return e.AllocAs(e.Act, shape...)
+		return e.AllocAct(shape...)
 	}
 	key := sharedKey{e.sharedNext, fmt.Sprint(shape)}
 	e.sharedNext++
 	t, ok := e.shared[key]
 	if !ok {
-		t = e.AllocAs(e.Act, shape...)
+		t = e.AllocAct(shape...)
 		e.shared[key] = t
 	}
 	return t

@@ -64,7 +64,8 @@ type Frame struct {
 	base, n int
 }
 
-// T returns slot i of the frame viewed with the given shape; the contents
+// T returns slot i of the frame viewed with the given shape (in Env.Layout
+// when it is 4-D: Env.ActView); the contents
 // are whatever the slot held last.
 func (f Frame) T(i int, shape ops.Shape) ops.Tensor {
 	if i < 0 || i >= f.n {
@@ -77,7 +78,7 @@ func (f Frame) T(i int, shape ops.Shape) ops.Tensor {
 	if t == nil { // allocation failed; Env.Err reports it
 		return nil
 	}
-	return f.s.env.B.View(t, 0, shape...)
+	return f.s.env.ActView(t, shape...)
 }
 
 // Done releases the frame; frames must be released in reverse order.

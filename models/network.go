@@ -130,6 +130,13 @@ func Build(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, 
 // (layers.Env.Act); a backend that cannot store act fails the build with
 // an error wrapping ops.ErrUnsupportedPrecision.
 func BuildAs(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, fuse bool, act ops.DType) (*Network, error) {
+	return BuildIn(cfg, b, maxBatch, recompute, fuse, act, ops.NCHW)
+}
+
+// BuildIn is BuildAs with 4-D activations (and their gradients) stored in
+// layout (layers.Env.Layout); a backend that cannot store it fails the
+// build with an error wrapping ops.ErrUnsupportedLayout.
+func BuildIn(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute, fuse bool, act ops.DType, layout ops.Layout) (*Network, error) {
 	modes := []layers.Recompute{recompute}
 	if recompute == layers.RecomputeAuto {
 		modes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, layers.RecomputeUnit}
@@ -143,6 +150,7 @@ func BuildAs(cfg Config, b ops.Backend, maxBatch int, recompute layers.Recompute
 		net.Env.Recompute = mode
 		net.Env.Fuse = fuse
 		net.Env.Act = act
+		net.Env.Layout = layout
 		if err = net.Setup(maxBatch); err == nil {
 			if err = net.SetupOptimizer(); err == nil {
 				return net, nil
@@ -172,7 +180,7 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 	}
 	net.maxBatch = maxBatch
 	net.Params.Bind(e)
-	alloc := func(shape ...int) ops.Tensor { return e.AllocAs(e.Act, shape...) } // activation gradients
+	alloc := e.AllocAct // activation gradients
 	shape := ops.Shape{maxBatch, 3, size, size}
 	largest := shape.Len()
 	shape = net.Stem.Setup(shape)

@@ -6,9 +6,10 @@ import (
 	"github.com/deepres/deepres/ops"
 )
 
-// view returns the first n samples of t viewed with shape s (n first).
+// view returns the first n samples of t viewed with shape s (n first),
+// in the activations' layout when s is 4-D (layers.Env.ActView).
 func (net *Network) view(t ops.Tensor, s ops.Shape) ops.Tensor {
-	return net.Env.B.View(t, 0, s...)
+	return net.Env.ActView(t, s...)
 }
 
 // Loss computes the per-sample losses and correctness of the last Forward

@@ -63,6 +63,12 @@ type Config struct {
 	// pick another. Empty in runs recorded before it existed (float32
 	// storage; Math says which math).
 	Precision string `json:",omitempty"`
+	// Layout is the storage layout of 4-D activations, "nchw" or "nhwc"
+	// (--layout, with auto resolved for the device; see LayoutOf). It
+	// changes no value on the CPU and is recorded so that --resume keeps
+	// it; --resume and eval may pick another. Empty in runs recorded
+	// before it existed: nchw.
+	Layout string `json:",omitempty"`
 	// Dataset, DataDir and ValSplit record where the data came from, so
 	// that --resume finds it again; the Trainer itself is handed datasets.
 	Dataset  string
@@ -187,6 +193,9 @@ func wrn2016(augment string) []PresetFlag {
 // Validate rejects impossible settings before any work starts.
 func (c Config) Validate() error {
 	if _, err := StorageOf(c.Precision); err != nil {
+		return err
+	}
+	if _, err := LayoutOf(c.Layout); err != nil {
 		return err
 	}
 	switch {

@@ -14,7 +14,7 @@ import (
 func Evaluate(net *models.Network, ds *data.Dataset, norm data.Normalization, batch int) (loss, acc float64, err error) {
 	b := net.Env.B
 	batch = min(batch, net.MaxBatch())
-	x, err := b.Alloc(batch, 3, 32, 32)
+	x, err := ops.AllocLayout(b, ops.Float32, net.Env.Layout, batch, 3, 32, 32) // laid out like the activations (train.New)
 	if err != nil {
 		return 0, 0, fmt.Errorf("evaluate: %w", err)
 	}

@@ -43,20 +43,27 @@ func CountStepBytes(mc models.Config, batch int, recompute layers.Recompute, fus
 // CountStepBytesAs is CountStepBytes with activations stored as act
 // (models.BuildAs): a half tensor counts 2 bytes per element.
 func CountStepBytesAs(mc models.Config, batch int, recompute layers.Recompute, fuse bool, limit int64, seed uint64, act ops.DType) (StepBytes, error) {
+	return CountStepBytesIn(mc, batch, recompute, fuse, limit, seed, act, ops.NCHW)
+}
+
+// CountStepBytesIn is CountStepBytesAs with 4-D activations and the input
+// stored in layout (models.BuildIn, train.New). The count does not depend
+// on it: a layout moves elements, not bytes (ops/opbytes/layout.go).
+func CountStepBytesIn(mc models.Config, batch int, recompute layers.Recompute, fuse bool, limit int64, seed uint64, act ops.DType, layout ops.Layout) (StepBytes, error) {
 	c := opbytes.New(&opbytes.Shapes{Limit: limit})
-	return countStep(c, mc, batch, recompute, fuse, seed, act)
+	return countStep(c, mc, batch, recompute, fuse, seed, act, layout)
 }
 
 // countStep counts one step on c (tests run it over the CPU reference too).
-func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, fuse bool, seed uint64, act ops.DType) (StepBytes, error) {
-	net, err := models.BuildAs(mc, c, batch, recompute, fuse, act)
+func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers.Recompute, fuse bool, seed uint64, act ops.DType, layout ops.Layout) (StepBytes, error) {
+	net, err := models.BuildIn(mc, c, batch, recompute, fuse, act, layout)
 	if err != nil {
 		return StepBytes{}, err
 	}
 	defer net.Close()
 	net.Init(1)
 	net.SetTraining(true)
-	x, err := c.Alloc(batch, 3, 32, 32)
+	x, err := ops.AllocLayout(c, ops.Float32, layout, batch, 3, 32, 32) // as train.New lays it out
 	if err != nil {
 		return StepBytes{}, err
 	}

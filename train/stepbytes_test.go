@@ -2,6 +2,7 @@ package train
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
@@ -44,7 +45,7 @@ func TestStepBytesTwinIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, false, 7, ops.Float32)
+		real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, tc.recompute, false, 7, ops.Float32, ops.NCHW)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +103,7 @@ func TestStepBytesHalf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, layers.StoreAll, false, 7, d)
+			real, err := countStep(opbytes.New(cpuref.New(1)), mc, 3, layers.StoreAll, false, 7, d, ops.NCHW)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,6 +114,51 @@ func TestStepBytesHalf(t *testing.T) {
 				t.Errorf("%s %v: %d bytes, %.3f of float32's %d; want between 0.5 and 0.95", name, d, twin.Total, r, f32.Total)
 			}
 			t.Logf("%s %v: %.3f of float32's bytes", name, d, float64(twin.Total)/float64(f32.Total))
+		}
+	}
+}
+
+// The layout (issue 22) moves elements, not bytes: a step counts the same
+// in NHWC as in NCHW, on Shapes and on the CPU reference alike, in each
+// storage type, fused or not. Running it on cpuref also runs the whole
+// NHWC step (every view the models make of an NHWC tensor).
+func TestStepBytesLayout(t *testing.T) {
+	for _, name := range []string{"resnet-8", "preact-resnet-8"} {
+		mc, err := models.Parse(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []ops.DType{ops.Float32, ops.BFloat16} {
+			for _, fuse := range []bool{false, true} {
+				nchw, err := CountStepBytesIn(mc, 3, layers.StoreAll, fuse, 0, 7, d, ops.NCHW)
+				if err != nil {
+					t.Fatal(err)
+				}
+				nhwc, err := CountStepBytesIn(mc, 3, layers.StoreAll, fuse, 0, 7, d, ops.NHWC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := opbytes.New(cpuref.New(1))
+				real, err := countStep(c, mc, 3, layers.StoreAll, fuse, 7, d, ops.NHWC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Every 4-D argument is NHWC but a conv's float32 weight
+				// (or its gradient, which the step's statistics Reduce),
+				// at most one per call.
+				for op, by := range c.Laid {
+					allowed := 0
+					if strings.HasPrefix(op, "Conv") || op == "Reduce" {
+						allowed = c.Calls[op]
+					}
+					if by[ops.NCHW] > allowed || (strings.HasPrefix(op, "Conv") && by[ops.NHWC] < 2*c.Calls[op]) {
+						t.Errorf("%s %v fuse %t: %s got 4-D tensors %v (NCHW %d of at most %d)", name, d, fuse, op, by, by[ops.NCHW], allowed)
+					}
+				}
+				if !reflect.DeepEqual(nchw, nhwc) || !reflect.DeepEqual(nhwc, real) {
+					t.Errorf("%s %v fuse %t: nchw %d bytes, nhwc %d on Shapes, %d on the CPU reference", name, d, fuse, nchw.Total, nhwc.Total, real.Total)
+				}
+			}
 		}
 	}
 }

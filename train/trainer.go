@@ -91,7 +91,11 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, Train: trainDS, Val: valDS, Test: testDS, Norm: norm, b: b, totalSteps: total}
-	if t.x, err = b.Alloc(cfg.BatchSize, 3, 32, 32); err == nil {
+	layout, _ := LayoutOf(cfg.Layout) // Validate checked it
+	// The images are laid out like the activations, as a channels_last
+	// PyTorch model is given channels_last input, so that the first conv
+	// reads and writes one layout.
+	if t.x, err = ops.AllocLayout(b, ops.Float32, layout, cfg.BatchSize, 3, 32, 32); err == nil {
 		if t.labels, err = b.Alloc(cfg.BatchSize); err == nil {
 			t.stats, err = b.Alloc(statsRing, 3)
 		}
@@ -100,7 +104,7 @@ func New(cfg Config, b ops.Backend, trainDS, valDS, testDS *data.Dataset, norm d
 		err = fmt.Errorf("allocate input buffers: %w", err)
 	} else {
 		act, _ := StorageOf(cfg.Precision) // Validate checked it
-		t.Net, err = models.BuildAs(cfg.Model, b, cfg.BatchSize, cfg.Recompute, cfg.Fused(), act)
+		t.Net, err = models.BuildIn(cfg.Model, b, cfg.BatchSize, cfg.Recompute, cfg.Fused(), act, layout)
 	}
 	if err != nil {
 		t.Close()

@@ -105,13 +105,17 @@ type Counter struct {
 	// Bytes and Calls are by op name (the ops.Backend method).
 	Bytes map[string]int64
 	Calls map[string]int
+	// Laid counts, by op name, the 4-D tensor arguments the ops received
+	// in each storage layout, so a test can see that a network built for
+	// NHWC hands its ops NHWC activations (bytes do not tell).
+	Laid map[string]map[ops.Layout]int
 }
 
 var _ ops.Backend = (*Counter)(nil)
 
 // New wraps b.
 func New(b ops.Backend) *Counter {
-	return &Counter{Inner: b, Bytes: map[string]int64{}, Calls: map[string]int{}}
+	return &Counter{Inner: b, Bytes: map[string]int64{}, Calls: map[string]int{}, Laid: map[string]map[ops.Layout]int{}}
 }
 
 // Total is the bytes of every op counted.
@@ -124,7 +128,7 @@ func (c *Counter) Total() int64 {
 }
 
 // Reset clears the counts.
-func (c *Counter) Reset() { clear(c.Bytes); clear(c.Calls) }
+func (c *Counter) Reset() { clear(c.Bytes); clear(c.Calls); clear(c.Laid) }
 
 // Kinds lists the op names counted, the most bytes first.
 func (c *Counter) Kinds() []string {
@@ -152,6 +156,12 @@ func (c *Counter) add(op string, acc bool, ts ...ops.Tensor) {
 	for i, t := range ts {
 		if t == nil {
 			continue
+		}
+		if len(t.Shape()) == 4 {
+			if c.Laid[op] == nil {
+				c.Laid[op] = map[ops.Layout]int{}
+			}
+			c.Laid[op][ops.LayoutOf(t)]++
 		}
 		all, e := ops.TensorBytes(t), int64(ops.ElemBytes(t))
 		switch roles[i] {
