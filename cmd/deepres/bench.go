@@ -12,6 +12,7 @@ import (
 	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/ops/opbytes"
 	"github.com/deepres/deepres/train"
 )
 
@@ -24,13 +25,14 @@ type peakReporter interface{ PeakBytes() int64 }
 type workspaceReporter interface{ WorkspaceBytes() int64 }
 
 func runBench(args []string) error {
-	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--precision P] [--recompute off|bn|unit|auto] [--fuse] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
+	fs := newFlags("bench", "--model M --batch-size N [--device D] [--steps K] [--warmup K] [--math tf32|fp32] [--precision P] [--layout nchw|nhwc|auto] [--recompute off|bn|unit|auto] [--fuse] [--cuda-graphs auto|on|off] [--json] [--bytes-only]")
 	var mf modelFlags
 	mf.add(fs)
 	batch := fs.Int("batch-size", 128, "mini-batch size")
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
 	precision := fs.String("precision", "", precisionUsage+" (default: --math's)")
+	layout := fs.String("layout", "auto", layoutUsage+"; bytes_per_step is the same in either")
 	steps := fs.Int("steps", 20, "timed training steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (algorithm search, allocation)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -71,10 +73,22 @@ func runBench(args []string) error {
 	}
 	*math = mathMode
 	act, _ := train.StorageOf(prec)
-	if *bytesOnly { // counted for any storage type: no device runs
-		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act)
+	if err := checkLayoutFlag(*layout); err != nil {
+		return err
+	}
+	if *bytesOnly { // counted for any storage type and layout: no device runs
+		// auto resolves as on a GPU that stores NHWC (Shapes does): the
+		// bytes are the same in either layout.
+		l, _, err := resolveLayout(&opbytes.Shapes{}, *layout, prec)
+		if err != nil {
+			return err
+		}
+		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act, l)
 	}
 	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
+	}
+	if err := checkLayoutDevice(*device, *layout); err != nil {
 		return err
 	}
 	b, err := openDevice(*device, *math)
@@ -85,10 +99,17 @@ func runBench(args []string) error {
 	if err := checkPrecision(b, prec); err != nil {
 		return err
 	}
+	l, note, err := resolveLayout(b, *layout, prec)
+	if err != nil {
+		return err
+	}
+	if note != "" && !*asJSON {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", note)
+	}
 	if *device == "cpu" && mc.Depth > 110 {
 		fmt.Fprintf(os.Stderr, "deepres: %s on the CPU takes a while per step\n", mc.Name)
 	}
-	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm, act)
+	res, err := bench(b, mc, *batch, *steps, *warmup, rc, *fuse, gm, act, l)
 	if err != nil {
 		return err
 	}
@@ -112,6 +133,9 @@ func runBench(args []string) error {
 	if res.Fuse {
 		mode += ", fused"
 	}
+	if res.Layout != "nchw" {
+		mode += ", " + res.Layout
+	}
 	memory := mib(res.PeakBytes)
 	if res.WorkspaceBytes >= 0 {
 		memory += " in tensors + " + mib(res.WorkspaceBytes) + " workspace"
@@ -134,6 +158,7 @@ type benchResult struct {
 	Device       string  `json:"device"`
 	Math         string  `json:"math"`
 	Precision    string  `json:"precision"`
+	Layout       string  `json:"layout"` // --layout, auto resolved: nchw or nhwc
 	Steps        int     `json:"steps"`
 	ImagesPerSec float64 `json:"img_per_s"`
 	MedianMS     float64 `json:"ms_per_step_median"`
@@ -194,8 +219,8 @@ func mib(b int64) string {
 // With CUDA graphs (gm, as train's) the warm-up steps run eagerly, then the
 // step is captured once and each timed step uploads the inputs and the
 // learning rate and launches it.
-func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode, act ops.DType) (benchResult, error) {
-	net, err := models.BuildAs(mc, b, batch, recompute, fuse, act)
+func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute layers.Recompute, fuse bool, gm train.GraphMode, act ops.DType, layout ops.Layout) (benchResult, error) {
+	net, err := models.BuildIn(mc, b, batch, recompute, fuse, act, layout)
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -203,7 +228,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	net.Init(1)
 	net.SetTraining(true)
 	r := rand.New(rand.NewPCG(1, 2))
-	x, err := b.Alloc(batch, 3, 32, 32)
+	x, err := ops.AllocLayout(b, ops.Float32, layout, batch, 3, 32, 32) // as train.New lays it out
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -332,7 +357,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 		total += t
 	}
 	q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1)+0.5)] }
-	res := benchResult{Model: mc.Name, Batch: batch, Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
+	res := benchResult{Model: mc.Name, Batch: batch, Layout: layout.String(), Steps: steps, ImagesPerSec: float64(batch*steps) / (total / 1000),
 		MedianMS: q(0.5), P10MS: q(0.1), P90MS: q(0.9), PeakBytes: -1, WorkspaceBytes: -1, Recompute: net.Env.Recompute, Fuse: net.Env.Fuse,
 		CUDAGraphs: graph != nil, GraphNote: note, HostMSPerStep: cpu * 1000 / float64(steps)}
 	if haveCounters && counters0 != nil {
@@ -345,7 +370,7 @@ func bench(b ops.Backend, mc models.Config, batch, steps, warmup int, recompute 
 	if wr, ok := b.(workspaceReporter); ok {
 		res.WorkspaceBytes = wr.WorkspaceBytes()
 	}
-	sb, err := train.CountStepBytesAs(mc, batch, net.Env.Recompute, net.Env.Fuse, 0, 1, act)
+	sb, err := train.CountStepBytesIn(mc, batch, net.Env.Recompute, net.Env.Fuse, 0, 1, act, layout)
 	if err != nil {
 		return benchResult{}, fmt.Errorf("count the bytes of a step: %w", err)
 	}
@@ -408,8 +433,8 @@ const h100Memory = 80e9
 
 // printStepBytes prints what one training step's ops move
 // (train.CountStepBytes): no device, no timing, under a second.
-func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool, asJSON bool, act ops.DType) error {
-	sb, err := train.CountStepBytesAs(mc, batch, rc, fuse, h100Memory, 1, act)
+func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool, asJSON bool, act ops.DType, layout ops.Layout) error {
+	sb, err := train.CountStepBytesIn(mc, batch, rc, fuse, h100Memory, 1, act, layout)
 	if err != nil {
 		return err
 	}
@@ -418,17 +443,18 @@ func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool,
 		Batch        int              `json:"batch"`
 		Recompute    layers.Recompute `json:"recompute"`
 		Storage      string           `json:"storage"`
+		Layout       string           `json:"layout"`
 		UnitsKept    int              `json:"units_kept"`
 		Units        int              `json:"units"`
 		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
 		BytesPerStep int64            `json:"bytes_per_step"`
 		BytesByOp    map[string]int64 `json:"bytes_by_op"`
-	}{mc.Name, batch, sb.Recompute, act.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
+	}{mc.Name, batch, sb.Recompute, act.String(), layout.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
 	if asJSON {
 		return printJSON(res)
 	}
-	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, %s activations)\n",
-		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), act)
+	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, %s %s activations)\n",
+		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), act, layout)
 	return nil
 }
 

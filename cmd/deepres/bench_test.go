@@ -27,7 +27,7 @@ func TestBenchReportsWorkspaceApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32)
+	plain, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32, ops.NCHW)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestBenchReportsWorkspaceApart(t *testing.T) {
 		t.Errorf("CPU: peak %d, workspace %d; want > 0 and -1 (none)", plain.PeakBytes, plain.WorkspaceBytes)
 	}
 	const work = 3 << 20
-	res, err := bench(withWorkspace{cpuref.New(1), work}, mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32)
+	res, err := bench(withWorkspace{cpuref.New(1), work}, mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32, ops.NCHW)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestBenchReportsBytesPerStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, false, train.GraphsAuto, ops.Float32)
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.RecomputeBN, false, train.GraphsAuto, ops.Float32, ops.NCHW)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestBenchCountsTheFusedStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32)
+	res, err := bench(cpuref.New(1), mc, 2, 1, 0, layers.StoreAll, true, train.GraphsAuto, ops.Float32, ops.NCHW)
 	if err != nil {
 		t.Fatal(err)
 	}

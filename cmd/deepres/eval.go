@@ -22,6 +22,7 @@ func runEval(args []string) error {
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 or fp32")
 	precision := fs.String("precision", "", precisionUsage+" (default: --math's; any precision evaluates any checkpoint: its weights are float32)")
+	layout := fs.String("layout", "auto", layoutUsage+"; any layout evaluates any checkpoint")
 	batch := fs.Int("batch-size", 256, "evaluation batch size")
 	asJSON := fs.Bool("json", false, `print {"loss":…, "accuracy":…, "n":…}`)
 	if err := parse(fs, args); err != nil {
@@ -38,6 +39,12 @@ func runEval(args []string) error {
 		return err
 	}
 	if err := checkPrecisionDevice(*device, prec); err != nil {
+		return err
+	}
+	if err := checkLayoutFlag(*layout); err != nil {
+		return err
+	}
+	if err := checkLayoutDevice(*device, *layout); err != nil {
 		return err
 	}
 	kind, err := data.ParseKind(*dataset)
@@ -116,12 +123,20 @@ func runEval(args []string) error {
 	if err := checkPrecision(b, prec); err != nil {
 		return err
 	}
+	l, note, err := resolveLayout(b, *layout, prec)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", note)
+	}
 	net, err := models.New(mc, b)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
 	net.Env.Act, _ = train.StorageOf(prec) // checkPrecision checked it
+	net.Env.Layout = l
 	// In evaluation mode the batch size changes no result: never set up
 	// more than the split has.
 	*batch = min(*batch, max(ds.N, 1))

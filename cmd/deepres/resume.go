@@ -16,13 +16,13 @@ import (
 
 // resumeAllowed are the train flags that may be typed with --resume: they
 // change where and how the run computes, never what it computes (another
-// device, a typed --math, --precision or --fuse changes float rounding only (without them the run keeps its own; weights are float32 in every checkpoint); --recompute is bitwise
+// device, a typed --math, --precision or --fuse changes float rounding only (without them the run keeps its own; weights are float32 in every checkpoint); --recompute and --layout are bitwise
 // neutral on the CPU). --data is
 // for data that moved; the data's identity, recorded in the checkpoint,
 // must match. Every other flag would change the run and is refused, so a
 // flag added later is covered without code here; the learning-rate
 // settings may change only through --override (train.Overridable).
-var resumeAllowed = []string{"resume", "device", "math", "precision", "recompute", "fuse", "cuda-graphs", "data", "override"}
+var resumeAllowed = []string{"resume", "device", "math", "precision", "recompute", "fuse", "cuda-graphs", "data", "layout", "override"}
 
 // resumeHelp is --resume's help text, naming what may change.
 func resumeHelp() string {
@@ -63,6 +63,7 @@ type resumeOptions struct {
 	device    string
 	math      string // non-empty: typed, replaces the run's own
 	precision string // non-empty: typed, replaces the run's own (weights are float32 in every checkpoint)
+	layout    string // non-empty: typed --layout, replaces the run's own (a checkpoint holds no activation)
 	dataDir   string // non-empty: the data moved here
 	recompute *layers.Recompute
 	fuse      *bool           // typed --fuse: replaces the run's own
@@ -179,12 +180,22 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 	} else if o.math != "" && (cfg.Precision == "fp32" || cfg.Precision == "tf32") {
 		cfg.Precision = o.math // a typed --math on a float32 run is its precision
 	}
-	t, b, err := newTrainer(cfg, o.device, cfg.Math, kind, trainDS, valDS, testDS)
+	layout, was := cfg.Layout, cfg.Layout
+	if o.layout != "" {
+		layout = o.layout
+	}
+	if was == "" {
+		was = "nchw" // recorded before --layout existed
+	}
+	t, b, err := newTrainer(cfg, o.device, cfg.Math, layout, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	defer t.Close()
+	if t.Cfg.Layout != was {
+		fmt.Fprintf(os.Stderr, "deepres: --layout %s stores the activations %s from step %d on, where the run had %s: the checkpoint holds no activation, so only where they lie changes (bitwise the same on the CPU reference)\n", o.layout, t.Cfg.Layout, step, was)
+	}
 	if err := t.Resume(dir); err != nil {
 		return err
 	}
@@ -193,7 +204,7 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 			fmt.Fprintf(os.Stderr, "deepres: warning: %s\n", gap)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--precision %s, --math %s, --recompute %s, --fuse=%t)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.PrecisionOf(), cfg.Math, t.Net.Env.Recompute, t.Net.Env.Fuse)
+	fmt.Fprintf(os.Stderr, "deepres: resuming %s at step %d of %d on %s (--precision %s, --math %s, --recompute %s, --fuse=%t, --layout %s)\n", dir, t.Position(), t.TotalSteps(), b.Name(), cfg.PrecisionOf(), cfg.Math, t.Net.Env.Recompute, t.Net.Env.Fuse, t.Cfg.Layout)
 	// A finished run is not an error (a driver may resume every run of a
 	// study, and a requeued job its own): exit 0, saying so, and write
 	// nothing.

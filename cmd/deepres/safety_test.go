@@ -322,7 +322,7 @@ func TestResumeRefusesChanges(t *testing.T) {
 		t.Errorf("--cuda-graphs sometimes: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, _ := run(t, "train", "--help")
-	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --precision, --recompute, --fuse, --cuda-graphs, --data") {
+	if help := stdout + stderr; !strings.Contains(help, "only --device, --math, --precision, --recompute, --fuse, --cuda-graphs, --data, --layout") {
 		t.Errorf("train --help does not list what --resume allows: %s", help)
 	}
 }

@@ -30,6 +30,7 @@ func runTrain(args []string) error {
 	device := fs.String("device", "auto", "auto, cpu, cuda or cuda:N")
 	math := fs.String("math", "tf32", "GPU math: tf32 (TensorFloat-32 allowed, as PyTorch does for convolutions) or fp32")
 	precision := fs.String("precision", "", precisionUsage+" (default: --math's)")
+	layout := fs.String("layout", "auto", layoutUsage+" (with --resume: default the run's own)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "mini-batch size")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs to train")
 	fs.IntVar(&cfg.Steps, "steps", 0, "iterations to train (overrides --epochs)")
@@ -94,6 +95,12 @@ func runTrain(args []string) error {
 	} else if err := checkPrecisionDevice(*device, p); err != nil {
 		return err
 	}
+	if err := checkLayoutFlag(*layout); err != nil {
+		return err
+	}
+	if err := checkLayoutDevice(*device, *layout); err != nil {
+		return err
+	}
 	if *resume != "" {
 		o := resumeOptions{device: *device, overrides: *overrides, graphs: cfg.Graphs}
 		if fs.Changed("math") {
@@ -112,6 +119,9 @@ func runTrain(args []string) error {
 		}
 		if fs.Changed("fuse") {
 			o.fuse = fuse
+		}
+		if fs.Changed("layout") {
+			o.layout = *layout
 		}
 		if fs.Changed("data") {
 			o.dataDir = *dir
@@ -213,7 +223,7 @@ func runTrain(args []string) error {
 	if cfg.Math, cfg.Precision, err = resolvePrecision(fs, *precision, *math); err != nil {
 		return err
 	}
-	t, b, err := newTrainer(cfg, *device, cfg.Math, kind, trainDS, valDS, testDS)
+	t, b, err := newTrainer(cfg, *device, cfg.Math, *layout, kind, trainDS, valDS, testDS)
 	if err != nil {
 		return err
 	}
@@ -244,6 +254,9 @@ func runTrain(args []string) error {
 	}
 	if t.Net.Env.Fuse {
 		mode += ", --fuse"
+	}
+	if t.Net.Env.Layout != ops.NCHW {
+		mode += ", --layout " + t.Net.Env.Layout.String()
 	}
 	fmt.Fprintf(os.Stderr, "deepres: %s (%d parameters) on %s%s: %d training images, %d steps, run folder %s\n",
 		cfg.Model.Name, t.Net.Params.Count(), b.Name(), mode, trainDS.N, t.TotalSteps(), cfg.Out)
@@ -339,9 +352,10 @@ func bar(done, total, width int) string {
 	return "[" + string(b) + "]"
 }
 
-// newTrainer opens the device and builds the run on it; the caller closes
-// the backend.
-func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, valDS, testDS *data.Dataset) (*train.Trainer, ops.Backend, error) {
+// newTrainer opens the device and builds the run on it, storing its
+// activations as layout (--layout, or the run's own on resume) resolves
+// there (recorded in cfg.Layout); the caller closes the backend.
+func newTrainer(cfg train.Config, device, math, layout string, kind data.Kind, trainDS, valDS, testDS *data.Dataset) (*train.Trainer, ops.Backend, error) {
 	if err := checkPrecisionDevice(device, cfg.PrecisionOf()); err != nil {
 		return nil, nil, err
 	}
@@ -353,6 +367,15 @@ func newTrainer(cfg train.Config, device, math string, kind data.Kind, trainDS, 
 		b.Close()
 		return nil, nil, err
 	}
+	l, note, err := resolveLayout(b, layout, cfg.PrecisionOf())
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	if note != "" {
+		fmt.Fprintf(os.Stderr, "deepres: %s\n", note)
+	}
+	cfg.Layout = l.String()
 	t, err := train.New(cfg, b, trainDS, valDS, testDS, data.NormalizationBy(cfg.Normalize, kind, trainDS))
 	if err != nil {
 		b.Close()
