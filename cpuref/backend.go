@@ -60,7 +60,8 @@ func (b *Backend) Threads() int { return b.threads }
 // warmed-up training step allocates no tensor.
 func (b *Backend) Allocs() int { return b.allocs }
 
-// Data returns t's live storage, for tests and debugging: writes to it change t.
+// Data returns t's live storage, for tests and debugging: writes to it
+// change t. An NHWC tensor's is in NHWC order (layout.go).
 func (b *Backend) Data(t ops.Tensor) []float32 { return b.get("Data", t).data }
 
 // Alloc returns a zero-filled tensor. It fails with ops.ErrOutOfMemory
@@ -144,7 +145,7 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	if len(src) != len(d.data) {
 		panic(fmt.Sprintf("cpuref: CopyIn: %d host values into a tensor of shape %v", len(src), d.shape))
 	}
-	setLogical(d, src)
+	b.setLogical(d, src)
 	b.store(d)
 }
 
@@ -155,7 +156,7 @@ func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 	if len(dst) != len(s.data) {
 		panic(fmt.Sprintf("cpuref: CopyOut: tensor of shape %v into %d host values", s.shape, len(dst)))
 	}
-	logical(dst, s)
+	b.logical(dst, s)
 	return nil
 }
 
@@ -173,8 +174,8 @@ func (b *Backend) Copy(dst, src ops.Tensor) {
 			b.cp = make([]float32, len(s.data))
 		}
 		buf := b.cp[:len(s.data)]
-		logical(buf, s)
-		setLogical(d, buf)
+		b.logical(buf, s)
+		b.setLogical(d, buf)
 	}
 	b.store(d)
 }

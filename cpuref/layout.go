@@ -68,23 +68,35 @@ func checkNHWCView(t *tensor, offset int, s ops.Shape) {
 }
 
 // logical writes t's elements into dst in logical (NCHW) order.
-func logical(dst []float32, t *tensor) {
+func (b *Backend) logical(dst []float32, t *tensor) {
 	if t.layout == ops.NHWC {
-		n, c, h, w := t.shape.NCHW()
-		ops.FromNHWC(dst, t.data, n, c, h, w)
+		b.permute(dst, t.data, t.shape, ops.FromNHWC)
 		return
 	}
 	copy(dst, t.data)
 }
 
 // setLogical stores src, in logical order, into t's storage.
-func setLogical(t *tensor, src []float32) {
+func (b *Backend) setLogical(t *tensor, src []float32) {
 	if t.layout == ops.NHWC {
-		n, c, h, w := t.shape.NCHW()
-		ops.ToNHWC(t.data, src, n, c, h, w)
+		b.permute(t.data, src, t.shape, ops.ToNHWC)
 		return
 	}
 	copy(t.data, src)
+}
+
+// permute runs f (ops.ToNHWC or ops.FromNHWC) over the samples of a
+// tensor of the given shape, spread over the threads: samples are
+// contiguous in both layouts.
+func (b *Backend) permute(dst, src []float32, shape ops.Shape, f func(dst, src []float32, n, c, h, w int)) {
+	n, c, h, w := shape.NCHW()
+	s := c * h * w
+	if s == 0 {
+		return
+	}
+	b.parallelRange(n, (grain+s-1)/s, func(lo, hi int) {
+		f(dst[lo*s:hi*s], src[lo*s:hi*s], hi-lo, c, h, w)
+	})
 }
 
 // viaNCHW runs an op on logical-order stand-ins when any of ts (nil
@@ -135,13 +147,13 @@ func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor
 		}
 		tmp := &tensor{shape: ct.shape, dtype: ct.dtype, data: b.lay[k][:len(ct.data)], owner: b, view: true}
 		k++
-		logical(tmp.data, ct)
+		b.logical(tmp.data, ct)
 		args[i] = tmp
 	}
 	f(args)
 	for i := 0; i < nOut && i < len(ts); i++ {
 		if ct := orig[i]; ct != nil && ct.layout == ops.NHWC && sameTensor(orig[:i], ct) < 0 {
-			setLogical(ct, args[i].(*tensor).data)
+			b.setLogical(ct, args[i].(*tensor).data)
 		}
 	}
 	return true
