@@ -76,7 +76,11 @@ func (p *PoolPadA) Setup(in ops.Shape) ops.Shape {
 		panic("layers: option-A shortcut needs out >= in channels and sizes divisible by the stride")
 	}
 	wShape := ops.Shape{p.Out, c, s, s}
-	p.w = p.env.Alloc(wShape...)
+	// A constant, not a parameter: stored like the activations it is
+	// convolved with (type and layout), as a conv reads one type and one
+	// layout on the GPU (cuDNN's convolutions take x, w and y of one data
+	// type). 1/(s·s) is exact in every type for a power-of-two stride.
+	p.w = p.env.AllocAct(wShape...)
 	if p.w != nil {
 		host := make([]float32, wShape.Len())
 		for ch := 0; ch < c; ch++ {
