@@ -107,27 +107,51 @@ func LayoutOf(t Tensor) Layout {
 // ToNHWC writes src, n·c·h·w elements in NCHW order, into dst in NHWC
 // order; FromNHWC is its inverse. dst and src must not overlap.
 func ToNHWC(dst, src []float32, n, c, h, w int) {
-	permute(dst, src, n, c, h, w, true)
+	checkPermute(dst, src, n, c, h, w)
+	s := c * h * w
+	for i := 0; i < n; i++ { // both layouts keep each sample contiguous
+		transpose(dst[i*s:(i+1)*s], src[i*s:(i+1)*s], c, h*w)
+	}
 }
 
 // FromNHWC writes src, in NHWC order, into dst in NCHW order.
 func FromNHWC(dst, src []float32, n, c, h, w int) {
-	permute(dst, src, n, c, h, w, false)
+	checkPermute(dst, src, n, c, h, w)
+	s := c * h * w
+	hw := h * w
+	for i := 0; i < n; i++ {
+		// Contiguous writes and reads strided by c: the tiled transpose
+		// the other way would write at a stride of H·W floats, a page
+		// for 32×32, which maps every row of a tile to one cache set.
+		d, x := dst[i*s:(i+1)*s], src[i*s:(i+1)*s]
+		for ch := 0; ch < c; ch++ {
+			row := d[ch*hw : ch*hw+hw]
+			for p := range row {
+				row[p] = x[p*c+ch]
+			}
+		}
+	}
 }
 
-func permute(dst, src []float32, n, c, h, w int, toNHWC bool) {
-	hw := h * w
-	if len(dst) != n*c*hw || len(src) != n*c*hw {
+func checkPermute(dst, src []float32, n, c, h, w int) {
+	if len(dst) != n*c*h*w || len(src) != n*c*h*w {
 		panic(fmt.Sprintf("ops: NHWC permutation of (%d,%d,%d,%d) over %d and %d elements", n, c, h, w, len(dst), len(src)))
 	}
-	for i := 0; i < n; i++ {
-		plane := i * c * hw // both layouts keep each sample contiguous
-		for ch := 0; ch < c; ch++ {
-			for p := 0; p < hw; p++ {
-				if toNHWC {
-					dst[plane+p*c+ch] = src[plane+ch*hw+p]
-				} else {
-					dst[plane+ch*hw+p] = src[plane+p*c+ch]
+}
+
+// transpose writes the rows×cols row-major matrix src into dst as its
+// cols×rows transpose, in square tiles so that both the reads and the
+// strided writes stay within a few cache lines per tile.
+func transpose(dst, src []float32, rows, cols int) {
+	const tile = 16
+	for r0 := 0; r0 < rows; r0 += tile {
+		r1 := min(r0+tile, rows)
+		for c0 := 0; c0 < cols; c0 += tile {
+			c1 := min(c0+tile, cols)
+			for r := r0; r < r1; r++ {
+				row := src[r*cols : r*cols+cols]
+				for col := c0; col < c1; col++ {
+					dst[col*rows+r] = row[col]
 				}
 			}
 		}
