@@ -12,7 +12,7 @@ const grain = 1 << 14
 
 // ReLUForward: y = max(x, 0), equal shapes. y may alias x.
 func (b *Backend) ReLUForward(y, x ops.Tensor) {
-	if b.viaNCHW("ReLUForward", 1, true, func(t []ops.Tensor) { b.ReLUForward(t[0], t[1]) }, y, x) {
+	if b.viaNCHW("ReLUForward", 1, elementWise, func(t []ops.Tensor) { b.ReLUForward(t[0], t[1]) }, y, x) {
 		return
 	}
 	yt, xt := b.get("ReLUForward", y), b.get("ReLUForward", x)
@@ -31,7 +31,7 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 // ReLU's input are random, and a mispredicted branch per element made this
 // the slowest element-wise op of a training step.
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
-	if b.viaNCHW("ReLUBackward", 1, true, func(t []ops.Tensor) { b.ReLUBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
+	if b.viaNCHW("ReLUBackward", 1, elementWise|rw(add), func(t []ops.Tensor) { b.ReLUBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
 		return
 	}
 	const op = "ReLUBackward"
@@ -65,7 +65,7 @@ func positiveMask(v float32) uint32 {
 
 // SigmoidForward: y = 1/(1+exp(−x)), computed in float64. y may alias x.
 func (b *Backend) SigmoidForward(y, x ops.Tensor) {
-	if b.viaNCHW("SigmoidForward", 1, true, func(t []ops.Tensor) { b.SigmoidForward(t[0], t[1]) }, y, x) {
+	if b.viaNCHW("SigmoidForward", 1, elementWise, func(t []ops.Tensor) { b.SigmoidForward(t[0], t[1]) }, y, x) {
 		return
 	}
 	yt, xt := b.get("SigmoidForward", y), b.get("SigmoidForward", x)
@@ -81,7 +81,7 @@ func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 
 // SigmoidBackward: dx (add?+=:=) dy·y·(1−y); y is the forward output.
 func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
-	if b.viaNCHW("SigmoidBackward", 1, true, func(t []ops.Tensor) { b.SigmoidBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
+	if b.viaNCHW("SigmoidBackward", 1, elementWise|rw(add), func(t []ops.Tensor) { b.SigmoidBackward(t[0], t[1], t[2], add) }, dx, dy, y) {
 		return
 	}
 	const op = "SigmoidBackward"

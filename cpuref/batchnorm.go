@@ -24,7 +24,7 @@ func bnShapes(op string, x *tensor, perChannel ...*tensor) (n, c, hw int) {
 // float64 (four lanes, see lanes4), two-pass, one goroutine per channel
 // range. y may alias x.
 func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
-	if b.viaNCHW("BatchNormForwardTraining", 1, false, func(t []ops.Tensor) { b.BatchNormForwardTraining(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], p) }, y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd) {
+	if b.viaNCHW("BatchNormForwardTraining", 1, writeOnly, func(t []ops.Tensor) { b.BatchNormForwardTraining(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], p) }, y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd) {
 		return
 	}
 	const op = "BatchNormForwardTraining"
@@ -52,7 +52,7 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 // BatchNormForwardInference: y = gamma·(x−runMean)/sqrt(runVar+Eps) + beta,
 // x and y (N,C,H,W), the rest (C). y may alias x.
 func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar ops.Tensor, p ops.BatchNormParams) {
-	if b.viaNCHW("BatchNormForwardInference", 1, false, func(t []ops.Tensor) { b.BatchNormForwardInference(t[0], t[1], t[2], t[3], t[4], t[5], p) }, y, x, gamma, beta, runMean, runVar) {
+	if b.viaNCHW("BatchNormForwardInference", 1, writeOnly, func(t []ops.Tensor) { b.BatchNormForwardInference(t[0], t[1], t[2], t[3], t[4], t[5], p) }, y, x, gamma, beta, runMean, runVar) {
 		return
 	}
 	const op = "BatchNormForwardInference"
@@ -84,7 +84,7 @@ func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 //	dbeta = Σ dy;  dgamma = Σ dy·x̂  (overwritten)
 //	dx (add?+=:=) gamma·invStd/M · (M·dy − dbeta − x̂·dgamma)
 func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
-	if b.viaNCHW("BatchNormBackward", 3, false, func(t []ops.Tensor) { b.BatchNormBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], p, add) }, dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd) {
+	if b.viaNCHW("BatchNormBackward", 3, rw(add), func(t []ops.Tensor) { b.BatchNormBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], p, add) }, dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd) {
 		return
 	}
 	const op = "BatchNormBackward"

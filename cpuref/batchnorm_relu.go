@@ -13,7 +13,7 @@ import (
 // float32, then AddTensor and ReLUForward). y may alias x or z: each
 // element is read before it is written.
 func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
-	if b.viaNCHW("BatchNormAddReLUForwardTraining", 1, false, func(t []ops.Tensor) {
+	if b.viaNCHW("BatchNormAddReLUForwardTraining", 1, writeOnly, func(t []ops.Tensor) {
 		b.BatchNormAddReLUForwardTraining(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], p)
 	}, y, x, z, gamma, beta, runMean, runVar, saveMean, saveInvStd) {
 		return
@@ -69,7 +69,7 @@ func channelMoments(x []float32, n, c, hw, ch int) (mean, sqDev float64) {
 //	dbeta = Σ g;  dgamma = Σ g·x̂  (overwritten)
 //	dx (add?+=:=) gamma·invStd/M · (M·g − dbeta − x̂·dgamma)
 func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams, add bool) {
-	if b.viaNCHW("BatchNormAddReLUBackward", 4, false, func(t []ops.Tensor) {
+	if b.viaNCHW("BatchNormAddReLUBackward", 4, rw(add), func(t []ops.Tensor) {
 		b.BatchNormAddReLUBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], p, add)
 	}, dx, dz, dgamma, dbeta, dy, y, x, gamma, saveMean, saveInvStd) {
 		return

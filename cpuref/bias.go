@@ -23,7 +23,7 @@ func biasShape(op string, y, bias *tensor) (n, c, hw int) {
 
 // AddBias: y (N,C,H,W) or (N,C) += b (C) broadcast over the other axes. In place.
 func (b *Backend) AddBias(y, bias ops.Tensor) {
-	if b.viaNCHW("AddBias", 1, false, func(t []ops.Tensor) { b.AddBias(t[0], t[1]) }, y, bias) {
+	if b.viaNCHW("AddBias", 1, readWrite, func(t []ops.Tensor) { b.AddBias(t[0], t[1]) }, y, bias) {
 		return
 	}
 	yt, bt := b.get("AddBias", y), b.get("AddBias", bias)
@@ -43,7 +43,7 @@ func (b *Backend) AddBias(y, bias ops.Tensor) {
 
 // BiasBackward: db (C) = Σ over N, H, W of dy (N,C,H,W) or (N,C), in float64; overwritten.
 func (b *Backend) BiasBackward(db, dy ops.Tensor) {
-	if b.viaNCHW("BiasBackward", 1, false, func(t []ops.Tensor) { b.BiasBackward(t[0], t[1]) }, db, dy) {
+	if b.viaNCHW("BiasBackward", 1, writeOnly, func(t []ops.Tensor) { b.BiasBackward(t[0], t[1]) }, db, dy) {
 		return
 	}
 	dbt, dyt := b.get("BiasBackward", db), b.get("BiasBackward", dy)

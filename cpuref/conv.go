@@ -34,7 +34,7 @@ func geometry(op string, y, x, w *tensor, p ops.ConvParams) (n, k int, g convGeo
 // spread over the threads, so every element's sum order, and so the result,
 // is the same for any thread count.
 func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
-	if b.viaNCHW("ConvForward", 1, false, func(t []ops.Tensor) { b.ConvForward(t[0], t[1], t[2], p) }, y, x, w) {
+	if b.viaNCHW("ConvForward", 1, writeOnly, func(t []ops.Tensor) { b.ConvForward(t[0], t[1], t[2], p) }, y, x, w) {
 		return
 	}
 	const op = "ConvForward"
@@ -73,7 +73,7 @@ func columns(col, x []float32, g convGeom) []float32 {
 // over that matrix. Like ConvForward, the result does not depend on the
 // thread count.
 func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add bool) {
-	if b.viaNCHW("ConvBackwardData", 1, false, func(t []ops.Tensor) { b.ConvBackwardData(t[0], t[1], t[2], p, add) }, dx, dy, w) {
+	if b.viaNCHW("ConvBackwardData", 1, rw(add), func(t []ops.Tensor) { b.ConvBackwardData(t[0], t[1], t[2], p, add) }, dx, dy, w) {
 		return
 	}
 	const op = "ConvBackwardData"
@@ -125,7 +125,7 @@ func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add b
 // 16 output channels. Each element is the same FMA chain either way
 // (a·b = b·a), so the bits do not change.
 func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
-	if b.viaNCHW("ConvBackwardFilter", 1, false, func(t []ops.Tensor) { b.ConvBackwardFilter(t[0], t[1], t[2], p) }, dw, dy, x) {
+	if b.viaNCHW("ConvBackwardFilter", 1, writeOnly, func(t []ops.Tensor) { b.ConvBackwardFilter(t[0], t[1], t[2], p) }, dw, dy, x) {
 		return
 	}
 	const op = "ConvBackwardFilter"

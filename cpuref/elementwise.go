@@ -9,7 +9,7 @@ import (
 // AddTensor: y = alpha·x + beta·y, element-wise, equal shapes. With beta 0, y
 // is overwritten without being read, so NaN in y does not leak. y may alias x.
 func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
-	if b.viaNCHW("AddTensor", 1, true, func(t []ops.Tensor) { b.AddTensor(t[0], t[1], alpha, beta) }, y, x) {
+	if b.viaNCHW("AddTensor", 1, elementWise|rw(beta != 0), func(t []ops.Tensor) { b.AddTensor(t[0], t[1], alpha, beta) }, y, x) {
 		return
 	}
 	yt, xt := b.get("AddTensor", y), b.get("AddTensor", x)
@@ -32,7 +32,7 @@ func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
 // Mul: y = a⊙b + beta·y, element-wise, equal shapes. With beta 0, y is
 // overwritten without being read. y may alias a or b.
 func (b *Backend) Mul(y, a, c ops.Tensor, beta float32) {
-	if b.viaNCHW("Mul", 1, true, func(t []ops.Tensor) { b.Mul(t[0], t[1], t[2], beta) }, y, a, c) {
+	if b.viaNCHW("Mul", 1, elementWise|rw(beta != 0), func(t []ops.Tensor) { b.Mul(t[0], t[1], t[2], beta) }, y, a, c) {
 		return
 	}
 	yt, at, ct := b.get("Mul", y), b.get("Mul", a), b.get("Mul", c)
@@ -65,7 +65,7 @@ func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base 
 // DropoutMask fills mask with 1/(1−p) where ops.DropoutKeep(seed, i, p) keeps
 // element i (i counts over the whole tensor), else 0. p must be in [0, 1].
 func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
-	if b.viaNCHW("DropoutMask", 1, false, func(t []ops.Tensor) { b.DropoutMask(t[0], p, seed) }, mask) {
+	if b.viaNCHW("DropoutMask", 1, writeOnly, func(t []ops.Tensor) { b.DropoutMask(t[0], p, seed) }, mask) {
 		return
 	}
 	mt := b.get("DropoutMask", mask)

@@ -99,15 +99,33 @@ func (b *Backend) permute(dst, src []float32, shape ops.Shape, f func(dst, src [
 	})
 }
 
+// opKind says how an op uses its tensors, for viaNCHW.
+type opKind uint8
+
+const (
+	writeOnly   opKind = 0      // its outputs are written whole and not read (unless also passed as inputs)
+	readWrite   opKind = 1 << 0 // its outputs are read too: add=true, beta != 0, updated in place
+	elementWise opKind = 1 << 1 // element i of each tensor depends only on element i of the others
+)
+
+// rw is readWrite when read, else writeOnly.
+func rw(read bool) opKind {
+	if read {
+		return readWrite
+	}
+	return writeOnly
+}
+
 // viaNCHW runs an op on logical-order stand-ins when any of ts (nil
 // allowed) is NHWC: f gets ts with each NHWC tensor replaced by an NCHW
 // workspace tensor holding its elements in logical order (one per
 // distinct tensor, so aliasing is kept), and the first nOut tensors (the
-// op's outputs: ops put them first) are stored back afterwards. It
-// returns false, having done nothing, when no tensor is NHWC, or for an
-// element-wise op (elem) when all share one layout; the op then runs on
-// the storage itself.
-func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor), ts ...ops.Tensor) bool {
+// op's outputs: ops put them first) are stored back afterwards. An output
+// that kind says is write-only, and that is not also an input, is not
+// gathered first. It returns false, having done nothing, when no tensor
+// is NHWC, or for an elementWise op when all share one layout; the op
+// then runs on the storage itself.
+func (b *Backend) viaNCHW(op string, nOut int, kind opKind, f func(ts []ops.Tensor), ts ...ops.Tensor) bool {
 	nhwc, nchw := 0, 0
 	for _, t := range ts {
 		if t == nil {
@@ -119,7 +137,7 @@ func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor
 			nchw++
 		}
 	}
-	if nhwc == 0 || (elem && nchw == 0) {
+	if nhwc == 0 || (kind&elementWise != 0 && nchw == 0) {
 		return false
 	}
 	orig := make([]*tensor, len(ts))
@@ -147,7 +165,9 @@ func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor
 		}
 		tmp := &tensor{shape: ct.shape, dtype: ct.dtype, data: b.lay[k][:len(ct.data)], owner: b, view: true}
 		k++
-		b.logical(tmp.data, ct)
+		if i >= nOut || kind&readWrite != 0 || isInput(ts, nOut, t) {
+			b.logical(tmp.data, ct)
+		}
 		args[i] = tmp
 	}
 	f(args)
@@ -157,6 +177,16 @@ func (b *Backend) viaNCHW(op string, nOut int, elem bool, f func(ts []ops.Tensor
 		}
 	}
 	return true
+}
+
+// isInput reports whether t is also among the op's inputs, ts[nOut:].
+func isInput(ts []ops.Tensor, nOut int, t ops.Tensor) bool {
+	for _, u := range ts[min(nOut, len(ts)):] {
+		if u == t {
+			return true
+		}
+	}
+	return false
 }
 
 // sameTensor is the index in ts of a tensor that is t, or -1.

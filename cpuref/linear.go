@@ -20,7 +20,7 @@ func linearShapes(op string, y, x, w *tensor) (n, in, out int) {
 // LinearForward: y (N,out) = x (N,in) · wᵀ, w (out,in); overwritten. Dot
 // products in float64: the layer is tiny beside the convolutions.
 func (b *Backend) LinearForward(y, x, w ops.Tensor) {
-	if b.viaNCHW("LinearForward", 1, false, func(t []ops.Tensor) { b.LinearForward(t[0], t[1], t[2]) }, y, x, w) {
+	if b.viaNCHW("LinearForward", 1, writeOnly, func(t []ops.Tensor) { b.LinearForward(t[0], t[1], t[2]) }, y, x, w) {
 		return
 	}
 	const op = "LinearForward"
@@ -44,7 +44,7 @@ func (b *Backend) LinearForward(y, x, w ops.Tensor) {
 
 // LinearBackwardData: dx (N,in) (add?+=:=) dy (N,out) · w (out,in).
 func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
-	if b.viaNCHW("LinearBackwardData", 1, false, func(t []ops.Tensor) { b.LinearBackwardData(t[0], t[1], t[2], add) }, dx, dy, w) {
+	if b.viaNCHW("LinearBackwardData", 1, rw(add), func(t []ops.Tensor) { b.LinearBackwardData(t[0], t[1], t[2], add) }, dx, dy, w) {
 		return
 	}
 	const op = "LinearBackwardData"
@@ -72,7 +72,7 @@ func (b *Backend) LinearBackwardData(dx, dy, w ops.Tensor, add bool) {
 // LinearBackwardWeight: dw (out,in) = dyᵀ (out,N) · x (N,in), summed over
 // the batch in float64; overwritten.
 func (b *Backend) LinearBackwardWeight(dw, dy, x ops.Tensor) {
-	if b.viaNCHW("LinearBackwardWeight", 1, false, func(t []ops.Tensor) { b.LinearBackwardWeight(t[0], t[1], t[2]) }, dw, dy, x) {
+	if b.viaNCHW("LinearBackwardWeight", 1, writeOnly, func(t []ops.Tensor) { b.LinearBackwardWeight(t[0], t[1], t[2]) }, dw, dy, x) {
 		return
 	}
 	const op = "LinearBackwardWeight"

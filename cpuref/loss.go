@@ -14,7 +14,7 @@ import (
 // loss. A label that is not an integer in 0..K−1 panics before anything is
 // written. Softmax is computed in float64 after subtracting the row maximum.
 func (b *Backend) SoftmaxCrossEntropy(dlogits, losses, correct, logits, labels ops.Tensor) {
-	if b.viaNCHW("SoftmaxCrossEntropy", 3, false, func(t []ops.Tensor) { b.SoftmaxCrossEntropy(t[0], t[1], t[2], t[3], t[4]) }, dlogits, losses, correct, logits, labels) {
+	if b.viaNCHW("SoftmaxCrossEntropy", 3, writeOnly, func(t []ops.Tensor) { b.SoftmaxCrossEntropy(t[0], t[1], t[2], t[3], t[4]) }, dlogits, losses, correct, logits, labels) {
 		return
 	}
 	const op = "SoftmaxCrossEntropy"

@@ -4,7 +4,7 @@ import "github.com/deepres/deepres/ops"
 
 // GlobalAvgPoolForward: y (N,C) = the mean of x (N,C,H,W) over H and W, summed in float64.
 func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
-	if b.viaNCHW("GlobalAvgPoolForward", 1, false, func(t []ops.Tensor) { b.GlobalAvgPoolForward(t[0], t[1]) }, y, x) {
+	if b.viaNCHW("GlobalAvgPoolForward", 1, writeOnly, func(t []ops.Tensor) { b.GlobalAvgPoolForward(t[0], t[1]) }, y, x) {
 		return
 	}
 	const op = "GlobalAvgPoolForward"
@@ -26,7 +26,7 @@ func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
 
 // GlobalAvgPoolBackward: dx (N,C,H,W) (add?+=:=) dy (N,C)/(H·W), broadcast over H and W.
 func (b *Backend) GlobalAvgPoolBackward(dx, dy ops.Tensor, add bool) {
-	if b.viaNCHW("GlobalAvgPoolBackward", 1, false, func(t []ops.Tensor) { b.GlobalAvgPoolBackward(t[0], t[1], add) }, dx, dy) {
+	if b.viaNCHW("GlobalAvgPoolBackward", 1, rw(add), func(t []ops.Tensor) { b.GlobalAvgPoolBackward(t[0], t[1], add) }, dx, dy) {
 		return
 	}
 	const op = "GlobalAvgPoolBackward"

@@ -15,7 +15,7 @@ const reduceChunk = 1 << 14
 // Reduce writes into dst (one element) the sum r of x's elements: float64
 // partial sums over fixed chunks, added in chunk order.
 func (b *Backend) Reduce(dst, x ops.Tensor, r ops.Reduction) {
-	if b.viaNCHW("Reduce", 1, false, func(t []ops.Tensor) { b.Reduce(t[0], t[1], r) }, dst, x) {
+	if b.viaNCHW("Reduce", 1, writeOnly, func(t []ops.Tensor) { b.Reduce(t[0], t[1], r) }, dst, x) {
 		return
 	}
 	dt, xt := b.get("Reduce", dst), b.get("Reduce", x)

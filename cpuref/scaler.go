@@ -20,7 +20,7 @@ func (b *Backend) scalar(op, name string, t ops.Tensor) *tensor {
 
 // ScaleBy: x *= s[0].
 func (b *Backend) ScaleBy(x, s ops.Tensor) {
-	if b.viaNCHW("ScaleBy", 1, false, func(t []ops.Tensor) { b.ScaleBy(t[0], t[1]) }, x, s) {
+	if b.viaNCHW("ScaleBy", 1, readWrite, func(t []ops.Tensor) { b.ScaleBy(t[0], t[1]) }, x, s) {
 		return
 	}
 	xt, st := b.get("ScaleBy", x), b.scalar("ScaleBy", "s", s)
@@ -33,7 +33,7 @@ func (b *Backend) ScaleBy(x, s ops.Tensor) {
 
 // UnscaleCheck: g *= 1/scale[0]; found[0] = 1 if g holds an inf or NaN.
 func (b *Backend) UnscaleCheck(g, found, scale ops.Tensor) {
-	if b.viaNCHW("UnscaleCheck", 2, false, func(t []ops.Tensor) { b.UnscaleCheck(t[0], t[1], t[2]) }, g, found, scale) {
+	if b.viaNCHW("UnscaleCheck", 2, readWrite, func(t []ops.Tensor) { b.UnscaleCheck(t[0], t[1], t[2]) }, g, found, scale) {
 		return
 	}
 	const op = "UnscaleCheck"

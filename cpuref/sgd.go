@@ -10,7 +10,7 @@ import "github.com/deepres/deepres/ops"
 //
 // with LR from p.LRTensor when set.
 func (b *Backend) SGDUpdate(w, dw, v ops.Tensor, p ops.SGDParams) {
-	if b.viaNCHW("SGDUpdate", 3, false, func(t []ops.Tensor) { b.SGDUpdate(t[0], t[1], t[2], p) }, w, dw, v) {
+	if b.viaNCHW("SGDUpdate", 3, readWrite, func(t []ops.Tensor) { b.SGDUpdate(t[0], t[1], t[2], p) }, w, dw, v) {
 		return
 	}
 	wt, gt, vt := b.get("SGDUpdate", w), b.get("SGDUpdate", dw), b.get("SGDUpdate", v)

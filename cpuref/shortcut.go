@@ -23,7 +23,7 @@ func shortcutShapes(op string, y, x *tensor) (n, c, h, w, k, ho, wo, sh, sw int)
 // ShortcutAForward is He et al.'s option-A shortcut: y (N,K,Ho,Wo) holds every
 // s-th pixel of x (N,C,H,W) in channels 0..C−1 and zero in C..K−1; y is overwritten.
 func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
-	if b.viaNCHW("ShortcutAForward", 1, false, func(t []ops.Tensor) { b.ShortcutAForward(t[0], t[1]) }, y, x) {
+	if b.viaNCHW("ShortcutAForward", 1, writeOnly, func(t []ops.Tensor) { b.ShortcutAForward(t[0], t[1]) }, y, x) {
 		return
 	}
 	const op = "ShortcutAForward"
@@ -53,7 +53,7 @@ func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 // ShortcutAForward from dy (N,K,Ho,Wo): dy's first C channels go back to the
 // pixels they came from; the gradient of the padded channels is dropped.
 func (b *Backend) ShortcutABackward(dx, dy ops.Tensor, add bool) {
-	if b.viaNCHW("ShortcutABackward", 1, false, func(t []ops.Tensor) { b.ShortcutABackward(t[0], t[1], add) }, dx, dy) {
+	if b.viaNCHW("ShortcutABackward", 1, rw(add), func(t []ops.Tensor) { b.ShortcutABackward(t[0], t[1], add) }, dx, dy) {
 		return
 	}
 	const op = "ShortcutABackward"
