@@ -107,6 +107,12 @@ func TestStepBytesHalf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The twin's peak counts 2 bytes a half element, the CPU
+			// reference's the 4 its emulation holds.
+			if r := float64(twin.PeakBytes) / float64(real.PeakBytes); !(r > 0.5 && r < 0.95) {
+				t.Errorf("%s %v: peak %d bytes, %.3f of the emulation's %d; want between 0.5 and 0.95", name, d, twin.PeakBytes, r, real.PeakBytes)
+			}
+			real.PeakBytes = twin.PeakBytes
 			if !reflect.DeepEqual(twin, real) {
 				t.Errorf("%s %v: counted on Shapes %+v, on the CPU reference %+v", name, d, twin, real)
 			}
@@ -119,8 +125,8 @@ func TestStepBytesHalf(t *testing.T) {
 }
 
 // The layout (issue 22) moves elements, not bytes: a step counts the same
-// in NHWC as in NCHW, on Shapes and on the CPU reference alike, in each
-// storage type, fused or not. Running it on cpuref also runs the whole
+// bytes, and peaks at the same, in NHWC as in NCHW, on Shapes and on the
+// CPU reference alike, in each storage type, fused or not. Running it on cpuref also runs the whole
 // NHWC step (every view the models make of an NHWC tensor).
 func TestStepBytesLayout(t *testing.T) {
 	for _, name := range []string{"resnet-8", "preact-resnet-8"} {
@@ -157,6 +163,10 @@ func TestStepBytesLayout(t *testing.T) {
 						t.Errorf("%s %v fuse %t: %s got 4-D tensors %v (NCHW %d of at most %d)", name, d, fuse, op, by, by[ops.NCHW], allowed)
 					}
 				}
+				if d == ops.Float32 && real.PeakBytes != nhwc.PeakBytes {
+					t.Errorf("%s fuse %t: peak %d bytes on Shapes, %d on the CPU reference", name, fuse, nhwc.PeakBytes, real.PeakBytes)
+				}
+				real.PeakBytes = nhwc.PeakBytes // the emulation holds 4 bytes a half element (TestStepBytesHalf)
 				if !reflect.DeepEqual(nchw, nhwc) || !reflect.DeepEqual(nhwc, real) {
 					t.Errorf("%s %v fuse %t: nchw %d bytes, nhwc %d on Shapes, %d on the CPU reference", name, d, fuse, nchw.Total, nhwc.Total, real.Total)
 				}
