@@ -42,14 +42,11 @@ func (b *Backend) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tens
 // ViewLayout is View with storage layout l (ops.LayoutSupporter).
 func (b *Backend) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...int) ops.Tensor {
 	ct := b.get("ViewLayout", t)
-	if l == ops.NCHW {
-		return b.View(t, offset, shape...)
+	if ct.layout == l {
+		return b.View(t, offset, shape...) // for NHWC, a batch range or a panic
 	}
-	if !b.SupportsLayout(l) || len(shape) != 4 {
-		panic(fmt.Sprintf("cpuref: ViewLayout: %v with shape %v: want nhwc and a 4-D shape", l, ops.Shape(shape)))
-	}
-	if ct.layout != ops.NCHW {
-		return b.View(t, offset, shape...) // an NHWC tensor along its batch, or a panic
+	if ct.layout != ops.NCHW || !b.SupportsLayout(l) || len(shape) != 4 {
+		panic(fmt.Sprintf("cpuref: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", ct.layout, ct.shape, l, ops.Shape(shape)))
 	}
 	v := b.View(t, offset, shape...).(*tensor)
 	v.layout = l

@@ -79,11 +79,16 @@ func AllocLayout(b Backend, d DType, l Layout, shape ...int) (Tensor, error) {
 	return b.(LayoutSupporter).AllocLayout(d, l, shape...)
 }
 
-// ViewLayout is b.View for NCHW and the backend's ViewLayout otherwise;
-// it panics where b cannot store l (allocation would have failed first).
+// ViewLayout is b.View where t already has layout l (for NHWC, a batch
+// range), and the backend's ViewLayout for an NCHW t viewed as l. It
+// panics for an NHWC t viewed as NCHW (its elements are not in that
+// order) and where b cannot store l (allocation would have failed first).
 func ViewLayout(b Backend, t Tensor, l Layout, offset int, shape ...int) Tensor {
-	if l == NCHW {
+	if LayoutOf(t) == l {
 		return b.View(t, offset, shape...)
+	}
+	if l == NCHW {
+		panic(fmt.Sprintf("ops: ViewLayout: a %v tensor of shape %v viewed as nchw: its elements are not in that order", LayoutOf(t), t.Shape()))
 	}
 	if !SupportsLayout(b, l) {
 		panic(fmt.Sprintf("ops: ViewLayout: %s cannot store %v tensors", b.Name(), l))

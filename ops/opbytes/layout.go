@@ -32,13 +32,15 @@ func (s *Shapes) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tenso
 }
 
 func (s *Shapes) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...int) ops.Tensor {
-	v := s.View(t, offset, shape...).(*shapeTensor)
-	if l != ops.NCHW {
-		if len(shape) != 4 {
-			panic(fmt.Sprintf("opbytes: ViewLayout: %v needs a 4-D shape, got %v", l, ops.Shape(shape)))
-		}
-		v.layout = l
+	st := s.get("ViewLayout", t)
+	if st.layout == l {
+		return s.View(t, offset, shape...)
 	}
+	if st.layout != ops.NCHW || len(shape) != 4 {
+		panic(fmt.Sprintf("opbytes: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", st.layout, st.shape, l, ops.Shape(shape)))
+	}
+	v := s.View(t, offset, shape...).(*shapeTensor)
+	v.layout = l
 	return v
 }
 

@@ -123,5 +123,9 @@ func (s *suite) testLayout(t *testing.T) {
 		} {
 			t.Run(v.name, func(t *testing.T) { s.requirePanic(t, func() { b.View(x, v.off, v.shape...) }) })
 		}
+		t.Run("as nchw", func(t *testing.T) { s.requirePanic(t, func() { ops.ViewLayout(b, x, ops.NCHW, 0, n, c, h, w) }) })
+		if ls, ok := b.(ops.LayoutSupporter); ok {
+			t.Run("backend as nchw", func(t *testing.T) { s.requirePanic(t, func() { ls.ViewLayout(x, ops.NCHW, 0, n, c, h, w) }) })
+		}
 	})
 }
