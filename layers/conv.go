@@ -17,6 +17,7 @@ type Conv struct {
 	// that a replay (Seq.Replay) reads it instead of rerunning the conv.
 	Stored bool
 	y      ops.Tensor
+	w      halfWeight // W as the conv reads it (Env.Act)
 	x, out ops.Tensor // the last forward pass's input and output
 }
 
@@ -37,6 +38,7 @@ func (c *Conv) WithBias(ps *ParamSet, name string, b0 float64) *Conv {
 
 func (c *Conv) Setup(in ops.Shape) ops.Shape {
 	out := c.P.OutputShape(in, c.W.Shape)
+	c.w = newHalfWeight(c.env, c.W)
 	if c.Stored {
 		c.y = c.env.AllocAs(c.env.Act, out...)
 	} else {
@@ -47,7 +49,7 @@ func (c *Conv) Setup(in ops.Shape) ops.Shape {
 
 func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 	y := c.env.batchView(c.y, x.Shape()[0])
-	c.env.B.ConvForward(y, x, c.W.Value, c.P)
+	c.env.B.ConvForward(y, x, c.w.cast(c.env.B), c.P)
 	if c.Bias != nil {
 		c.env.B.AddBias(y, c.Bias.Value)
 	}
@@ -58,9 +60,10 @@ func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 func (c *Conv) Backward(dx, dy ops.Tensor, add bool) {
 	b := c.env.B
 	if dx != nil {
-		b.ConvBackwardData(dx, dy, c.W.Value, c.P, add)
+		b.ConvBackwardData(dx, dy, c.w.value(), c.P, add)
 	}
-	b.ConvBackwardFilter(c.W.Grad, dy, c.x, c.P)
+	b.ConvBackwardFilter(c.w.grad(), dy, c.x, c.P)
+	c.w.widen(b)
 	if c.Bias != nil {
 		b.BiasBackward(c.Bias.Grad, dy)
 	}

@@ -12,6 +12,8 @@ type Linear struct {
 	env  *Env
 	W, B *Param
 	buf  ops.Tensor
+	w    halfWeight // W as the ops read it (Env.Act)
+	dyh  ops.Tensor // the logits' gradient in Env.Act; nil for float32
 	x    ops.Tensor
 }
 
@@ -31,16 +33,25 @@ func (l *Linear) Setup(in ops.Shape) ops.Shape {
 		panic("layers: linear input must be (N, in)")
 	}
 	out := ops.Shape{in[0], l.W.Shape[0]}
-	// float32 whatever Env.Act: the logits feed the float32 loss, and the
-	// final layer stays float32 (issue 22). Its input may be half: the
-	// op widens it when it reads it.
+	// The logits are float32 whatever Env.Act: they feed the float32
+	// loss (cross_entropy is on autocast's "autocast to float32" list).
+	// With half activations the product itself reads half operands, as
+	// autocast's linear does: x and a half copy of W (halfWeight), summed
+	// in float32 (cublasGemmEx with half A and B, float32 C and compute).
+	// Its backward reads the loss gradient cast to half (autocast's
+	// linear output is half, so autograd casts the float32 gradient of
+	// the loss to half before linear's backward).
 	l.buf = l.env.Alloc(out...)
+	l.w = newHalfWeight(l.env, l.W)
+	if l.env.Act != ops.Float32 {
+		l.dyh = l.env.AllocAs(l.env.Act, out...)
+	}
 	return out
 }
 
 func (l *Linear) Forward(x ops.Tensor) ops.Tensor {
 	y := l.env.batchView(l.buf, x.Shape()[0])
-	l.env.B.LinearForward(y, x, l.W.Value)
+	l.env.B.LinearForward(y, x, l.w.cast(l.env.B))
 	l.env.B.AddBias(y, l.B.Value)
 	l.x = x
 	return y
@@ -48,11 +59,17 @@ func (l *Linear) Forward(x ops.Tensor) ops.Tensor {
 
 func (l *Linear) Backward(dx, dy ops.Tensor, add bool) {
 	b := l.env.B
-	if dx != nil {
-		b.LinearBackwardData(dx, dy, l.W.Value, add)
+	dyAct := dy
+	if l.dyh != nil {
+		dyAct = l.env.batchView(l.dyh, dy.Shape()[0])
+		b.Copy(dyAct, dy)
 	}
-	b.LinearBackwardWeight(l.W.Grad, dy, l.x)
-	b.BiasBackward(l.B.Grad, dy)
+	if dx != nil {
+		b.LinearBackwardData(dx, dyAct, l.w.value(), add)
+	}
+	b.LinearBackwardWeight(l.w.grad(), dyAct, l.x)
+	l.w.widen(b)
+	b.BiasBackward(l.B.Grad, dy) // the bias gradient from the float32 dy: no cast needed
 }
 
 func (*Linear) KeepsOutput() bool { return false }

@@ -9,8 +9,10 @@ import (
 
 // TestActivationStorage: with Env.Act bfloat16, a conv's output (shared or
 // stored), a BN's output, the scratch slots of activation gradients are
-// bfloat16; parameters, their gradients, BN statistics and the linear
-// layer's output stay float32 (Env.Act's list).
+// bfloat16, and so are the weight copies the conv and linear ops read and
+// write (halfWeight) and the linear layer's copy of the logits' gradient;
+// parameters, their gradients, BN statistics and the linear layer's output
+// stay float32 (Env.Act's list).
 func TestActivationStorage(t *testing.T) {
 	b := cpuref.New(1)
 	e := NewEnv(b)
@@ -41,6 +43,11 @@ func TestActivationStorage(t *testing.T) {
 		{"stored conv output", stored.y, ops.BFloat16},
 		{"BN output", bn.y, ops.BFloat16},
 		{"scratch slot", slot, ops.BFloat16},
+		{"conv weight copy", conv.w.value(), ops.BFloat16},
+		{"conv weight gradient copy", conv.w.grad(), ops.BFloat16},
+		{"linear weight copy", fc.w.value(), ops.BFloat16},
+		{"linear weight gradient copy", fc.w.grad(), ops.BFloat16},
+		{"linear output gradient copy", fc.dyh, ops.BFloat16},
 		{"linear output", fc.buf, ops.Float32},
 		{"BN saved mean", bn.saveMean, ops.Float32},
 		{"parameters", ps.Values(), ops.Float32},
@@ -51,4 +58,82 @@ func TestActivationStorage(t *testing.T) {
 		}
 	}
 	f.Done()
+
+	// In float32 the ops read the parameters themselves: no copies.
+	e32 := NewEnv(b)
+	ps32 := &ParamSet{}
+	conv32 := NewConv(e32, ps32, "c", 3, 4, 3, 1, 1)
+	ps32.Bind(e32)
+	conv32.Setup(ops.Shape{2, 3, 4, 4})
+	if conv32.w.value() != conv32.W.Value || conv32.w.grad() != conv32.W.Grad {
+		t.Error("a float32 conv reads a copy of its weight")
+	}
+}
+
+// TestHalfWeightCast: with bfloat16 activations a conv computes with its
+// weight rounded to bfloat16 (the copy cast each forward pass) and its
+// float32 gradient holds the bfloat16 gradient widened, as autocast's
+// conv2d does.
+func TestHalfWeightCast(t *testing.T) {
+	b := cpuref.New(1)
+	e := NewEnv(b)
+	e.Act = ops.BFloat16
+	ps := &ParamSet{}
+	conv := NewConv(e, ps, "c", 2, 3, 3, 1, 1)
+	ps.Bind(e)
+	in := ops.Shape{2, 2, 4, 4}
+	conv.Setup(in)
+	x := e.AllocAs(ops.BFloat16, in...)
+	dy := e.AllocAs(ops.BFloat16, 2, 3, 4, 4)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float32, conv.W.Shape.Len())
+	for i := range w {
+		w[i] = 0.1 + float32(i)/3 // most need more than bfloat16's 8 bits
+	}
+	b.CopyIn(conv.W.Value, w)
+	b.CopyIn(x, ramp(in.Len(), 0.37))
+	b.CopyIn(dy, ramp(2*3*4*4, -0.21))
+
+	y := conv.Forward(x)
+	conv.Backward(nil, dy, false)
+
+	// The reference: the same ops on float32 tensors holding the rounded weight.
+	wr := append([]float32(nil), w...)
+	ops.RoundSlice(ops.BFloat16, wr)
+	w32, _ := b.Alloc(conv.W.Shape...)
+	y32, _ := ops.AllocAs(b, ops.BFloat16, 2, 3, 4, 4)
+	dw32, _ := ops.AllocAs(b, ops.BFloat16, conv.W.Shape...)
+	b.CopyIn(w32, wr)
+	b.ConvForward(y32, x, w32, conv.P)
+	b.ConvBackwardFilter(dw32, dy, x, conv.P)
+	for _, c := range []struct {
+		name      string
+		got, want ops.Tensor
+	}{{"y", y, y32}, {"W.Grad", conv.W.Grad, dw32}} {
+		got, want := readAll(t, b, c.got), readAll(t, b, c.want)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s[%d] = %g, want %g (the bfloat16-weight conv)", c.name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func ramp(n int, step float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(i%7-3) * step
+	}
+	return v
+}
+
+func readAll(t *testing.T, b ops.Backend, x ops.Tensor) []float32 {
+	t.Helper()
+	h := make([]float32, x.Shape().Len())
+	if err := b.CopyOut(h, x); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

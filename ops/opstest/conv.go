@@ -90,19 +90,19 @@ func (s *suite) testConvForward(t *testing.T) {
 		s.runCases(t, []opCase{
 			{
 				name: "3x3_stride2_pad1_batch2", // the second image is −x, so its output is −y
-				args: []arg{input("x", append(clone(handX), scaled(handX, -1)...), 2, 1, 3, 3), input("w", handW, 1, 1, 3, 3), output("y", 2, 1, 2, 2)},
+				args: []arg{input("x", append(clone(handX), scaled(handX, -1)...), 2, 1, 3, 3), weightIn(handW, 1, 1, 3, 3), output("y", 2, 1, 2, 2)},
 				op:   convFwd(ops.Conv(2, 1)),
 				want: map[string][]float32{"y": f32s(-4, 3, 15, 26, 4, -3, -15, -26)},
 			},
 			{
 				name: "1x1_two_channels",
-				args: []arg{input("x", mixX, 1, 2, 2, 2), input("w", mixW, 2, 2, 1, 1), output("y", 1, 2, 2, 2)},
+				args: []arg{input("x", mixX, 1, 2, 2, 2), weightIn(mixW, 2, 2, 1, 1), output("y", 1, 2, 2, 2)},
 				op:   convFwd(ops.Conv(1, 0)),
 				want: map[string][]float32{"y": f32s(3.5, 5, 6.5, 8, 9, 10, 11, 12)},
 			},
 			{
 				name: "1x2_stride1x2_pad0x1",
-				args: []arg{input("x", rectX, 1, 1, 2, 3), input("w", rectW, 1, 1, 1, 2), output("y", 1, 1, 2, 2)},
+				args: []arg{input("x", rectX, 1, 1, 2, 3), weightIn(rectW, 1, 1, 1, 2), output("y", 1, 1, 2, 2)},
 				op:   convFwd(rectP),
 				want: map[string][]float32{"y": f32s(10, 32, 40, 65)},
 			},
@@ -117,7 +117,7 @@ func (s *suite) testConvForward(t *testing.T) {
 				name: cs.String(),
 				args: []arg{
 					input("x", uniform(rng, x.Len(), -1, 1), x...),
-					input("w", scaled(uniform(rng, w.Len(), -1, 1), invSqrt(cs.c*cs.kh*cs.kw)), w...),
+					weightIn(scaled(uniform(rng, w.Len(), -1, 1), invSqrt(cs.c*cs.kh*cs.kw)), w...),
 					output("y", y...),
 				},
 				op: convFwd(cs.p),
@@ -134,21 +134,21 @@ func (s *suite) testConvBackwardData(t *testing.T) {
 				// dx gathers w·dy over the outputs each pixel fed:
 				// (0,0)=1·1; (0,2)=1·2; (1,0)=2·3; (1,1)=−1·1+1·4; (1,2)=2·4; (2,0)=1·3; (2,2)=1·4.
 				name: "3x3_stride2_pad1",
-				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("w", handW, 1, 1, 3, 3), output("dx", 1, 1, 3, 3)},
+				args: []arg{input("dy", handDY, 1, 1, 2, 2), weightIn(handW, 1, 1, 3, 3), output("dx", 1, 1, 3, 3)},
 				op:   convData(ops.Conv(2, 1), false),
 				want: map[string][]float32{"dx": f32s(1, 0, 2, 6, 3, 8, 3, 0, 4)},
 			},
 			{
 				// dx0 = dy0 − dy1, dx1 = dy0/2 + 2·dy1 with dy = (1..4; 5..8).
 				name: "1x1_two_channels",
-				args: []arg{input("dy", mixX, 1, 2, 2, 2), input("w", mixW, 2, 2, 1, 1), output("dx", 1, 2, 2, 2)},
+				args: []arg{input("dy", mixX, 1, 2, 2, 2), weightIn(mixW, 2, 2, 1, 1), output("dx", 1, 2, 2, 2)},
 				op:   convData(ops.Conv(1, 0), false),
 				want: map[string][]float32{"dx": f32s(-4, -4, -4, -4, 10.5, 13, 15.5, 18)},
 			},
 			{
 				// Each x feeds one output: x00 by 10·dy00, x01 by 1·dy01, x02 by 10·dy01, …
 				name: "1x2_stride1x2_pad0x1",
-				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("w", rectW, 1, 1, 1, 2), output("dx", 1, 1, 2, 3)},
+				args: []arg{input("dy", handDY, 1, 1, 2, 2), weightIn(rectW, 1, 1, 1, 2), output("dx", 1, 1, 2, 3)},
 				op:   convData(rectP, false),
 				want: map[string][]float32{"dx": f32s(10, 2, 20, 30, 4, 40)},
 			},
@@ -159,9 +159,9 @@ func (s *suite) testConvBackwardData(t *testing.T) {
 			t.Run(cs.String(), func(t *testing.T) {
 				rng := newRand()
 				x, w, r := uniform(rng, cs.x().Len(), -1, 1), uniform(rng, cs.wt().Len(), -1, 1), uniform(rng, cs.y().Len(), -1, 1)
-				dx := exec(t, s.b, []arg{input("dy", r, cs.y()...), input("w", w, cs.wt()...), output("dx", cs.x()...)}, convData(cs.p, false))[2]
+				dx := exec(t, s.b, []arg{input("dy", r, cs.y()...), weightIn(w, cs.wt()...), output("dx", cs.x()...)}, convData(cs.p, false))[2]
 				s.checkGrad(t, "dx", x, dx, hLinear, func(x []float32) (float64, float64) {
-					y := exec(t, s.b, []arg{input("x", x, cs.x()...), input("w", w, cs.wt()...), output("y", cs.y()...)}, convFwd(cs.p))[2]
+					y := exec(t, s.b, []arg{input("x", x, cs.x()...), weightIn(w, cs.wt()...), output("y", cs.y()...)}, convFwd(cs.p))[2]
 					return dot(r, y)
 				})
 			})
@@ -176,7 +176,7 @@ func (s *suite) testConvBackwardData(t *testing.T) {
 				name: cs.String(),
 				args: []arg{
 					input("dy", uniform(rng, y.Len(), -1, 1), y...),
-					input("w", scaled(uniform(rng, w.Len(), -1, 1), invSqrt(cs.k*cs.kh*cs.kw)), w...),
+					weightIn(scaled(uniform(rng, w.Len(), -1, 1), invSqrt(cs.k*cs.kh*cs.kw)), w...),
 					output("dx", x...),
 				},
 				op: convData(cs.p, false),
@@ -187,7 +187,7 @@ func (s *suite) testConvBackwardData(t *testing.T) {
 	t.Run("add", func(t *testing.T) {
 		cs := convFDShapes[0]
 		rng := newRand()
-		args := []arg{input("dy", uniform(rng, cs.y().Len(), -1, 1), cs.y()...), input("w", uniform(rng, cs.wt().Len(), -1, 1), cs.wt()...), output("dx", cs.x()...)}
+		args := []arg{input("dy", uniform(rng, cs.y().Len(), -1, 1), cs.y()...), weightIn(uniform(rng, cs.wt().Len(), -1, 1), cs.wt()...), output("dx", cs.x()...)}
 		s.checkAdd(t, args, 2, func(b ops.Backend, ts []ops.Tensor, add bool) { convData(cs.p, add)(b, ts) })
 	})
 }
@@ -198,21 +198,21 @@ func (s *suite) testConvBackwardFilter(t *testing.T) {
 			{
 				// dw = 1·W00 + 2·W01 + 3·W10 + 4·W11 over the windows drawn above.
 				name: "3x3_stride2_pad1",
-				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("x", handX, 1, 1, 3, 3), output("dw", 1, 1, 3, 3)},
+				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("x", handX, 1, 1, 3, 3), weightOut(1, 1, 3, 3)},
 				op:   convFilter(ops.Conv(2, 1)),
 				want: map[string][]float32{"dw": f32s(20, 36, 15, 36, 64, 26, 10, 16, 5)},
 			},
 			{
 				// dw[k][c] = Σ dyk·xc with dy = x = (1..4; 5..8): 30, 70, 70, 174.
 				name: "1x1_two_channels",
-				args: []arg{input("dy", mixX, 1, 2, 2, 2), input("x", mixX, 1, 2, 2, 2), output("dw", 2, 2, 1, 1)},
+				args: []arg{input("dy", mixX, 1, 2, 2, 2), input("x", mixX, 1, 2, 2, 2), weightOut(2, 2, 1, 1)},
 				op:   convFilter(ops.Conv(1, 0)),
 				want: map[string][]float32{"dw": f32s(30, 70, 70, 174)},
 			},
 			{
 				// dw0 = 1·0 + 2·2 + 3·0 + 4·5, dw1 = 1·1 + 2·3 + 3·4 + 4·6.
 				name: "1x2_stride1x2_pad0x1",
-				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("x", rectX, 1, 1, 2, 3), output("dw", 1, 1, 1, 2)},
+				args: []arg{input("dy", handDY, 1, 1, 2, 2), input("x", rectX, 1, 1, 2, 3), weightOut(1, 1, 1, 2)},
 				op:   convFilter(rectP),
 				want: map[string][]float32{"dw": f32s(24, 43)},
 			},
@@ -223,9 +223,9 @@ func (s *suite) testConvBackwardFilter(t *testing.T) {
 			t.Run(cs.String(), func(t *testing.T) {
 				rng := newRand()
 				x, w, r := uniform(rng, cs.x().Len(), -1, 1), uniform(rng, cs.wt().Len(), -1, 1), uniform(rng, cs.y().Len(), -1, 1)
-				dw := exec(t, s.b, []arg{input("dy", r, cs.y()...), input("x", x, cs.x()...), output("dw", cs.wt()...)}, convFilter(cs.p))[2]
+				dw := exec(t, s.b, []arg{input("dy", r, cs.y()...), input("x", x, cs.x()...), weightOut(cs.wt()...)}, convFilter(cs.p))[2]
 				s.checkGrad(t, "dw", w, dw, hLinear, func(w []float32) (float64, float64) {
-					y := exec(t, s.b, []arg{input("x", x, cs.x()...), input("w", w, cs.wt()...), output("y", cs.y()...)}, convFwd(cs.p))[2]
+					y := exec(t, s.b, []arg{input("x", x, cs.x()...), weightIn(w, cs.wt()...), output("y", cs.y()...)}, convFwd(cs.p))[2]
 					return dot(r, y)
 				})
 			})
@@ -242,7 +242,7 @@ func (s *suite) testConvBackwardFilter(t *testing.T) {
 				args: []arg{
 					input("dy", scaled(uniform(rng, y.Len(), -1, 1), invSqrt(y[0]*y[2]*y[3])), y...),
 					input("x", uniform(rng, x.Len(), -1, 1), x...),
-					output("dw", w...),
+					weightOut(w...),
 				},
 				op: convFilter(cs.p),
 			})

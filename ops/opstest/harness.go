@@ -23,6 +23,11 @@ type arg struct {
 	shape ops.Shape
 	data  []float32 // contents before the op; ignored for out
 	dtype ops.DType // storage type (precision.go); float32 unless a half pass sets it
+	// typing overrides precision.go's rule by name: cast is stored in a
+	// half pass's type although its name says parameter (a conv's or
+	// linear layer's weight copy, layers.halfWeight); keep32 stays float32
+	// although its name says activation (the linear layer's logits).
+	cast, keep32 bool
 }
 
 func input(name string, data []float32, shape ...int) arg {

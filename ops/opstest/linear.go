@@ -39,7 +39,7 @@ func (s *suite) testLinearForward(t *testing.T) {
 	t.Run("hand", func(t *testing.T) {
 		s.runCases(t, []opCase{{
 			name: "2x3_to_2", // y = (1−3, 3; 4−6, 7.5)
-			args: []arg{input("x", linX, 2, 3), input("w", linW, 2, 3), output("y", 2, 2)},
+			args: []arg{input("x", linX, 2, 3), weightIn(linW, 2, 3), logitsOut(2, 2)},
 			op:   linearFwd,
 			want: map[string][]float32{"y": f32s(-2, 3, -2, 7.5)},
 		}})
@@ -52,8 +52,8 @@ func (s *suite) testLinearForward(t *testing.T) {
 				name: l.String(),
 				args: []arg{
 					input("x", uniform(rng, l.n*l.in, -1, 1), l.n, l.in),
-					input("w", uniform(rng, l.out*l.in, -1, 1), l.out, l.in),
-					output("y", l.n, l.out),
+					weightIn(uniform(rng, l.out*l.in, -1, 1), l.out, l.in),
+					logitsOut(l.n, l.out),
 				},
 				op: linearFwd,
 			})
@@ -66,7 +66,7 @@ func (s *suite) testLinearBackwardData(t *testing.T) {
 	t.Run("hand", func(t *testing.T) {
 		s.runCases(t, []opCase{{
 			name: "2x3_to_2", // dx rows: 1·w0 + 2·w1, 3·w0 + 4·w1
-			args: []arg{input("dy", linDY, 2, 2), input("w", linW, 2, 3), output("dx", 2, 3)},
+			args: []arg{input("dy", linDY, 2, 2), weightIn(linW, 2, 3), output("dx", 2, 3)},
 			op:   linearData(false),
 			want: map[string][]float32{"dx": f32s(2, 1, 0, 5, 2, -1)},
 		}})
@@ -75,9 +75,9 @@ func (s *suite) testLinearBackwardData(t *testing.T) {
 		l := linearShape{3, 5, 4}
 		rng := newRand()
 		x, w, r := uniform(rng, l.n*l.in, -1, 1), uniform(rng, l.out*l.in, -1, 1), uniform(rng, l.n*l.out, -1, 1)
-		dx := exec(t, s.b, []arg{input("dy", r, l.n, l.out), input("w", w, l.out, l.in), output("dx", l.n, l.in)}, linearData(false))[2]
+		dx := exec(t, s.b, []arg{input("dy", r, l.n, l.out), weightIn(w, l.out, l.in), output("dx", l.n, l.in)}, linearData(false))[2]
 		s.checkGrad(t, "dx", x, dx, hLinear, func(x []float32) (float64, float64) {
-			return dot(r, exec(t, s.b, []arg{input("x", x, l.n, l.in), input("w", w, l.out, l.in), output("y", l.n, l.out)}, linearFwd)[2])
+			return dot(r, exec(t, s.b, []arg{input("x", x, l.n, l.in), weightIn(w, l.out, l.in), logitsOut(l.n, l.out)}, linearFwd)[2])
 		})
 	})
 	t.Run("random", func(t *testing.T) {
@@ -88,7 +88,7 @@ func (s *suite) testLinearBackwardData(t *testing.T) {
 				name: l.String(),
 				args: []arg{
 					input("dy", uniform(rng, l.n*l.out, -1, 1), l.n, l.out),
-					input("w", uniform(rng, l.out*l.in, -1, 1), l.out, l.in),
+					weightIn(uniform(rng, l.out*l.in, -1, 1), l.out, l.in),
 					output("dx", l.n, l.in),
 				},
 				op: linearData(false),
@@ -98,7 +98,7 @@ func (s *suite) testLinearBackwardData(t *testing.T) {
 	})
 	t.Run("add", func(t *testing.T) {
 		rng := newRand()
-		args := []arg{input("dy", uniform(rng, 12, -1, 1), 3, 4), input("w", uniform(rng, 20, -1, 1), 4, 5), output("dx", 3, 5)}
+		args := []arg{input("dy", uniform(rng, 12, -1, 1), 3, 4), weightIn(uniform(rng, 20, -1, 1), 4, 5), output("dx", 3, 5)}
 		s.checkAdd(t, args, 2, func(b ops.Backend, ts []ops.Tensor, add bool) { linearData(add)(b, ts) })
 	})
 }
@@ -107,7 +107,7 @@ func (s *suite) testLinearBackwardWeight(t *testing.T) {
 	t.Run("hand", func(t *testing.T) {
 		s.runCases(t, []opCase{{
 			name: "2x3_to_2", // dw rows: 1·x0 + 3·x1, 2·x0 + 4·x1
-			args: []arg{input("dy", linDY, 2, 2), input("x", linX, 2, 3), output("dw", 2, 3)},
+			args: []arg{input("dy", linDY, 2, 2), input("x", linX, 2, 3), weightOut(2, 3)},
 			op:   linearWeight,
 			want: map[string][]float32{"dw": f32s(13, 17, 21, 18, 24, 30)},
 		}})
@@ -116,9 +116,9 @@ func (s *suite) testLinearBackwardWeight(t *testing.T) {
 		l := linearShape{3, 5, 4}
 		rng := newRand()
 		x, w, r := uniform(rng, l.n*l.in, -1, 1), uniform(rng, l.out*l.in, -1, 1), uniform(rng, l.n*l.out, -1, 1)
-		dw := exec(t, s.b, []arg{input("dy", r, l.n, l.out), input("x", x, l.n, l.in), output("dw", l.out, l.in)}, linearWeight)[2]
+		dw := exec(t, s.b, []arg{input("dy", r, l.n, l.out), input("x", x, l.n, l.in), weightOut(l.out, l.in)}, linearWeight)[2]
 		s.checkGrad(t, "dw", w, dw, hLinear, func(w []float32) (float64, float64) {
-			return dot(r, exec(t, s.b, []arg{input("x", x, l.n, l.in), input("w", w, l.out, l.in), output("y", l.n, l.out)}, linearFwd)[2])
+			return dot(r, exec(t, s.b, []arg{input("x", x, l.n, l.in), weightIn(w, l.out, l.in), logitsOut(l.n, l.out)}, linearFwd)[2])
 		})
 	})
 	t.Run("random", func(t *testing.T) {
@@ -130,7 +130,7 @@ func (s *suite) testLinearBackwardWeight(t *testing.T) {
 				args: []arg{
 					input("dy", scaled(uniform(rng, l.n*l.out, -1, 1), invSqrt(l.n)), l.n, l.out),
 					input("x", uniform(rng, l.n*l.in, -1, 1), l.n, l.in),
-					output("dw", l.out, l.in),
+					weightOut(l.out, l.in),
 				},
 				op: linearWeight,
 			})

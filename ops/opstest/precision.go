@@ -11,11 +11,36 @@ import (
 // of each case (inputs, outputs and their gradients) in that type, and
 // keeps float32 what a network keeps float32 (layers.Env.Act): parameters
 // and their gradients, batch-norm statistics, the optimiser's state, the
-// logits, the loss and its gradient. float32Args names them.
+// logits, the loss and its gradient. float32Args names them; a conv's and
+// the linear layer's w and dw are half all the same (weightIn, weightOut),
+// and LinearForward's y float32 (logitsOut), as layers stores them.
 var float32Args = map[string]bool{
 	"w": true, "dw": true, "b": true, "db": true, "gamma": true, "beta": true, "dgamma": true, "dbeta": true,
 	"runMean": true, "runVar": true, "saveMean": true, "saveInvStd": true, "v": true, "lr": true, "base": true,
 	"logits": true, "dlogits": true, "losses": true, "correct": true, "labels": true, "dst": true,
+}
+
+// The ops that read a weight in a network read the half copy that
+// layers.halfWeight casts (conv, linear), so their cases mark w and dw
+// as cast: weightIn and weightOut.
+func weightIn(data []float32, shape ...int) arg {
+	a := input("w", data, shape...)
+	a.cast = true
+	return a
+}
+
+func weightOut(shape ...int) arg {
+	a := output("dw", shape...)
+	a.cast = true
+	return a
+}
+
+// logitsOut is LinearForward's output, float32 in every pass: layers.Linear
+// writes the logits in float32 for the loss.
+func logitsOut(shape ...int) arg {
+	a := output("y", shape...)
+	a.keep32 = true
+	return a
 }
 
 // typed returns args with the pass's storage type set on the activations.
@@ -25,7 +50,7 @@ func (s *suite) typed(args []arg) []arg {
 	}
 	out := make([]arg, len(args))
 	for i, a := range args {
-		if !float32Args[a.name] {
+		if (a.cast || !float32Args[a.name]) && !a.keep32 {
 			a.dtype = s.o.DType
 		}
 		out[i] = a
