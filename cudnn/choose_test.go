@@ -30,3 +30,27 @@ func TestChooseFP32ExcludesTransforms(t *testing.T) {
 		}
 	}
 }
+
+// Half data: Find runs under tensor-op math and choose does not filter, in
+// either mode; float data keep the mode's math (FMA only in FP32) and filter.
+func TestHalfDataUseTensorOpsUnfiltered(t *testing.T) {
+	const fma, dflt, tensorOp = 3, 0, 1 // cudnnMathType_t (cudnn_graph.h; abi-check.c checks the DR_ values)
+	for _, m := range []Math{FP32, TF32} {
+		h := &Handle{math: m}
+		for _, d := range []DataType{Float, BFloat16, Half} {
+			want, strict := tensorOp, false
+			if d == Float {
+				want, strict = dflt, m == FP32
+				if m == FP32 {
+					want = fma
+				}
+			}
+			if got := int(h.mathFor(d)); got != want {
+				t.Errorf("math %d, %v data: math type %d, want %d", m, d, got, want)
+			}
+			if got := strictFP32(m, d); got != strict {
+				t.Errorf("math %d, %v data: strict %v, want %v", m, d, got, strict)
+			}
+		}
+	}
+}

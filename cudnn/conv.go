@@ -61,6 +61,12 @@ func (h *Handle) mathFor(t DataType) C.dr_cudnnMathType {
 	return C.DR_CUDNN_TENSOR_OP_MATH
 }
 
+// strictFP32 reports whether choose keeps to the algorithms strict FP32
+// admits (fp32Algorithm): for float data in FP32 mode only. Half data are
+// compared with the CPU at their own unit roundoff (2^-8, 2^-11), far above
+// what the transform algorithms add in a float accumulator.
+func strictFP32(m Math, t DataType) bool { return m == FP32 && t == Float }
+
 func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	k := convKey{x, w, c}
 	if p, ok := h.convs[k]; ok {
@@ -74,7 +80,7 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	if x.Type != w.Type || x.Type != y.Type {
 		panic(fmt.Sprintf("cudnn: convolution of %v x, %v w and %v y: cuDNN takes one data type for all three", x.Type, w.Type, y.Type))
 	}
-	p := &convPlan{math: h.mathFor(x.Type), strict: h.math == FP32 && x.Type == Float}
+	p := &convPlan{math: h.mathFor(x.Type), strict: strictFP32(h.math, x.Type)}
 	var err error
 	if p.xd, err = h.tensor(x); err != nil {
 		return nil, err
