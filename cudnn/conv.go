@@ -76,7 +76,8 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	// the two backward calls) have x, w and y of one type: FLOAT_CONFIG,
 	// PSEUDO_HALF_CONFIG, PSEUDO_BFLOAT16_CONFIG (cuDNN API reference,
 	// cudnn_cnn library, cudnnConvolutionForward, "Supported
-	// configurations"); a mix is a caller's mistake.
+	// configurations", docs.nvidia.com/deeplearning/cudnn/backend/latest/
+	// api/cudnn-cnn-library.html); a mix is a caller's mistake.
 	if x.Type != w.Type || x.Type != y.Type {
 		panic(fmt.Sprintf("cudnn: convolution of %v x, %v w and %v y: cuDNN takes one data type for all three", x.Type, w.Type, y.Type))
 	}

@@ -51,9 +51,9 @@ func blasType(d ops.DType) C.dr_cudaDataType {
 // (cublasSgemm), or A and B of one half type with C of that type or
 // float32 — the half rows of cublasGemmEx's table of supported
 // combinations for CUBLAS_COMPUTE_32F with float scalars (cuBLAS Library
-// User Guide, cublasGemmEx: Atype = Btype CUDA_R_16F or CUDA_R_16BF, Ctype
-// the same or CUDA_R_32F; float inputs only with a float C). The names say
-// which argument is which.
+// User Guide, cublasGemmEx, docs.nvidia.com/cuda/cublas/#cublasgemmex:
+// Atype = Btype CUDA_R_16F or CUDA_R_16BF, Ctype the same or CUDA_R_32F;
+// float inputs only with a float C). The names say which argument is which.
 func gemmTypes(op string, names [3]string, a, bm, c *tensor) {
 	ok := a.dtype == bm.dtype && (c.dtype == a.dtype || c.dtype == ops.Float32)
 	if !ok {
