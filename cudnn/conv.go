@@ -31,7 +31,7 @@ type convPlan struct {
 	xd, yd                C.dr_cudnnTensorDesc
 	wd                    C.dr_cudnnFilterDesc
 	math                  C.dr_cudnnMathType // what Find times under (mathFor)
-	strict                bool               // choose applies strict FP32's filter
+	admit                 admit              // what choose lets through
 	fwd, bwdData, bwdFilt algo
 }
 
@@ -61,12 +61,6 @@ func (h *Handle) mathFor(t DataType) C.dr_cudnnMathType {
 	return C.DR_CUDNN_TENSOR_OP_MATH
 }
 
-// strictFP32 reports whether choose keeps to the algorithms strict FP32
-// admits (fp32Algorithm): for float data in FP32 mode only. Half data are
-// compared with the CPU at their own unit roundoff (2^-8, 2^-11), far above
-// what the transform algorithms add in a float accumulator.
-func strictFP32(m Math, t DataType) bool { return m == FP32 && t == Float }
-
 func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	k := convKey{x, w, c}
 	if p, ok := h.convs[k]; ok {
@@ -81,7 +75,7 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	if x.Type != w.Type || x.Type != y.Type {
 		panic(fmt.Sprintf("cudnn: convolution of %v x, %v w and %v y: cuDNN takes one data type for all three", x.Type, w.Type, y.Type))
 	}
-	p := &convPlan{math: h.mathFor(x.Type), strict: strictFP32(h.math, x.Type)}
+	p := &convPlan{math: h.mathFor(x.Type), admit: admitted(h.math, x.Type)}
 	var err error
 	if p.xd, err = h.tensor(x); err != nil {
 		return nil, err
@@ -110,15 +104,14 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 }
 
 // pick returns the fastest successful result that fits the workspace (Find
-// sorts its results by time) among those the mode admits (choose): strict
-// FP32's filter only for float data.
+// sorts its results by time) among those the mode admits (choose).
 func (p *convPlan) pick(call string, d direction, n int, status func(i int) (C.dr_cudnnStatus, C.uint, C.size_t, C.dr_cudnnMathType), ws Workspace) (algo, error) {
 	rs := make([]findResult, n)
 	for i := range n {
 		s, id, mem, math := status(i)
 		rs[i] = findResult{ok: s == C.DR_CUDNN_STATUS_SUCCESS, algo: int(id), memory: int(mem), fma: math == C.DR_CUDNN_FMA_MATH}
 	}
-	i := choose(d, p.strict, rs, ws.Size)
+	i := choose(d, p.admit, rs, ws.Size)
 	if i < 0 {
 		return algo{}, fmt.Errorf("%s: no algorithm succeeded within a %d-byte workspace", call, ws.Size)
 	}
@@ -283,8 +276,9 @@ func (h *Handle) Choices() []Choice {
 }
 
 // FP32Admits reports whether strict FP32 mode admits c (the rule choose
-// applies to float data; half and bfloat16 data are not filtered).
+// applies: FMA math for float data, no transform algorithm for any).
 func (c Choice) FP32Admits() bool {
 	d := map[string]direction{"forward": forward, "backward data": backwardData, "backward filter": backwardFilter}[c.Pass]
-	return c.FMA && fp32Algorithm(d, c.Algo)
+	a := admitted(FP32, c.Type)
+	return (c.FMA || !a.fma) && fp32Algorithm(d, c.Algo)
 }
