@@ -244,10 +244,6 @@ float *view_gather(const void *dev, const tview *v, const char *call);
 /* Inside a task: dev = round(alpha·val + beta·dev) element by element, val
  * packed float NCHW; 0 when dev is not live (sticky error set). */
 int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call);
-uint16_t dnn_bf16_bits(float x);
-float dnn_bf16_value(uint16_t h);
-uint16_t dnn_f16_bits(float x);
-float dnn_f16_value(uint16_t h);
 float dnn_round(int dtype, float x);
 int dnn_elem_bytes(int dtype);
 const char *dtype_name(int dtype);

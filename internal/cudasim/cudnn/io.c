@@ -25,80 +25,14 @@
 #include <string.h>
 
 #include "dnn.h"
-
-/* ---- float ↔ storage type, bit-identical to ops/half.go ---- */
-
-/* bfloat16: the top half of x's bits after adding 0x7FFF plus the lowest
- * kept bit (ties to even); a NaN keeps its sign and top payload, quieted. */
-uint16_t dnn_bf16_bits(float x)
-{
-	uint32_t u;
-	memcpy(&u, &x, 4);
-	if (x != x)
-		return (uint16_t)(u >> 16) | 0x40;
-	u += 0x7fffu + ((u >> 16) & 1);
-	return (uint16_t)(u >> 16);
-}
-
-float dnn_bf16_value(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-/* IEEE binary16, round to nearest even: past 65520 inf, below 2^-14
- * subnormal multiples of 2^-24 (or zero), NaN quiet with its sign. */
-uint16_t dnn_f16_bits(float x)
-{
-	uint32_t u;
-	memcpy(&u, &x, 4);
-	uint16_t sign = (uint16_t)(u >> 16) & 0x8000;
-	int exp = (int)(u >> 23) & 0xff;
-	uint32_t man = u & 0x7fffff;
-	if (exp == 0xff)
-		return sign | (man != 0 ? 0x7e00 : 0x7c00);
-	int e = exp - 127 + 15;
-	if (e >= 0x1f)
-		return sign | 0x7c00;
-	if (e <= 0) {
-		if (e < -10)
-			return sign;
-		uint32_t m = man | 0x800000, shift = (uint32_t)(14 - e);
-		uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-		if (rem > half || (rem == half && (h & 1)))
-			h++; /* may carry into the smallest normal, which is right */
-		return sign | (uint16_t)h;
-	}
-	uint32_t h = (uint32_t)e << 10 | man >> 13, rem = man & 0x1fff;
-	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-		h++; /* a carry raises the exponent, up to inf */
-	return sign | (uint16_t)h;
-}
-
-float dnn_f16_value(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
-	if (exp == 0x1f) {
-		u = sign | 0x7f800000u | man << 13;
-	} else if (exp == 0) {
-		float v = (float)man * (1.0f / 16777216.0f); /* man·2^-24, exact */
-		return sign ? -v : v;
-	} else {
-		u = sign | (exp + 127 - 15) << 23 | man << 13;
-	}
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
+#include "../half.h"
 
 /* What storing x in dtype and reading it back gives. */
 float dnn_round(int dtype, float x)
 {
 	switch (dtype) {
-	case CUDNN_DATA_HALF: return dnn_f16_value(dnn_f16_bits(x));
-	case CUDNN_DATA_BFLOAT16: return dnn_bf16_value(dnn_bf16_bits(x));
+	case CUDNN_DATA_HALF: return sim_f16_value(sim_f16_bits(x));
+	case CUDNN_DATA_BFLOAT16: return sim_bf16_value(sim_bf16_bits(x));
 	}
 	return x;
 }
@@ -175,8 +109,8 @@ static inline float ld(int dtype, const unsigned char *p, size_t e)
 {
 	uint16_t h;
 	switch (dtype) {
-	case CUDNN_DATA_HALF: memcpy(&h, p + 2 * e, 2); return dnn_f16_value(h);
-	case CUDNN_DATA_BFLOAT16: memcpy(&h, p + 2 * e, 2); return dnn_bf16_value(h);
+	case CUDNN_DATA_HALF: memcpy(&h, p + 2 * e, 2); return sim_f16_value(h);
+	case CUDNN_DATA_BFLOAT16: memcpy(&h, p + 2 * e, 2); return sim_bf16_value(h);
 	}
 	float f;
 	memcpy(&f, p + 4 * e, 4);
@@ -187,8 +121,8 @@ static inline void st(int dtype, unsigned char *p, size_t e, float x)
 {
 	uint16_t h;
 	switch (dtype) {
-	case CUDNN_DATA_HALF: h = dnn_f16_bits(x); memcpy(p + 2 * e, &h, 2); return;
-	case CUDNN_DATA_BFLOAT16: h = dnn_bf16_bits(x); memcpy(p + 2 * e, &h, 2); return;
+	case CUDNN_DATA_HALF: h = sim_f16_bits(x); memcpy(p + 2 * e, &h, 2); return;
+	case CUDNN_DATA_BFLOAT16: h = sim_bf16_bits(x); memcpy(p + 2 * e, &h, 2); return;
 	}
 	memcpy(p + 4 * e, &x, 4);
 }
