@@ -49,7 +49,9 @@ func (c *Conv) Setup(in ops.Shape) ops.Shape {
 
 func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 	y := c.env.batchView(c.y, x.Shape()[0])
-	c.env.B.ConvForward(y, x, c.w.cast(c.env.B), c.P)
+	f := c.w.frame(1)
+	c.env.B.ConvForward(y, x, c.w.cast(f, 0), c.P)
+	f.Done()
 	if c.Bias != nil {
 		c.env.B.AddBias(y, c.Bias.Value)
 	}
@@ -59,11 +61,14 @@ func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 
 func (c *Conv) Backward(dx, dy ops.Tensor, add bool) {
 	b := c.env.B
+	f := c.w.frame(2)
+	defer f.Done()
 	if dx != nil {
-		b.ConvBackwardData(dx, dy, c.w.value(), c.P, add)
+		b.ConvBackwardData(dx, dy, c.w.cast(f, 0), c.P, add)
 	}
-	b.ConvBackwardFilter(c.w.grad(), dy, c.x, c.P)
-	c.w.widen(b)
+	dw := c.w.grad(f, 1)
+	b.ConvBackwardFilter(dw, dy, c.x, c.P)
+	c.w.widen(dw)
 	if c.Bias != nil {
 		b.BiasBackward(c.Bias.Grad, dy)
 	}

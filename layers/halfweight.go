@@ -3,66 +3,77 @@ package layers
 import "github.com/deepres/deepres/ops"
 
 // halfWeight is a parameter as a conv or linear op reads it. With Env.Act
-// float32 it is the parameter itself. With half activations it is a copy
-// in Env.Act, cast from the float32 master weight before each forward
-// pass, and a gradient in Env.Act that is widened into the float32
-// gradient after the backward op. That is what PyTorch autocast does for
-// the ops on its "autocast to float16" list (conv2d, linear: torch.amp
-// docs, "Autocast Op Reference"): it casts the float32 weight to the
-// half type each forward, and autograd's backward of that cast converts
-// the half weight gradient back to float32 for the optimiser (the "FP32
-// master copy of weights" of NVIDIA's Training with Mixed Precision
-// guide). It is also what the GPU needs: cuDNN's convolutions take x, w
-// and y of one data type, and cublasGemmEx's A and B share one.
+// float32 it is the parameter itself. With half activations the op reads
+// a copy in Env.Act, cast from the float32 master weight, and writes its
+// weight gradient in Env.Act, which is then widened into the float32
+// gradient. That is what PyTorch autocast does for the ops on its
+// "autocast to float16" list (conv2d, linear: torch.amp docs, "Autocast
+// Op Reference"): it casts the float32 weight to the half type each
+// forward, and autograd's backward of that cast converts the half weight
+// gradient back to float32 for the optimiser (the "FP32 master copy of
+// weights" of NVIDIA's Training with Mixed Precision guide). It is also
+// what the GPU needs: cuDNN's convolutions take x, w and y of one data
+// type, and cublasGemmEx's A and B share one.
 //
-// The copies cost half the parameter bytes twice (value and gradient),
-// small beside the activations they halve.
+// The copies live in scratch slots (Scratch), taken for the duration of
+// one op and cast again in the backward pass rather than kept from the
+// forward one: a network then holds no per-layer copy (resnet-1202 would
+// hold 78 MB of them) for one more cast per layer and step, 6 bytes a
+// parameter against the step's gigabytes of activations.
 type halfWeight struct {
-	p    *Param
-	w, g ops.Tensor // nil when the op reads p directly
+	env *Env
+	p   *Param
 }
 
-// newHalfWeight allocates p's copies when e's activations are half; call
-// it from Setup (the parameter exists, its storage does not need to).
+// weightSlots is the most scratch slots a layer takes for its weight
+// copies at once: the value and the gradient (Conv.Backward), plus the
+// logits' gradient (Linear.Backward).
+const weightSlots = 3
+
+// newHalfWeight reserves scratch room for p's copies when e's activations
+// are half; call it from Setup, before the network preallocates its
+// scratch.
 func newHalfWeight(e *Env, p *Param) halfWeight {
-	h := halfWeight{p: p}
 	if e.Act != ops.Float32 {
-		h.w = e.AllocAs(e.Act, p.Shape...)
-		h.g = e.AllocAs(e.Act, p.Shape...)
+		e.Scratch.Reserve(p.Shape.Len())
 	}
-	return h
+	return halfWeight{env: e, p: p}
 }
 
-// cast refreshes the half copy from the master weight and returns what
-// the forward op reads: called once per forward pass.
-func (h halfWeight) cast(b ops.Backend) ops.Tensor {
-	if h.w == nil {
+// half reports whether the op reads a copy rather than the parameter.
+func (h halfWeight) half() bool { return h.env.Act != ops.Float32 }
+
+// cast returns what the op reads as the weight: the parameter, or slot i
+// of f holding it cast to Env.Act.
+func (h halfWeight) cast(f Frame, i int) ops.Tensor {
+	if !h.half() {
 		return h.p.Value
 	}
-	b.Copy(h.w, h.p.Value)
-	return h.w
+	w := f.T(i, h.p.Shape)
+	h.env.B.Copy(w, h.p.Value)
+	return w
 }
 
-// value is what the backward ops read: the copy the forward pass cast.
-func (h halfWeight) value() ops.Tensor {
-	if h.w == nil {
-		return h.p.Value
-	}
-	return h.w
-}
-
-// grad is where the backward op writes the weight gradient.
-func (h halfWeight) grad() ops.Tensor {
-	if h.g == nil {
+// grad returns where the op writes the weight gradient: the parameter's,
+// or slot i of f, to be widened by widen.
+func (h halfWeight) grad(f Frame, i int) ops.Tensor {
+	if !h.half() {
 		return h.p.Grad
 	}
-	return h.g
+	return f.T(i, h.p.Shape)
 }
 
-// widen copies a half gradient into the float32 one; call it after the
-// op that wrote grad().
-func (h halfWeight) widen(b ops.Backend) {
-	if h.g != nil {
-		b.Copy(h.p.Grad, h.g)
+// widen copies the half gradient g (from grad) into the float32 one.
+func (h halfWeight) widen(g ops.Tensor) {
+	if h.half() {
+		h.env.B.Copy(h.p.Grad, g)
 	}
+}
+
+// frame takes n scratch slots when the weight is cast, none otherwise.
+func (h halfWeight) frame(n int) Frame {
+	if !h.half() {
+		n = 0
+	}
+	return h.env.Scratch.Frame(n)
 }

@@ -13,7 +13,6 @@ type Linear struct {
 	W, B *Param
 	buf  ops.Tensor
 	w    halfWeight // W as the ops read it (Env.Act)
-	dyh  ops.Tensor // the logits' gradient in Env.Act; nil for float32
 	x    ops.Tensor
 }
 
@@ -43,15 +42,17 @@ func (l *Linear) Setup(in ops.Shape) ops.Shape {
 	// the loss to half before linear's backward).
 	l.buf = l.env.Alloc(out...)
 	l.w = newHalfWeight(l.env, l.W)
-	if l.env.Act != ops.Float32 {
-		l.dyh = l.env.AllocAs(l.env.Act, out...)
+	if l.w.half() {
+		l.env.Scratch.Reserve(out.Len()) // the logits' gradient, cast
 	}
 	return out
 }
 
 func (l *Linear) Forward(x ops.Tensor) ops.Tensor {
 	y := l.env.batchView(l.buf, x.Shape()[0])
-	l.env.B.LinearForward(y, x, l.w.cast(l.env.B))
+	f := l.w.frame(1)
+	l.env.B.LinearForward(y, x, l.w.cast(f, 0))
+	f.Done()
 	l.env.B.AddBias(y, l.B.Value)
 	l.x = x
 	return y
@@ -59,16 +60,19 @@ func (l *Linear) Forward(x ops.Tensor) ops.Tensor {
 
 func (l *Linear) Backward(dx, dy ops.Tensor, add bool) {
 	b := l.env.B
+	f := l.w.frame(weightSlots)
+	defer f.Done()
 	dyAct := dy
-	if l.dyh != nil {
-		dyAct = l.env.batchView(l.dyh, dy.Shape()[0])
+	if l.w.half() {
+		dyAct = f.T(2, dy.Shape())
 		b.Copy(dyAct, dy)
 	}
 	if dx != nil {
-		b.LinearBackwardData(dx, dyAct, l.w.value(), add)
+		b.LinearBackwardData(dx, dyAct, l.w.cast(f, 0), add)
 	}
-	b.LinearBackwardWeight(l.w.grad(), dyAct, l.x)
-	l.w.widen(b)
+	dw := l.w.grad(f, 1)
+	b.LinearBackwardWeight(dw, dyAct, l.x)
+	l.w.widen(dw)
 	b.BiasBackward(l.B.Grad, dy) // the bias gradient from the float32 dy: no cast needed
 }
 

@@ -34,13 +34,22 @@ func (s *Scratch) Reserve(n int) {
 
 // Slots that Seq.Backward and Unit.Backward take: a sequence's modules pass
 // gradients through two alternating slots; a unit takes four for its
-// temporaries, around the frame of a sequence inside it. ScratchDepth is
-// the deepest a network built of them goes.
+// temporaries, around the frame of a sequence inside it; a conv or linear
+// layer in it takes up to weightSlots for its half weight copies
+// (halfWeight) when activations are half. Depth is the deepest a network
+// built of them goes.
 const (
-	seqFrame     = 2
-	unitFrame    = 4
-	ScratchDepth = unitFrame + seqFrame
+	seqFrame  = 2
+	unitFrame = 4
 )
+
+// Depth is the most slots the network's backward pass holds at once.
+func (s *Scratch) Depth() int {
+	if s.env.Act != ops.Float32 {
+		return unitFrame + seqFrame + weightSlots
+	}
+	return unitFrame + seqFrame
+}
 
 // Preallocate allocates the first n slots (see Reserve for their size).
 func (s *Scratch) Preallocate(n int) { s.Frame(n).Done() }

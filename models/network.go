@@ -209,7 +209,7 @@ func (net *Network) SetupSize(maxBatch, size int) error {
 		net.chain[i] = alloc(largest)
 	}
 	e.Scratch.Reserve(largest)
-	e.Scratch.Preallocate(layers.ScratchDepth)
+	e.Scratch.Preallocate(e.Scratch.Depth())
 	if err := e.Err(); err != nil {
 		if errors.Is(err, ops.ErrOutOfMemory) && e.Recompute != layers.RecomputeUnit {
 			return fmt.Errorf("set up %s for batch %d: %w (recomputing needs less: deepres --recompute bn keeps about half to three quarters of the activations, --recompute unit a quarter)", net.Cfg.Name, maxBatch, err)

@@ -24,6 +24,12 @@ type StepBytes struct {
 	Kept, Units int
 	// Keep says, unit by unit, which the step ran.
 	Keep []bool
+	// PeakBytes is the most the network's tensors held at once over
+	// building it and the step, each at its storage type's size
+	// (opbytes.Shapes.PeakBytes). Counted over the CPU reference it is
+	// that backend's PeakBytes: the same in float32, 4 bytes an element
+	// in every type.
+	PeakBytes int64
 }
 
 // CountStepBytes counts one step of Compute — the trainer's own step:
@@ -83,5 +89,9 @@ func countStep(c *opbytes.Counter, mc models.Config, batch int, recompute layers
 	for i, u := range net.Units {
 		keep[i] = u.Active
 	}
-	return StepBytes{Total: c.Total(), ByOp: maps.Clone(c.Bytes), Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units), Keep: keep}, nil
+	sb := StepBytes{Total: c.Total(), ByOp: maps.Clone(c.Bytes), Recompute: net.Env.Recompute, Kept: kept, Units: len(net.Units), Keep: keep}
+	if p, ok := c.Inner.(interface{ PeakBytes() int64 }); ok {
+		sb.PeakBytes = p.PeakBytes()
+	}
+	return sb, nil
 }

@@ -423,12 +423,15 @@ func printStepBytes(mc models.Config, batch int, rc layers.Recompute, fuse bool,
 		UnitsKeep    string           `json:"units_keep"` // one 0 or 1 per unit, as pytorch_ref.py bytes --sd-keep takes
 		BytesPerStep int64            `json:"bytes_per_step"`
 		BytesByOp    map[string]int64 `json:"bytes_by_op"`
-	}{mc.Name, batch, sb.Recompute, act.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp}
+		// PeakBytes: the most the tensors hold at once, each at its
+		// storage type's size (no workspace, no allocator rounding).
+		PeakBytes int64 `json:"peak_bytes"`
+	}{mc.Name, batch, sb.Recompute, act.String(), sb.Kept, sb.Units, keepString(sb.Keep), sb.Total, sb.ByOp, sb.PeakBytes}
 	if asJSON {
 		return printJSON(res)
 	}
-	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step (counted, %s activations)\n",
-		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), act)
+	fmt.Printf("%s batch %d, recompute %s, %d of %d units: ops move %s per step, tensors peak at %s (counted, %s activations)\n",
+		res.Model, batch, sb.Recompute, sb.Kept, sb.Units, ops.Bytes(sb.Total), ops.Bytes(sb.PeakBytes), act)
 	return nil
 }
 

@@ -13,13 +13,20 @@ import (
 // so that a step of resnet-1202 at batch 128 is counted on a 2-core machine.
 // Values read back (CopyOut) are zeros. It keeps the live bytes so that
 // Limit can play a device's memory (layers.RecomputeAuto picks its mode by
-// it); its peak is the CPU reference's job (cpuref.Backend.PeakBytes).
+// it), and its peak (PeakBytes).
 type Shapes struct {
 	// Limit, if positive, is the most bytes of live tensors: an Alloc
 	// beyond it fails with ops.ErrOutOfMemory.
-	Limit int64
-	live  int64
+	Limit      int64
+	live, peak int64
 }
+
+// PeakBytes is the most bytes its tensors held at once, each at its
+// storage type's size (ops.TensorBytes): what a device would hold for them,
+// before workspaces and allocator rounding. The CPU reference's own
+// PeakBytes counts the 4 bytes an element its emulation holds whatever the
+// type, so this is the peak to read for half precision.
+func (s *Shapes) PeakBytes() int64 { return s.peak }
 
 var _ ops.Backend = (*Shapes)(nil)
 
@@ -61,6 +68,7 @@ func (s *Shapes) AllocAs(d ops.DType, shape ...int) (ops.Tensor, error) {
 			sh, ops.Bytes(n), ops.Bytes(s.live), ops.Bytes(s.Limit), ops.ErrOutOfMemory)
 	}
 	s.live += n
+	s.peak = max(s.peak, s.live)
 	return t, nil
 }
 
