@@ -656,8 +656,20 @@ def cmd_bench(args):
     net = Net(cfg).to(dev)
     net.sd_rng = random.Random(args.seed)
     net.train()
+    # Mixed precision as PyTorch users run it (the rows deepres --precision bf16/fp16 is timed
+    # against): torch.autocast around the forward pass and the loss, float32 weights, and for float16
+    # a GradScaler (torch.amp docs, "Automatic Mixed Precision examples"); channels_last memory
+    # format for the weights and the input.
+    amp = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.amp]
+    if amp is torch.float16 and dev.type != "cuda":
+        raise SystemExit("pytorch_ref: --amp fp16 needs --device cuda (CPU autocast is bfloat16)")
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
     opt = make_sgd(net, args.lr, 0.9, 1e-4, True)
     loss_fn = nn.CrossEntropyLoss()
+    scaler = None
+    if amp is torch.float16:
+        scaler = torch.amp.GradScaler("cuda") if hasattr(torch.amp, "GradScaler") else torch.cuda.amp.GradScaler()
 
     compiled, compile_note = False, ""
     model = net
@@ -677,6 +689,8 @@ def cmd_bench(args):
     gen = torch.Generator().manual_seed(args.seed)
     x_host = torch.randn(args.batch_size, 3, 32, 32, generator=gen)
     y_host = torch.randint(0, cfg.classes, (args.batch_size,), generator=gen)
+    if args.channels_last:
+        x_host = x_host.contiguous(memory_format=torch.channels_last)
     if dev.type == "cuda":
         x_host, y_host = x_host.pin_memory(), y_host.pin_memory()
         torch.cuda.reset_peak_memory_stats(dev)
@@ -689,9 +703,15 @@ def cmd_bench(args):
         x = x_host.to(dev, non_blocking=True)
         y = y_host.to(dev, non_blocking=True)
         opt.zero_grad(set_to_none=False)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
+        with torch.autocast(dev.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+            loss = loss_fn(model(x), y)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
         return loss
 
     for _ in range(args.warmup):
@@ -717,7 +737,8 @@ def cmd_bench(args):
         mem_label = "process peak RSS (ru_maxrss)"
         device_name = "cpu (%d threads)" % torch.get_num_threads()
     r = {"model": cfg.name, "config": cfg.as_dict(), "params": count_params(net), "batch_size": args.batch_size,
-         "device": device_name, "torch": torch.__version__, "math": args.math, "compiled": compiled,
+         "device": device_name, "torch": torch.__version__, "math": args.math, "amp": args.amp,
+         "channels_last": args.channels_last, "compiled": compiled,
          "compile_mode": args.compile_mode if compiled else None,
          "compile_note": compile_note, "steps": args.steps, "warmup": args.warmup,
          "img_per_s": args.batch_size / (med / 1e3), "ms_per_step_median": med,
@@ -958,6 +979,9 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--math", choices=("tf32", "fp32"), default="tf32")
+    p.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"),
+                   help="torch.autocast to this type around forward and loss (fp16 adds a GradScaler; cuda only)")
+    p.add_argument("--channels-last", action="store_true", help="weights and input in torch.channels_last")
     p.add_argument("--compile", action="store_true", help="torch.compile (torch >= 2)")
     p.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"],
                    help="torch.compile's mode; reduce-overhead launches CUDA graphs")

@@ -43,6 +43,14 @@ rows=(
 	"preact-resnet-164|--model preact-resnet-164|--model preact-resnet-164"
 	"resnet-1202 --recompute bn|--model resnet-1202 --recompute bn|--model resnet-1202"
 	"resnet-1202 worker thread|--model resnet-1202|--model resnet-1202|DEEPRES_GPU_THREAD=worker"
+	# Half precision (issue 22): deepres bf16/fp16 (fused BN-add-ReLU, --layout auto) against PyTorch
+	# autocast + channels_last (fp16 with its GradScaler) in eager, torch.compile and reduce-overhead.
+	"resnet-110 bf16|--model resnet-110 --precision bf16 --fuse|--model resnet-110 --amp bf16 --channels-last"
+	"resnet-1202 bf16|--model resnet-1202 --precision bf16 --fuse|--model resnet-1202 --amp bf16 --channels-last"
+	"resnet-1202 fp16|--model resnet-1202 --precision fp16 --fuse|--model resnet-1202 --amp fp16 --channels-last"
+	"resnet-1202 SD 0.5 bf16|--model resnet-1202 --sd linear:0.5 --precision bf16 --fuse|--model resnet-1202 --sd linear:0.5 --amp bf16 --channels-last"
+	"preact-resnet-164 bf16|--model preact-resnet-164 --precision bf16 --fuse|--model preact-resnet-164 --amp bf16 --channels-last"
+	"wrn-28-10 bf16|--model wrn-28-10 --precision bf16 --fuse|--model wrn-28-10 --amp bf16 --channels-last"
 )
 if [ -n "${ROWS:-}" ]; then
 	mapfile -t rows <<<"$ROWS"
