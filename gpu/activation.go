@@ -135,7 +135,10 @@ func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
 	tdx, tdy, ty := b.ten(dx, "SigmoidBackward's dx"), b.ten(dy, "SigmoidBackward's dy"), b.ten(y, "SigmoidBackward's y")
 	sameLen("SigmoidBackward", tdx, tdy, ty)
 	n := tdx.len()
-	b.run(func() error { return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdy.ptr, ty.ptr, flag(add), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+			flag(add), i32(n))
+	})
 }
 
 func blend(add bool) float32 {

@@ -71,7 +71,7 @@ static dr_CUresult dr_cuGraphAddIf(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNo
 /* Every kernel argument travels in an 8-byte slot holding the value in its
  * low bytes (little-endian), so one array serves pointers, ints and floats:
  * the driver reads sizeof(parameter) bytes from each kernelParams entry. */
-#define DR_MAX_KERNEL_ARGS 16
+#define DR_MAX_KERNEL_ARGS 24
 static dr_CUresult dr_launch(dr_CUfunction f, unsigned int grid, unsigned int block, dr_CUstream s,
 		unsigned long long *slots, int nargs) {
 	/* The unused entries are NULL, not stack garbage: a launch that passes

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/ops/opstest"
 )
 
 var halfTypes = []ops.DType{ops.BFloat16, ops.Float16}
@@ -175,5 +176,64 @@ func TestHalfStorage(t *testing.T) {
 			b.Free(y)
 		}
 		b.Free(x)
+	}
+}
+
+// The conformance suite's half passes (issue 22): every op with bfloat16
+// or float16 activations against cpuref, tolerances widened by the type's
+// unit roundoff (opstest.Options.DType).
+func TestConformanceBF16(t *testing.T) {
+	b := openOrSkip(t, FP32)
+	defer closeOK(t, b)
+	opstest.Run(t, b, opstest.Options{DType: ops.BFloat16})
+}
+
+func TestConformanceFP16(t *testing.T) {
+	b := openOrSkip(t, FP32)
+	defer closeOK(t, b)
+	opstest.Run(t, b, opstest.Options{DType: ops.Float16})
+}
+
+// TestHalfFloat32Only: the loss, SGD and batch norm's per-channel tensors
+// are float32 only (plan D1); a half one is a programming error that
+// panics with an "ops:" message naming it, before anything is queued.
+func TestHalfFloat32Only(t *testing.T) {
+	b := openOrSkip(t, FP32)
+	defer closeOK(t, b)
+	f := func(shape ...int) ops.Tensor {
+		x, err := b.Alloc(shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	h := func(shape ...int) ops.Tensor { return allocAs(t, b, ops.BFloat16, shape...) }
+	cases := []struct {
+		name, want string
+		call       func()
+	}{
+		{"loss", "ops: SoftmaxCrossEntropy's logits is bfloat16; it must be float32", func() {
+			b.SoftmaxCrossEntropy(nil, f(2), f(2), h(2, 3), f(2))
+		}},
+		{"sgd", "ops: SGDUpdate's v is bfloat16; it must be float32", func() {
+			b.SGDUpdate(f(4), f(4), h(4), ops.SGDParams{LR: 0.1})
+		}},
+		{"bn", "ops: BatchNormAddReLUForwardTraining's gamma is bfloat16; it must be float32", func() {
+			b.BatchNormAddReLUForwardTraining(h(2, 1, 1, 1), h(2, 1, 1, 1), nil, h(1), f(1), f(1), f(1), f(1), f(1),
+				ops.BatchNormParams{Eps: 1e-5, Momentum: 0.1})
+		}},
+	}
+	for _, c := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r != c.want {
+					t.Errorf("%s: panic %v, want %q", c.name, r, c.want)
+				}
+			}()
+			c.call()
+		}()
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
 	}
 }

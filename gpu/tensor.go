@@ -53,6 +53,18 @@ func (b *Backend) ten(x ops.Tensor, what string) *tensor {
 	return t
 }
 
+// ten32 is ten for a tensor that must be float32: the loss, SGD's
+// tensors, the loss scaler's state and batch norm's per-channel tensors
+// (plan D1: kept in float32 as PyTorch autocast keeps them; cuDNN's derived
+// batch-norm descriptor is FLOAT for HALF and BFLOAT16 data).
+func (b *Backend) ten32(x ops.Tensor, what string) *tensor {
+	t := b.ten(x, what)
+	if t.dtype != ops.Float32 {
+		panic(fmt.Sprintf("ops: %s is %v; it must be float32", what, t.dtype))
+	}
+	return t
+}
+
 // sameLen panics unless the tensors have as many elements as a.
 func sameLen(op string, a *tensor, ts ...*tensor) {
 	for _, t := range ts {
