@@ -429,19 +429,17 @@ static cudnnStatus_t run(cudnnHandle_t h, const char *call, int dir, const convg
 			algo, ai.workspace, ws_size, ws);
 	const tview *va, *vb, *vo;
 	conv_views(dir, g, &va, &vb, &vo);
-	/* The workspace as a view of bytes, for the overlap checks. */
-	tview vws = {.dtype = CUDNN_DATA_FLOAT, .s = {1, 1, 1, (int)((ws_size + 3) / 4)}, .st = {0, 0, 0, 1}};
 	static const char *names[3][3] = {{"x", "w", "y"}, {"w", "dy", "dx"}, {"x", "dy", "dw"}};
 	const char **nm = names[dir];
 	cudnnStatus_t s = dnn_no_overlap_views(call, nm[2], out, vo, nm[0], a, va);
 	if (s == CUDNN_STATUS_SUCCESS)
 		s = dnn_no_overlap_views(call, nm[2], out, vo, nm[1], b, vb);
 	if (s == CUDNN_STATUS_SUCCESS && ws != NULL && ws_size > 0) {
-		s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[0], a, va);
+		s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[0], a, view_bytes(va));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[1], b, vb);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[1], b, view_bytes(vb));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[2], out, vo);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[2], out, view_bytes(vo));
 	}
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;

@@ -294,7 +294,9 @@ int dnn_overlap(const void *a, size_t an, const void *b, size_t bn);
  * activation functions); CUDNN_STATUS_SUCCESS otherwise. */
 cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
 	const char *in_name, const void *in, size_t in_n);
-/* The same for two views. */
+/* The same for byte counts, and for two views. */
+cudnnStatus_t dnn_no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
+	const char *in_name, const void *in, size_t in_b);
 cudnnStatus_t dnn_no_overlap_views(const char *call, const char *out_name, const void *out, const tview *ov,
 	const char *in_name, const void *in, const tview *iv);
 /* alpha·v + beta·old, where beta == 0 never reads old (it may hold NaN):
