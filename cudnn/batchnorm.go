@@ -5,14 +5,29 @@ package cudnn
 */
 import "C"
 
-// bn returns the descriptors of x (N,C,H,W) and of its per-channel
-// parameters (1,C,1,1), the shape cuDNN's spatial mode wants.
+import "fmt"
+
+// bn returns the descriptors of x (N,C,H,W), which also describes y, dx and
+// dy (one type for all: cuDNN's batch norm takes the same shape and type for
+// them), and of the per-channel parameters and statistics: derived from x's
+// by cudnnDeriveBNTensorDescriptor, which gives (1,C,1,1) in FLOAT for HALF
+// x (cuDNN API reference, cudnnDeriveBNTensorDescriptor: "for HALF input
+// data type the resulting tensor descriptor will have a FLOAT type") and,
+// measured on cuDNN 9.10.2 and 9.28.1, for BFLOAT16 x too (the simulator's
+// cudnnDeriveBNTensorDescriptor, checked against them): gamma, beta, the
+// running and saved statistics, dgamma and dbeta are float in every precision.
 func (h *Handle) bn(x Shape4) (xd, pd C.dr_cudnnTensorDesc, err error) {
 	if xd, err = h.tensor(x); err != nil {
 		return nil, nil, err
 	}
-	pd, err = h.tensor(Shape4{1, x[1], 1, 1})
-	return xd, pd, err
+	if pd, ok := h.bnParam[x]; ok {
+		return xd, pd, nil
+	}
+	if err = check(fmt.Sprintf("cudnnDeriveBNTensorDescriptor%v", x), C.dr_newDerivedBN(&pd, xd)); err != nil {
+		return nil, nil, err
+	}
+	h.bnParam[x] = pd
+	return xd, pd, nil
 }
 
 // BatchNormForwardTraining normalises x (shape) per channel with the batch

@@ -3,7 +3,8 @@
  * function pointer). Device memory is passed as unsigned long long (the
  * driver's CUdeviceptr) and turned into void* here; the host scaling factors
  * alpha/beta are taken by value and passed by address, as cuDNN wants floats
- * for float tensors.
+ * for float, half and bfloat16 tensors (cuDNN API reference, "Scaling
+ * Parameters": double only for double data).
  */
 #ifndef DEEPRES_CUDNN_CALLS_H
 #define DEEPRES_CUDNN_CALLS_H
@@ -21,19 +22,27 @@ static dr_cudnnStatus dr_cudnnCreate(dr_cudnnHandle *h) { return dr_dnn.cudnnCre
 static dr_cudnnStatus dr_cudnnDestroy(dr_cudnnHandle h) { return dr_dnn.cudnnDestroy(h); }
 static dr_cudnnStatus dr_cudnnSetStream(dr_cudnnHandle h, void *s) { return dr_dnn.cudnnSetStream(h, (dr_cudaStream)s); }
 
-static dr_cudnnStatus dr_newTensor4d(dr_cudnnTensorDesc *d, int n, int c, int h, int w) {
+static dr_cudnnStatus dr_newTensor4d(dr_cudnnTensorDesc *d, dr_cudnnDataType t, int n, int c, int h, int w) {
 	dr_cudnnStatus s = dr_dnn.cudnnCreateTensorDescriptor(d);
 	if (s != DR_CUDNN_STATUS_SUCCESS) return s;
-	s = dr_dnn.cudnnSetTensor4dDescriptor(*d, DR_CUDNN_TENSOR_NCHW, DR_CUDNN_DATA_FLOAT, n, c, h, w);
+	s = dr_dnn.cudnnSetTensor4dDescriptor(*d, DR_CUDNN_TENSOR_NCHW, t, n, c, h, w);
+	if (s != DR_CUDNN_STATUS_SUCCESS) { dr_dnn.cudnnDestroyTensorDescriptor(*d); *d = NULL; }
+	return s;
+}
+/* The batch-norm parameter descriptor derived from x's (spatial mode). */
+static dr_cudnnStatus dr_newDerivedBN(dr_cudnnTensorDesc *d, dr_cudnnTensorDesc xd) {
+	dr_cudnnStatus s = dr_dnn.cudnnCreateTensorDescriptor(d);
+	if (s != DR_CUDNN_STATUS_SUCCESS) return s;
+	s = dr_dnn.cudnnDeriveBNTensorDescriptor(*d, xd, DR_CUDNN_BATCHNORM_SPATIAL);
 	if (s != DR_CUDNN_STATUS_SUCCESS) { dr_dnn.cudnnDestroyTensorDescriptor(*d); *d = NULL; }
 	return s;
 }
 static dr_cudnnStatus dr_destroyTensor(dr_cudnnTensorDesc d) { return dr_dnn.cudnnDestroyTensorDescriptor(d); }
 
-static dr_cudnnStatus dr_newFilter4d(dr_cudnnFilterDesc *d, int k, int c, int h, int w) {
+static dr_cudnnStatus dr_newFilter4d(dr_cudnnFilterDesc *d, dr_cudnnDataType t, int k, int c, int h, int w) {
 	dr_cudnnStatus s = dr_dnn.cudnnCreateFilterDescriptor(d);
 	if (s != DR_CUDNN_STATUS_SUCCESS) return s;
-	s = dr_dnn.cudnnSetFilter4dDescriptor(*d, DR_CUDNN_DATA_FLOAT, DR_CUDNN_TENSOR_NCHW, k, c, h, w);
+	s = dr_dnn.cudnnSetFilter4dDescriptor(*d, t, DR_CUDNN_TENSOR_NCHW, k, c, h, w);
 	if (s != DR_CUDNN_STATUS_SUCCESS) { dr_dnn.cudnnDestroyFilterDescriptor(*d); *d = NULL; }
 	return s;
 }

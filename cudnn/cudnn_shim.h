@@ -34,6 +34,8 @@ typedef struct CUstream_st *dr_cudaStream; /* cudaStream_t */
 
 #define DR_CUDNN_STATUS_SUCCESS 0u
 #define DR_CUDNN_DATA_FLOAT 0u
+#define DR_CUDNN_DATA_HALF 2u
+#define DR_CUDNN_DATA_BFLOAT16 9u
 #define DR_CUDNN_TENSOR_NCHW 0u
 #define DR_CUDNN_CROSS_CORRELATION 1u
 #define DR_CUDNN_DEFAULT_MATH 0u
@@ -151,6 +153,11 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnBatchNormalizationBackward)(dr_cudnnHandle 
 	const void *bnScale, void *dBnScaleResult, void *dBnBiasResult, double epsilon,
 	const void *savedMean, const void *savedInvVariance);
 
+/* cudnn_ops.h: the descriptor of batch norm's scale, bias, mean and
+ * variance for x's shape and type (FLOAT for HALF and BFLOAT16 x). */
+typedef dr_cudnnStatus (*dr_pfn_cudnnDeriveBNTensorDescriptor)(dr_cudnnTensorDesc derivedBnDesc,
+	const dr_cudnnTensorDesc xDesc, dr_cudnnBatchNormMode mode);
+
 typedef dr_cudnnStatus (*dr_pfn_cudnnActivationForward)(dr_cudnnHandle handle,
 	dr_cudnnActivationDesc activationDesc, const void *alpha, const dr_cudnnTensorDesc xDesc, const void *x,
 	const void *beta, const dr_cudnnTensorDesc yDesc, void *y);
@@ -188,6 +195,7 @@ typedef struct {
 	dr_pfn_cudnnBatchNormalizationForwardTraining cudnnBatchNormalizationForwardTraining;
 	dr_pfn_cudnnBatchNormalizationForwardInference cudnnBatchNormalizationForwardInference;
 	dr_pfn_cudnnBatchNormalizationBackward cudnnBatchNormalizationBackward;
+	dr_pfn_cudnnDeriveBNTensorDescriptor cudnnDeriveBNTensorDescriptor;
 	dr_pfn_cudnnActivationForward cudnnActivationForward;
 	dr_pfn_cudnnActivationBackward cudnnActivationBackward;
 } dr_cudnn_api;

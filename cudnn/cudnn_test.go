@@ -43,11 +43,11 @@ func TestHandleLifecycle(t *testing.T) {
 		if err != nil {
 			gputest.Skip(t, "no usable GPU for cuDNN: %v", err)
 		}
-		d1, err := h.tensor(Shape4{2, 3, 4, 5})
+		d1, err := h.tensor(Shape4{N: 2, C: 3, H: 4, W: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d2, _ := h.tensor(Shape4{2, 3, 4, 5})
+		d2, _ := h.tensor(Shape4{N: 2, C: 3, H: 4, W: 5})
 		if d1 != d2 || len(h.tensors) != 1 {
 			t.Errorf("tensor descriptor not cached: %v %v (%d cached)", d1, d2, len(h.tensors))
 		}

@@ -14,8 +14,49 @@ import (
 // Ptr is a device address (the CUDA driver's CUdeviceptr).
 type Ptr = uint64
 
-// Shape4 is an NCHW tensor shape, or (K,C,kh,kw) for a filter.
-type Shape4 [4]int
+// DataType is the element type of a tensor or filter in device memory.
+// Arithmetic is float whatever it is: a convolution's compute type stays
+// CUDNN_DATA_FLOAT (cuDNN's PSEUDO_HALF_CONFIG and PSEUDO_BFLOAT16_CONFIG),
+// batch norm keeps float parameters and statistics.
+type DataType uint8
+
+const (
+	Float    DataType = iota // CUDNN_DATA_FLOAT; the zero value
+	BFloat16                 // CUDNN_DATA_BFLOAT16
+	Half                     // CUDNN_DATA_HALF (IEEE binary16)
+)
+
+func (t DataType) String() string {
+	switch t {
+	case Float:
+		return "float"
+	case BFloat16:
+		return "bfloat16"
+	case Half:
+		return "half"
+	}
+	return fmt.Sprintf("DataType(%d)", uint8(t))
+}
+
+func (t DataType) cudnn() C.dr_cudnnDataType {
+	switch t {
+	case Float:
+		return C.DR_CUDNN_DATA_FLOAT
+	case BFloat16:
+		return C.DR_CUDNN_DATA_BFLOAT16
+	case Half:
+		return C.DR_CUDNN_DATA_HALF
+	}
+	panic(fmt.Sprintf("cudnn: unknown %v", t))
+}
+
+// Shape4 is a packed NCHW tensor, or a (K,C,kh,kw) filter in N, C, H, W,
+// with its element type. Descriptors are cached per Shape4, so one shape in
+// two types has two.
+type Shape4 struct {
+	N, C, H, W int
+	Type       DataType
+}
 
 // Math selects what convolutions may use on tensor cores.
 type Math int
@@ -45,6 +86,7 @@ type Handle struct {
 	math    Math
 	tensors map[Shape4]C.dr_cudnnTensorDesc
 	filters map[Shape4]C.dr_cudnnFilterDesc
+	bnParam map[Shape4]C.dr_cudnnTensorDesc // keyed by x's shape and type
 	convs   map[convKey]*convPlan
 	relu    C.dr_cudnnActivationDesc
 	sigmoid C.dr_cudnnActivationDesc
@@ -61,6 +103,7 @@ func NewHandle(stream unsafe.Pointer, m Math) (*Handle, error) {
 		math:    m,
 		tensors: map[Shape4]C.dr_cudnnTensorDesc{},
 		filters: map[Shape4]C.dr_cudnnFilterDesc{},
+		bnParam: map[Shape4]C.dr_cudnnTensorDesc{},
 		convs:   map[convKey]*convPlan{},
 	}
 	if err := check("cudnnCreate", C.dr_cudnnCreate(&h.h)); err != nil {
@@ -91,6 +134,9 @@ func (h *Handle) Close() error {
 	for _, d := range h.tensors {
 		errs = append(errs, check("cudnnDestroyTensorDescriptor", C.dr_destroyTensor(d)))
 	}
+	for _, d := range h.bnParam {
+		errs = append(errs, check("cudnnDestroyTensorDescriptor", C.dr_destroyTensor(d)))
+	}
 	for _, d := range h.filters {
 		errs = append(errs, check("cudnnDestroyFilterDescriptor", C.dr_destroyFilter(d)))
 	}
@@ -104,17 +150,18 @@ func (h *Handle) Close() error {
 	clear(h.convs)
 	clear(h.tensors)
 	clear(h.filters)
+	clear(h.bnParam)
 	return errors.Join(errs...)
 }
 
-// tensor returns the cached float NCHW descriptor of s.
+// tensor returns the cached NCHW descriptor of s.
 func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	if d, ok := h.tensors[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnTensorDesc
 	err := check(fmt.Sprintf("cudnnSetTensor4dDescriptor%v", s),
-		C.dr_newTensor4d(&d, C.int(s[0]), C.int(s[1]), C.int(s[2]), C.int(s[3])))
+		C.dr_newTensor4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +169,14 @@ func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	return d, nil
 }
 
-// filter returns the cached float (K,C,kh,kw) filter descriptor of s.
+// filter returns the cached (K,C,kh,kw) filter descriptor of s.
 func (h *Handle) filter(s Shape4) (C.dr_cudnnFilterDesc, error) {
 	if d, ok := h.filters[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnFilterDesc
 	err := check(fmt.Sprintf("cudnnSetFilter4dDescriptor%v", s),
-		C.dr_newFilter4d(&d, C.int(s[0]), C.int(s[1]), C.int(s[2]), C.int(s[3])))
+		C.dr_newFilter4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}

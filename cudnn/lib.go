@@ -64,6 +64,7 @@ func load() error {
 		{Name: "cudnnBatchNormalizationForwardTraining", Dst: ptr(&t.cudnnBatchNormalizationForwardTraining)},
 		{Name: "cudnnBatchNormalizationForwardInference", Dst: ptr(&t.cudnnBatchNormalizationForwardInference)},
 		{Name: "cudnnBatchNormalizationBackward", Dst: ptr(&t.cudnnBatchNormalizationBackward)},
+		{Name: "cudnnDeriveBNTensorDescriptor", Dst: ptr(&t.cudnnDeriveBNTensorDescriptor)},
 		{Name: "cudnnActivationForward", Dst: ptr(&t.cudnnActivationForward)},
 		{Name: "cudnnActivationBackward", Dst: ptr(&t.cudnnActivationBackward)},
 	}

@@ -1,14 +1,15 @@
 package gpu
 
-import "github.com/deepres/deepres/cudnn"
-
-import "github.com/deepres/deepres/ops"
+import (
+	"github.com/deepres/deepres/cudnn"
+	"github.com/deepres/deepres/ops"
+)
 
 // ReLUForward: y = max(x, 0) through cuDNN (which allows y == x).
 func (b *Backend) ReLUForward(y, x ops.Tensor) {
 	ty, tx := b.ten(y, "ReLUForward's y"), b.ten(x, "ReLUForward's x")
 	sameLen("ReLUForward", ty, tx)
-	b.run(func() error { return b.dnn.ActivationForward(cudnn.ReLU, ty.ptr, tx.ptr, ty.len(), 0) })
+	b.actForward(cudnn.ReLU, ty, tx)
 }
 
 // ReLUBackward: dx (add?+=:=) dy where y > 0, through cuDNN with y standing
@@ -16,8 +17,30 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	tdx, tdy, ty := b.ten(dx, "ReLUBackward's dx"), b.ten(dy, "ReLUBackward's dy"), b.ten(y, "ReLUBackward's y")
 	sameLen("ReLUBackward", tdx, tdy, ty)
+	n := tdx.len()
 	b.run(func() error {
-		return b.dnn.ActivationBackward(cudnn.ReLU, tdx.ptr, tdy.ptr, ty.ptr, ty.ptr, tdx.len(), blend(add))
+		if tdx.dtype == tdy.dtype && tdx.dtype == ty.dtype {
+			return b.dnn.ActivationBackward(cudnn.ReLU, tdx.ptr, tdy.ptr, ty.ptr, ty.ptr, n, dnnType(tdx.dtype), blend(add))
+		}
+		// A mix: cuDNN takes one type for all (mixedActivation).
+		pdy, freeDy, err := b.asFloat32(tdy)
+		if err != nil {
+			return err
+		}
+		defer freeDy()
+		py, freeY, err := b.asFloat32(ty)
+		if err != nil {
+			return err
+		}
+		defer freeY()
+		pdx, finish, err := b.float32Out(tdx, add)
+		if err != nil {
+			return err
+		}
+		if err := b.dnn.ActivationBackward(cudnn.ReLU, pdx, pdy, py, py, n, cudnn.Float, blend(add)); err != nil {
+			return err
+		}
+		return finish()
 	})
 }
 
@@ -25,7 +48,85 @@ func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 	ty, tx := b.ten(y, "SigmoidForward's y"), b.ten(x, "SigmoidForward's x")
 	sameLen("SigmoidForward", ty, tx)
-	b.run(func() error { return b.dnn.ActivationForward(cudnn.Sigmoid, ty.ptr, tx.ptr, ty.len(), 0) })
+	b.actForward(cudnn.Sigmoid, ty, tx)
+}
+
+// actForward: y = act(x) through cuDNN, x and y of any storage types.
+//
+// mixedActivation: cuDNN's activations take x and y (and dy, dx) of one
+// type ("The datatype of the input tensor and output tensors differs" is
+// CUDNN_STATUS_BAD_PARAM, cuDNN API reference, cudnnActivationForward and
+// cudnnActivationBackward), while the ops contract allows any mix, "inputs
+// widened when read, outputs rounded to their own type when written". So a
+// mix widens each half input into float32 scratch (exact), runs cuDNN in
+// float and rounds the float32 result once into the output: the contract's
+// arithmetic, at the cost of extra passes that only a mix pays (the layers
+// keep one type).
+func (b *Backend) actForward(a cudnn.Activation, y, x *tensor) {
+	n := y.len()
+	b.run(func() error {
+		if x.dtype == y.dtype {
+			return b.dnn.ActivationForward(a, y.ptr, x.ptr, n, dnnType(y.dtype), 0)
+		}
+		px, freeX, err := b.asFloat32(x)
+		if err != nil {
+			return err
+		}
+		defer freeX()
+		py, finish, err := b.float32Out(y, false)
+		if err != nil {
+			return err
+		}
+		if err := b.dnn.ActivationForward(a, py, px, n, cudnn.Float, 0); err != nil {
+			return err
+		}
+		return finish()
+	})
+}
+
+// asFloat32 is t's contents as float32 device memory: t's own when t is
+// float32, else a scratch block t is widened into (dr_cast; exact), which
+// release returns to the allocator (stream order keeps it alive for the
+// work queued on it). Called inside Backend.run.
+func (b *Backend) asFloat32(t *tensor) (ptr uint64, release func(), err error) {
+	if t.dtype == ops.Float32 {
+		return t.ptr, func() {}, nil
+	}
+	n := t.len()
+	s, err := b.mem.get(int64(n) * 4)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := b.launch("dr_cast", n, s, i32(int(ops.Float32)), t.ptr, t.code(), i32(n)); err != nil {
+		b.mem.put(s)
+		return 0, nil, err
+	}
+	return s, func() { b.mem.put(s) }, nil
+}
+
+// float32Out is where a float32 computation of output t writes: t itself
+// when t is float32, else float32 scratch (holding t widened when keep, for
+// an op that adds into t) that finish rounds into t and releases.
+func (b *Backend) float32Out(t *tensor, keep bool) (ptr uint64, finish func() error, err error) {
+	if t.dtype == ops.Float32 {
+		return t.ptr, func() error { return nil }, nil
+	}
+	n := t.len()
+	var s uint64
+	var release func()
+	if keep {
+		s, release, err = b.asFloat32(t)
+	} else {
+		s, err = b.mem.get(int64(n) * 4)
+		release = func() { b.mem.put(s) }
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return s, func() error {
+		defer release()
+		return b.launch("dr_cast", n, t.ptr, t.code(), s, i32(int(ops.Float32)), i32(n))
+	}, nil
 }
 
 // SigmoidBackward: dx (add?+=:=) dy·y·(1−y), by our kernel: cuDNN's
@@ -34,7 +135,10 @@ func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
 	tdx, tdy, ty := b.ten(dx, "SigmoidBackward's dx"), b.ten(dy, "SigmoidBackward's dy"), b.ten(y, "SigmoidBackward's y")
 	sameLen("SigmoidBackward", tdx, tdy, ty)
 	n := tdx.len()
-	b.run(func() error { return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdy.ptr, ty.ptr, flag(add), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+			flag(add), i32(n))
+	})
 }
 
 func blend(add bool) float32 {

@@ -17,6 +17,24 @@ func bnShapes(op string, x *tensor, same []*tensor, perChannel []*tensor) {
 	}
 }
 
+// bnTypes checks the storage types cuDNN's batch norm takes: the
+// activations (x, y, dx, dy) of one type, as its x, y, dx and dy
+// descriptors must be, and the per-channel parameters and statistics
+// float32, the type of the descriptor cudnnDeriveBNTensorDescriptor gives
+// for float, half and bfloat16 x (cudnn.Handle.bn).
+func bnTypes(op string, x *tensor, same []*tensor, perChannel []*tensor) {
+	for _, t := range same {
+		if t.dtype != x.dtype {
+			panic(fmt.Sprintf("ops: %s: activations of storage types %v and %v: cuDNN's batch norm takes one", op, x.dtype, t.dtype))
+		}
+	}
+	for _, t := range perChannel {
+		if t.dtype != ops.Float32 {
+			panic(fmt.Sprintf("ops: %s: a per-channel tensor is %v: batch-norm parameters and statistics are float32", op, t.dtype))
+		}
+	}
+}
+
 // aliasOut returns where an op that may not run in place writes: y itself,
 // or a scratch block (and a function copying it to y) when y is x. cuDNN's
 // batch norm does not document in-place operation, so we do not rely on it.
@@ -41,12 +59,13 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	rm, rv := b.ten(runMean, "BatchNorm's runMean"), b.ten(runVar, "BatchNorm's runVar")
 	sm, si := b.ten(saveMean, "BatchNorm's saveMean"), b.ten(saveInvStd, "BatchNorm's saveInvStd")
 	bnShapes("BatchNormForwardTraining", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv, sm, si})
+	bnTypes("BatchNormForwardTraining", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv, sm, si})
 	b.run(func() error {
 		out, finish, err := b.aliasOut(ty, tx)
 		if err != nil {
 			return err
 		}
-		if err := b.dnn.BatchNormForwardTraining(out, tx.ptr, shape4(tx.shape), tg.ptr, tb.ptr, rm.ptr, rv.ptr, sm.ptr, si.ptr, p.Momentum, p.Eps); err != nil {
+		if err := b.dnn.BatchNormForwardTraining(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, sm.ptr, si.ptr, p.Momentum, p.Eps); err != nil {
 			return err
 		}
 		return finish()
@@ -59,12 +78,13 @@ func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 	tg, tb := b.ten(gamma, "BatchNorm's gamma"), b.ten(beta, "BatchNorm's beta")
 	rm, rv := b.ten(runMean, "BatchNorm's runMean"), b.ten(runVar, "BatchNorm's runVar")
 	bnShapes("BatchNormForwardInference", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv})
+	bnTypes("BatchNormForwardInference", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv})
 	b.run(func() error {
 		out, finish, err := b.aliasOut(ty, tx)
 		if err != nil {
 			return err
 		}
-		if err := b.dnn.BatchNormForwardInference(out, tx.ptr, shape4(tx.shape), tg.ptr, tb.ptr, rm.ptr, rv.ptr, p.Eps); err != nil {
+		if err := b.dnn.BatchNormForwardInference(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, p.Eps); err != nil {
 			return err
 		}
 		return finish()
@@ -77,7 +97,8 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 	dg, db, tg := b.ten(dgamma, "BatchNormBackward's dgamma"), b.ten(dbeta, "BatchNormBackward's dbeta"), b.ten(gamma, "BatchNormBackward's gamma")
 	sm, si := b.ten(saveMean, "BatchNormBackward's saveMean"), b.ten(saveInvStd, "BatchNormBackward's saveInvStd")
 	bnShapes("BatchNormBackward", tx, []*tensor{tdx, tdy}, []*tensor{dg, db, tg, sm, si})
+	bnTypes("BatchNormBackward", tx, []*tensor{tdx, tdy}, []*tensor{dg, db, tg, sm, si})
 	b.run(func() error {
-		return b.dnn.BatchNormBackward(tdx.ptr, dg.ptr, db.ptr, tdy.ptr, tx.ptr, shape4(tx.shape), tg.ptr, sm.ptr, si.ptr, p.Eps, add)
+		return b.dnn.BatchNormBackward(tdx.ptr, dg.ptr, db.ptr, tdy.ptr, tx.ptr, shape4(tx), tg.ptr, sm.ptr, si.ptr, p.Eps, add)
 	})
 }

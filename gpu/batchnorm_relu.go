@@ -28,12 +28,13 @@ func bnFused(op string, x *tensor, same []*tensor, perChannel []*tensor) {
 	bnShapes(op, x, s, perChannel)
 }
 
-// optPtr is t's device pointer, or 0 (with the flag 0) for a nil tensor.
-func optPtr(t *tensor) (ptr, present uint64) {
+// optPtr is t's device pointer and type code, or 0 (with the flag 0) for a
+// nil tensor.
+func optPtr(t *tensor) (ptr, code, present uint64) {
 	if t == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return t.ptr, 1
+	return t.ptr, t.code(), 1
 }
 
 // BatchNormAddReLUForwardTraining: one statistics kernel (dr_bn_stats, a
@@ -46,22 +47,22 @@ func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean,
 	if z != nil {
 		tz = b.ten(z, op+"'s z")
 	}
-	tg, tb := b.ten(gamma, op+"'s gamma"), b.ten(beta, op+"'s beta")
-	rm, rv := b.ten(runMean, op+"'s runMean"), b.ten(runVar, op+"'s runVar")
-	sm, si := b.ten(saveMean, op+"'s saveMean"), b.ten(saveInvStd, op+"'s saveInvStd")
+	tg, tb := b.ten32(gamma, op+"'s gamma"), b.ten32(beta, op+"'s beta")
+	rm, rv := b.ten32(runMean, op+"'s runMean"), b.ten32(runVar, op+"'s runVar")
+	sm, si := b.ten32(saveMean, op+"'s saveMean"), b.ten32(saveInvStd, op+"'s saveInvStd")
 	bnFused(op, tx, []*tensor{ty, tz}, []*tensor{tg, tb, rm, rv, sm, si})
 	batch, c, h, w := tx.shape.NCHW()
 	inner, n := h*w, tx.len()
 	if batch*inner < 2 {
 		panic("ops: " + op + ": one value per channel; the batch variance needs two")
 	}
-	zp, hasZ := optPtr(tz)
+	zp, zt, hasZ := optPtr(tz)
 	b.run(func() error {
-		if err := b.launchGrid("dr_bn_stats", c, sm.ptr, si.ptr, rm.ptr, rv.ptr, tx.ptr,
+		if err := b.launchGrid("dr_bn_stats", c, sm.ptr, si.ptr, rm.ptr, rv.ptr, tx.ptr, tx.code(),
 			i32(batch), i32(c), i32(inner), math.Float64bits(p.Eps), math.Float64bits(p.Momentum)); err != nil {
 			return err
 		}
-		return b.launch("dr_bn_add_relu_apply", n, ty.ptr, tx.ptr, zp, sm.ptr, si.ptr, tg.ptr, tb.ptr,
+		return b.launch("dr_bn_add_relu_apply", n, ty.ptr, ty.code(), tx.ptr, tx.code(), zp, zt, sm.ptr, si.ptr, tg.ptr, tb.ptr,
 			hasZ, i32(c), i32(inner), i32(n))
 	})
 }
@@ -76,18 +77,20 @@ func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamm
 	if dz != nil {
 		tdz = b.ten(dz, op+"'s dz")
 	}
-	dg, db, tg := b.ten(dgamma, op+"'s dgamma"), b.ten(dbeta, op+"'s dbeta"), b.ten(gamma, op+"'s gamma")
-	sm, si := b.ten(saveMean, op+"'s saveMean"), b.ten(saveInvStd, op+"'s saveInvStd")
+	dg, db, tg := b.ten32(dgamma, op+"'s dgamma"), b.ten32(dbeta, op+"'s dbeta"), b.ten32(gamma, op+"'s gamma")
+	sm, si := b.ten32(saveMean, op+"'s saveMean"), b.ten32(saveInvStd, op+"'s saveInvStd")
 	bnFused(op, tx, []*tensor{tdx, tdy, ty, tdz}, []*tensor{dg, db, tg, sm, si})
 	batch, c, h, w := tx.shape.NCHW()
 	inner, n := h*w, tx.len()
-	dzp, hasDz := optPtr(tdz)
+	dzp, dzt, hasDz := optPtr(tdz)
 	b.run(func() error {
-		if err := b.launchGrid("dr_bn_add_relu_reduce", c, dg.ptr, db.ptr, tdy.ptr, ty.ptr, tx.ptr, sm.ptr, si.ptr,
+		if err := b.launchGrid("dr_bn_add_relu_reduce", c, dg.ptr, db.ptr, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+			tx.ptr, tx.code(), sm.ptr, si.ptr,
 			i32(batch), i32(c), i32(inner)); err != nil {
 			return err
 		}
-		return b.launch("dr_bn_add_relu_backward", n, tdx.ptr, dzp, tdy.ptr, ty.ptr, tx.ptr, tg.ptr, sm.ptr, si.ptr,
+		return b.launch("dr_bn_add_relu_backward", n, tdx.ptr, tdx.code(), dzp, dzt, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+			tx.ptr, tx.code(), tg.ptr, sm.ptr, si.ptr,
 			dg.ptr, db.ptr, flag(add), hasDz, i32(c), i32(inner), i32(n), f32(float32(batch*inner)))
 	})
 }

@@ -1,24 +1,46 @@
 package gpu
 
 import (
+	"fmt"
+
 	"github.com/deepres/deepres/cudnn"
 	"github.com/deepres/deepres/ops"
 )
 
-func shape4(s ops.Shape) cudnn.Shape4 {
-	n, c, h, w := s.NCHW()
-	return cudnn.Shape4{n, c, h, w}
+// dnnType is cuDNN's name of a storage type.
+func dnnType(d ops.DType) cudnn.DataType {
+	switch d {
+	case ops.Float32:
+		return cudnn.Float
+	case ops.BFloat16:
+		return cudnn.BFloat16
+	case ops.Float16:
+		return cudnn.Half
+	}
+	panic(fmt.Sprintf("ops: no cuDNN data type for %v", d))
+}
+
+// shape4 is t's NCHW shape (or (K,C,kh,kw) for a filter) and type for cuDNN.
+func shape4(t *tensor) cudnn.Shape4 {
+	n, c, h, w := t.shape.NCHW()
+	return cudnn.Shape4{N: n, C: c, H: h, W: w, Type: dnnType(t.dtype)}
 }
 
 func convOf(p ops.ConvParams) cudnn.Conv {
 	return cudnn.Conv{PadH: p.PadH, PadW: p.PadW, StrideH: p.StrideH, StrideW: p.StrideW}
 }
 
-// convShapes checks x, w and y against p (panicking with ops: messages).
+// convShapes checks x, w and y against p, and that they have one storage
+// type: cuDNN convolves float, half or bfloat16 data, each with x, w and y
+// of that one type (cudnn.Handle.plan), so a layer casts its float32
+// weight to the activations' type first (layers.Conv's half copy).
 func convShapes(op string, x, w, y *tensor, p ops.ConvParams) {
 	want := p.OutputShape(x.shape, w.shape)
 	if !want.Equal(y.shape) {
 		panic("ops: " + op + ": output shape " + y.shape.String() + ", want " + want.String())
+	}
+	if x.dtype != w.dtype || x.dtype != y.dtype {
+		panic(fmt.Sprintf("ops: %s: storage types x %v, w %v, y %v: cuDNN convolves one type (Copy w to x's type first)", op, x.dtype, w.dtype, y.dtype))
 	}
 }
 
@@ -27,7 +49,7 @@ func (b *Backend) ConvForward(y, x, w ops.Tensor, p ops.ConvParams) {
 	ty, tx, tw := b.ten(y, "ConvForward's y"), b.ten(x, "ConvForward's x"), b.ten(w, "ConvForward's w")
 	convShapes("ConvForward", tx, tw, ty, p)
 	b.run(func() error {
-		return b.dnn.ConvForward(ty.ptr, shape4(ty.shape), tx.ptr, shape4(tx.shape), tw.ptr, shape4(tw.shape), convOf(p), b.work)
+		return b.dnn.ConvForward(ty.ptr, shape4(ty), tx.ptr, shape4(tx), tw.ptr, shape4(tw), convOf(p), b.work)
 	})
 }
 
@@ -36,7 +58,7 @@ func (b *Backend) ConvBackwardData(dx, dy, w ops.Tensor, p ops.ConvParams, add b
 	tdx, tdy, tw := b.ten(dx, "ConvBackwardData's dx"), b.ten(dy, "ConvBackwardData's dy"), b.ten(w, "ConvBackwardData's w")
 	convShapes("ConvBackwardData", tdx, tw, tdy, p)
 	b.run(func() error {
-		xs, ws, ys, c := shape4(tdx.shape), shape4(tw.shape), shape4(tdy.shape), convOf(p)
+		xs, ws, ys, c := shape4(tdx), shape4(tw), shape4(tdy), convOf(p)
 		var scratch uint64
 		if add && b.dnn.NeedsScratch(xs, ws, ys, c) {
 			// The first call times algorithms by writing their output;
@@ -57,6 +79,6 @@ func (b *Backend) ConvBackwardFilter(dw, dy, x ops.Tensor, p ops.ConvParams) {
 	tdw, tdy, tx := b.ten(dw, "ConvBackwardFilter's dw"), b.ten(dy, "ConvBackwardFilter's dy"), b.ten(x, "ConvBackwardFilter's x")
 	convShapes("ConvBackwardFilter", tx, tdw, tdy, p)
 	b.run(func() error {
-		return b.dnn.ConvBackwardFilter(tdw.ptr, shape4(tdw.shape), tdy.ptr, shape4(tdy.shape), tx.ptr, shape4(tx.shape), convOf(p), b.work)
+		return b.dnn.ConvBackwardFilter(tdw.ptr, shape4(tdw), tdy.ptr, shape4(tdy), tx.ptr, shape4(tx), convOf(p), b.work)
 	})
 }

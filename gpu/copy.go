@@ -70,22 +70,25 @@ func (b *Backend) stagingFloats() int {
 
 // CopyIn copies src into pinned staging memory before it returns and queues
 // the upload on the stream, so the caller may reuse src at once (stronger
-// than ops.Backend asks) while the upload overlaps queued compute.
+// than ops.Backend asks) while the upload overlaps queued compute. A half
+// tensor's values are rounded on the host (ops.BF16Bits, ops.F16Bits), so
+// that half the bytes cross the bus.
 func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	b.notCapturing("CopyIn")
 	t := b.ten(dst, "CopyIn's dst")
 	if len(src) != t.len() {
 		panic(fmt.Sprintf("ops: CopyIn of %d values into %v", len(src), t.shape))
 	}
+	eb := t.dtype.Bytes()
 	b.run(func() error {
 		for off := 0; off < len(src); {
 			n := min(len(src)-off, b.stagingFloats())
-			p, err := b.reserve(n * 4)
+			p, err := b.reserve(n * eb)
 			if err != nil {
 				return err
 			}
-			copy(unsafe.Slice((*float32)(p), n), src[off:off+n])
-			err = cuCheck("cuMemcpyHtoDAsync_v2", C.dr_cuMemcpyHtoDAsync(C.dr_CUdeviceptr(t.ptr+uint64(off)*4), p, C.size_t(n*4), b.stream))
+			encode(p, t.dtype, src[off:off+n])
+			err = cuCheck("cuMemcpyHtoDAsync_v2", C.dr_cuMemcpyHtoDAsync(C.dr_CUdeviceptr(t.ptr+uint64(off*eb)), p, C.size_t(n*eb), b.stream))
 			if err != nil {
 				return err
 			}
@@ -96,13 +99,15 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 }
 
 // CopyOut waits for all queued work, then downloads src through the staging
-// buffer. It returns the sticky error, in which case dst is left unchanged.
+// buffer, widening half values to float32 on the host (exact). It returns
+// the sticky error, in which case dst is left unchanged.
 func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 	b.notCapturing("CopyOut")
 	t := b.ten(src, "CopyOut's src")
 	if len(dst) != t.len() {
 		panic(fmt.Sprintf("ops: CopyOut of %v into %d values", t.shape, len(dst)))
 	}
+	eb := t.dtype.Bytes()
 	b.run(func() error {
 		if err := cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)); err != nil {
 			return err
@@ -110,18 +115,18 @@ func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 		b.staging.used = 0 // the stream is idle: every upload from staging is done
 		for off := 0; off < len(dst); {
 			n := min(len(dst)-off, b.stagingFloats())
-			p, err := b.reserve(n * 4)
+			p, err := b.reserve(n * eb)
 			if err != nil {
 				return err
 			}
-			err = cuCheck("cuMemcpyDtoHAsync_v2", C.dr_cuMemcpyDtoHAsync(p, C.dr_CUdeviceptr(t.ptr+uint64(off)*4), C.size_t(n*4), b.stream))
+			err = cuCheck("cuMemcpyDtoHAsync_v2", C.dr_cuMemcpyDtoHAsync(p, C.dr_CUdeviceptr(t.ptr+uint64(off*eb)), C.size_t(n*eb), b.stream))
 			if err == nil {
 				err = cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream))
 			}
 			if err != nil {
 				return err
 			}
-			copy(dst[off:off+n], unsafe.Slice((*float32)(p), n))
+			decode(dst[off:off+n], t.dtype, p)
 			b.staging.used = 0
 			off += n
 		}
@@ -130,20 +135,66 @@ func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 	return b.stickyErr()
 }
 
-// Copy copies src into dst on the device.
+// encode writes src into p as len(src) elements of type d.
+func encode(p unsafe.Pointer, d ops.DType, src []float32) {
+	switch d {
+	case ops.BFloat16:
+		h := unsafe.Slice((*uint16)(p), len(src))
+		for i, v := range src {
+			h[i] = ops.BF16Bits(v)
+		}
+	case ops.Float16:
+		h := unsafe.Slice((*uint16)(p), len(src))
+		for i, v := range src {
+			h[i] = ops.F16Bits(v)
+		}
+	default:
+		copy(unsafe.Slice((*float32)(p), len(src)), src)
+	}
+}
+
+// decode widens len(dst) elements of type d at p into dst.
+func decode(dst []float32, d ops.DType, p unsafe.Pointer) {
+	switch d {
+	case ops.BFloat16:
+		for i, h := range unsafe.Slice((*uint16)(p), len(dst)) {
+			dst[i] = math.Float32frombits(uint32(h) << 16)
+		}
+	case ops.Float16:
+		for i, h := range unsafe.Slice((*uint16)(p), len(dst)) {
+			dst[i] = ops.F16Value(h)
+		}
+	default:
+		copy(dst, unsafe.Slice((*float32)(p), len(dst)))
+	}
+}
+
+// Copy copies src into dst on the device: a memcpy between tensors of one
+// type, else a cast kernel (dr_cast: widened, then rounded to dst's type to
+// nearest even, as cpuref's Copy).
 func (b *Backend) Copy(dst, src ops.Tensor) {
 	d, s := b.ten(dst, "Copy's dst"), b.ten(src, "Copy's src")
 	sameLen("Copy", d, s)
+	n := d.len()
 	b.run(func() error {
-		return b.copyDevice(d.ptr, s.ptr, d.bytes())
+		if d.dtype == s.dtype {
+			return b.copyDevice(d.ptr, s.ptr, d.bytes())
+		}
+		return b.launch("dr_cast", n, d.ptr, d.code(), s.ptr, s.code(), i32(n))
 	})
 }
 
-// Fill sets every element to v: a 32-bit memset with v's bit pattern.
+// Fill sets every element to v rounded to x's type: for float32 a 32-bit
+// memset with v's bit pattern, for half a kernel (dr_fill; a view of a half
+// tensor may start or end in the middle of a 32-bit word).
 func (b *Backend) Fill(x ops.Tensor, v float32) {
 	t := b.ten(x, "Fill's tensor")
+	n := t.len()
 	b.run(func() error {
-		return cuCheck("cuMemsetD32Async", C.dr_cuMemsetD32Async(C.dr_CUdeviceptr(t.ptr), C.uint(math.Float32bits(v)), C.size_t(t.len()), b.stream))
+		if t.dtype != ops.Float32 {
+			return b.launch("dr_fill", n, t.ptr, t.code(), f32(v), i32(n))
+		}
+		return cuCheck("cuMemsetD32Async", C.dr_cuMemsetD32Async(C.dr_CUdeviceptr(t.ptr), C.uint(math.Float32bits(v)), C.size_t(n), b.stream))
 	})
 }
 

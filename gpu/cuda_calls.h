@@ -71,7 +71,7 @@ static dr_CUresult dr_cuGraphAddIf(dr_CUgraphNode *n, dr_CUgraph g, dr_CUgraphNo
 /* Every kernel argument travels in an 8-byte slot holding the value in its
  * low bytes (little-endian), so one array serves pointers, ints and floats:
  * the driver reads sizeof(parameter) bytes from each kernelParams entry. */
-#define DR_MAX_KERNEL_ARGS 16
+#define DR_MAX_KERNEL_ARGS 24
 static dr_CUresult dr_launch(dr_CUfunction f, unsigned int grid, unsigned int block, dr_CUstream s,
 		unsigned long long *slots, int nargs) {
 	/* The unused entries are NULL, not stack garbage: a launch that passes
@@ -107,6 +107,14 @@ static dr_cublasStatus dr_sgemm(dr_cublasHandle h, dr_cublasOperation ta, dr_cub
 		float alpha, unsigned long long A, int lda, unsigned long long B, int ldb, float beta, unsigned long long C, int ldc) {
 	return dr_cublas.cublasSgemm_v2(h, ta, tb, m, n, k, &alpha, (const float *)(uintptr_t)A, lda,
 		(const float *)(uintptr_t)B, ldb, &beta, (float *)(uintptr_t)C, ldc);
+}
+/* cublasGemmEx computing in float (CUBLAS_COMPUTE_32F, float alpha and beta)
+ * with the default algorithm choice. */
+static dr_cublasStatus dr_gemmEx(dr_cublasHandle h, dr_cublasOperation ta, dr_cublasOperation tb, int m, int n, int k,
+		float alpha, unsigned long long A, dr_cudaDataType at, int lda, unsigned long long B, dr_cudaDataType bt, int ldb,
+		float beta, unsigned long long C, dr_cudaDataType ct, int ldc) {
+	return dr_cublas.cublasGemmEx(h, ta, tb, m, n, k, &alpha, (const void *)(uintptr_t)A, at, lda,
+		(const void *)(uintptr_t)B, bt, ldb, &beta, (void *)(uintptr_t)C, ct, ldc, DR_CUBLAS_COMPUTE_32F, DR_CUBLAS_GEMM_DEFAULT);
 }
 
 static const char *dr_nvrtcGetErrorString(dr_nvrtcResult r) { return dr_nvrtc.nvrtcGetErrorString(r); }

@@ -171,6 +171,9 @@ typedef unsigned int dr_cublasStatus;        /* cublasStatus_t */
 typedef unsigned int dr_cublasOperation;     /* cublasOperation_t */
 typedef unsigned int dr_cublasMath;          /* cublasMath_t */
 typedef unsigned int dr_libraryPropertyType; /* libraryPropertyType (library_types.h) */
+typedef unsigned int dr_cudaDataType;        /* cudaDataType (library_types.h) */
+typedef unsigned int dr_cublasComputeType;   /* cublasComputeType_t */
+typedef int dr_cublasGemmAlgo;               /* cublasGemmAlgo_t: has -1, so int */
 typedef struct cublasContext *dr_cublasHandle;
 
 #define DR_CUBLAS_STATUS_SUCCESS 0u
@@ -179,6 +182,11 @@ typedef struct cublasContext *dr_cublasHandle;
 #define DR_CUBLAS_DEFAULT_MATH 0u
 #define DR_CUBLAS_PEDANTIC_MATH 2u
 #define DR_CUBLAS_TF32_TENSOR_OP_MATH 3u
+#define DR_CUDA_R_32F 0u
+#define DR_CUDA_R_16F 2u
+#define DR_CUDA_R_16BF 14u
+#define DR_CUBLAS_COMPUTE_32F 68u
+#define DR_CUBLAS_GEMM_DEFAULT (-1)
 #define DR_MAJOR_VERSION 0u
 #define DR_MINOR_VERSION 1u
 #define DR_PATCH_LEVEL 2u
@@ -194,6 +202,13 @@ typedef dr_cublasStatus (*dr_pfn_cublasSgemm_v2)(dr_cublasHandle handle,
 	dr_cublasOperation transa, dr_cublasOperation transb, int m, int n, int k,
 	const float *alpha, const float *A, int lda, const float *B, int ldb,
 	const float *beta, float *C, int ldc);
+/* C = alpha·op(A)·op(B) + beta·C with each matrix's own type; alpha and beta
+ * point to the scale type's values (float for CUBLAS_COMPUTE_32F). */
+typedef dr_cublasStatus (*dr_pfn_cublasGemmEx)(dr_cublasHandle handle,
+	dr_cublasOperation transa, dr_cublasOperation transb, int m, int n, int k,
+	const void *alpha, const void *A, dr_cudaDataType Atype, int lda,
+	const void *B, dr_cudaDataType Btype, int ldb, const void *beta,
+	void *C, dr_cudaDataType Ctype, int ldc, dr_cublasComputeType computeType, dr_cublasGemmAlgo algo);
 
 typedef struct {
 	dr_pfn_cublasCreate_v2 cublasCreate_v2;
@@ -204,6 +219,7 @@ typedef struct {
 	dr_pfn_cublasGetProperty cublasGetProperty;
 	dr_pfn_cublasGetStatusString cublasGetStatusString;
 	dr_pfn_cublasSgemm_v2 cublasSgemm_v2;
+	dr_pfn_cublasGemmEx cublasGemmEx;
 } dr_cublas_api;
 
 /* ---- NVRTC (nvrtc.h) ---- */

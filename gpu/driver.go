@@ -164,6 +164,7 @@ func loadCUBLAS() error {
 			{Name: "cublasGetProperty", Dst: ptr(&t.cublasGetProperty)},
 			{Name: "cublasGetStatusString", Dst: ptr(&t.cublasGetStatusString)},
 			{Name: "cublasSgemm_v2", Dst: ptr(&t.cublasSgemm_v2)},
+			{Name: "cublasGemmEx", Dst: ptr(&t.cublasGemmEx)},
 		})
 	})
 	return blasErr

@@ -11,7 +11,9 @@ func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
 	ty, tx := b.ten(y, "AddTensor's y"), b.ten(x, "AddTensor's x")
 	sameLen("AddTensor", ty, tx)
 	n := ty.len()
-	b.run(func() error { return b.launch("dr_add_tensor", n, ty.ptr, tx.ptr, f32(alpha), f32(beta), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_add_tensor", n, ty.ptr, ty.code(), tx.ptr, tx.code(), f32(alpha), f32(beta), i32(n))
+	})
 }
 
 // Mul: y = a⊙b + beta·y (kernel dr_mul); y may alias a or b.
@@ -19,7 +21,9 @@ func (b *Backend) Mul(y, a, c ops.Tensor, beta float32) {
 	ty, ta, tc := b.ten(y, "Mul's y"), b.ten(a, "Mul's a"), b.ten(c, "Mul's b")
 	sameLen("Mul", ty, ta, tc)
 	n := ty.len()
-	b.run(func() error { return b.launch("dr_mul", n, ty.ptr, ta.ptr, tc.ptr, f32(beta), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_mul", n, ty.ptr, ty.code(), ta.ptr, ta.code(), tc.ptr, tc.code(), f32(beta), i32(n))
+	})
 }
 
 // DropoutMask: mask = keep/(1−p), drawn exactly as ops.DropoutKeep.
@@ -32,13 +36,15 @@ func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	// float32 arithmetic on the host, as cpuref does; p = 1 gives +Inf,
 	// which the kernel never writes since no uniform in [0, 1) reaches 1.
 	scale := 1 / (1 - p)
-	b.run(func() error { return b.launch("dr_dropout_mask", n, tm.ptr, f32(p), f32(scale), seed, i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_dropout_mask", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, i32(n))
+	})
 }
 
 // DropoutMaskFrom: DropoutMask with seed + the seed base holds
 // (ops.SeedWords), read by the kernel (dr_dropout_mask_from).
 func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base ops.Tensor) {
-	tm, tb := b.ten(mask, "DropoutMaskFrom's mask"), b.ten(base, "DropoutMaskFrom's base")
+	tm, tb := b.ten(mask, "DropoutMaskFrom's mask"), b.ten32(base, "DropoutMaskFrom's base")
 	if tb.len() != 2 {
 		panic("ops: DropoutMaskFrom's base must have 2 elements (ops.SeedWords)")
 	}
@@ -48,7 +54,7 @@ func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base 
 	n := tm.len()
 	scale := 1 / (1 - p)
 	b.run(func() error {
-		return b.launch("dr_dropout_mask_from", n, tm.ptr, f32(p), f32(scale), seed, tb.ptr, i32(n))
+		return b.launch("dr_dropout_mask_from", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, tb.ptr, i32(n))
 	})
 }
 
@@ -57,7 +63,9 @@ func (b *Backend) AddBias(y, bias ops.Tensor) {
 	ty, tb := b.ten(y, "AddBias's y"), b.ten(bias, "AddBias's b")
 	c, inner := channels("AddBias", ty.shape, tb)
 	n := ty.len()
-	b.run(func() error { return b.launch("dr_add_bias", n, ty.ptr, tb.ptr, i32(c), i32(inner), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_add_bias", n, ty.ptr, ty.code(), tb.ptr, tb.code(), i32(c), i32(inner), i32(n))
+	})
 }
 
 // BiasBackward: db (C) = Σ over N,H,W of dy; written (kernel dr_bias_backward,
@@ -67,7 +75,7 @@ func (b *Backend) BiasBackward(db, dy ops.Tensor) {
 	c, inner := channels("BiasBackward", tdy.shape, tdb)
 	batch := tdy.shape[0]
 	b.run(func() error {
-		return b.launchGrid("dr_bias_backward", c, tdb.ptr, tdy.ptr, i32(batch), i32(c), i32(inner))
+		return b.launchGrid("dr_bias_backward", c, tdb.ptr, tdb.code(), tdy.ptr, tdy.code(), i32(batch), i32(c), i32(inner))
 	})
 }
 
@@ -94,7 +102,7 @@ func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 	a := shortcutArgs("ShortcutAForward", tx.shape, ty.shape)
 	n := ty.len()
 	b.run(func() error {
-		return b.launch("dr_shortcut_a_forward", n, append([]uint64{ty.ptr, tx.ptr}, append(a, i32(n))...)...)
+		return b.launch("dr_shortcut_a_forward", n, append([]uint64{ty.ptr, ty.code(), tx.ptr, tx.code()}, append(a, i32(n))...)...)
 	})
 }
 
@@ -104,7 +112,7 @@ func (b *Backend) ShortcutABackward(dx, dy ops.Tensor, add bool) {
 	a := shortcutArgs("ShortcutABackward", tdx.shape, tdy.shape)
 	n := tdx.len()
 	b.run(func() error {
-		return b.launch("dr_shortcut_a_backward", n, append([]uint64{tdx.ptr, tdy.ptr}, append(a, flag(add), i32(n))...)...)
+		return b.launch("dr_shortcut_a_backward", n, append([]uint64{tdx.ptr, tdx.code(), tdy.ptr, tdy.code()}, append(a, flag(add), i32(n))...)...)
 	})
 }
 
@@ -126,7 +134,9 @@ func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
 	ty, tx := b.ten(y, "GlobalAvgPoolForward's y"), b.ten(x, "GlobalAvgPoolForward's x")
 	hw := poolArgs("GlobalAvgPoolForward", tx.shape, ty.shape)
 	planes := ty.len()
-	b.run(func() error { return b.launch("dr_gap_forward", planes, ty.ptr, tx.ptr, i32(hw), i32(planes)) })
+	b.run(func() error {
+		return b.launch("dr_gap_forward", planes, ty.ptr, ty.code(), tx.ptr, tx.code(), i32(hw), i32(planes))
+	})
 }
 
 // GlobalAvgPoolBackward: dx (add?+=:=) dy/(H·W).
@@ -134,7 +144,9 @@ func (b *Backend) GlobalAvgPoolBackward(dx, dy ops.Tensor, add bool) {
 	tdx, tdy := b.ten(dx, "GlobalAvgPoolBackward's dx"), b.ten(dy, "GlobalAvgPoolBackward's dy")
 	hw := poolArgs("GlobalAvgPoolBackward", tdx.shape, tdy.shape)
 	n := tdx.len()
-	b.run(func() error { return b.launch("dr_gap_backward", n, tdx.ptr, tdy.ptr, i32(hw), flag(add), i32(n)) })
+	b.run(func() error {
+		return b.launch("dr_gap_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), i32(hw), flag(add), i32(n))
+	})
 }
 
 func poolArgs(op string, xs, ys ops.Shape) int {

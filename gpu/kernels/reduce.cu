@@ -14,25 +14,25 @@ __device__ double dr_block_sum(double v) {
 }
 
 // db[c] = sum over N and inner of dy (N,C,inner); one block per channel.
-extern "C" __global__ void dr_bias_backward(float *db, const float *dy, int batch, int c, int inner) {
+extern "C" __global__ void dr_bias_backward(void *db, int tdb, const void *dy, int tdy, int batch, int c, int inner) {
 	int ch = blockIdx.x;
 	double s = 0.0;
 	for (int j = threadIdx.x; j < batch * inner; j += DR_BLOCK) {
 		int b = j / inner, k = j % inner;
-		s += dy[((long long)b * c + ch) * inner + k];
+		s += dr_ld(dy, tdy, ((long long)b * c + ch) * inner + k);
 	}
 	s = dr_block_sum(s);
-	if (threadIdx.x == 0) db[ch] = (float)s;
+	if (threadIdx.x == 0) dr_st(db, tdb, ch, (float)s);
 }
 
 // dst[0] = the sum of x, of x^2 (mode 1) or of |x| (mode 2), by one block:
 // Reduce feeds metrics and norms, not the training step's hot path.
-extern "C" __global__ void dr_reduce(float *dst, const float *x, int mode, int n) {
+extern "C" __global__ void dr_reduce(void *dst, int tdst, const void *x, int tx, int mode, int n) {
 	double s = 0.0;
 	for (int i = threadIdx.x; i < n; i += DR_BLOCK) {
-		double v = x[i];
+		double v = dr_ld(x, tx, i);
 		s += mode == 1 ? v * v : (mode == 2 ? fabs(v) : v);
 	}
 	s = dr_block_sum(s);
-	if (threadIdx.x == 0) dst[0] = (float)s;
+	if (threadIdx.x == 0) dr_st(dst, tdst, 0, (float)s);
 }

@@ -1,5 +1,7 @@
-// Fused batch norm + shortcut addition + ReLU for float32 NCHW (ops'
-// BatchNormAddReLUForwardTraining and BatchNormAddReLUBackward): forward is
+// Fused batch norm + shortcut addition + ReLU for NCHW (ops'
+// BatchNormAddReLUForwardTraining and BatchNormAddReLUBackward); x, y, z and
+// their gradients of any storage type (a type code beside each), the
+// per-channel parameters and statistics float32 (plan D1): forward is
 // one statistics pass and one apply pass writing y, backward one reduction
 // pass and one apply pass writing dx (and dz), instead of cuDNN's batch norm,
 // an addition and cuDNN's ReLU, each reading and writing the whole tensor.
@@ -52,13 +54,13 @@ __device__ void dr_block_sum2(double *a, double *b) {
 // what the data's 24 bits cannot hold anyway, unless mean² exceeds the
 // variance by 2^29, far beyond a normalised network's activations).
 extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float *runMean, float *runVar,
-                                       const float *x, int batch, int c, int inner, double eps, double momentum) {
+                                       const void *x, int tx, int batch, int c, int inner, double eps, double momentum) {
 	long long m = (long long)batch * inner;
 	for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
 		double s = 0.0, ss = 0.0;
 		for (long long j = threadIdx.x; j < m; j += DR_BLOCK) {
 			long long b = j / inner, k = j % inner;
-			double v = x[(b * c + ch) * inner + k];
+			double v = dr_ld(x, tx, (b * c + ch) * inner + k);
 			s += v;
 			ss += v * v;
 		}
@@ -76,21 +78,22 @@ extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float
 }
 
 // y = max(gamma*(x-mean)*invStd + beta (+ z when hasZ), 0); y may alias x or z.
-extern "C" __global__ void dr_bn_add_relu_apply(float *y, const float *x, const float *z, const float *mean,
-                                                const float *invStd, const float *gamma, const float *beta,
-                                                int hasZ, int c, int inner, int n) {
+extern "C" __global__ void dr_bn_add_relu_apply(void *y, int ty, const void *x, int tx, const void *z, int tz,
+                                                const float *mean, const float *invStd, const float *gamma,
+                                                const float *beta, int hasZ, int c, int inner, int n) {
 	DR_GRID_STRIDE(i, n) {
 		int ch = (i / inner) % c;
 		float scale = gamma[ch] * invStd[ch];
-		float v = (x[i] - mean[ch]) * scale + beta[ch];
-		if (hasZ) v += z[i];
-		y[i] = v <= 0.0f ? 0.0f : v;
+		float v = (dr_ld(x, tx, i) - mean[ch]) * scale + beta[ch];
+		if (hasZ) v += dr_ld(z, tz, i);
+		dr_st(y, ty, i, v <= 0.0f ? 0.0f : v);
 	}
 }
 
 // Per channel, with g = dy where y > 0 else 0: dbeta = Σ g, dgamma = Σ g·x̂.
-extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, const float *dy, const float *y,
-                                                 const float *x, const float *mean, const float *invStd,
+extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, const void *dy, int tdy,
+                                                 const void *y, int ty, const void *x, int tx,
+                                                 const float *mean, const float *invStd,
                                                  int batch, int c, int inner) {
 	long long m = (long long)batch * inner;
 	for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
@@ -99,10 +102,10 @@ extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, co
 		for (long long j = threadIdx.x; j < m; j += DR_BLOCK) {
 			long long b = j / inner, k = j % inner;
 			long long i = (b * c + ch) * inner + k;
-			if (y[i] > 0.0f) {
-				double g = dy[i];
+			if (dr_ld(y, ty, i) > 0.0f) {
+				double g = dr_ld(dy, tdy, i);
 				s += g;
-				sx += g * ((double)x[i] - mu) * is;
+				sx += g * ((double)dr_ld(x, tx, i) - mu) * is;
 			}
 		}
 		dr_block_sum2(&s, &sx);
@@ -115,17 +118,18 @@ extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, co
 
 // dz (add ? += : =) g when hasDz; dx (add ? += : =)
 // gamma*invStd/M * (M*g - dbeta - x̂*dgamma), from dr_bn_add_relu_reduce's sums.
-extern "C" __global__ void dr_bn_add_relu_backward(float *dx, float *dz, const float *dy, const float *y,
-                                                   const float *x, const float *gamma, const float *mean,
+extern "C" __global__ void dr_bn_add_relu_backward(void *dx, int tdx, void *dz, int tdz, const void *dy, int tdy,
+                                                   const void *y, int ty, const void *x, int tx,
+                                                   const float *gamma, const float *mean,
                                                    const float *invStd, const float *dgamma, const float *dbeta,
                                                    int add, int hasDz, int c, int inner, int n, float m) {
 	DR_GRID_STRIDE(i, n) {
 		int ch = (i / inner) % c;
-		float g = y[i] > 0.0f ? dy[i] : 0.0f;
+		float g = dr_ld(y, ty, i) > 0.0f ? dr_ld(dy, tdy, i) : 0.0f;
 		float is = invStd[ch];
-		float xhat = (x[i] - mean[ch]) * is;
+		float xhat = (dr_ld(x, tx, i) - mean[ch]) * is;
 		float v = gamma[ch] * is / m * (m * g - dbeta[ch] - xhat * dgamma[ch]);
-		dx[i] = add ? dx[i] + v : v;
-		if (hasDz) dz[i] = add ? dz[i] + g : g;
+		dr_st(dx, tdx, i, add ? dr_ld(dx, tdx, i) + v : v);
+		if (hasDz) dr_st(dz, tdz, i, add ? dr_ld(dz, tdz, i) + g : g);
 	}
 }

@@ -95,3 +95,15 @@ broken "CU_GRAPH_NODE_TYPE_CONDITIONAL is 14" gpu/cuda_shim.h \
 broken "a typedef without its line in abi-check.c" gpu/cuda_shim.h \
 	's/^\(typedef dr_CUresult (\*dr_pfn_cuInit)(unsigned int Flags);\)/\1\ntypedef dr_CUresult (*dr_pfn_cuCtxSynchronize)(void);/' \
 	'dr_pfn_cuCtxSynchronize has no SAME_FN'
+broken "cublasGemmEx without its algo parameter" gpu/cuda_shim.h \
+	's/dr_cublasComputeType computeType, dr_cublasGemmAlgo algo);/dr_cublasComputeType computeType);/' \
+	'prototype of cublasGemmEx differs'
+broken "cublasGemmAlgo_t as unsigned (CUBLAS_GEMM_DEFAULT is -1)" gpu/cuda_shim.h \
+	's/^typedef int dr_cublasGemmAlgo;/typedef unsigned int dr_cublasGemmAlgo;/' \
+	'dr_cublasGemmAlgo is not cublasGemmAlgo_t'
+broken "CUDA_R_16BF is 15" gpu/cuda_shim.h \
+	's/^#define DR_CUDA_R_16BF 14u/#define DR_CUDA_R_16BF 15u/' \
+	'DR_CUDA_R_16BF != CUDA_R_16BF'
+broken "CUDNN_DATA_BFLOAT16 is 10" cudnn/cudnn_shim.h \
+	's/^#define DR_CUDNN_DATA_BFLOAT16 9u/#define DR_CUDNN_DATA_BFLOAT16 10u/' \
+	'DR_CUDNN_DATA_BFLOAT16 != CUDNN_DATA_BFLOAT16'

@@ -1,6 +1,8 @@
 /*
  * activation.c: cudnnActivationForward and cudnnActivationBackward (cuDNN 9
- * API reference, cudnn_ops library), float tensors of equal shape.
+ * API reference, cudnn_ops library), tensors of equal shape and data type
+ * (FLOAT, HALF or BFLOAT16, packed NCHW or NHWC, each its own: io.c),
+ * computed in float, alpha and beta float.
  *
  * Modes (cudnnActivationMode_t): SIGMOID, RELU, TANH, CLIPPED_RELU (coef is
  * the clipping threshold), ELU (coef is alpha). IDENTITY "does not work with
@@ -52,6 +54,7 @@ static float df(act a, float x, float y)
 typedef struct {
 	act a;
 	size_t n;
+	tview xv, yv, dyv, dxv;
 	float alpha, beta;
 	const void *x, *y, *dy;
 	void *out;
@@ -61,45 +64,52 @@ static void run_fwd(void *arg)
 {
 	const char *call = "cudnnActivationForward";
 	acttask *t = arg;
-	const float *x = dnn_host(t->x, t->n, call);
-	float *y = dnn_host(t->out, t->n, call), *v = malloc(t->n * sizeof *v);
-	if (x && y && v) {
-		for (size_t i = 0; i < t->n; i++)
-			v[i] = f(t->a, x[i]);
-		dnn_blend(y, v, t->n, t->alpha, t->beta);
-	} else if (x && y) {
-		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
-	}
-	free(v);
+	float *x = view_gather(t->x, &t->xv, call);
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		x[i] = f(t->a, x[i]);
+	view_scatter(t->out, &t->yv, x, t->alpha, t->beta, call);
+	free(x);
+}
+
+/* How far a stored y may be from f(x) computed here: float rounding of a
+ * differently written f, plus the storage type's rounding (unit roundoff
+ * 2^-8 for bfloat16, 2^-11 for float16, whose subnormals are 2^-24 apart). */
+static int close_to(int dtype, float want, float y)
+{
+	if (isnan(want) && isnan(y))
+		return 1;
+	float rel = dtype == CUDNN_DATA_BFLOAT16 ? 0x1p-8f : dtype == CUDNN_DATA_HALF ? 0x1p-11f : 0.0f;
+	float abs_ = dtype == CUDNN_DATA_HALF ? 0x1p-24f : 0.0f;
+	if (isinf(want) || isinf(y))
+		return want == y || (dtype == CUDNN_DATA_HALF && fabsf(want) >= 65504.0f && isinf(y) && (want > 0) == (y > 0));
+	return fabsf(want - y) <= 1e-5f + 1e-5f * fabsf(want) + rel * fabsf(want) + abs_;
 }
 
 static void run_bwd(void *arg)
 {
 	const char *call = "cudnnActivationBackward";
 	acttask *t = arg;
-	const float *x = dnn_host(t->x, t->n, call), *y = dnn_host(t->y, t->n, call), *dy = dnn_host(t->dy, t->n, call);
-	float *dx = dnn_host(t->out, t->n, call);
-	if (!x || !y || !dy || !dx)
-		return;
+	float *x = view_gather(t->x, &t->xv, call), *y = x ? view_gather(t->y, &t->yv, call) : NULL;
+	float *dy = y ? view_gather(t->dy, &t->dyv, call) : NULL;
+	if (dy == NULL)
+		goto done;
 	if (cudasim_strict())
 		for (size_t i = 0; i < t->n; i++) {
 			float want = f(t->a, x[i]);
-			if (!(fabsf(want - y[i]) <= 1e-5f + 1e-5f * fabsf(want)) && !(isnan(want) && isnan(y[i]))) {
+			if (!close_to(t->yv.dtype, want, y[i])) {
 				cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call,
 					"y[%zu] = %g is not the forward output of x[%zu] = %g (mode %d gives %g): "
 					"x and y must be the forward pass's input and output", i, y[i], i, x[i], t->a.mode, want);
-				return;
+				goto done;
 			}
 		}
-	float *v = malloc(t->n * sizeof *v);
-	if (v == NULL) {
-		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
-		return;
-	}
 	for (size_t i = 0; i < t->n; i++)
-		v[i] = df(t->a, x[i], y[i]) * dy[i];
-	dnn_blend(dx, v, t->n, t->alpha, t->beta);
-	free(v);
+		dy[i] = df(t->a, x[i], y[i]) * dy[i];
+	view_scatter(t->out, &t->dxv, dy, t->alpha, t->beta, call);
+done:
+	free(x), free(y), free(dy);
 }
 
 static cudnnStatus_t check_act(const char *call, cudnnHandle_t h, cudnnActivationDescriptor_t ad)
@@ -115,21 +125,30 @@ static cudnnStatus_t check_act(const char *call, cudnnHandle_t h, cudnnActivatio
 	return CUDNN_STATUS_SUCCESS;
 }
 
-/* Tensors of one activation call: set, equal shapes ("the
- * dimensions/strides/data types differ" is BAD_PARAM), float NCHW (else
- * NOT_SUPPORTED in the simulator). */
-static cudnnStatus_t same_shape(const char *call, cudnnTensorDescriptor_t a, cudnnTensorDescriptor_t b)
+/* Tensors of one activation call: set, equal dimensions and data types
+ * (BAD_PARAM: "the dimensions n, c, h, w of the input tensor and output
+ * tensor differ", "the datatype of the input tensor and output tensor
+ * differs"); their strides may differ, each is read or written in its own
+ * layout, except in place (same pointer), where "the strides ... differ and
+ * in-place operation is used" is BAD_PARAM. What io.c does not compute is
+ * NOT_SUPPORTED. */
+static cudnnStatus_t same_shape(const char *call, const char *an, cudnnTensorDescriptor_t a, tview *av, const char *bn,
+	cudnnTensorDescriptor_t b, tview *bv)
 {
 	if (!dnn_tensor_ok(a) || !dnn_tensor_ok(b))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor descriptor is NULL or not set");
-	if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w || a->dtype != b->dtype || a->format != b->format)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "tensors (%d,%d,%d,%d) and (%d,%d,%d,%d) differ",
-			a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
-	if (a->format != CUDNN_TENSOR_NCHW && a->format != CUDNN_TENSOR_NHWC)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements packed NCHW and NHWC tensors only");
-	if (a->dtype != CUDNN_DATA_FLOAT)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements float activations only");
-	return CUDNN_STATUS_SUCCESS;
+	if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w || a->dtype != b->dtype)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "%s (%d,%d,%d,%d; %s) and %s (%d,%d,%d,%d; %s) differ",
+			an, a->n, a->c, a->h, a->w, dtype_name(a->dtype), bn, b->n, b->c, b->h, b->w, dtype_name(b->dtype));
+	cudnnStatus_t s = tensor_view(call, an, a, av);
+	if (s == CUDNN_STATUS_SUCCESS)
+		s = tensor_view(call, bn, b, bv);
+	return s;
+}
+
+static int same_strides(const tview *a, const tview *b)
+{
+	return a->st[0] == b->st[0] && a->st[1] == b->st[1] && a->st[2] == b->st[2] && a->st[3] == b->st[3];
 }
 
 /* cudnnActivationForward(): y = alpha·f(x) + beta·y, "in-place operation is
@@ -140,23 +159,26 @@ DNN_API cudnnStatus_t cudnnActivationForward(cudnnHandle_t h, cudnnActivationDes
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnActivationForward";
+	tview xv, yv;
 	cudnnStatus_t s = check_act(call, h, ad);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = same_shape(call, xd, yd);
+		s = same_shape(call, "x", xd, &xv, "y", yd, &yv);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (!alpha || !beta || !x || !y)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "alpha, beta, x or y is NULL");
-	size_t n = shape4_len(tensor_shape(xd));
-	if (x != y && (s = dnn_no_overlap(call, "y", y, n, "x", x, n)) != CUDNN_STATUS_SUCCESS)
+	size_t n = view_len(&xv);
+	if (x == y && !same_strides(&xv, &yv))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "in place (x == y) with x and y in different layouts");
+	if (x != y && (s = dnn_no_overlap_views(call, "y", y, &yv, "x", x, &xv)) != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(x, n, call) || !dnn_check(y, n, call))
+	if (!view_check(x, &xv, call) || !view_check(y, &yv, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	acttask *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (acttask){.a = {ad->mode, ad->nan, ad->coef}, .n = n, .alpha = *(const float *)alpha, .beta = *(const float *)beta,
-		.x = x, .out = y};
+	*t = (acttask){.a = {ad->mode, ad->nan, ad->coef}, .n = n, .xv = xv, .yv = yv, .alpha = *(const float *)alpha,
+		.beta = *(const float *)beta, .x = x, .out = y};
 	return dnn_enqueue(h, call, run_fwd, t);
 }
 
@@ -169,28 +191,31 @@ DNN_API cudnnStatus_t cudnnActivationBackward(cudnnHandle_t h, cudnnActivationDe
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnActivationBackward";
+	tview xv, yv, dyv, dxv;
 	cudnnStatus_t s = check_act(call, h, ad);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = same_shape(call, yd, dyd);
+		s = same_shape(call, "y", yd, &yv, "dy", dyd, &dyv);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = same_shape(call, xd, dxd);
+		s = same_shape(call, "x", xd, &xv, "dx", dxd, &dxv);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = same_shape(call, xd, yd);
+		s = same_shape(call, "x", xd, &xv, "y", yd, &yv);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (!alpha || !beta || !x || !y || !dy || !dx)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "alpha, beta, x, y, dy or dx is NULL");
-	size_t n = shape4_len(tensor_shape(xd));
-	if ((dx != dy && (s = dnn_no_overlap(call, "dx", dx, n, "dy", dy, n)) != CUDNN_STATUS_SUCCESS) ||
-		(s = dnn_no_overlap(call, "dx", dx, n, "y", y, n)) != CUDNN_STATUS_SUCCESS ||
-		(s = dnn_no_overlap(call, "dx", dx, n, "x", x, n)) != CUDNN_STATUS_SUCCESS)
+	size_t n = view_len(&xv);
+	if (dx == dy && !same_strides(&dxv, &dyv))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "in place (dy == dx) with dy and dx in different layouts");
+	if ((dx != dy && (s = dnn_no_overlap_views(call, "dx", dx, &dxv, "dy", dy, &dyv)) != CUDNN_STATUS_SUCCESS) ||
+		(s = dnn_no_overlap_views(call, "dx", dx, &dxv, "y", y, &yv)) != CUDNN_STATUS_SUCCESS ||
+		(s = dnn_no_overlap_views(call, "dx", dx, &dxv, "x", x, &xv)) != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(x, n, call) || !dnn_check(y, n, call) || !dnn_check(dy, n, call) || !dnn_check(dx, n, call))
+	if (!view_check(x, &xv, call) || !view_check(y, &yv, call) || !view_check(dy, &dyv, call) || !view_check(dx, &dxv, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	acttask *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (acttask){.a = {ad->mode, ad->nan, ad->coef}, .n = n, .alpha = *(const float *)alpha, .beta = *(const float *)beta,
-		.x = x, .y = y, .dy = dy, .out = dx};
+	*t = (acttask){.a = {ad->mode, ad->nan, ad->coef}, .n = n, .xv = xv, .yv = yv, .dyv = dyv, .dxv = dxv,
+		.alpha = *(const float *)alpha, .beta = *(const float *)beta, .x = x, .y = y, .dy = dy, .out = dx};
 	return dnn_enqueue(h, call, run_bwd, t);
 }

@@ -1,7 +1,9 @@
 /*
  * batchnorm.c: batch normalization forward training, forward inference and
  * backward (cuDNN 9 API reference, cudnn_ops library), spatial and
- * per-activation modes, float NCHW.
+ * per-activation modes; x, y, dx and dy FLOAT, HALF or BFLOAT16 in packed
+ * NCHW or NHWC (io.c widens them and rounds the results), the parameters and
+ * statistics FLOAT.
  *
  * In strict mode, an output overlapping its input (y and x, dx and x or dy)
  * is BAD_PARAM: the API reference documents no in-place batch norm.
@@ -32,13 +34,22 @@ static size_t at(bnlayout l, int n, int p, int j) { return ((size_t)n * l.p + p)
 
 /* bn_layout validates the descriptors as each BN call documents: BAD_PARAM
  * when "the number of xDesc or yDesc tensor descriptor dimensions is not
- * within the range of [4,5]" (a 4-D descriptor is the only kind here),
+ * within the range of [4,5]" (a 4-d descriptor is the only kind here),
  * "bnScaleBiasMeanVarDesc dimensions are not 1xCx1x1 ... for spatial, and
  * are not 1xCxHxW ... for per-activation mode", or "dimensions or data types
- * mismatch for xDesc, yDesc"; NOT_SUPPORTED for what the simulator does not
- * implement (other data types, layouts). */
+ * mismatch for xDesc, yDesc"; NOT_SUPPORTED, "the function does not support
+ * the provided configuration", for a parameter tensor whose type is not the
+ * configuration's. The configurations (cudnnBatchNormalizationForwardTraining,
+ * ForwardInference and Backward in the cuDNN 9 API reference, cudnn_ops
+ * library, docs.nvidia.com/deeplearning/cudnn/backend/v9.6.0/api/
+ * cudnn-ops-library.html): PSEUDO_HALF_CONFIG (x, y HALF; bnScale, bnBias,
+ * means and variances FLOAT; alpha, beta float), PSEUDO_BFLOAT16_CONFIG
+ * (the same with BFLOAT16), FLOAT_CONFIG and DOUBLE_CONFIG — what
+ * cudnnDeriveBNTensorDescriptor derives: FLOAT for every x but DOUBLE. The
+ * simulator does not compute DOUBLE (NOT_SUPPORTED) nor layouts other than
+ * packed NCHW and NHWC (io.c). */
 static cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
-	cudnnTensorDescriptor_t pd, bnlayout *l)
+	cudnnTensorDescriptor_t pd, bnlayout *l, tview *xv, tview *yv)
 {
 	if (!dnn_tensor_ok(xd) || !dnn_tensor_ok(yd) || !dnn_tensor_ok(pd))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor descriptor is NULL or not set");
@@ -46,15 +57,23 @@ static cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "mode %d is not an enumerant", mode);
 	shape4 x = tensor_shape(xd), y = tensor_shape(yd), p = tensor_shape(pd);
 	if (x.n != y.n || x.c != y.c || x.h != y.h || x.w != y.w || xd->dtype != yd->dtype)
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x (%d,%d,%d,%d) and y (%d,%d,%d,%d) differ",
-			x.n, x.c, x.h, x.w, y.n, y.c, y.h, y.w);
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x (%d,%d,%d,%d; %s) and y (%d,%d,%d,%d; %s) differ",
+			x.n, x.c, x.h, x.w, dtype_name(xd->dtype), y.n, y.c, y.h, y.w, dtype_name(yd->dtype));
 	int spatial = mode != CUDNN_BATCHNORM_PER_ACTIVATION;
 	if (p.n != 1 || p.c != x.c || (spatial ? (p.h != 1 || p.w != 1) : (p.h != x.h || p.w != x.w)))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "parameter tensor (%d,%d,%d,%d) is not 1x%dx%s", p.n, p.c, p.h, p.w,
 			x.c, spatial ? "1x1" : "HxW");
-	if (xd->dtype != CUDNN_DATA_FLOAT || pd->dtype != CUDNN_DATA_FLOAT || xd->format != CUDNN_TENSOR_NCHW || yd->format != CUDNN_TENSOR_NCHW ||
-		pd->format != CUDNN_TENSOR_NCHW)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements float NCHW batch norm only");
+	int want = xd->dtype == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+	if (pd->dtype != want)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the parameter tensor is %s; %s x takes %s parameters "
+			"(cudnnDeriveBNTensorDescriptor's type)", dtype_name(pd->dtype), dtype_name(xd->dtype), dtype_name(want));
+	tview pv;
+	cudnnStatus_t s;
+	if ((s = tensor_view(call, "x", xd, xv)) != CUDNN_STATUS_SUCCESS || (s = tensor_view(call, "y", yd, yv)) != CUDNN_STATUS_SUCCESS ||
+		(s = tensor_view(call, "bnScaleBiasMeanVar", pd, &pv)) != CUDNN_STATUS_SUCCESS)
+		return s;
+	if (!view_nchw(&pv))
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator takes a packed NCHW parameter tensor only");
 	*l = spatial ? (bnlayout){x.n, x.c, x.h * x.w} : (bnlayout){x.n, x.c * x.h * x.w, 1};
 	return CUDNN_STATUS_SUCCESS;
 }
@@ -102,6 +121,7 @@ static int saved_match(const char *call, bnlayout l, const float *x, const float
 
 typedef struct {
 	bnlayout l;
+	tview xv, yv;
 	float alpha, beta;
 	double factor, eps;
 	const void *x, *scale, *bias;
@@ -114,11 +134,13 @@ static void run_bn_fwd_train(void *arg)
 	bnfwd *t = arg;
 	bnlayout l = t->l;
 	size_t len = (size_t)l.n * l.p * l.j, m = (size_t)l.n * l.j;
-	const float *x = dnn_host(t->x, len, call), *g = dnn_host(t->scale, l.p, call), *b = dnn_host(t->bias, l.p, call);
-	float *y = dnn_host(t->y, len, call);
+	const float *g = dnn_host(t->scale, l.p, call), *b = dnn_host(t->bias, l.p, call);
 	float *rm = t->rmean ? dnn_host(t->rmean, l.p, call) : NULL, *rv = t->rvar ? dnn_host(t->rvar, l.p, call) : NULL;
 	float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
-	if (!x || !g || !b || !y || (t->rmean && !rm) || (t->rvar && !rv) || (t->smean && !sm) || (t->sinv && !si))
+	if (!g || !b || (t->rmean && !rm) || (t->rvar && !rv) || (t->smean && !sm) || (t->sinv && !si))
+		return;
+	float *x = view_gather(t->x, &t->xv, call);
+	if (x == NULL)
 		return;
 	float *mean = malloc(l.p * sizeof *mean), *inv = malloc(l.p * sizeof *inv);
 	float *varu = malloc(l.p * sizeof *varu), *out = malloc(len * sizeof *out);
@@ -148,7 +170,8 @@ static void run_bn_fwd_train(void *arg)
 				out[i] = (float)(g[p] * ((x[i] - mu) * is) + b[p]);
 			}
 	}
-	dnn_blend(y, out, len, t->alpha, t->beta);
+	if (!view_scatter(t->y, &t->yv, out, t->alpha, t->beta, call))
+		goto done;
 	/* "runningMean = runningMean*(1-factor) + newMean*factor", likewise the
 	 * variance (exponentialAverageFactor). */
 	if (rm != NULL)
@@ -161,7 +184,7 @@ static void run_bn_fwd_train(void *arg)
 		memcpy(si, inv, l.p * sizeof *si);
 	}
 done:
-	free(mean), free(inv), free(varu), free(out);
+	free(x), free(mean), free(inv), free(varu), free(out);
 }
 
 /* cudnnBatchNormalizationForwardTraining(): y = alpha·(scale·(x−mean)/
@@ -182,7 +205,8 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, in
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	bnlayout l;
-	cudnnStatus_t s = bn_layout(call, mode, xd, yd, pd, &l);
+	tview xv, yv;
+	cudnnStatus_t s = bn_layout(call, mode, xd, yd, pd, &l, &xv, &yv);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (!alpha || !beta || !x || !y || !scale || !bias)
@@ -193,17 +217,16 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t h, in
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "exactly one of resultRunningMean, resultRunningVariance is NULL");
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
-	size_t len = (size_t)l.n * l.p * l.j;
-	if ((s = dnn_no_overlap(call, "y", y, len, "x", x, len)) != CUDNN_STATUS_SUCCESS)
+	if ((s = dnn_no_overlap_views(call, "y", y, &yv, "x", x, &xv)) != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(x, len, call) || !dnn_check(y, len, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
+	if (!view_check(x, &xv, call) || !view_check(y, &yv, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
 		(rmean && (!dnn_check(rmean, l.p, call) || !dnn_check(rvar, l.p, call))) ||
 		(smean && (!dnn_check(smean, l.p, call) || !dnn_check(sinv, l.p, call))))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	bnfwd *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (bnfwd){.l = l, .alpha = *(const float *)alpha, .beta = *(const float *)beta, .factor = factor, .eps = eps,
+	*t = (bnfwd){.l = l, .xv = xv, .yv = yv, .alpha = *(const float *)alpha, .beta = *(const float *)beta, .factor = factor, .eps = eps,
 		.x = x, .scale = scale, .bias = bias, .y = y, .rmean = rmean, .rvar = rvar, .smean = smean, .sinv = sinv};
 	return dnn_enqueue(h, call, run_bn_fwd_train, t);
 }
@@ -216,14 +239,17 @@ static void run_bn_fwd_infer(void *arg)
 	bnfwd *t = arg;
 	bnlayout l = t->l;
 	size_t len = (size_t)l.n * l.p * l.j;
-	const float *x = dnn_host(t->x, len, call), *g = dnn_host(t->scale, l.p, call), *b = dnn_host(t->bias, l.p, call);
+	const float *g = dnn_host(t->scale, l.p, call), *b = dnn_host(t->bias, l.p, call);
 	const float *em = dnn_host(t->rmean, l.p, call), *ev = dnn_host(t->rvar, l.p, call);
-	float *y = dnn_host(t->y, len, call);
-	if (!x || !g || !b || !em || !ev || !y)
+	if (!g || !b || !em || !ev)
+		return;
+	float *x = view_gather(t->x, &t->xv, call);
+	if (x == NULL)
 		return;
 	float *out = malloc(len * sizeof *out);
 	if (out == NULL) {
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
+		free(x);
 		return;
 	}
 	for (int p = 0; p < l.p; p++) {
@@ -234,8 +260,8 @@ static void run_bn_fwd_infer(void *arg)
 				out[i] = (float)(g[p] * ((x[i] - (double)em[p]) * is) + b[p]);
 			}
 	}
-	dnn_blend(y, out, len, t->alpha, t->beta);
-	free(out);
+	view_scatter(t->y, &t->yv, out, t->alpha, t->beta, call);
+	free(x), free(out);
 }
 
 /* cudnnBatchNormalizationForwardInference(): y = alpha·(scale·(x −
@@ -252,23 +278,23 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, i
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	bnlayout l;
-	cudnnStatus_t s = bn_layout(call, mode, xd, yd, pd, &l);
+	tview xv, yv;
+	cudnnStatus_t s = bn_layout(call, mode, xd, yd, pd, &l, &xv, &yv);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (!alpha || !beta || !x || !y || !scale || !bias || !emean || !evar)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "alpha, beta, x, y, bnScale, bnBias, estimatedMean or estimatedVariance is NULL");
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
-	size_t len = (size_t)l.n * l.p * l.j;
-	if ((s = dnn_no_overlap(call, "y", y, len, "x", x, len)) != CUDNN_STATUS_SUCCESS)
+	if ((s = dnn_no_overlap_views(call, "y", y, &yv, "x", x, &xv)) != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(x, len, call) || !dnn_check(y, len, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
+	if (!view_check(x, &xv, call) || !view_check(y, &yv, call) || !dnn_check(scale, l.p, call) || !dnn_check(bias, l.p, call) ||
 		!dnn_check(emean, l.p, call) || !dnn_check(evar, l.p, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	bnfwd *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (bnfwd){.l = l, .alpha = *(const float *)alpha, .beta = *(const float *)beta, .eps = eps,
+	*t = (bnfwd){.l = l, .xv = xv, .yv = yv, .alpha = *(const float *)alpha, .beta = *(const float *)beta, .eps = eps,
 		.x = x, .scale = scale, .bias = bias, .y = y, .rmean = (void *)emean, .rvar = (void *)evar};
 	return dnn_enqueue(h, call, run_bn_fwd_infer, t);
 }
@@ -277,6 +303,7 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, i
 
 typedef struct {
 	bnlayout l;
+	tview xv, dyv, dxv;
 	float ad, bd, ap, bp;
 	double eps;
 	const void *x, *dy, *scale, *smean, *sinv;
@@ -289,14 +316,18 @@ static void run_bn_bwd(void *arg)
 	bnbwd *t = arg;
 	bnlayout l = t->l;
 	size_t len = (size_t)l.n * l.p * l.j, m = (size_t)l.n * l.j;
-	const float *x = dnn_host(t->x, len, call), *dy = dnn_host(t->dy, len, call), *g = dnn_host(t->scale, l.p, call);
-	float *dx = dnn_host(t->dx, len, call), *dg = dnn_host(t->dscale, l.p, call), *db = dnn_host(t->dbias, l.p, call);
+	const float *g = dnn_host(t->scale, l.p, call);
+	float *dg = dnn_host(t->dscale, l.p, call), *db = dnn_host(t->dbias, l.p, call);
 	const float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
-	if (!x || !dy || !g || !dx || !dg || !db || (t->smean && (!sm || !si)))
+	if (!g || !dg || !db || (t->smean && (!sm || !si)))
 		return;
+	float *x = view_gather(t->x, &t->xv, call), *dy = x ? view_gather(t->dy, &t->dyv, call) : NULL;
+	float *gx = NULL, *gg = NULL, *gb = NULL;
+	if (x == NULL || dy == NULL)
+		goto done;
 	if (sm != NULL && cudasim_strict() && !saved_match(call, l, x, sm, si, t->eps))
-		return;
-	float *gx = malloc(len * sizeof *gx), *gg = malloc(l.p * sizeof *gg), *gb = malloc(l.p * sizeof *gb);
+		goto done;
+	gx = malloc(len * sizeof *gx), gg = malloc(l.p * sizeof *gg), gb = malloc(l.p * sizeof *gb);
 	if (!gx || !gg || !gb) {
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
 		goto done;
@@ -336,11 +367,12 @@ static void run_bn_bwd(void *arg)
 				gx[i] = (float)(c * (m * (double)dy[i] - sdy - ((x[i] - mu) * is) * sdyx));
 			}
 	}
-	dnn_blend(dx, gx, len, t->ad, t->bd);
+	if (!view_scatter(t->dx, &t->dxv, gx, t->ad, t->bd, call))
+		goto done;
 	dnn_blend(dg, gg, l.p, t->ap, t->bp);
 	dnn_blend(db, gb, l.p, t->ap, t->bp);
 done:
-	free(gx), free(gg), free(gb);
+	free(x), free(dy), free(gx), free(gg), free(gb);
 }
 
 /* cudnnBatchNormalizationBackward(): dx = alphaDataDiff·∂/∂x +
@@ -362,9 +394,10 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	bnlayout l, l2;
-	cudnnStatus_t s = bn_layout(call, mode, xd, dxd, pd, &l);
+	tview xv, dxv, dyv;
+	cudnnStatus_t s = bn_layout(call, mode, xd, dxd, pd, &l, &xv, &dxv);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = bn_layout(call, mode, xd, dyd, pd, &l2);
+		s = bn_layout(call, mode, xd, dyd, pd, &l2, &xv, &dyv);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (!alphaData || !betaData || !alphaParam || !betaParam || !x || !dy || !dx || !scale || !dscale || !dbias)
@@ -373,18 +406,17 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t h, int mode,
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "exactly one of savedMean, savedInvVariance is NULL");
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
-	size_t len = (size_t)l.n * l.p * l.j;
-	if ((s = dnn_no_overlap(call, "dx", dx, len, "x", x, len)) != CUDNN_STATUS_SUCCESS ||
-		(s = dnn_no_overlap(call, "dx", dx, len, "dy", dy, len)) != CUDNN_STATUS_SUCCESS)
+	if ((s = dnn_no_overlap_views(call, "dx", dx, &dxv, "x", x, &xv)) != CUDNN_STATUS_SUCCESS ||
+		(s = dnn_no_overlap_views(call, "dx", dx, &dxv, "dy", dy, &dyv)) != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(x, len, call) || !dnn_check(dy, len, call) || !dnn_check(dx, len, call) || !dnn_check(scale, l.p, call) ||
+	if (!view_check(x, &xv, call) || !view_check(dy, &dyv, call) || !view_check(dx, &dxv, call) || !dnn_check(scale, l.p, call) ||
 		!dnn_check(dscale, l.p, call) || !dnn_check(dbias, l.p, call) ||
 		(smean && (!dnn_check(smean, l.p, call) || !dnn_check(sinv, l.p, call))))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	bnbwd *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (bnbwd){.l = l, .ad = *(const float *)alphaData, .bd = *(const float *)betaData, .ap = *(const float *)alphaParam,
+	*t = (bnbwd){.l = l, .xv = xv, .dyv = dyv, .dxv = dxv, .ad = *(const float *)alphaData, .bd = *(const float *)betaData, .ap = *(const float *)alphaParam,
 		.bp = *(const float *)betaParam, .eps = eps, .x = x, .dy = dy, .scale = scale, .smean = smean, .sinv = sinv,
 		.dx = dx, .dscale = dscale, .dbias = dbias};
 	return dnn_enqueue(h, call, run_bn_bwd, t);

@@ -1,6 +1,7 @@
 /*
  * conv.c: 2-D convolution forward, backward data and backward filter (cuDNN
- * 9 API reference, cudnn_cnn library), float NCHW tensors and KCRS filters.
+ * 9 API reference, cudnn_cnn library), computed on float NCHW tensors and
+ * KCRS filters; io.c reads and writes the other types and layouts.
  *
  * What the simulator models beyond the plain arithmetic:
  *  - CUDNN_CONVOLUTION flips the kernel, CUDNN_CROSS_CORRELATION does not
@@ -34,6 +35,32 @@
 #pragma GCC optimize("O3")
 #endif
 
+/* conv_types: the data type configurations of cudnnConvolutionForward's
+ * "Supported Configurations" table (cuDNN 9 API reference, cudnn_cnn
+ * library, docs.nvidia.com/deeplearning/cudnn/backend/v9.6.0/api/
+ * cudnn-cnn-library.html; the backward calls list the same for their
+ * operands), x, w and y of one type (a mismatch is BAD_PARAM, checked
+ * before) against the convolution's compute type:
+ *   FLOAT_CONFIG            FLOAT data,    FLOAT compute
+ *   PSEUDO_HALF_CONFIG      HALF data,     FLOAT compute
+ *   PSEUDO_BFLOAT16_CONFIG  BFLOAT16 data, FLOAT compute
+ *   TRUE_HALF_CONFIG        HALF data,     HALF compute
+ * Any other pairing is not a configuration: NOT_SUPPORTED ("the function
+ * does not support the provided configuration"). The simulator computes the
+ * first three, in float (the "pseudo" configurations' meaning: half storage,
+ * float arithmetic); TRUE_HALF_CONFIG, whose arithmetic is half precision,
+ * and the DOUBLE and INT8 configurations are NOT_SUPPORTED here. */
+static cudnnStatus_t conv_types(const char *call, int dtype, int compute)
+{
+	if (compute == CUDNN_DATA_FLOAT && (dtype == CUDNN_DATA_FLOAT || dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16))
+		return CUDNN_STATUS_SUCCESS;
+	if (dtype == CUDNN_DATA_HALF && compute == CUDNN_DATA_HALF)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "TRUE_HALF_CONFIG (HALF data, HALF compute) is not simulated; "
+			"PSEUDO_HALF_CONFIG is HALF data with FLOAT compute");
+	return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "%s data with compute type %s is not a configuration the simulator "
+		"computes (FLOAT, HALF or BFLOAT16 data with FLOAT compute)", dtype_name(dtype), dtype_name(compute));
+}
+
 /* conv_geometry checks the handle (BAD_PARAM if it is not live) and the four
  * descriptors of a convolution the way every
  * cudnn_cnn call documents them and returns its geometry: BAD_PARAM for a
@@ -53,10 +80,9 @@ cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescri
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a tensor, filter or convolution descriptor is NULL or not set");
 	if (xd->dtype != yd->dtype || xd->dtype != wd->dtype)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "data types differ: x %d, w %d, y %d", xd->dtype, wd->dtype, yd->dtype);
-	if (xd->dtype != CUDNN_DATA_FLOAT || cd->compute != CUDNN_DATA_FLOAT)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator computes float data with float compute type only");
-	if (xd->format != CUDNN_TENSOR_NCHW || yd->format != CUDNN_TENSOR_NCHW || wd->format != CUDNN_TENSOR_NCHW)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements NCHW tensors and KCRS filters only");
+	cudnnStatus_t s = conv_types(call, xd->dtype, cd->compute);
+	if (s != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (wd->nb != 4 || cd->len != 2)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "the simulator implements 2-d convolutions only (filter of %d dimensions, "
 			"convolution of %d)", wd->nb, cd->len);
@@ -66,6 +92,9 @@ cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescri
 		.pad_h = cd->pad_h, .pad_w = cd->pad_w, .u = cd->u, .v = cd->v, .dil_h = cd->dil_h, .dil_w = cd->dil_w,
 		.flip = cd->mode == CUDNN_CONVOLUTION,
 	};
+	if ((s = tensor_view(call, "x", xd, &c.xv)) != CUDNN_STATUS_SUCCESS || (s = tensor_view(call, "y", yd, &c.yv)) != CUDNN_STATUS_SUCCESS ||
+		(s = filter_view(call, wd, &c.wv)) != CUDNN_STATUS_SUCCESS)
+		return s;
 	if (c.x.c != c.c)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "x has %d feature maps, the filter %d", c.x.c, c.c);
 	int eff_r = (c.r - 1) * c.dil_h + 1, eff_s = (c.s - 1) * c.dil_w + 1;
@@ -105,15 +134,6 @@ static float tf32(float f)
 	}
 	memcpy(&f, &b, 4);
 	return f;
-}
-
-static float *tf32_copy(const float *p, size_t n)
-{
-	float *q = malloc(n * sizeof *q);
-	if (q != NULL)
-		for (size_t i = 0; i < n; i++)
-			q[i] = tf32(p[i]);
-	return q;
 }
 
 /* Index helper: KCRS filters. */
@@ -289,14 +309,12 @@ static int bwd_filter(const convgeom *g, const float *x, const float *dy, float 
 	return 1;
 }
 
-/* The operand lengths of each direction: inputs a and b, output out. */
-static void lens(int dir, const convgeom *g, size_t *la, size_t *lb, size_t *lo)
+void conv_views(int dir, const convgeom *g, const tview **a, const tview **b, const tview **out)
 {
-	size_t lx = shape4_len(g->x), ly = shape4_len(g->y), lw = (size_t)g->k * g->c * g->r * g->s;
 	switch (dir) {
-	case DIR_FWD: *la = lx, *lb = lw, *lo = ly; break;         /* x, w → y */
-	case DIR_BWD_DATA: *la = lw, *lb = ly, *lo = lx; break;    /* w, dy → dx */
-	default: *la = lx, *lb = ly, *lo = lw; break;              /* x, dy → dw */
+	case DIR_FWD: *a = &g->xv, *b = &g->wv, *out = &g->yv; break;        /* x, w → y */
+	case DIR_BWD_DATA: *a = &g->wv, *b = &g->yv, *out = &g->xv; break;   /* w, dy → dx */
+	default: *a = &g->xv, *b = &g->yv, *out = &g->wv; break;             /* x, dy → dw */
 	}
 }
 
@@ -328,18 +346,23 @@ static void perturb(float *v, size_t n, float err, uint64_t key)
 static void run_conv(void *arg)
 {
 	convtask *t = arg;
-	size_t la, lb, lo;
-	lens(t->dir, &t->g, &la, &lb, &lo);
-	const float *a = dnn_host(t->a, la, t->call), *b = dnn_host(t->b, lb, t->call);
-	float *out = dnn_host(t->out, lo, t->call);
-	if (a == NULL || b == NULL || out == NULL)
-		return; /* the core has recorded the illegal address */
-	float *ra = NULL, *rb = NULL, *tmp = calloc(lo, sizeof *tmp);
+	const tview *va, *vb, *vo;
+	conv_views(t->dir, &t->g, &va, &vb, &vo);
+	size_t la = view_len(va), lb = view_len(vb), lo = view_len(vo);
+	/* Widened to packed float NCHW and KCRS: half and bfloat16 products
+	 * are exact in float, the sums are float (the PSEUDO configurations). */
+	float *a = view_gather(t->a, va, t->call), *b = a ? view_gather(t->b, vb, t->call) : NULL;
+	float *tmp = NULL;
+	if (a == NULL || b == NULL)
+		goto out; /* the core has recorded the illegal address */
 	if (t->tf32) {
-		ra = tf32_copy(a, la), rb = tf32_copy(b, lb);
-		a = ra, b = rb;
+		for (size_t i = 0; i < la; i++)
+			a[i] = tf32(a[i]);
+		for (size_t i = 0; i < lb; i++)
+			b[i] = tf32(b[i]);
 	}
-	if (tmp == NULL || (t->tf32 && (ra == NULL || rb == NULL))) {
+	tmp = calloc(lo ? lo : 1, sizeof *tmp);
+	if (tmp == NULL) {
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, t->call, "out of host memory for %zu floats", lo);
 		goto out;
 	}
@@ -355,7 +378,8 @@ static void run_conv(void *arg)
 	}
 	if (t->err > 0)
 		perturb(tmp, lo, t->err, ((uint64_t)t->dir << 8 | (uint64_t)t->algo) * 0x9e3779b97f4a7c15ull);
-	dnn_blend(out, tmp, lo, t->alpha, t->beta);
+	if (!view_scatter(t->out, vo, tmp, t->alpha, t->beta, t->call))
+		goto out;
 	if (t->ws_need > 0) {
 		/* Scratch is scratch: leave NaN in (the start of) what was used. */
 		size_t n = t->ws_need < 65536 ? t->ws_need : 65536;
@@ -364,7 +388,7 @@ static void run_conv(void *arg)
 			memset(w, 0xff, n);
 	}
 out:
-	free(tmp), free(ra), free(rb);
+	free(tmp), free(a), free(b);
 }
 
 cudnnStatus_t conv_enqueue(cudnnHandle_t h, const char *call, int dir, int algo, const convgeom *g, int math,
@@ -375,7 +399,7 @@ cudnnStatus_t conv_enqueue(cudnnHandle_t h, const char *call, int dir, int algo,
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
 	*t = (convtask){
-		.call = call, .dir = dir, .algo = algo, .tf32 = conv_uses_tf32(math, &ai), .err = ai.err, .g = *g,
+		.call = call, .dir = dir, .algo = algo, .tf32 = g->xv.dtype == CUDNN_DATA_FLOAT && conv_uses_tf32(math, &ai), .err = ai.err, .g = *g,
 		.a = a, .b = b, .ws = ws, .out = out, .ws_need = ws_need, .alpha = alpha, .beta = beta,
 	};
 	return dnn_enqueue(h, call, run_conv, t);
@@ -403,23 +427,23 @@ static cudnnStatus_t run(cudnnHandle_t h, const char *call, int dir, const convg
 	if (ws_size < ai.workspace || (ai.workspace > 0 && ws == NULL))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "algorithm %d needs a %zu-byte workspace, given %zu bytes at %p",
 			algo, ai.workspace, ws_size, ws);
-	size_t la, lb, lo, lws = (ws_size + sizeof(float) - 1) / sizeof(float);
-	lens(dir, g, &la, &lb, &lo);
+	const tview *va, *vb, *vo;
+	conv_views(dir, g, &va, &vb, &vo);
 	static const char *names[3][3] = {{"x", "w", "y"}, {"w", "dy", "dx"}, {"x", "dy", "dw"}};
 	const char **nm = names[dir];
-	cudnnStatus_t s = dnn_no_overlap(call, nm[2], out, lo, nm[0], a, la);
+	cudnnStatus_t s = dnn_no_overlap_views(call, nm[2], out, vo, nm[0], a, va);
 	if (s == CUDNN_STATUS_SUCCESS)
-		s = dnn_no_overlap(call, nm[2], out, lo, nm[1], b, lb);
-	if (s == CUDNN_STATUS_SUCCESS && ws != NULL) {
-		s = dnn_no_overlap(call, "workSpace", ws, lws, nm[0], a, la);
+		s = dnn_no_overlap_views(call, nm[2], out, vo, nm[1], b, vb);
+	if (s == CUDNN_STATUS_SUCCESS && ws != NULL && ws_size > 0) {
+		s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[0], a, view_bytes(va));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap(call, "workSpace", ws, lws, nm[1], b, lb);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[1], b, view_bytes(vb));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap(call, "workSpace", ws, lws, nm[2], out, lo);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[2], out, view_bytes(vo));
 	}
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
-	if (!dnn_check(a, la, call) || !dnn_check(b, lb, call) || !dnn_check(out, lo, call))
+	if (!view_check(a, va, call) || !view_check(b, vb, call) || !view_check(out, vo, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	if (ws != NULL && ws_size > 0 && !cudasim_check((cudasim_devptr)(uintptr_t)ws, ws_size, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "the %zu-byte workspace is not inside one live allocation", ws_size);

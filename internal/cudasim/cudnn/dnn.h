@@ -221,6 +221,33 @@ typedef struct {
 /* A descriptor's values, as copied into a task. */
 typedef struct { int n, c, h, w; } shape4;
 
+/* io.c: a tensor's or filter's data type, logical 4-d shape (n, c, h, w;
+ * a filter's k, c, r, s) and element strides of each dimension. */
+typedef struct {
+	int dtype;
+	shape4 s;
+	long st[4];
+} tview;
+/* The view of a tensor (name in messages) or filter, NOT_SUPPORTED for
+ * what the simulator does not compute (see io.c). */
+cudnnStatus_t tensor_view(const char *call, const char *name, cudnnTensorDescriptor_t d, tview *v);
+cudnnStatus_t filter_view(const char *call, cudnnFilterDescriptor_t d, tview *v);
+size_t view_len(const tview *v);   /* elements */
+size_t view_bytes(const tview *v); /* the bytes the layout spans */
+int view_nchw(const tview *v); /* packed NCHW (KCRS), any type */
+int view_nchw_float(const tview *v);
+/* cudasim_check of the view's bytes. */
+int view_check(const void *dev, const tview *v, const char *call);
+/* Inside a task: the data widened into a new packed float NCHW array (free
+ * it), or NULL with the stream failed. */
+float *view_gather(const void *dev, const tview *v, const char *call);
+/* Inside a task: dev = round(alpha·val + beta·dev) element by element, val
+ * packed float NCHW; 0 when dev is not live (sticky error set). */
+int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call);
+float dnn_round(int dtype, float x);
+int dnn_elem_bytes(int dtype);
+const char *dtype_name(int dtype);
+
 /* The bodies of the Create and Destroy functions of each descriptor kind:
  * BAD_PARAM for a NULL pointer (measured: cudnnCreateTensorDescriptor(NULL));
  * destroying NULL is SUCCESS (measured), a foreign pointer BAD_PARAM. */
@@ -267,6 +294,11 @@ int dnn_overlap(const void *a, size_t an, const void *b, size_t bn);
  * activation functions); CUDNN_STATUS_SUCCESS otherwise. */
 cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
 	const char *in_name, const void *in, size_t in_n);
+/* The same for byte counts, and for two views. */
+cudnnStatus_t dnn_no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
+	const char *in_name, const void *in, size_t in_b);
+cudnnStatus_t dnn_no_overlap_views(const char *call, const char *out_name, const void *out, const tview *ov,
+	const char *in_name, const void *in, const tview *iv);
 /* alpha·v + beta·old, where beta == 0 never reads old (it may hold NaN):
  * "Scaling Parameters" in the cuDNN API reference. */
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta);
@@ -284,7 +316,10 @@ typedef struct {
 	int k, c, r, s;              /* the filter, KCRS */
 	int pad_h, pad_w, u, v, dil_h, dil_w;
 	int flip;                    /* CUDNN_CONVOLUTION: the kernel is flipped */
+	tview xv, wv, yv;            /* how x, w and y are stored (io.c) */
 } convgeom;
+/* The views of a direction's operands: inputs a and b, output out. */
+void conv_views(int dir, const convgeom *g, const tview **a, const tview **b, const tview **out);
 cudnnStatus_t conv_geometry(cudnnHandle_t h, const char *call, cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
 	cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, convgeom *g);
 

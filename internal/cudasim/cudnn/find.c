@@ -99,6 +99,16 @@ algoinfo algo_info(int dir, int algo, const convgeom *g)
 		a.status = CUDNN_STATUS_NOT_SUPPORTED;
 		break;
 	}
+	/* Data types and layouts by algorithm (the "Supported Algorithms"
+	 * tables of cudnnConvolutionForward, BackwardData and BackwardFilter,
+	 * cuDNN API reference, cudnn_cnn library): the FFT algorithms take
+	 * "NCHW HW-packed" tensors only, and the FFT and Winograd algorithms
+	 * list PSEUDO_HALF_CONFIG and FLOAT_CONFIG among the data type
+	 * configurations, never PSEUDO_BFLOAT16_CONFIG. */
+	if ((kind == FFT || kind == FFT_TILING) && (!view_nchw(&g->xv) || !view_nchw(&g->yv)))
+		a.status = CUDNN_STATUS_NOT_SUPPORTED;
+	if (kind != GEMMLIKE && kind != NOPE && g->xv.dtype == CUDNN_DATA_BFLOAT16)
+		a.status = CUDNN_STATUS_NOT_SUPPORTED;
 	if (a.status != CUDNN_STATUS_SUCCESS)
 		a.workspace = 0;
 	return a;
@@ -135,7 +145,7 @@ static uint64_t geom_key(int dir, const convgeom *g)
 typedef struct {
 	const char *call;
 	void *out;
-	size_t out_floats;
+	size_t out_bytes;
 	void *ws;
 	size_t ws_bytes;
 	uint64_t key;
@@ -147,13 +157,17 @@ typedef struct {
 static void run_garbage(void *arg)
 {
 	garbagetask *t = arg;
-	float *o = dnn_host(t->out, t->out_floats, t->call);
+	unsigned char *o = cudasim_host((cudasim_devptr)(uintptr_t)t->out, t->out_bytes, t->call);
 	if (o == NULL)
 		return;
-	for (size_t i = 0; i < t->out_floats; i++) {
+	/* Float garbage over float data; over half data each float's halves
+	 * are garbage of that type too (and a tail of 2 bytes NaN). */
+	for (size_t i = 0; i < t->out_bytes / 4; i++) {
 		uint64_t r = dnn_rand(t->key + i);
-		o[i] = (r % 7 == 0) ? NAN : (float)((double)(int32_t)(r >> 32) / 65536.0);
+		float f = (r % 7 == 0) ? NAN : (float)((double)(int32_t)(r >> 32) / 65536.0);
+		memcpy(o + 4 * i, &f, 4);
 	}
+	memset(o + t->out_bytes / 4 * 4, 0xff, t->out_bytes % 4);
 	if (t->ws != NULL && t->ws_bytes > 0) {
 		size_t n = t->ws_bytes < 65536 ? t->ws_bytes : 65536;
 		unsigned char *w = cudasim_host((cudasim_devptr)(uintptr_t)t->ws, n, t->call);
@@ -189,10 +203,9 @@ static cudnnStatus_t find(cudnnHandle_t h, const char *call, int dir, int count,
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "a data, perfResults or returnedAlgoCount pointer is NULL");
 	if (requested < 1)
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "requestedAlgoCount %d < 1", requested);
-	size_t lx = shape4_len(g->x), ly = shape4_len(g->y), lw = (size_t)g->k * g->c * g->r * g->s;
-	size_t la = dir == DIR_BWD_DATA ? lw : lx, lb = dir == DIR_FWD ? lw : ly;
-	size_t lo = dir == DIR_FWD ? ly : dir == DIR_BWD_DATA ? lx : lw;
-	if (!dnn_check(a, la, call) || !dnn_check(b, lb, call) || !dnn_check(out, lo, call))
+	const tview *va, *vb, *vo;
+	conv_views(dir, g, &va, &vb, &vo);
+	if (!view_check(a, va, call) || !view_check(b, vb, call) || !view_check(out, vo, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "a tensor is not inside one live allocation");
 	if (ws != NULL && ws_size > 0 && !cudasim_check((cudasim_devptr)(uintptr_t)ws, ws_size, call))
 		return dnn_err(CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER, call, "the %zu-byte workspace is not inside one live allocation", ws_size);
@@ -222,7 +235,7 @@ static cudnnStatus_t find(cudnnHandle_t h, const char *call, int dir, int count,
 	garbagetask *t = malloc(sizeof *t);
 	if (t == NULL)
 		return dnn_err(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, call, "out of host memory");
-	*t = (garbagetask){.call = call, .out = out, .out_floats = lo, .ws = ws, .ws_bytes = ws_size, .key = key};
+	*t = (garbagetask){.call = call, .out = out, .out_bytes = view_bytes(vo), .ws = ws, .ws_bytes = ws_size, .key = key};
 	return dnn_enqueue(h, call, run_garbage, t);
 }
 

@@ -199,20 +199,38 @@ cudnnStatus_t dnn_enqueue(cudnnHandle_t h, const char *call, void (*fn)(void *),
 	return CUDNN_STATUS_SUCCESS;
 }
 
+/* Whether the byte ranges [a, a+an) and [b, b+bn) share memory. */
+static int overlap_bytes(const void *a, size_t an, const void *b, size_t bn)
+{
+	uintptr_t a0 = (uintptr_t)a, a1 = a0 + an, b0 = (uintptr_t)b, b1 = b0 + bn;
+	return a != NULL && b != NULL && an > 0 && bn > 0 && a0 < b1 && b0 < a1;
+}
+
 int dnn_overlap(const void *a, size_t an, const void *b, size_t bn)
 {
-	uintptr_t a0 = (uintptr_t)a, a1 = a0 + an * sizeof(float), b0 = (uintptr_t)b, b1 = b0 + bn * sizeof(float);
-	return a != NULL && b != NULL && an > 0 && bn > 0 && a0 < b1 && b0 < a1;
+	return overlap_bytes(a, an * sizeof(float), b, bn * sizeof(float));
+}
+
+cudnnStatus_t dnn_no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
+	const char *in_name, const void *in, size_t in_b)
+{
+	if (!cudasim_strict() || !overlap_bytes(out, out_b, in, in_b))
+		return CUDNN_STATUS_SUCCESS;
+	return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "%s [%p, +%zu bytes) overlaps %s [%p, +%zu bytes): "
+		"cuDNN documents no in-place operation here (strict mode; CUDASIM_STRICT=0 computes as if separate)",
+		out_name, out, out_b, in_name, in, in_b);
 }
 
 cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
 	const char *in_name, const void *in, size_t in_n)
 {
-	if (!cudasim_strict() || !dnn_overlap(out, out_n, in, in_n))
-		return CUDNN_STATUS_SUCCESS;
-	return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "%s [%p, +%zu floats) overlaps %s [%p, +%zu floats): "
-		"cuDNN documents no in-place operation here (strict mode; CUDASIM_STRICT=0 computes as if separate)",
-		out_name, out, out_n, in_name, in, in_n);
+	return dnn_no_overlap_bytes(call, out_name, out, out_n * sizeof(float), in_name, in, in_n * sizeof(float));
+}
+
+cudnnStatus_t dnn_no_overlap_views(const char *call, const char *out_name, const void *out, const tview *ov,
+	const char *in_name, const void *in, const tview *iv)
+{
+	return dnn_no_overlap_bytes(call, out_name, out, view_bytes(ov), in_name, in, view_bytes(iv));
 }
 
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta)

@@ -1329,6 +1329,79 @@ static void batchnorm(void)
 	});
 }
 
+/* Half precision (HALF 2, BFLOAT16 9) in every call that takes a type and
+ * needs no GPU: the batch-norm derivation of bfloat16 x (HALF is in
+ * batchnorm()), NHWC-strided half tensors from the strided and N-d setters
+ * (what the simulator computes as NHWC), the forward output shape over every
+ * pairing of x and filter types, formats and compute types, and the N-d
+ * convolution's compute types. */
+static void half_types(void)
+{
+	for (int mode = 0; mode <= 2; mode++)
+		for (int fmt = 0; fmt <= 1; fmt++)
+			for (int sh = 0; sh < 2; sh++)
+				CASE({
+					TD x = new_tensor();
+					TD bn = new_tensor();
+					if (set_tensor(x, fmt, 9, 2, sh ? 16 : 3, sh ? 7 : 4, sh ? 3 : 5) != 0)
+						fflush(stdout), _exit(0);
+					begin("cudnnDeriveBNTensorDescriptor(mode=%d, bfloat16 x)", mode);
+					if (end(F(cudnnDeriveBNTensorDescriptor)(bn, x, mode)) == 0) {
+						flush_line();
+						get_tensor(bn, "derived");
+						get_tensor_nd(bn, 8, "derived");
+					} else
+						flush_line();
+				});
+	static const int dts[] = {2, 9};
+	for (int i = 0; i < 2; i++)
+		for (int nd = 0; nd < 2; nd++)
+			CASE({
+				/* 2x3x4x5 stored NHWC: strides n=60, c=1, h=15, w=3. */
+				static const int v[8] = {2, 3, 4, 5, 60, 1, 15, 3};
+				TD x = new_tensor();
+				TD bn = new_tensor();
+				FD w = new_filter();
+				CD c = new_conv();
+				if ((nd ? set_tensor_nd(x, dts[i], 4, v, v + 4) : set_tensor_ex(x, dts[i], v)) != 0)
+					fflush(stdout), _exit(0);
+				get_tensor(x, "NHWC strides");
+				get_tensor_nd(x, 8, "NHWC strides");
+				begin("cudnnDeriveBNTensorDescriptor(NHWC-strided x, mode=1)");
+				if (end(F(cudnnDeriveBNTensorDescriptor)(bn, x, 1)) == 0) {
+					flush_line();
+					get_tensor_nd(bn, 8, "derived");
+				} else
+					flush_line();
+				set_filter(w, dts[i], 1, 4, 3, 3, 3);
+				set_conv(c, 1, 1, 1, 1, 1, 1, 1, 0);
+				out_dim(c, x, w, "NHWC-strided x, KRSC filter");
+			});
+	static const int all[] = {0, 2, 9};
+	for (int xt = 0; xt < 3; xt++)
+		for (int wt = 0; wt < 3; wt++)
+			for (int ct = 0; ct <= 2; ct += 2)
+				for (int fmts = 0; fmts < 4; fmts++)
+					CASE({
+						TD x = new_tensor();
+						FD w = new_filter();
+						CD c = new_conv();
+						char what[64];
+						snprintf(what, sizeof what, "x %d fmt %d, w %d fmt %d, compute %d", all[xt], fmts & 1, all[wt],
+							fmts >> 1, ct);
+						if (set_tensor(x, fmts & 1, all[xt], 2, 3, 8, 8) == 0 && set_filter(w, all[wt], fmts >> 1, 4, 3, 3, 3) == 0 &&
+							set_conv(c, 1, 1, 1, 1, 1, 1, 1, ct) == 0)
+							out_dim(c, x, w, what);
+					});
+	for (int ct = 0; ct <= 9; ct += 9)
+		CASE({
+			static const int pad[2] = {1, 1}, str[2] = {1, 1}, dil[2] = {1, 1};
+			CD d = new_conv();
+			if (set_conv_nd(d, 2, pad, str, dil, 1, ct) == 0)
+				get_conv_nd(d, 2, "2-d");
+		});
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1364,6 +1437,7 @@ int main(int argc, char **argv)
 	output_dims();
 	activations();
 	batchnorm();
+	half_types();
 	printf("# %d cases\n", ncases);
 	return 0;
 }
