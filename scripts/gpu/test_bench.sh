@@ -28,6 +28,8 @@ cmp -s "$tmp/out/resnet-8.eager.json" "$tmp/out/resnet-8_--recompute_unit.eager.
 grep -q '"recompute": *"unit"' "$tmp/out/resnet-8_--recompute_unit.deepres.json" || fail "--recompute did not reach deepres"
 # The half-precision row: deepres in bfloat16, PyTorch under autocast bfloat16 with channels_last.
 grep -q '"precision": *"bf16"' "$tmp/out/resnet-8_bf16.deepres.json" || fail "--precision bf16 did not reach deepres"
+# --layout auto (bench.sh passes none) is nchw on the CPU and reported as such.
+grep -q '"layout": *"nchw"' "$tmp/out/resnet-8_bf16.deepres.json" || fail "deepres bench did not report --layout auto as nchw on the CPU"
 grep -q '"amp": *"bf16", *"channels_last": *true' "$tmp/out/resnet-8_bf16.eager.json" || fail "--amp bf16 --channels-last did not reach PyTorch"
 # The env column reaches deepres (the CPU backend takes its thread count from GOMAXPROCS).
 grep -q '"device": *"cpu (1 thread' "$tmp/out/resnet-8_env.deepres.json" || fail "the env column did not reach deepres"
