@@ -93,9 +93,32 @@ func exec(t *testing.T, b ops.Backend, args []arg, op func(b ops.Backend, ts []o
 			requireBitwise(t, a.name+" (an input)", res[i], before[i])
 		} else {
 			requireNoNaN(t, a.name, res[i])
+			requireRepresentable(t, a.name, a.dtype, res[i])
 		}
 	}
 	return res
+}
+
+// requireRepresentable fails t unless every value of an output of storage
+// type d is one d can hold: a backend must round what it stores (the
+// tolerances of a half pass would hide an output left unrounded).
+func requireRepresentable(t *testing.T, name string, d ops.DType, x []float32) {
+	t.Helper()
+	if d == ops.Float32 {
+		return
+	}
+	bad := 0
+	for i, v := range x {
+		if r := ops.Round(d, v); r != v && !(r != r && v != v) {
+			if bad < maxReported {
+				t.Errorf("%s: [%d] = %v is not a %v value (nearest %v)", name, i, v, d, r)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d elements not rounded to %v", name, bad, len(x), d)
+	}
 }
 
 // read copies x out of b, failing t on a device error.
