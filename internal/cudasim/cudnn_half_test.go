@@ -23,6 +23,7 @@ func TestCUDNNHalf(t *testing.T) {
 	exe := dnnProgram(t, lib, "halfpath", dnnHalfPathSrc)
 	for _, c := range []struct{ name, dtype, layout string }{
 		{"HalfNCHW", "2", "0"}, {"BFloat16NCHW", "9", "0"}, {"HalfNHWC", "2", "1"}, {"BFloat16NHWC", "9", "1"},
+		{"FloatNHWC", "0", "1"},
 	} {
 		t.Run(c.name+"MatchesFloat", func(t *testing.T) {
 			out := dnnMustRun(t, exe, "HALF_DTYPE="+c.dtype, "HALF_LAYOUT="+c.layout)
@@ -30,6 +31,7 @@ func TestCUDNNHalf(t *testing.T) {
 		})
 	}
 	t.Run("TypeRules", func(t *testing.T) { dnnMustRun(t, dnnProgram(t, lib, "halfrules", dnnHalfRulesSrc)) })
+	t.Run("LayoutRules", func(t *testing.T) { dnnMustRun(t, dnnProgram(t, lib, "layoutrules", dnnLayoutRulesSrc)) })
 }
 
 // The rounding of every store, through the public API: y = alpha·relu(x)
@@ -122,55 +124,63 @@ func dnnHalfRounding(t *testing.T, lib string) {
 	}
 }
 
-// Each operation twice: on HALF or BFLOAT16 data (HALF_DTYPE; layout
-// HALF_LAYOUT, 0 NCHW, 1 NHWC for tensors and filters) and on the same
-// values widened to float, NCHW. The half results must be the float ones
-// rounded once (bit for bit): every operation computes in float, then
-// blends and rounds on store.
+// Each operation twice: on data of type HALF_DTYPE (HALF, BFLOAT16 or
+// FLOAT) in layout HALF_LAYOUT (0 NCHW, 1 NHWC for tensors and KRSC for
+// filters), and on the same values widened to float, NCHW. The tested
+// results must be the float NCHW ones rounded once (bit for bit; FLOAT
+// NHWC: equal): every operation computes on float NCHW, then blends and
+// rounds on store.
 const dnnHalfPathSrc = `
-static int DT, LAY;
-static float widen(uint16_t b) {
-	if (DT == 9) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
-	_Float16 h; memcpy(&h, &b, 2); return (float)h;
+static int DT, LAY, ES; /* data type, layout, element size */
+typedef uint32_t el; /* an element's bits: a float's, or a half's in the low 16 */
+static float widen(el b) {
+	float f;
+	if (DT == 0) { memcpy(&f, &b, 4); return f; }
+	if (DT == 9) { uint32_t u = b << 16; memcpy(&f, &u, 4); return f; }
+	uint16_t b16 = (uint16_t)b; _Float16 h; memcpy(&h, &b16, 2); return (float)h;
 }
-static uint16_t narrow(float f) { /* round to nearest even; the data here has no NaN */
-	if (DT == 9) { uint32_t u; memcpy(&u, &f, 4); u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
+static el narrow(float f) { /* round to nearest even; the data here has no NaN */
+	uint32_t u; memcpy(&u, &f, 4);
+	if (DT == 0) return u;
+	if (DT == 9) { u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
 	_Float16 h = (_Float16)f; uint16_t b; memcpy(&b, &h, 2); return b;
 }
 /* Random values of the storage type in [-2, 2], some tiny. */
-static uint16_t rand16(void) { float v = (float)(urand() * 4 - 2); if (urand() < 0.05) v *= 1e-4f; return narrow(v); }
+static el rand16(void) { float v = (float)(urand() * 4 - 2); if (urand() < 0.05) v *= 1e-4f; return narrow(v); }
 
-/* Logical NCHW index → storage index of the half side (NHWC if LAY). */
+/* Logical NCHW index → storage index of the tested side (NHWC if LAY). */
 static size_t sidx(int n, int c, int hh, int w, int C, int H, int W) {
 	return LAY ? (((size_t)n * H + hh) * W + w) * C + c : (((size_t)n * C + c) * H + hh) * W + w;
 }
 typedef struct { int n, c, h, w; } sh;
 static size_t len4(sh s) { return (size_t)s.n * s.c * s.h * s.w; }
-/* A half array (logical NCHW order in v16) uploaded in the half side's layout. */
-static void *up16(const uint16_t *v16, sh s) {
+static size_t floats(size_t n) { return (n * ES + 3) / 4; }
+/* An array (logical NCHW order in v) uploaded in the tested side's type and layout. */
+static void *up16(const el *v, sh s) {
 	size_t n = len4(s), i = 0;
-	uint16_t *b = malloc(n * 2 + 4);
+	unsigned char *b = calloc(floats(n), 4);
 	for (int a = 0; a < s.n; a++) for (int c = 0; c < s.c; c++) for (int hh = 0; hh < s.h; hh++) for (int w = 0; w < s.w; w++)
-		b[sidx(a, c, hh, w, s.c, s.h, s.w)] = v16[i++];
-	void *d = dev((n + 1) / 2); put(d, (float *)b, (n + 1) / 2); free(b); return d;
+		memcpy(b + sidx(a, c, hh, w, s.c, s.h, s.w) * ES, &v[i++], ES);
+	void *d = dev(floats(n)); put(d, (float *)b, floats(n)); free(b); return d;
 }
-static uint16_t *down16(const void *d, sh s) {
+static el *down16(const void *d, sh s) {
 	size_t n = len4(s), i = 0;
-	uint16_t *b = (uint16_t *)download(d, (n + 1) / 2), *o = malloc(n * 2);
+	unsigned char *b = (unsigned char *)download(d, floats(n));
+	el *o = calloc(n, sizeof *o);
 	for (int a = 0; a < s.n; a++) for (int c = 0; c < s.c; c++) for (int hh = 0; hh < s.h; hh++) for (int w = 0; w < s.w; w++)
-		o[i++] = b[sidx(a, c, hh, w, s.c, s.h, s.w)];
+		memcpy(&o[i++], b + sidx(a, c, hh, w, s.c, s.h, s.w) * ES, ES);
 	free(b); return o;
 }
-static uint16_t *rand16v(size_t n) { uint16_t *v = malloc(n * 2); for (size_t i = 0; i < n; i++) v[i] = rand16(); return v; }
-static float *widev(const uint16_t *v, size_t n) { float *f = malloc(n * 4); for (size_t i = 0; i < n; i++) f[i] = widen(v[i]); return f; }
+static el *rand16v(size_t n) { el *v = malloc(n * sizeof *v); for (size_t i = 0; i < n; i++) v[i] = rand16(); return v; }
+static float *widev(const el *v, size_t n) { float *f = malloc(n * 4); for (size_t i = 0; i < n; i++) f[i] = widen(v[i]); return f; }
 static TD tdesc16(sh s) { TD d; CK(cudnnCreateTensorDescriptor(&d)); CK(cudnnSetTensor4dDescriptor(d, LAY, DT, s.n, s.c, s.h, s.w)); return d; }
 static FD fdesc16(sh s) { FD d; CK(cudnnCreateFilterDescriptor(&d)); CK(cudnnSetFilter4dDescriptor(d, DT, LAY, s.n, s.c, s.h, s.w)); return d; }
 static long compared;
-/* got (half, logical NCHW) must equal want (float) rounded, bit for bit. */
-static void same(const char *what, int trial, const uint16_t *got, const float *want, size_t n) {
+/* got (tested side, logical NCHW) must equal want (float NCHW side) rounded, bit for bit. */
+static void same(const char *what, int trial, const el *got, const float *want, size_t n) {
 	for (size_t i = 0; i < n; i++) {
 		if (got[i] != narrow(want[i]))
-			FAIL("trial %d %s[%zu]: half path %04x (%g), float path %.9g rounds to %04x", trial, what, i, got[i], widen(got[i]),
+			FAIL("trial %d %s[%zu]: tested path %04x (%g), float path %.9g rounds to %04x", trial, what, i, got[i], widen(got[i]),
 				want[i], narrow(want[i]));
 		compared++;
 	}
@@ -178,7 +188,7 @@ static void same(const char *what, int trial, const uint16_t *got, const float *
 static void samef(const char *what, int trial, const float *got, const float *want, size_t n) {
 	for (size_t i = 0; i < n; i++) {
 		if (memcmp(&got[i], &want[i], 4) != 0)
-			FAIL("trial %d %s[%zu]: half path %.9g, float path %.9g", trial, what, i, got[i], want[i]);
+			FAIL("trial %d %s[%zu]: tested path %.9g, float path %.9g", trial, what, i, got[i], want[i]);
 		compared++;
 	}
 }
@@ -190,7 +200,7 @@ static void convs(int trial) {
 	int Ho = 1 + (H + 2 * ph - R) / u, Wo = 1 + (W + 2 * pw - S) / v;
 	sh xs = {N, C, H, W}, ws = {K, C, R, S}, ys = {N, K, Ho, Wo};
 	size_t lx = len4(xs), lw = len4(ws), ly = len4(ys);
-	uint16_t *x = rand16v(lx), *w = rand16v(lw), *y0 = rand16v(ly), *dy = rand16v(ly), *dx0 = rand16v(lx), *dw0 = rand16v(lw);
+	el *x = rand16v(lx), *w = rand16v(lw), *y0 = rand16v(ly), *dy = rand16v(ly), *dx0 = rand16v(lx), *dw0 = rand16v(lw);
 	float alpha = (float)(urand() * 2 - 1), beta = trial % 3 == 0 ? 0 : (float)(urand() * 2 - 1);
 	int mode = trial % 2 ? CROSS : CONVOLUTION;
 	CD cd = conv(ph, pw, u, v, 1, 1, mode, FMA);
@@ -202,7 +212,7 @@ static void convs(int trial) {
 	CK(cudnnConvolutionForward(h, &alpha, xd, X, wd, Wt, cd, algo, WS, wsz, &beta, yd, Y));
 	CK(cudnnConvolutionBackwardData(h, &alpha, wd, Wt, yd, DY, cd, algo, WS, wsz, &beta, xd, DX));
 	CK(cudnnConvolutionBackwardFilter(h, &alpha, xd, X, yd, DY, cd, algo, WS, wsz, &beta, wd, DW));
-	uint16_t *gy = down16(Y, ys), *gdx = down16(DX, xs), *gdw = down16(DW, ws);
+	el *gy = down16(Y, ys), *gdx = down16(DX, xs), *gdw = down16(DW, ws);
 	/* float side */
 	TD xf = tensor(N, C, H, W), yf = tensor(N, K, Ho, Wo); FD wf = filter(K, C, R, S);
 	void *Xf = upload(widev(x, lx), lx), *Wf = upload(widev(w, lw), lw), *Yf = upload(widev(y0, ly), ly);
@@ -220,7 +230,7 @@ static void batchnorms(int trial) {
 	sh xs = {2 + (int)(urand() * 3), 1 + (int)(urand() * 4), 1 + (int)(urand() * 4), 1 + (int)(urand() * 4)};
 	sh ps = {1, xs.c, mode == SPATIAL ? 1 : xs.h, mode == SPATIAL ? 1 : xs.w};
 	size_t lx = len4(xs), lp = len4(ps);
-	uint16_t *x = rand16v(lx), *y0 = rand16v(lx), *dy = rand16v(lx), *dx0 = rand16v(lx);
+	el *x = rand16v(lx), *y0 = rand16v(lx), *dy = rand16v(lx), *dx0 = rand16v(lx);
 	float *g = randv(lp), *b = randv(lp), *rm = randv(lp), *rv = randv(lp);
 	for (size_t i = 0; i < lp; i++) rv[i] = fabsf(rv[i]) + 0.5f;
 	float alpha = (float)(urand() + 0.5), beta = trial % 3 == 0 ? 0 : (float)(urand() - 0.5), one = 1, zero = 0;
@@ -257,7 +267,7 @@ static void batchnorms(int trial) {
 static void activations(int trial) {
 	sh xs = {1 + (int)(urand() * 3), 1 + (int)(urand() * 4), 1 + (int)(urand() * 4), 1 + (int)(urand() * 4)};
 	size_t n = len4(xs);
-	uint16_t *x = rand16v(n), *y0 = rand16v(n), *dx0 = rand16v(n), *dy = rand16v(n);
+	el *x = rand16v(n), *y0 = rand16v(n), *dx0 = rand16v(n), *dy = rand16v(n);
 	float alpha = (float)(urand() + 0.5), beta = trial % 3 == 0 ? 0 : (float)(urand() - 0.5), one = 1, zero = 0;
 	AD ad; CK(cudnnCreateActivationDescriptor(&ad)); CK(cudnnSetActivationDescriptor(ad, trial % 2 ? RELU : SIGMOID, PROP, 0));
 	TD xd = tdesc16(xs), xf = tensor(xs.n, xs.c, xs.h, xs.w);
@@ -268,7 +278,7 @@ static void activations(int trial) {
 	same("act y", trial, down16(Y, xs), download(Yf, n), n);
 	/* backward from the forward pair (alpha 1, beta 0), dx blended */
 	CK(cudnnActivationForward(h, ad, &one, xd, X, &zero, xd, Y1));
-	uint16_t *y1 = down16(Y1, xs);
+	el *y1 = down16(Y1, xs);
 	void *Y1w = upload(widev(y1, n), n);
 	CK(cudnnActivationBackward(h, ad, &alpha, xd, Y1, xd, DY, xd, X, &beta, xd, DX));
 	sync0(); /* the strict check accepted a y rounded to the storage type */
@@ -284,7 +294,7 @@ static void activations(int trial) {
 
 int main(void) {
 	setup();
-	DT = atoi(getenv("HALF_DTYPE")), LAY = atoi(getenv("HALF_LAYOUT"));
+	DT = atoi(getenv("HALF_DTYPE")), LAY = atoi(getenv("HALF_LAYOUT")), ES = DT == 0 ? 4 : 2;
 	for (int trial = 0; trial < 12; trial++) {
 		convs(trial);
 		batchnorms(trial);
@@ -345,6 +355,94 @@ int main(void) {
 	WANT(cudnnActivationForward(h, ad, &one, xh3, A, &zero, xb3, C), BAD_PARAM);
 	WANT(cudnnActivationForward(h, ad, &one, xh3, A, &zero, xf, C), BAD_PARAM);
 	WANT(cudnnActivationForward(h, ad, &one, xb3, A, &zero, xb3, C), OK);
+	sync0();
+	/* float16 overflow in a convolution: 300·300 = 90000 is past 65504 (inf); in bfloat16 it is 89600 + ...,
+	   finite. A NaN in half x: ReLU propagates it under CUDNN_PROPAGATE_NAN (a float16 NaN), gives 0 otherwise. */
+	{
+		TD t1 = td(NCHW, HALF, 1, 1, 1, 2), b1 = td(NCHW, BF16, 1, 1, 1, 2);
+		FD f1 = fd(NCHW, HALF, 1, 1, 1, 1), g1 = fd(NCHW, BF16, 1, 1, 1, 1);
+		CD c0; CK(cudnnCreateConvolutionDescriptor(&c0)); CK(cudnnSetConvolution2dDescriptor(c0, 0, 0, 1, 1, 1, 1, CROSS, FLOAT));
+		uint16_t xs[2] = {0x5cb0, 0x7e00}, ws[2] = {0x5cb0, 0}; /* float16 300, NaN; 300 */
+		put(A, (float *)xs, 1); put(B, (float *)ws, 1);
+		CK(cudnnConvolutionForward(h, &one, t1, A, f1, B, c0, 0, NULL, 0, &zero, t1, C));
+		uint16_t *r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x7c00 || (r[1] & 0x7c00) != 0x7c00 || (r[1] & 0x3ff) == 0) FAIL("float16 300*300 = %04x (want inf 7c00), NaN*300 = %04x", r[0], r[1]);
+		uint16_t xb[2] = {0x4396, 0x7fc0}, wb[2] = {0x4396, 0}; /* bfloat16 300, NaN */
+		put(A, (float *)xb, 1); put(B, (float *)wb, 1);
+		CK(cudnnConvolutionForward(h, &one, b1, A, g1, B, c0, 0, NULL, 0, &zero, b1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x47b0 || (r[1] & 0x7f80) != 0x7f80 || (r[1] & 0x7f) == 0) FAIL("bfloat16 300*300 = %04x (want 47b0: 90112), NaN*300 = %04x", r[0], r[1]);
+		put(A, (float *)xs, 1);
+		CK(cudnnActivationForward(h, ad, &one, t1, A, &zero, t1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x5cb0 || r[1] != 0x7e00) FAIL("relu, PROPAGATE_NAN: %04x %04x, want 5cb0 7e00", r[0], r[1]);
+		AD an; CK(cudnnCreateActivationDescriptor(&an)); CK(cudnnSetActivationDescriptor(an, RELU, NOPROP, 0));
+		CK(cudnnActivationForward(h, an, &one, t1, A, &zero, t1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x5cb0 || r[1] != 0) FAIL("relu, NOT_PROPAGATE_NAN: %04x %04x, want 5cb0 0000", r[0], r[1]);
+	}
+	return 0;
+}
+`
+
+// NHWC through the strided and N-d setters is NHWC; other strides are not
+// computed; the FFT algorithms refuse NHWC; an activation reads and writes
+// each tensor in its own layout, in place only with equal strides.
+const dnnLayoutRulesSrc = `
+st cudnnSetTensor4dDescriptorEx(TD, int, int, int, int, int, int, int, int, int);
+st cudnnSetTensorNdDescriptor(TD, int, int, const int *, const int *);
+enum { HALF = 2, NHWC = 1, VECT = 2, INT8x4 = 5 };
+static TD td4(int fmt, int dt, int n, int c, int hh, int w) { TD d; CK(cudnnCreateTensorDescriptor(&d)); CK(cudnnSetTensor4dDescriptor(d, fmt, dt, n, c, hh, w)); return d; }
+static TD tdnd(int dt, const int *dims, const int *strides) { TD d; CK(cudnnCreateTensorDescriptor(&d)); CK(cudnnSetTensorNdDescriptor(d, dt, 4, dims, strides)); return d; }
+static TD tdex(int dt, const int *v) { TD d; CK(cudnnCreateTensorDescriptor(&d)); CK(cudnnSetTensor4dDescriptorEx(d, dt, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])); return d; }
+int main(void) {
+	setup();
+	float one = 1, zero = 0;
+	enum { N = 2, C = 3, H = 5, W = 4, K = 4 };
+	size_t lx = N * C * H * W, ly = N * K * H * W;
+	float *x = randv(lx), *w = randv(K * C * 9);
+	void *X = upload(x, lx), *Wt = upload(w, K * C * 9), *Y1 = dev(ly), *Y2 = dev(ly), *Y3 = dev(ly), *WS = dev(1 << 20);
+	FD wd; CK(cudnnCreateFilterDescriptor(&wd)); CK(cudnnSetFilter4dDescriptor(wd, HALF, NHWC, K, C, 3, 3));
+	CD cd = conv(1, 1, 1, 1, 1, 1, CROSS, FMA);
+	/* The same half NHWC convolution through the 4-d setter, the N-d setter and the strided setter: the same bytes. */
+	TD x4 = td4(NHWC, HALF, N, C, H, W), y4 = td4(NHWC, HALF, N, K, H, W);
+	static const int xdims[4] = {N, C, H, W}, xst[4] = {H * W * C, 1, W * C, C}, ydims[4] = {N, K, H, W}, yst[4] = {H * W * K, 1, W * K, K};
+	TD xn = tdnd(HALF, xdims, xst), yn = tdnd(HALF, ydims, yst);
+	static const int yex[8] = {N, K, H, W, H * W * K, 1, W * K, K};
+	TD ye = tdex(HALF, yex);
+	CK(cudnnConvolutionForward(h, &one, x4, X, wd, Wt, cd, 0, NULL, 0, &zero, y4, Y1));
+	CK(cudnnConvolutionForward(h, &one, xn, X, wd, Wt, cd, 0, NULL, 0, &zero, yn, Y2));
+	CK(cudnnConvolutionForward(h, &one, xn, X, wd, Wt, cd, 0, NULL, 0, &zero, ye, Y3));
+	float *a = download(Y1, ly / 2), *b = download(Y2, ly / 2), *c = download(Y3, ly / 2);
+	if (memcmp(a, b, ly * 2) != 0 || memcmp(a, c, ly * 2) != 0) FAIL("NHWC by the 4-d, N-d and strided setters differ");
+	/* Strides that are neither packed NCHW nor NHWC (a padded row) are not computed. */
+	static const int gap[8] = {N, K, H, W, K * H * (W + 1), H * (W + 1), W + 1, 1};
+	TD yg = tdex(HALF, gap);
+	WANT(cudnnConvolutionForward(h, &one, x4, X, wd, Wt, cd, 0, NULL, 0, &zero, yg, Y3), NOT_SUPPORTED);
+	AD ad; CK(cudnnCreateActivationDescriptor(&ad)); CK(cudnnSetActivationDescriptor(ad, RELU, PROP, 0));
+	WANT(cudnnActivationForward(h, ad, &one, yg, Y1, &zero, yg, Y3), NOT_SUPPORTED);
+	/* Find over NHWC: FFT and FFT_TILING (4, 5) refuse it, DIRECT (3) always; the others run. */
+	Perf pf[8]; int got;
+	CK(cudnnFindConvolutionForwardAlgorithmEx(h, x4, X, wd, Wt, cd, y4, Y1, 8, &got, pf, WS, 1 << 20));
+	for (int i = 0; i < got; i++)
+		if ((pf[i].status == 0) != (pf[i].algo != 3 && pf[i].algo != 4 && pf[i].algo != 5))
+			FAIL("NHWC Find: algo %d status %d", pf[i].algo, pf[i].status);
+	WANT(cudnnConvolutionForward(h, &one, x4, X, wd, Wt, cd, 4, WS, 1 << 20, &zero, y4, Y1), NOT_SUPPORTED);
+	/* Activation from NCHW x into NHWC y (float): y[n,h,w,c] = relu(x[n,c,h,w]). */
+	TD xf = td4(NCHW, FLOAT, N, C, H, W), yf = td4(NHWC, FLOAT, N, C, H, W);
+	void *YA = dev(lx);
+	CK(cudnnActivationForward(h, ad, &one, xf, X, &zero, yf, YA));
+	float *ya = download(YA, lx);
+	for (int n = 0; n < N; n++) for (int ch = 0; ch < C; ch++) for (int i = 0; i < H; i++) for (int j = 0; j < W; j++) {
+		float v = x[((n * C + ch) * H + i) * W + j], got = ya[((n * H + i) * W + j) * C + ch];
+		if (got != (v > 0 ? v : 0)) FAIL("NCHW to NHWC relu at %d,%d,%d,%d: %g from %g", n, ch, i, j, got, v);
+	}
+	/* In place needs equal strides. */
+	WANT(cudnnActivationForward(h, ad, &one, xf, YA, &zero, yf, YA), BAD_PARAM);
+	CK(cudnnActivationForward(h, ad, &one, yf, YA, &zero, yf, YA));
+	/* NCHW_VECT_C tensors and filters are not computed. */
+	TD xv = td4(VECT, INT8x4, N, 4, H, W);
+	WANT(cudnnActivationForward(h, ad, &one, xv, X, &zero, xv, YA), NOT_SUPPORTED);
 	sync0();
 	return 0;
 }

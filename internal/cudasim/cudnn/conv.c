@@ -351,15 +351,23 @@ static void run_conv(void *arg)
 	size_t la = view_len(va), lb = view_len(vb), lo = view_len(vo);
 	/* Widened to packed float NCHW and KCRS: half and bfloat16 products
 	 * are exact in float, the sums are float (the PSEUDO configurations). */
-	float *a = view_gather(t->a, va, t->call), *b = a ? view_gather(t->b, vb, t->call) : NULL;
-	float *tmp = NULL;
+	float *oa = NULL, *ob = NULL, *tmp = NULL;
+	const float *a = view_read(t->a, va, t->call, &oa), *b = a ? view_read(t->b, vb, t->call, &ob) : NULL;
 	if (a == NULL || b == NULL)
 		goto out; /* the core has recorded the illegal address */
-	if (t->tf32) {
+	if (t->tf32) { /* float data only, read in place: round copies */
+		float *ra = malloc((la ? la : 1) * sizeof *ra), *rb = malloc((lb ? lb : 1) * sizeof *rb);
+		if (ra == NULL || rb == NULL) {
+			free(ra), free(rb);
+			cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, t->call, "out of host memory for TF32 copies");
+			goto out;
+		}
 		for (size_t i = 0; i < la; i++)
-			a[i] = tf32(a[i]);
+			ra[i] = tf32(a[i]);
 		for (size_t i = 0; i < lb; i++)
-			b[i] = tf32(b[i]);
+			rb[i] = tf32(b[i]);
+		free(oa), free(ob);
+		a = oa = ra, b = ob = rb;
 	}
 	tmp = calloc(lo ? lo : 1, sizeof *tmp);
 	if (tmp == NULL) {
@@ -388,7 +396,7 @@ static void run_conv(void *arg)
 			memset(w, 0xff, n);
 	}
 out:
-	free(tmp), free(a), free(b);
+	free(tmp), free(oa), free(ob);
 }
 
 cudnnStatus_t conv_enqueue(cudnnHandle_t h, const char *call, int dir, int algo, const convgeom *g, int math,
@@ -429,19 +437,17 @@ static cudnnStatus_t run(cudnnHandle_t h, const char *call, int dir, const convg
 			algo, ai.workspace, ws_size, ws);
 	const tview *va, *vb, *vo;
 	conv_views(dir, g, &va, &vb, &vo);
-	/* The workspace as a view of bytes, for the overlap checks. */
-	tview vws = {.dtype = CUDNN_DATA_FLOAT, .s = {1, 1, 1, (int)((ws_size + 3) / 4)}, .st = {0, 0, 0, 1}};
 	static const char *names[3][3] = {{"x", "w", "y"}, {"w", "dy", "dx"}, {"x", "dy", "dw"}};
 	const char **nm = names[dir];
 	cudnnStatus_t s = dnn_no_overlap_views(call, nm[2], out, vo, nm[0], a, va);
 	if (s == CUDNN_STATUS_SUCCESS)
 		s = dnn_no_overlap_views(call, nm[2], out, vo, nm[1], b, vb);
 	if (s == CUDNN_STATUS_SUCCESS && ws != NULL && ws_size > 0) {
-		s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[0], a, va);
+		s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[0], a, view_bytes(va));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[1], b, vb);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[1], b, view_bytes(vb));
 		if (s == CUDNN_STATUS_SUCCESS)
-			s = dnn_no_overlap_views(call, "workSpace", ws, &vws, nm[2], out, vo);
+			s = dnn_no_overlap_bytes(call, "workSpace", ws, ws_size, nm[2], out, view_bytes(vo));
 	}
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;

@@ -235,12 +235,13 @@ cudnnStatus_t filter_view(const char *call, cudnnFilterDescriptor_t d, tview *v)
 size_t view_len(const tview *v);   /* elements */
 size_t view_bytes(const tview *v); /* the bytes the layout spans */
 int view_nchw(const tview *v); /* packed NCHW (KCRS), any type */
-int view_nchw_float(const tview *v);
 /* cudasim_check of the view's bytes. */
 int view_check(const void *dev, const tview *v, const char *call);
-/* Inside a task: the data widened into a new packed float NCHW array (free
- * it), or NULL with the stream failed. */
-float *view_gather(const void *dev, const tview *v, const char *call);
+/* Inside a task: the data as packed float NCHW — the device data itself for
+ * float NCHW, else a new widened array, also stored in *owned (free it;
+ * NULL when nothing was allocated) — or NULL with the stream failed. Read
+ * only; compute results into a separate array (outputs may alias inputs). */
+const float *view_read(const void *dev, const tview *v, const char *call, float **owned);
 /* Inside a task: dev = round(alpha·val + beta·dev) element by element, val
  * packed float NCHW; 0 when dev is not live (sticky error set). */
 int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call);
@@ -294,7 +295,9 @@ int dnn_overlap(const void *a, size_t an, const void *b, size_t bn);
  * activation functions); CUDNN_STATUS_SUCCESS otherwise. */
 cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
 	const char *in_name, const void *in, size_t in_n);
-/* The same for two views. */
+/* The same for byte counts, and for two views. */
+cudnnStatus_t dnn_no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
+	const char *in_name, const void *in, size_t in_b);
 cudnnStatus_t dnn_no_overlap_views(const char *call, const char *out_name, const void *out, const tview *ov,
 	const char *in_name, const void *in, const tview *iv);
 /* alpha·v + beta·old, where beta == 0 never reads old (it may hold NaN):

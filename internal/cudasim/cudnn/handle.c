@@ -211,7 +211,7 @@ int dnn_overlap(const void *a, size_t an, const void *b, size_t bn)
 	return overlap_bytes(a, an * sizeof(float), b, bn * sizeof(float));
 }
 
-static cudnnStatus_t no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
+cudnnStatus_t dnn_no_overlap_bytes(const char *call, const char *out_name, const void *out, size_t out_b,
 	const char *in_name, const void *in, size_t in_b)
 {
 	if (!cudasim_strict() || !overlap_bytes(out, out_b, in, in_b))
@@ -224,13 +224,13 @@ static cudnnStatus_t no_overlap_bytes(const char *call, const char *out_name, co
 cudnnStatus_t dnn_no_overlap(const char *call, const char *out_name, const void *out, size_t out_n,
 	const char *in_name, const void *in, size_t in_n)
 {
-	return no_overlap_bytes(call, out_name, out, out_n * sizeof(float), in_name, in, in_n * sizeof(float));
+	return dnn_no_overlap_bytes(call, out_name, out, out_n * sizeof(float), in_name, in, in_n * sizeof(float));
 }
 
 cudnnStatus_t dnn_no_overlap_views(const char *call, const char *out_name, const void *out, const tview *ov,
 	const char *in_name, const void *in, const tview *iv)
 {
-	return no_overlap_bytes(call, out_name, out, view_bytes(ov), in_name, in, view_bytes(iv));
+	return dnn_no_overlap_bytes(call, out_name, out, view_bytes(ov), in_name, in, view_bytes(iv));
 }
 
 void dnn_blend(float *dst, const float *v, size_t n, float alpha, float beta)
