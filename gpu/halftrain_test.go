@@ -37,7 +37,8 @@ const halfTrainK = 8
 // storage, from the same weights, batches and stochastic-depth draws, and
 // requires the same losses, weights and BN statistics within halfTrainK
 // unit roundoffs. float16 runs scale the loss (ops.LossScaler on both).
-// The images are stored in the activations' type (halfTrainStep).
+// The images are float32, as the trainer uploads them: the stem conv casts
+// them to the activations' type (layers.halfWeight.castInput).
 func TestHalfTrainingMatchesCPU(t *testing.T) {
 	g := openFP32(t)
 	for _, act := range []ops.DType{ops.BFloat16, ops.Float16} {
@@ -101,8 +102,8 @@ func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a, b op
 		for i := range labels {
 			labels[i] = float32(data.IntN(cfg.Classes))
 		}
-		la := halfTrainStep(t, na, ra, x, labels, size)
-		lb := halfTrainStep(t, nb, rb, x, labels, size)
+		la := trainStep(t, na, ra, x, labels, size, 0.02)
+		lb := trainStep(t, nb, rb, x, labels, size, 0.02)
 		d.check("loss", la, lb, atol, rtol)
 		losses.check("loss", la, lb, atol, rtol)
 	}
@@ -114,30 +115,4 @@ func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a, b op
 		d.check(buf.Name, host(t, a, buf.Value), host(t, b, nb.Params.Buffers[i].Value), atol, rtol)
 	}
 	return d, d.score * halfTrainK
-}
-
-// halfTrainStep is trainStep with the images stored as the network's
-// activations (Env.Act), rounded by CopyIn on both backends: cuDNN
-// convolves one storage type, so the first convolution's input must be
-// half already (models.Network.Forward does not cast it).
-func halfTrainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []float32, size int) []float32 {
-	be := net.Env.B
-	xt, err := ops.AllocAs(be, net.Env.Act, len(labels), 3, size, size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Free(xt)
-	lt, err := be.Alloc(len(labels))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Free(lt)
-	be.CopyIn(xt, x)
-	be.CopyIn(lt, labels)
-	net.DrawDepth(r)
-	net.Forward(xt)
-	net.Loss(lt, true)
-	net.Backward()
-	net.Step(ops.SGDParams{LR: 0.02, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: true})
-	return host(t, be, net.Losses())
 }

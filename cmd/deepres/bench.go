@@ -74,9 +74,6 @@ func runBench(args []string) error {
 	if *bytesOnly { // counted for any storage type: no device runs
 		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act)
 	}
-	if err := checkPrecisionDevice(*device, prec); err != nil {
-		return err
-	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err

@@ -37,9 +37,6 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkPrecisionDevice(*device, prec); err != nil {
-		return err
-	}
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
 		return usagef("--dataset: %v", err)
