@@ -18,7 +18,8 @@ import (
 // as deepres's CPU reference (ops.Round); the type configurations cuDNN does
 // not support are refused.
 func TestCUDNNHalf(t *testing.T) {
-	lib := dnnSim(t)
+	needBuild(t) // the package's simulator (TestMain), built once
+	lib := simDir
 	t.Run("RoundingMatchesOps", func(t *testing.T) { dnnHalfRounding(t, lib) })
 	exe := dnnProgram(t, lib, "halfpath", dnnHalfPathSrc)
 	for _, c := range []struct{ name, dtype, layout string }{
