@@ -18,7 +18,8 @@ import (
 // as deepres's CPU reference (ops.Round); the type configurations cuDNN does
 // not support are refused.
 func TestCUDNNHalf(t *testing.T) {
-	lib := dnnSim(t)
+	needBuild(t) // the package's simulator (TestMain), built once
+	lib := simDir
 	t.Run("RoundingMatchesOps", func(t *testing.T) { dnnHalfRounding(t, lib) })
 	exe := dnnProgram(t, lib, "halfpath", dnnHalfPathSrc)
 	for _, c := range []struct{ name, dtype, layout string }{
@@ -272,7 +273,7 @@ static void activations(int trial) {
 	AD ad; CK(cudnnCreateActivationDescriptor(&ad)); CK(cudnnSetActivationDescriptor(ad, trial % 2 ? RELU : SIGMOID, PROP, 0));
 	TD xd = tdesc16(xs), xf = tensor(xs.n, xs.c, xs.h, xs.w);
 	void *X = up16(x, xs), *Y = up16(y0, xs), *Y1 = dev(n), *DY = up16(dy, xs), *DX = up16(dx0, xs);
-	void *Xf = upload(widev(x, n), n), *Yf = upload(widev(y0, n), n), *Y1f = dev(n), *DYf = upload(widev(dy, n), n), *DXf = upload(widev(dx0, n), n);
+	void *Xf = upload(widev(x, n), n), *Yf = upload(widev(y0, n), n), *DYf = upload(widev(dy, n), n), *DXf = upload(widev(dx0, n), n);
 	CK(cudnnActivationForward(h, ad, &alpha, xd, X, &beta, xd, Y));
 	CK(cudnnActivationForward(h, ad, &alpha, xf, Xf, &beta, xf, Yf));
 	same("act y", trial, down16(Y, xs), download(Yf, n), n);
@@ -289,7 +290,6 @@ static void activations(int trial) {
 		return;
 	CK(cudnnActivationBackward(h, ad, &alpha, xf, Y1w, xf, DYf, xf, Xf, &beta, xf, DXf));
 	same("act dx", trial, down16(DX, xs), download(DXf, n), n);
-	(void)Y1f;
 }
 
 int main(void) {

@@ -245,8 +245,6 @@ const float *view_read(const void *dev, const tview *v, const char *call, float 
 /* Inside a task: dev = round(alpha·val + beta·dev) element by element, val
  * packed float NCHW; 0 when dev is not live (sticky error set). */
 int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call);
-float dnn_round(int dtype, float x);
-int dnn_elem_bytes(int dtype);
 const char *dtype_name(int dtype);
 
 /* The bodies of the Create and Destroy functions of each descriptor kind:

@@ -30,17 +30,7 @@
 #include "dnn.h"
 #include "../half.h"
 
-/* What storing x in dtype and reading it back gives. */
-float dnn_round(int dtype, float x)
-{
-	switch (dtype) {
-	case CUDNN_DATA_HALF: return sim_f16_value(sim_f16_bits(x));
-	case CUDNN_DATA_BFLOAT16: return sim_bf16_value(sim_bf16_bits(x));
-	}
-	return x;
-}
-
-int dnn_elem_bytes(int dtype) { return dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16 ? 2 : 4; }
+static int dnn_elem_bytes(int dtype) { return dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16 ? 2 : 4; }
 
 /* ---- views ---- */
 
@@ -105,7 +95,6 @@ int view_nchw(const tview *v)
 {
 	return (v->s.w == 1 || v->st[3] == 1) && (v->s.h == 1 || v->st[2] == v->s.w) && (v->s.c == 1 || v->st[1] == (long)v->s.h * v->s.w);
 }
-
 
 static inline float ld(int dtype, const unsigned char *p, size_t e)
 {
