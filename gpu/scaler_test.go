@@ -1,8 +1,11 @@
 package gpu
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
@@ -214,8 +217,13 @@ func (s *scaledStep) run() {
 // captured CUDA graph launch per step on the same backend. The
 // overflowing step leaves w and v unchanged, halves the scale and
 // restarts the tracker; the clean steps move w and count; eager and
-// captured states are bitwise equal after every step.
+// captured states are bitwise equal after every step. Under the simulator,
+// whose driver counts what runs, each captured step is one graph launch of
+// its 8 nodes (a memset, a copy, six kernels: no host node) and the only
+// stream synchronisation is the test's own.
 func TestLossScaleOverflowEagerAndGraph(t *testing.T) {
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	t.Setenv("CUDASIM_STATS", stats)
 	b := openOrSkip(t, FP32)
 	defer closeOK(t, b)
 	const n = 300
@@ -244,7 +252,22 @@ func TestLossScaleOverflowEagerAndGraph(t *testing.T) {
 		b.CopyIn(captured.input, in)
 		before := state(eager)
 		eager.run()
+		c0 := simCounters(t, stats)
 		graph.Launch()
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if c1 := simCounters(t, stats); c0 != nil {
+			if d := c1["graph_launches"] - c0["graph_launches"]; d != 1 {
+				t.Errorf("step %d: %d graph launches, want 1", step, d)
+			}
+			if d := c1["graph_nodes_launched"] - c0["graph_nodes_launched"]; d != 8 {
+				t.Errorf("step %d: %d graph nodes ran, want 8", step, d)
+			}
+			if d := c1["stream_syncs"] - c0["stream_syncs"]; d != 1 {
+				t.Errorf("step %d: %d stream synchronisations, want 1 (the test's Sync)", step, d)
+			}
+		}
 		e, c := state(eager), state(captured)
 		for k := range e {
 			if i := sameBits(c[k], e[k]); i >= 0 {
@@ -267,4 +290,22 @@ func TestLossScaleOverflowEagerAndGraph(t *testing.T) {
 	if err := b.Sync(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// simCounters reads the simulator's counters (internal/cudasim/README.md:
+// the JSON file CUDASIM_STATS names, rewritten at each
+// cuStreamSynchronize), or nil where there is none (a real GPU).
+func simCounters(t *testing.T, path string) map[string]int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var s struct {
+		Counters map[string]int64 `json:"counters"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s.Counters
 }

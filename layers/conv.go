@@ -39,6 +39,9 @@ func (c *Conv) WithBias(ps *ParamSet, name string, b0 float64) *Conv {
 func (c *Conv) Setup(in ops.Shape) ops.Shape {
 	out := c.P.OutputShape(in, c.W.Shape)
 	c.w = newHalfWeight(c.env, c.W)
+	if c.w.half() {
+		c.env.Scratch.Reserve(in.Len()) // the input, cast (castInput)
+	}
 	if c.Stored {
 		c.y = c.env.AllocAct(out...)
 	} else {
@@ -49,8 +52,8 @@ func (c *Conv) Setup(in ops.Shape) ops.Shape {
 
 func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 	y := c.env.batchView(c.y, x.Shape()[0])
-	f := c.w.frame(1)
-	c.env.B.ConvForward(y, x, c.w.cast(f, 0), c.P)
+	f := c.w.frame(2)
+	c.env.B.ConvForward(y, c.w.castInput(f, 1, x), c.w.cast(f, 0), c.P)
 	f.Done()
 	if c.Bias != nil {
 		c.env.B.AddBias(y, c.Bias.Value)
@@ -61,13 +64,13 @@ func (c *Conv) Forward(x ops.Tensor) ops.Tensor {
 
 func (c *Conv) Backward(dx, dy ops.Tensor, add bool) {
 	b := c.env.B
-	f := c.w.frame(2)
+	f := c.w.frame(weightSlots)
 	defer f.Done()
 	if dx != nil {
 		b.ConvBackwardData(dx, dy, c.w.cast(f, 0), c.P, add)
 	}
 	dw := c.w.grad(f, 1)
-	b.ConvBackwardFilter(dw, dy, c.x, c.P)
+	b.ConvBackwardFilter(dw, dy, c.w.castInput(f, 2, c.x), c.P)
 	c.w.widen(dw)
 	if c.Bias != nil {
 		b.BiasBackward(c.Bias.Grad, dy)

@@ -25,9 +25,9 @@ type halfWeight struct {
 	p   *Param
 }
 
-// weightSlots is the most scratch slots a layer takes for its weight
-// copies at once: the value and the gradient (Conv.Backward), plus the
-// logits' gradient (Linear.Backward).
+// weightSlots is the most scratch slots a layer takes for its copies at
+// once: the weight's value and gradient, plus the input cast to Env.Act
+// (Conv.Backward) or the logits' gradient (Linear.Backward).
 const weightSlots = 3
 
 // newHalfWeight reserves scratch room for p's copies when e's activations
@@ -56,6 +56,21 @@ func (h halfWeight) cast(f Frame, i int) ops.Tensor {
 	w := f.T(i, h.p.Shape)
 	h.env.B.Copy(w, h.p.Value)
 	return w
+}
+
+// castInput returns x as the op reads it: x itself when it is stored in
+// Env.Act (every activation is) or activations are float32, else slot i of
+// f holding it cast. Only a network's input comes in another type: the
+// float32 images the stem conv reads, which autocast's conv2d casts to the
+// half type like its weight, and which cuDNN must get in the weight's type.
+// The backward pass casts again rather than keeping a copy.
+func (h halfWeight) castInput(f Frame, i int, x ops.Tensor) ops.Tensor {
+	if !h.half() || ops.DTypeOf(x) == h.env.Act {
+		return x
+	}
+	xa := f.T(i, x.Shape())
+	h.env.B.Copy(xa, x)
+	return xa
 }
 
 // grad returns where the op writes the weight gradient: the parameter's,

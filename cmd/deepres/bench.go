@@ -85,9 +85,6 @@ func runBench(args []string) error {
 		}
 		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act, l)
 	}
-	if err := checkPrecisionDevice(*device, prec); err != nil {
-		return err
-	}
 	if err := checkLayoutDevice(*device, *layout); err != nil {
 		return err
 	}

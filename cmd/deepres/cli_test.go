@@ -296,20 +296,10 @@ func TestResumeKeepsMath(t *testing.T) {
 }
 
 // TestPrecisionFlag: --precision on train, eval and bench (issue 22):
-// half precision on a GPU is a usage error (exit 2) before any GPU is
-// opened; --math contradicting --precision is refused; a bf16 run is
+// --math contradicting --precision is refused; a bf16 run is
 // recorded as such, resumes in fp32 saying so, and its checkpoint
 // evaluates in fp16; bench reports the precision it ran.
 func TestPrecisionFlag(t *testing.T) {
-	for _, args := range [][]string{
-		{"train", "--model", "resnet-8", "--device", "cuda", "--precision", "bf16"},
-		{"bench", "--model", "resnet-8", "--device", "cuda:0", "--precision", "fp16"},
-		{"eval", "--checkpoint", "nowhere.safetensors", "--device", "cuda", "--precision", "bf16"},
-	} {
-		if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "half precision runs only on the CPU reference") {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 saying half precision is CPU-only", args, code, stderr)
-		}
-	}
 	for _, args := range [][]string{
 		{"train", "--model", "resnet-8", "--precision", "fp32", "--math", "tf32"},
 		{"bench", "--model", "resnet-8", "--precision", "tf32", "--math", "fp32"},

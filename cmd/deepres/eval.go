@@ -38,9 +38,6 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkPrecisionDevice(*device, prec); err != nil {
-		return err
-	}
 	if err := checkLayoutFlag(*layout); err != nil {
 		return err
 	}

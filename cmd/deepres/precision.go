@@ -1,15 +1,13 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/pflag"
 
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/train"
 )
 
-const precisionUsage = "fp32 (float32, strict math), tf32 (float32 storage, TensorFloat-32 allowed on a GPU), bf16 or fp16 (activations and their gradients stored in half precision; weights, BN, the last layer and the loss stay float32; CPU reference only in this version). --math is its fp32/tf32 subset"
+const precisionUsage = "fp32 (float32, strict math), tf32 (float32 storage, TensorFloat-32 allowed on a GPU), bf16 or fp16 (activations and their gradients stored in half precision; weights, BN, the last layer and the loss stay float32; fp16 scales the loss). --math is its fp32/tf32 subset"
 
 // resolvePrecision reconciles --precision with --math (issue 22): --math
 // keeps working as the fp32/tf32 subset. It returns the GPU math and the
@@ -33,7 +31,8 @@ func resolvePrecision(fs *pflag.FlagSet, precision, math string) (string, string
 }
 
 // checkPrecision refuses, as a usage error, a precision whose storage b
-// cannot hold (ops.Supports): the GPU backend stores float32 only so far.
+// cannot hold (ops.Supports). Both backends store every type today; a
+// backend that does not says so here rather than failing mid-build.
 func checkPrecision(b ops.Backend, precision string) error {
 	d, err := train.StorageOf(precision)
 	if err != nil {
@@ -42,14 +41,5 @@ func checkPrecision(b ops.Backend, precision string) error {
 	if ops.Supports(b, d) {
 		return nil
 	}
-	return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; %s stores float32 only", precision, b.Name())
-}
-
-// checkPrecisionDevice refuses half precision on a GPU named by --device
-// before opening it (so the error is the same with or without one).
-func checkPrecisionDevice(device, precision string) error {
-	if d, _ := train.StorageOf(precision); d != ops.Float32 && (device == "cuda" || strings.HasPrefix(device, "cuda:")) {
-		return usagef("--precision %s: half precision runs only on the CPU reference (--device cpu) in this version; the GPU backend stores float32 only", precision)
-	}
-	return nil
+	return usagef("--precision %s: %s cannot store %s tensors", precision, b.Name(), d)
 }

@@ -90,9 +90,7 @@ func runTrain(args []string) error {
 	if cfg.Graphs == train.GraphsOn && *device == "cpu" {
 		return usagef("--cuda-graphs on: the CPU cannot capture steps (CUDA graphs are a GPU's); drop it or use --device cuda")
 	}
-	if _, p, err := resolvePrecision(fs, *precision, *math); err != nil {
-		return err
-	} else if err := checkPrecisionDevice(*device, p); err != nil {
+	if _, _, err := resolvePrecision(fs, *precision, *math); err != nil {
 		return err
 	}
 	if err := checkLayoutFlag(*layout); err != nil {
@@ -356,9 +354,6 @@ func bar(done, total, width int) string {
 // activations as layout (--layout, or the run's own on resume) resolves
 // there (recorded in cfg.Layout); the caller closes the backend.
 func newTrainer(cfg train.Config, device, math, layout string, kind data.Kind, trainDS, valDS, testDS *data.Dataset) (*train.Trainer, ops.Backend, error) {
-	if err := checkPrecisionDevice(device, cfg.PrecisionOf()); err != nil {
-		return nil, nil, err
-	}
 	b, err := openDevice(device, math)
 	if err != nil {
 		return nil, nil, err

@@ -16,7 +16,8 @@ import (
 // documented; every other combination is NOT_SUPPORTED, bad arguments
 // INVALID_VALUE.
 func TestBlasGemmEx(t *testing.T) {
-	lib := dnnSim(t)
+	needBuild(t) // the package's simulator (TestMain), built once
+	lib := simDir
 	dir := t.TempDir()
 	c := filepath.Join(dir, "gemmex.c")
 	if err := os.WriteFile(c, []byte(dnnPrelude+blasGemmExSrc), 0o644); err != nil {

@@ -18,7 +18,8 @@ import (
 // as deepres's CPU reference (ops.Round); the type configurations cuDNN does
 // not support are refused.
 func TestCUDNNHalf(t *testing.T) {
-	lib := dnnSim(t)
+	needBuild(t) // the package's simulator (TestMain), built once
+	lib := simDir
 	t.Run("RoundingMatchesOps", func(t *testing.T) { dnnHalfRounding(t, lib) })
 	exe := dnnProgram(t, lib, "halfpath", dnnHalfPathSrc)
 	for _, c := range []struct{ name, dtype, layout string }{
@@ -272,7 +273,7 @@ static void activations(int trial) {
 	AD ad; CK(cudnnCreateActivationDescriptor(&ad)); CK(cudnnSetActivationDescriptor(ad, trial % 2 ? RELU : SIGMOID, PROP, 0));
 	TD xd = tdesc16(xs), xf = tensor(xs.n, xs.c, xs.h, xs.w);
 	void *X = up16(x, xs), *Y = up16(y0, xs), *Y1 = dev(n), *DY = up16(dy, xs), *DX = up16(dx0, xs);
-	void *Xf = upload(widev(x, n), n), *Yf = upload(widev(y0, n), n), *Y1f = dev(n), *DYf = upload(widev(dy, n), n), *DXf = upload(widev(dx0, n), n);
+	void *Xf = upload(widev(x, n), n), *Yf = upload(widev(y0, n), n), *DYf = upload(widev(dy, n), n), *DXf = upload(widev(dx0, n), n);
 	CK(cudnnActivationForward(h, ad, &alpha, xd, X, &beta, xd, Y));
 	CK(cudnnActivationForward(h, ad, &alpha, xf, Xf, &beta, xf, Yf));
 	same("act y", trial, down16(Y, xs), download(Yf, n), n);
@@ -289,7 +290,6 @@ static void activations(int trial) {
 		return;
 	CK(cudnnActivationBackward(h, ad, &alpha, xf, Y1w, xf, DYf, xf, Xf, &beta, xf, DXf));
 	same("act dx", trial, down16(DX, xs), download(DXf, n), n);
-	(void)Y1f;
 }
 
 int main(void) {
@@ -356,6 +356,31 @@ int main(void) {
 	WANT(cudnnActivationForward(h, ad, &one, xh3, A, &zero, xf, C), BAD_PARAM);
 	WANT(cudnnActivationForward(h, ad, &one, xb3, A, &zero, xb3, C), OK);
 	sync0();
+	/* float16 overflow in a convolution: 300·300 = 90000 is past 65504 (inf); in bfloat16 it is 89600 + ...,
+	   finite. A NaN in half x: ReLU propagates it under CUDNN_PROPAGATE_NAN (a float16 NaN), gives 0 otherwise. */
+	{
+		TD t1 = td(NCHW, HALF, 1, 1, 1, 2), b1 = td(NCHW, BF16, 1, 1, 1, 2);
+		FD f1 = fd(NCHW, HALF, 1, 1, 1, 1), g1 = fd(NCHW, BF16, 1, 1, 1, 1);
+		CD c0; CK(cudnnCreateConvolutionDescriptor(&c0)); CK(cudnnSetConvolution2dDescriptor(c0, 0, 0, 1, 1, 1, 1, CROSS, FLOAT));
+		uint16_t xs[2] = {0x5cb0, 0x7e00}, ws[2] = {0x5cb0, 0}; /* float16 300, NaN; 300 */
+		put(A, (float *)xs, 1); put(B, (float *)ws, 1);
+		CK(cudnnConvolutionForward(h, &one, t1, A, f1, B, c0, 0, NULL, 0, &zero, t1, C));
+		uint16_t *r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x7c00 || (r[1] & 0x7c00) != 0x7c00 || (r[1] & 0x3ff) == 0) FAIL("float16 300*300 = %04x (want inf 7c00), NaN*300 = %04x", r[0], r[1]);
+		uint16_t xb[2] = {0x4396, 0x7fc0}, wb[2] = {0x4396, 0}; /* bfloat16 300, NaN */
+		put(A, (float *)xb, 1); put(B, (float *)wb, 1);
+		CK(cudnnConvolutionForward(h, &one, b1, A, g1, B, c0, 0, NULL, 0, &zero, b1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x47b0 || (r[1] & 0x7f80) != 0x7f80 || (r[1] & 0x7f) == 0) FAIL("bfloat16 300*300 = %04x (want 47b0: 90112), NaN*300 = %04x", r[0], r[1]);
+		put(A, (float *)xs, 1);
+		CK(cudnnActivationForward(h, ad, &one, t1, A, &zero, t1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x5cb0 || r[1] != 0x7e00) FAIL("relu, PROPAGATE_NAN: %04x %04x, want 5cb0 7e00", r[0], r[1]);
+		AD an; CK(cudnnCreateActivationDescriptor(&an)); CK(cudnnSetActivationDescriptor(an, RELU, NOPROP, 0));
+		CK(cudnnActivationForward(h, an, &one, t1, A, &zero, t1, C));
+		r = (uint16_t *)download(C, 1);
+		if (r[0] != 0x5cb0 || r[1] != 0) FAIL("relu, NOT_PROPAGATE_NAN: %04x %04x, want 5cb0 0000", r[0], r[1]);
+	}
 	return 0;
 }
 `

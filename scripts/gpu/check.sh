@@ -206,12 +206,22 @@ if [ -x "$bin/deepres" ]; then
 	if [ -d "$data" ]; then
 		step train 120 "$bin/deepres" train --device cuda --model resnet-20 --dataset folder --data "$data" \
 			--steps "$steps" --batch-size "$batch"
+		# Half precision end to end (issue 22): bf16, and fp16 with its loss scaling, each step
+		# captured as a CUDA graph where it can be (--cuda-graphs auto), the fused BN-add-ReLU on.
+		for p in bf16 fp16; do
+			step "train.$p" 120 "$bin/deepres" train --device cuda --model resnet-20 --dataset folder --data "$data" \
+				--steps "$steps" --batch-size "$batch" --precision "$p" --fuse
+		done
 	else
 		skip train "no data at $data (set DEEPRES_DATA)"
+		skip train.bf16 "no data at $data (set DEEPRES_DATA)"
+		skip train.fp16 "no data at $data (set DEEPRES_DATA)"
 	fi
 else
 	skip devices "no $bin/deepres"
 	skip train "no $bin/deepres"
+	skip train.bf16 "no $bin/deepres"
+	skip train.fp16 "no $bin/deepres"
 fi
 
 if ((failed)); then result=FAIL; else result=PASS; fi

@@ -64,13 +64,16 @@ static void run_fwd(void *arg)
 {
 	const char *call = "cudnnActivationForward";
 	acttask *t = arg;
-	float *x = view_gather(t->x, &t->xv, call);
-	if (x == NULL)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		x[i] = f(t->a, x[i]);
-	view_scatter(t->out, &t->yv, x, t->alpha, t->beta, call);
-	free(x);
+	float *ox, *v = malloc((t->n ? t->n : 1) * sizeof *v);
+	const float *x = view_read(t->x, &t->xv, call, &ox);
+	if (x != NULL && v == NULL)
+		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
+	if (x != NULL && v != NULL) {
+		for (size_t i = 0; i < t->n; i++)
+			v[i] = f(t->a, x[i]);
+		view_scatter(t->out, &t->yv, v, t->alpha, t->beta, call);
+	}
+	free(ox), free(v);
 }
 
 /* How far a stored y may be from f(x) computed here: float rounding of a
@@ -91,8 +94,9 @@ static void run_bwd(void *arg)
 {
 	const char *call = "cudnnActivationBackward";
 	acttask *t = arg;
-	float *x = view_gather(t->x, &t->xv, call), *y = x ? view_gather(t->y, &t->yv, call) : NULL;
-	float *dy = y ? view_gather(t->dy, &t->dyv, call) : NULL;
+	float *ox = NULL, *oy = NULL, *ody = NULL, *v = NULL;
+	const float *x = view_read(t->x, &t->xv, call, &ox), *y = x ? view_read(t->y, &t->yv, call, &oy) : NULL;
+	const float *dy = y ? view_read(t->dy, &t->dyv, call, &ody) : NULL;
 	if (dy == NULL)
 		goto done;
 	if (cudasim_strict())
@@ -105,11 +109,15 @@ static void run_bwd(void *arg)
 				goto done;
 			}
 		}
+	if ((v = malloc((t->n ? t->n : 1) * sizeof *v)) == NULL) {
+		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
+		goto done;
+	}
 	for (size_t i = 0; i < t->n; i++)
-		dy[i] = df(t->a, x[i], y[i]) * dy[i];
-	view_scatter(t->out, &t->dxv, dy, t->alpha, t->beta, call);
+		v[i] = df(t->a, x[i], y[i]) * dy[i];
+	view_scatter(t->out, &t->dxv, v, t->alpha, t->beta, call);
 done:
-	free(x), free(y), free(dy);
+	free(ox), free(oy), free(ody), free(v);
 }
 
 static cudnnStatus_t check_act(const char *call, cudnnHandle_t h, cudnnActivationDescriptor_t ad)

@@ -139,7 +139,8 @@ static void run_bn_fwd_train(void *arg)
 	float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
 	if (!g || !b || (t->rmean && !rm) || (t->rvar && !rv) || (t->smean && !sm) || (t->sinv && !si))
 		return;
-	float *x = view_gather(t->x, &t->xv, call);
+	float *ox;
+	const float *x = view_read(t->x, &t->xv, call, &ox);
 	if (x == NULL)
 		return;
 	float *mean = malloc(l.p * sizeof *mean), *inv = malloc(l.p * sizeof *inv);
@@ -184,7 +185,7 @@ static void run_bn_fwd_train(void *arg)
 		memcpy(si, inv, l.p * sizeof *si);
 	}
 done:
-	free(x), free(mean), free(inv), free(varu), free(out);
+	free(ox), free(mean), free(inv), free(varu), free(out);
 }
 
 /* cudnnBatchNormalizationForwardTraining(): y = alpha·(scale·(x−mean)/
@@ -243,13 +244,14 @@ static void run_bn_fwd_infer(void *arg)
 	const float *em = dnn_host(t->rmean, l.p, call), *ev = dnn_host(t->rvar, l.p, call);
 	if (!g || !b || !em || !ev)
 		return;
-	float *x = view_gather(t->x, &t->xv, call);
+	float *ox;
+	const float *x = view_read(t->x, &t->xv, call, &ox);
 	if (x == NULL)
 		return;
 	float *out = malloc(len * sizeof *out);
 	if (out == NULL) {
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
-		free(x);
+		free(ox);
 		return;
 	}
 	for (int p = 0; p < l.p; p++) {
@@ -261,7 +263,7 @@ static void run_bn_fwd_infer(void *arg)
 			}
 	}
 	view_scatter(t->y, &t->yv, out, t->alpha, t->beta, call);
-	free(x), free(out);
+	free(ox), free(out);
 }
 
 /* cudnnBatchNormalizationForwardInference(): y = alpha·(scale·(x −
@@ -321,7 +323,8 @@ static void run_bn_bwd(void *arg)
 	const float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
 	if (!g || !dg || !db || (t->smean && (!sm || !si)))
 		return;
-	float *x = view_gather(t->x, &t->xv, call), *dy = x ? view_gather(t->dy, &t->dyv, call) : NULL;
+	float *ox = NULL, *ody = NULL;
+	const float *x = view_read(t->x, &t->xv, call, &ox), *dy = x ? view_read(t->dy, &t->dyv, call, &ody) : NULL;
 	float *gx = NULL, *gg = NULL, *gb = NULL;
 	if (x == NULL || dy == NULL)
 		goto done;
@@ -372,7 +375,7 @@ static void run_bn_bwd(void *arg)
 	dnn_blend(dg, gg, l.p, t->ap, t->bp);
 	dnn_blend(db, gb, l.p, t->ap, t->bp);
 done:
-	free(x), free(dy), free(gx), free(gg), free(gb);
+	free(ox), free(ody), free(gx), free(gg), free(gb);
 }
 
 /* cudnnBatchNormalizationBackward(): dx = alphaDataDiff·∂/∂x +

@@ -351,15 +351,23 @@ static void run_conv(void *arg)
 	size_t la = view_len(va), lb = view_len(vb), lo = view_len(vo);
 	/* Widened to packed float NCHW and KCRS: half and bfloat16 products
 	 * are exact in float, the sums are float (the PSEUDO configurations). */
-	float *a = view_gather(t->a, va, t->call), *b = a ? view_gather(t->b, vb, t->call) : NULL;
-	float *tmp = NULL;
+	float *oa = NULL, *ob = NULL, *tmp = NULL;
+	const float *a = view_read(t->a, va, t->call, &oa), *b = a ? view_read(t->b, vb, t->call, &ob) : NULL;
 	if (a == NULL || b == NULL)
 		goto out; /* the core has recorded the illegal address */
-	if (t->tf32) {
+	if (t->tf32) { /* float data only, read in place: round copies */
+		float *ra = malloc((la ? la : 1) * sizeof *ra), *rb = malloc((lb ? lb : 1) * sizeof *rb);
+		if (ra == NULL || rb == NULL) {
+			free(ra), free(rb);
+			cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, t->call, "out of host memory for TF32 copies");
+			goto out;
+		}
 		for (size_t i = 0; i < la; i++)
-			a[i] = tf32(a[i]);
+			ra[i] = tf32(a[i]);
 		for (size_t i = 0; i < lb; i++)
-			b[i] = tf32(b[i]);
+			rb[i] = tf32(b[i]);
+		free(oa), free(ob);
+		a = oa = ra, b = ob = rb;
 	}
 	tmp = calloc(lo ? lo : 1, sizeof *tmp);
 	if (tmp == NULL) {
@@ -388,7 +396,7 @@ static void run_conv(void *arg)
 			memset(w, 0xff, n);
 	}
 out:
-	free(tmp), free(a), free(b);
+	free(tmp), free(oa), free(ob);
 }
 
 cudnnStatus_t conv_enqueue(cudnnHandle_t h, const char *call, int dir, int algo, const convgeom *g, int math,

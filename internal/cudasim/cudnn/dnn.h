@@ -235,17 +235,16 @@ cudnnStatus_t filter_view(const char *call, cudnnFilterDescriptor_t d, tview *v)
 size_t view_len(const tview *v);   /* elements */
 size_t view_bytes(const tview *v); /* the bytes the layout spans */
 int view_nchw(const tview *v); /* packed NCHW (KCRS), any type */
-int view_nchw_float(const tview *v);
 /* cudasim_check of the view's bytes. */
 int view_check(const void *dev, const tview *v, const char *call);
-/* Inside a task: the data widened into a new packed float NCHW array (free
- * it), or NULL with the stream failed. */
-float *view_gather(const void *dev, const tview *v, const char *call);
+/* Inside a task: the data as packed float NCHW — the device data itself for
+ * float NCHW, else a new widened array, also stored in *owned (free it;
+ * NULL when nothing was allocated) — or NULL with the stream failed. Read
+ * only; compute results into a separate array (outputs may alias inputs). */
+const float *view_read(const void *dev, const tview *v, const char *call, float **owned);
 /* Inside a task: dev = round(alpha·val + beta·dev) element by element, val
  * packed float NCHW; 0 when dev is not live (sticky error set). */
 int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call);
-float dnn_round(int dtype, float x);
-int dnn_elem_bytes(int dtype);
 const char *dtype_name(int dtype);
 
 /* The bodies of the Create and Destroy functions of each descriptor kind:

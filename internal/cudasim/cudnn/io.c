@@ -4,7 +4,10 @@
  * and activation.c compute on packed float NCHW (KCRS) arrays only.
  *
  * A view (tview) is a descriptor's data type, 4-d shape and element strides.
- * view_gather widens the device data into a new packed float NCHW array;
+ * view_read gives the data as packed float NCHW: float NCHW data in place,
+ * anything else widened into a new array (large arrays are fresh pages from
+ * the system: copying float data for nothing made every convolution a third
+ * slower);
  * view_scatter blends a float NCHW result into the device data, y =
  * alpha·v + beta·y in float (beta 0 never reads y: the API reference's
  * "Scaling Parameters", whose alpha and beta are float for HALF, BFLOAT16
@@ -27,17 +30,7 @@
 #include "dnn.h"
 #include "../half.h"
 
-/* What storing x in dtype and reading it back gives. */
-float dnn_round(int dtype, float x)
-{
-	switch (dtype) {
-	case CUDNN_DATA_HALF: return sim_f16_value(sim_f16_bits(x));
-	case CUDNN_DATA_BFLOAT16: return sim_bf16_value(sim_bf16_bits(x));
-	}
-	return x;
-}
-
-int dnn_elem_bytes(int dtype) { return dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16 ? 2 : 4; }
+static int dnn_elem_bytes(int dtype) { return dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16 ? 2 : 4; }
 
 /* ---- views ---- */
 
@@ -103,8 +96,6 @@ int view_nchw(const tview *v)
 	return (v->s.w == 1 || v->st[3] == 1) && (v->s.h == 1 || v->st[2] == v->s.w) && (v->s.c == 1 || v->st[1] == (long)v->s.h * v->s.w);
 }
 
-int view_nchw_float(const tview *v) { return v->dtype == CUDNN_DATA_FLOAT && view_nchw(v); }
-
 static inline float ld(int dtype, const unsigned char *p, size_t e)
 {
 	uint16_t h;
@@ -133,19 +124,42 @@ static inline size_t off(const tview *v, int n, int c, int h, int w)
 	return (size_t)(n * v->st[0] + c * v->st[1] + h * v->st[2] + w * v->st[3]);
 }
 
-float *view_gather(const void *dev, const tview *v, const char *call)
+/* Packed NCHW data is read and written in one linear pass per data type
+ * (the simulator's hot path: every convolution output passes here); other
+ * layouts element by element through their strides. */
+static void widen_run(int dtype, const unsigned char *p, float *o, size_t n)
 {
+	uint16_t h;
+	switch (dtype) {
+	case CUDNN_DATA_HALF:
+		for (size_t i = 0; i < n; i++)
+			memcpy(&h, p + 2 * i, 2), o[i] = sim_f16_value(h);
+		return;
+	case CUDNN_DATA_BFLOAT16:
+		for (size_t i = 0; i < n; i++)
+			memcpy(&h, p + 2 * i, 2), o[i] = sim_bf16_value(h);
+		return;
+	}
+	memcpy(o, p, n * sizeof *o);
+}
+
+const float *view_read(const void *dev, const tview *v, const char *call, float **owned)
+{
+	*owned = NULL;
 	const unsigned char *p = cudasim_host((cudasim_devptr)(uintptr_t)dev, view_bytes(v), call);
 	if (p == NULL)
 		return NULL; /* the core has recorded the illegal address */
+	if (v->dtype == CUDNN_DATA_FLOAT && view_nchw(v))
+		return (const float *)p;
 	size_t len = view_len(v);
 	float *o = malloc((len ? len : 1) * sizeof *o);
 	if (o == NULL) {
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory for %zu floats", len);
 		return NULL;
 	}
-	if (view_nchw_float(v)) {
-		memcpy(o, p, len * sizeof *o);
+	*owned = o;
+	if (view_nchw(v)) {
+		widen_run(v->dtype, p, o, len);
 		return o;
 	}
 	size_t i = 0;
@@ -157,18 +171,53 @@ float *view_gather(const void *dev, const tview *v, const char *call)
 	return o;
 }
 
+/* The blend of dnn_blend, in float, then one rounding per element. */
+#define BLEND_RUN(LOAD, STORE)                                                                       \
+	do {                                                                                         \
+		if (beta == 0.0f)                                                                    \
+			for (size_t i = 0; i < n; i++) {                                             \
+				float r = alpha * val[i];                                             \
+				STORE;                                                                \
+			}                                                                            \
+		else                                                                                 \
+			for (size_t i = 0; i < n; i++) {                                             \
+				float old;                                                            \
+				LOAD;                                                                 \
+				float r = alpha * val[i] + beta * old;                                \
+				STORE;                                                                \
+			}                                                                            \
+	} while (0)
+
+static void blend_run(int dtype, unsigned char *p, const float *val, size_t n, float alpha, float beta)
+{
+	uint16_t h;
+	float *f = (float *)p;
+	switch (dtype) {
+	case CUDNN_DATA_HALF:
+		BLEND_RUN((memcpy(&h, p + 2 * i, 2), old = sim_f16_value(h)), (h = sim_f16_bits(r), memcpy(p + 2 * i, &h, 2)));
+		return;
+	case CUDNN_DATA_BFLOAT16:
+		BLEND_RUN((memcpy(&h, p + 2 * i, 2), old = sim_bf16_value(h)), (h = sim_bf16_bits(r), memcpy(p + 2 * i, &h, 2)));
+		return;
+	}
+	BLEND_RUN(memcpy(&old, f + i, 4), memcpy(f + i, &r, 4));
+}
+
 int view_scatter(void *dev, const tview *v, const float *val, float alpha, float beta, const char *call)
 {
 	unsigned char *p = cudasim_host((cudasim_devptr)(uintptr_t)dev, view_bytes(v), call);
 	if (p == NULL)
 		return 0;
+	if (view_nchw(v)) {
+		blend_run(v->dtype, p, val, view_len(v), alpha, beta);
+		return 1;
+	}
 	size_t i = 0;
 	for (int n = 0; n < v->s.n; n++)
 		for (int c = 0; c < v->s.c; c++)
 			for (int h = 0; h < v->s.h; h++)
 				for (int w = 0; w < v->s.w; w++, i++) {
 					size_t e = off(v, n, c, h, w);
-					/* The blend of dnn_blend, in float, then one rounding. */
 					float r = beta == 0.0f ? alpha * val[i] : alpha * val[i] + beta * ld(v->dtype, p, e);
 					st(v->dtype, p, e, r);
 				}

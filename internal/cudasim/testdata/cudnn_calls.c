@@ -1393,6 +1393,27 @@ static void half_types(void)
 							set_conv(c, 1, 1, 1, 1, 1, 1, 1, ct) == 0)
 							out_dim(c, x, w, what);
 					});
+	/* N-d half filters in both formats (KCRS, KRSC) and 5-d half tensors. */
+	for (int i = 0; i < 2; i++)
+		for (int fmt = 0; fmt <= 1; fmt++)
+			for (int nb = 4; nb <= 5; nb++)
+				CASE({
+					static const int dims[5] = {4, 3, 3, 3, 2};
+					FD w = new_filter();
+					if (set_filter_nd(w, dts[i], fmt, nb, dims) == 0) {
+						get_filter_nd(w, 8, "half N-d");
+						get_filter(w, "half N-d");
+					}
+				});
+	for (int i = 0; i < 2; i++)
+		CASE({
+			static const int dims[5] = {2, 3, 4, 5, 6}, st5[5] = {360, 120, 30, 6, 1};
+			TD x = new_tensor();
+			if (set_tensor_nd(x, dts[i], 5, dims, st5) == 0) {
+				get_tensor_nd(x, 8, "half 5-d");
+				get_tensor(x, "half 5-d");
+			}
+		});
 	for (int ct = 0; ct <= 9; ct += 9)
 		CASE({
 			static const int pad[2] = {1, 1}, str[2] = {1, 1}, dil[2] = {1, 1};
