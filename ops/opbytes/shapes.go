@@ -42,6 +42,12 @@ func (t *shapeTensor) Shape() ops.Shape { return t.shape }
 // ElemBytes: its storage type's (4 for float32, 2 for a half type).
 func (t *shapeTensor) ElemBytes() int { return t.dtype.Bytes() }
 
+// DType says the storage type (ops.Typed), which models read to decide
+// their ops (layers' castInput casts only an input not already of the
+// activations' type): without it every Shapes tensor looked float32, and
+// a half step counted a cast per conv that no backend receives.
+func (t *shapeTensor) DType() ops.DType { return t.dtype }
+
 func (s *Shapes) get(op string, t ops.Tensor) *shapeTensor {
 	st, ok := t.(*shapeTensor)
 	if !ok || st == nil {
