@@ -75,6 +75,14 @@ func (h *Handle) plan(x, w, y Shape4, c Conv) (*convPlan, error) {
 	if x.Type != w.Type || x.Type != y.Type {
 		panic(fmt.Sprintf("cudnn: convolution of %v x, %v w and %v y: cuDNN takes one data type for all three", x.Type, w.Type, y.Type))
 	}
+	// One layout for x, w and y too (a KRSC filter with NHWC tensors):
+	// NVIDIA's NHWC configurations (Deep Learning Performance guide,
+	// "Tensor Layouts In Memory: NCHW vs NHWC") have all three
+	// channels-last, and the plan cache keys on x and w alone, so y's
+	// layout must follow them. The gpu package converts a mix first.
+	if x.Layout != w.Layout || x.Layout != y.Layout {
+		panic(fmt.Sprintf("cudnn: convolution of %v x, %v w and %v y: give cuDNN one layout for all three", x.Layout, w.Layout, y.Layout))
+	}
 	p := &convPlan{math: h.mathFor(x.Type), admit: admitted(h.math, x.Type)}
 	var err error
 	if p.xd, err = h.tensor(x); err != nil {

@@ -22,10 +22,10 @@ static dr_cudnnStatus dr_cudnnCreate(dr_cudnnHandle *h) { return dr_dnn.cudnnCre
 static dr_cudnnStatus dr_cudnnDestroy(dr_cudnnHandle h) { return dr_dnn.cudnnDestroy(h); }
 static dr_cudnnStatus dr_cudnnSetStream(dr_cudnnHandle h, void *s) { return dr_dnn.cudnnSetStream(h, (dr_cudaStream)s); }
 
-static dr_cudnnStatus dr_newTensor4d(dr_cudnnTensorDesc *d, dr_cudnnDataType t, int n, int c, int h, int w) {
+static dr_cudnnStatus dr_newTensor4d(dr_cudnnTensorDesc *d, dr_cudnnTensorFormat f, dr_cudnnDataType t, int n, int c, int h, int w) {
 	dr_cudnnStatus s = dr_dnn.cudnnCreateTensorDescriptor(d);
 	if (s != DR_CUDNN_STATUS_SUCCESS) return s;
-	s = dr_dnn.cudnnSetTensor4dDescriptor(*d, DR_CUDNN_TENSOR_NCHW, t, n, c, h, w);
+	s = dr_dnn.cudnnSetTensor4dDescriptor(*d, f, t, n, c, h, w);
 	if (s != DR_CUDNN_STATUS_SUCCESS) { dr_dnn.cudnnDestroyTensorDescriptor(*d); *d = NULL; }
 	return s;
 }
@@ -39,10 +39,10 @@ static dr_cudnnStatus dr_newDerivedBN(dr_cudnnTensorDesc *d, dr_cudnnTensorDesc 
 }
 static dr_cudnnStatus dr_destroyTensor(dr_cudnnTensorDesc d) { return dr_dnn.cudnnDestroyTensorDescriptor(d); }
 
-static dr_cudnnStatus dr_newFilter4d(dr_cudnnFilterDesc *d, dr_cudnnDataType t, int k, int c, int h, int w) {
+static dr_cudnnStatus dr_newFilter4d(dr_cudnnFilterDesc *d, dr_cudnnTensorFormat f, dr_cudnnDataType t, int k, int c, int h, int w) {
 	dr_cudnnStatus s = dr_dnn.cudnnCreateFilterDescriptor(d);
 	if (s != DR_CUDNN_STATUS_SUCCESS) return s;
-	s = dr_dnn.cudnnSetFilter4dDescriptor(*d, t, DR_CUDNN_TENSOR_NCHW, k, c, h, w);
+	s = dr_dnn.cudnnSetFilter4dDescriptor(*d, t, f, k, c, h, w);
 	if (s != DR_CUDNN_STATUS_SUCCESS) { dr_dnn.cudnnDestroyFilterDescriptor(*d); *d = NULL; }
 	return s;
 }

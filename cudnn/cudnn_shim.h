@@ -37,6 +37,7 @@ typedef struct CUstream_st *dr_cudaStream; /* cudaStream_t */
 #define DR_CUDNN_DATA_HALF 2u
 #define DR_CUDNN_DATA_BFLOAT16 9u
 #define DR_CUDNN_TENSOR_NCHW 0u
+#define DR_CUDNN_TENSOR_NHWC 1u
 #define DR_CUDNN_CROSS_CORRELATION 1u
 #define DR_CUDNN_DEFAULT_MATH 0u
 #define DR_CUDNN_TENSOR_OP_MATH 1u

@@ -50,12 +50,49 @@ func (t DataType) cudnn() C.dr_cudnnDataType {
 	panic(fmt.Sprintf("cudnn: unknown %v", t))
 }
 
-// Shape4 is a packed NCHW tensor, or a (K,C,kh,kw) filter in N, C, H, W,
-// with its element type. Descriptors are cached per Shape4, so one shape in
-// two types has two.
+// Shape4 is a packed tensor of logical shape (N,C,H,W), or a (K,C,kh,kw)
+// filter in N, C, H, W, with its element type and memory layout.
+// Descriptors are cached per Shape4, so one shape in two types or two
+// layouts has two.
 type Shape4 struct {
 	N, C, H, W int
 	Type       DataType
+	Layout     Layout
+}
+
+// Layout is the order of a tensor's or filter's elements in memory, the
+// cudnnTensorFormat_t its descriptor is set with (cudnn_graph.h).
+type Layout uint8
+
+const (
+	// NCHW is CUDNN_TENSOR_NCHW, the zero value: row-major over
+	// (N,C,H,W), a filter over (K,C,R,S).
+	NCHW Layout = iota
+	// NHWC is CUDNN_TENSOR_NHWC, channels last: a tensor row-major over
+	// (N,H,W,C), a filter over (K,R,S,C) ("KRSC"), the dimensions still
+	// given to cudnnSetTensor4dDescriptor and cudnnSetFilter4dDescriptor
+	// in N, C, H, W order (cuDNN API reference, cudnnTensorFormat_t).
+	NHWC
+)
+
+func (l Layout) String() string {
+	switch l {
+	case NCHW:
+		return "nchw"
+	case NHWC:
+		return "nhwc"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+func (l Layout) cudnn() C.dr_cudnnTensorFormat {
+	switch l {
+	case NCHW:
+		return C.DR_CUDNN_TENSOR_NCHW
+	case NHWC:
+		return C.DR_CUDNN_TENSOR_NHWC
+	}
+	panic(fmt.Sprintf("cudnn: unknown %v", l))
 }
 
 // Math selects what convolutions may use on tensor cores.
@@ -154,14 +191,14 @@ func (h *Handle) Close() error {
 	return errors.Join(errs...)
 }
 
-// tensor returns the cached NCHW descriptor of s.
+// tensor returns the cached descriptor of s, in s's layout.
 func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	if d, ok := h.tensors[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnTensorDesc
 	err := check(fmt.Sprintf("cudnnSetTensor4dDescriptor%v", s),
-		C.dr_newTensor4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
+		C.dr_newTensor4d(&d, s.Layout.cudnn(), s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +206,15 @@ func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	return d, nil
 }
 
-// filter returns the cached (K,C,kh,kw) filter descriptor of s.
+// filter returns the cached (K,C,kh,kw) filter descriptor of s: for
+// NHWC, the KRSC filter cuDNN's NHWC convolutions take.
 func (h *Handle) filter(s Shape4) (C.dr_cudnnFilterDesc, error) {
 	if d, ok := h.filters[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnFilterDesc
 	err := check(fmt.Sprintf("cudnnSetFilter4dDescriptor%v", s),
-		C.dr_newFilter4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
+		C.dr_newFilter4d(&d, s.Layout.cudnn(), s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}

@@ -17,31 +17,39 @@ func (b *Backend) ReLUForward(y, x ops.Tensor) {
 func (b *Backend) ReLUBackward(dx, dy, y ops.Tensor, add bool) {
 	tdx, tdy, ty := b.ten(dx, "ReLUBackward's dx"), b.ten(dy, "ReLUBackward's dy"), b.ten(y, "ReLUBackward's y")
 	sameLen("ReLUBackward", tdx, tdy, ty)
-	n := tdx.len()
 	b.run(func() error {
-		if tdx.dtype == tdy.dtype && tdx.dtype == ty.dtype {
-			return b.dnn.ActivationBackward(cudnn.ReLU, tdx.ptr, tdy.ptr, ty.ptr, ty.ptr, n, dnnType(tdx.dtype), blend(add))
-		}
-		// A mix: cuDNN takes one type for all (mixedActivation).
-		pdy, freeDy, err := b.asFloat32(tdy)
-		if err != nil {
-			return err
-		}
-		defer freeDy()
-		py, freeY, err := b.asFloat32(ty)
-		if err != nil {
-			return err
-		}
-		defer freeY()
-		pdx, finish, err := b.float32Out(tdx, add)
-		if err != nil {
-			return err
-		}
-		if err := b.dnn.ActivationBackward(cudnn.ReLU, pdx, pdy, py, py, n, cudnn.Float, blend(add)); err != nil {
-			return err
-		}
-		return finish()
+		return b.elementWise(1, add, func(ts []*tensor) error {
+			return b.reluBackward(ts[0], ts[1], ts[2], add)
+		}, tdx, tdy, ty)
 	})
+}
+
+// reluBackward is ReLUBackward on tensors of one storage order (inside
+// Backend.run).
+func (b *Backend) reluBackward(tdx, tdy, ty *tensor, add bool) error {
+	n := tdx.len()
+	if tdx.dtype == tdy.dtype && tdx.dtype == ty.dtype {
+		return b.dnn.ActivationBackward(cudnn.ReLU, tdx.ptr, tdy.ptr, ty.ptr, ty.ptr, n, dnnType(tdx.dtype), blend(add))
+	}
+	// A mix: cuDNN takes one type for all (mixedActivation).
+	pdy, freeDy, err := b.asFloat32(tdy)
+	if err != nil {
+		return err
+	}
+	defer freeDy()
+	py, freeY, err := b.asFloat32(ty)
+	if err != nil {
+		return err
+	}
+	defer freeY()
+	pdx, finish, err := b.float32Out(tdx, add)
+	if err != nil {
+		return err
+	}
+	if err := b.dnn.ActivationBackward(cudnn.ReLU, pdx, pdy, py, py, n, cudnn.Float, blend(add)); err != nil {
+		return err
+	}
+	return finish()
 }
 
 // SigmoidForward: y = 1/(1+exp(−x)) through cuDNN.
@@ -62,26 +70,35 @@ func (b *Backend) SigmoidForward(y, x ops.Tensor) {
 // float and rounds the float32 result once into the output: the contract's
 // arithmetic, at the cost of extra passes that only a mix pays (the layers
 // keep one type).
+//
+// Tensors of two storage orders (layouts) run on NCHW stand-ins
+// (elementWise): cuDNN sees the tensors as (n,1,1,1), element i of each
+// the same logical element.
 func (b *Backend) actForward(a cudnn.Activation, y, x *tensor) {
-	n := y.len()
 	b.run(func() error {
-		if x.dtype == y.dtype {
-			return b.dnn.ActivationForward(a, y.ptr, x.ptr, n, dnnType(y.dtype), 0)
-		}
-		px, freeX, err := b.asFloat32(x)
-		if err != nil {
-			return err
-		}
-		defer freeX()
-		py, finish, err := b.float32Out(y, false)
-		if err != nil {
-			return err
-		}
-		if err := b.dnn.ActivationForward(a, py, px, n, cudnn.Float, 0); err != nil {
-			return err
-		}
-		return finish()
+		return b.elementWise(1, false, func(ts []*tensor) error { return b.actForwardOrdered(a, ts[0], ts[1]) }, y, x)
 	})
+}
+
+// actForwardOrdered is actForward on tensors of one storage order.
+func (b *Backend) actForwardOrdered(a cudnn.Activation, y, x *tensor) error {
+	n := y.len()
+	if x.dtype == y.dtype {
+		return b.dnn.ActivationForward(a, y.ptr, x.ptr, n, dnnType(y.dtype), 0)
+	}
+	px, freeX, err := b.asFloat32(x)
+	if err != nil {
+		return err
+	}
+	defer freeX()
+	py, finish, err := b.float32Out(y, false)
+	if err != nil {
+		return err
+	}
+	if err := b.dnn.ActivationForward(a, py, px, n, cudnn.Float, 0); err != nil {
+		return err
+	}
+	return finish()
 }
 
 // asFloat32 is t's contents as float32 device memory: t's own when t is
@@ -136,8 +153,11 @@ func (b *Backend) SigmoidBackward(dx, dy, y ops.Tensor, add bool) {
 	sameLen("SigmoidBackward", tdx, tdy, ty)
 	n := tdx.len()
 	b.run(func() error {
-		return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), ty.ptr, ty.code(),
-			flag(add), i32(n))
+		return b.elementWise(1, add, func(ts []*tensor) error {
+			tdx, tdy, ty := ts[0], ts[1], ts[2]
+			return b.launch("dr_sigmoid_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+				flag(add), i32(n))
+		}, tdx, tdy, ty)
 	})
 }
 

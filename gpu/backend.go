@@ -71,6 +71,7 @@ type Backend struct {
 	mod        *module
 	work       cudnn.Workspace
 	staging    staging
+	hostPerm   []float32 // CopyIn's and CopyOut's NHWC reordering (hostOrder)
 
 	name string
 	info DeviceInfo

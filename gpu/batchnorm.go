@@ -52,6 +52,10 @@ func (b *Backend) aliasOut(y, x *tensor) (out uint64, finish func() error, err e
 	}, nil
 }
 
+// The activations go to cuDNN in x's layout (its one descriptor describes
+// x, y, dx and dy); another layout among them, which the contract allows,
+// goes through scratch (relaid).
+
 // BatchNormForwardTraining through cuDNN (spatial mode); y may alias x.
 func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, saveMean, saveInvStd ops.Tensor, p ops.BatchNormParams) {
 	ty, tx := b.ten(y, "BatchNorm's y"), b.ten(x, "BatchNorm's x")
@@ -61,14 +65,17 @@ func (b *Backend) BatchNormForwardTraining(y, x, gamma, beta, runMean, runVar, s
 	bnShapes("BatchNormForwardTraining", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv, sm, si})
 	bnTypes("BatchNormForwardTraining", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv, sm, si})
 	b.run(func() error {
-		out, finish, err := b.aliasOut(ty, tx)
-		if err != nil {
-			return err
-		}
-		if err := b.dnn.BatchNormForwardTraining(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, sm.ptr, si.ptr, p.Momentum, p.Eps); err != nil {
-			return err
-		}
-		return finish()
+		return b.relaid(tx.layout, 1, false, func(ts []*tensor) error {
+			ty, tx := ts[0], ts[1]
+			out, finish, err := b.aliasOut(ty, tx)
+			if err != nil {
+				return err
+			}
+			if err := b.dnn.BatchNormForwardTraining(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, sm.ptr, si.ptr, p.Momentum, p.Eps); err != nil {
+				return err
+			}
+			return finish()
+		}, ty, tx)
 	})
 }
 
@@ -80,14 +87,17 @@ func (b *Backend) BatchNormForwardInference(y, x, gamma, beta, runMean, runVar o
 	bnShapes("BatchNormForwardInference", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv})
 	bnTypes("BatchNormForwardInference", tx, []*tensor{ty}, []*tensor{tg, tb, rm, rv})
 	b.run(func() error {
-		out, finish, err := b.aliasOut(ty, tx)
-		if err != nil {
-			return err
-		}
-		if err := b.dnn.BatchNormForwardInference(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, p.Eps); err != nil {
-			return err
-		}
-		return finish()
+		return b.relaid(tx.layout, 1, false, func(ts []*tensor) error {
+			ty, tx := ts[0], ts[1]
+			out, finish, err := b.aliasOut(ty, tx)
+			if err != nil {
+				return err
+			}
+			if err := b.dnn.BatchNormForwardInference(out, tx.ptr, shape4(tx), tg.ptr, tb.ptr, rm.ptr, rv.ptr, p.Eps); err != nil {
+				return err
+			}
+			return finish()
+		}, ty, tx)
 	})
 }
 
@@ -99,6 +109,9 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, s
 	bnShapes("BatchNormBackward", tx, []*tensor{tdx, tdy}, []*tensor{dg, db, tg, sm, si})
 	bnTypes("BatchNormBackward", tx, []*tensor{tdx, tdy}, []*tensor{dg, db, tg, sm, si})
 	b.run(func() error {
-		return b.dnn.BatchNormBackward(tdx.ptr, dg.ptr, db.ptr, tdy.ptr, tx.ptr, shape4(tx), tg.ptr, sm.ptr, si.ptr, p.Eps, add)
+		return b.relaid(tx.layout, 1, add, func(ts []*tensor) error {
+			tdx, tdy, tx := ts[0], ts[1], ts[2]
+			return b.dnn.BatchNormBackward(tdx.ptr, dg.ptr, db.ptr, tdy.ptr, tx.ptr, shape4(tx), tg.ptr, sm.ptr, si.ptr, p.Eps, add)
+		}, tdx, tdy, tx)
 	})
 }

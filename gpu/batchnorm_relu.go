@@ -16,8 +16,10 @@ import (
 // against NVIDIA's API reference here: read it, and run the call against the
 // real cuDNN, before issue 22's half-precision NHWC work uses it.
 
-// bnFused checks the fused op's tensors: x NCHW, the same-shaped ones equal
-// to it, the per-channel ones of C elements; nil optional tensors are skipped.
+// bnFused checks the fused op's tensors: x 4-D, the same-shaped ones equal
+// to it, the per-channel ones of C elements; nil optional tensors are
+// skipped. The kernels take the 4-D tensors in x's layout (others go
+// through scratch: relaid).
 func bnFused(op string, x *tensor, same []*tensor, perChannel []*tensor) {
 	var s []*tensor
 	for _, t := range same {
@@ -56,14 +58,17 @@ func (b *Backend) BatchNormAddReLUForwardTraining(y, x, z, gamma, beta, runMean,
 	if batch*inner < 2 {
 		panic("ops: " + op + ": one value per channel; the batch variance needs two")
 	}
-	zp, zt, hasZ := optPtr(tz)
 	b.run(func() error {
-		if err := b.launchGrid("dr_bn_stats", c, sm.ptr, si.ptr, rm.ptr, rv.ptr, tx.ptr, tx.code(),
-			i32(batch), i32(c), i32(inner), math.Float64bits(p.Eps), math.Float64bits(p.Momentum)); err != nil {
-			return err
-		}
-		return b.launch("dr_bn_add_relu_apply", n, ty.ptr, ty.code(), tx.ptr, tx.code(), zp, zt, sm.ptr, si.ptr, tg.ptr, tb.ptr,
-			hasZ, i32(c), i32(inner), i32(n))
+		return b.relaid(tx.layout, 1, false, func(ts []*tensor) error {
+			ty, tx, tz := ts[0], ts[1], ts[2]
+			zp, zt, hasZ := optPtr(tz)
+			if err := b.launchGrid("dr_bn_stats", c, sm.ptr, si.ptr, rm.ptr, rv.ptr, tx.ptr, tx.code(), tx.nhwc(),
+				i32(batch), i32(c), i32(inner), math.Float64bits(p.Eps), math.Float64bits(p.Momentum)); err != nil {
+				return err
+			}
+			return b.launch("dr_bn_add_relu_apply", n, ty.ptr, ty.code(), tx.ptr, tx.code(), zp, zt, sm.ptr, si.ptr, tg.ptr, tb.ptr,
+				hasZ, tx.nhwc(), i32(c), i32(inner), i32(n))
+		}, ty, tx, tz)
 	})
 }
 
@@ -82,15 +87,18 @@ func (b *Backend) BatchNormAddReLUBackward(dx, dz, dgamma, dbeta, dy, y, x, gamm
 	bnFused(op, tx, []*tensor{tdx, tdy, ty, tdz}, []*tensor{dg, db, tg, sm, si})
 	batch, c, h, w := tx.shape.NCHW()
 	inner, n := h*w, tx.len()
-	dzp, dzt, hasDz := optPtr(tdz)
 	b.run(func() error {
-		if err := b.launchGrid("dr_bn_add_relu_reduce", c, dg.ptr, db.ptr, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
-			tx.ptr, tx.code(), sm.ptr, si.ptr,
-			i32(batch), i32(c), i32(inner)); err != nil {
-			return err
-		}
-		return b.launch("dr_bn_add_relu_backward", n, tdx.ptr, tdx.code(), dzp, dzt, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
-			tx.ptr, tx.code(), tg.ptr, sm.ptr, si.ptr,
-			dg.ptr, db.ptr, flag(add), hasDz, i32(c), i32(inner), i32(n), f32(float32(batch*inner)))
+		return b.relaid(tx.layout, 2, add, func(ts []*tensor) error {
+			tdx, tdz, tdy, ty, tx := ts[0], ts[1], ts[2], ts[3], ts[4]
+			dzp, dzt, hasDz := optPtr(tdz)
+			if err := b.launchGrid("dr_bn_add_relu_reduce", c, dg.ptr, db.ptr, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+				tx.ptr, tx.code(), sm.ptr, si.ptr,
+				tx.nhwc(), i32(batch), i32(c), i32(inner)); err != nil {
+				return err
+			}
+			return b.launch("dr_bn_add_relu_backward", n, tdx.ptr, tdx.code(), dzp, dzt, tdy.ptr, tdy.code(), ty.ptr, ty.code(),
+				tx.ptr, tx.code(), tg.ptr, sm.ptr, si.ptr,
+				dg.ptr, db.ptr, flag(add), hasDz, tx.nhwc(), i32(c), i32(inner), i32(n), f32(float32(batch*inner)))
+		}, tdx, tdz, tdy, ty, tx)
 	})
 }

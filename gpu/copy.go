@@ -72,7 +72,8 @@ func (b *Backend) stagingFloats() int {
 // the upload on the stream, so the caller may reuse src at once (stronger
 // than ops.Backend asks) while the upload overlaps queued compute. A half
 // tensor's values are rounded on the host (ops.BF16Bits, ops.F16Bits), so
-// that half the bytes cross the bus.
+// that half the bytes cross the bus. An NHWC tensor's values are put in
+// its order on the host too (hostOrder), so the bus carries its storage.
 func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	b.notCapturing("CopyIn")
 	t := b.ten(dst, "CopyIn's dst")
@@ -81,6 +82,12 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 	}
 	eb := t.dtype.Bytes()
 	b.run(func() error {
+		if !plain(t) {
+			n, c, h, w := t.shape.NCHW()
+			p := b.hostOrder(len(src))
+			ops.ToNHWC(p, src, n, c, h, w)
+			src = p
+		}
 		for off := 0; off < len(src); {
 			n := min(len(src)-off, b.stagingFloats())
 			p, err := b.reserve(n * eb)
@@ -99,8 +106,9 @@ func (b *Backend) CopyIn(dst ops.Tensor, src []float32) {
 }
 
 // CopyOut waits for all queued work, then downloads src through the staging
-// buffer, widening half values to float32 on the host (exact). It returns
-// the sticky error, in which case dst is left unchanged.
+// buffer, widening half values to float32 on the host (exact), and puts
+// an NHWC tensor's values in logical order there. It returns the sticky
+// error, in which case dst is left unchanged.
 func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 	b.notCapturing("CopyOut")
 	t := b.ten(src, "CopyOut's src")
@@ -108,7 +116,17 @@ func (b *Backend) CopyOut(dst []float32, src ops.Tensor) error {
 		panic(fmt.Sprintf("ops: CopyOut of %v into %d values", t.shape, len(dst)))
 	}
 	eb := t.dtype.Bytes()
-	b.run(func() error {
+	b.run(func() (err error) {
+		if !plain(t) {
+			out := dst
+			dst = b.hostOrder(len(out))
+			defer func() {
+				if err == nil {
+					n, c, h, w := t.shape.NCHW()
+					ops.FromNHWC(out, dst, n, c, h, w)
+				}
+			}()
+		}
 		if err := cuCheck("cuStreamSynchronize", C.dr_cuStreamSynchronize(b.stream)); err != nil {
 			return err
 		}
@@ -169,19 +187,24 @@ func decode(dst []float32, d ops.DType, p unsafe.Pointer) {
 	}
 }
 
-// Copy copies src into dst on the device: a memcpy between tensors of one
-// type, else a cast kernel (dr_cast: widened, then rounded to dst's type to
-// nearest even, as cpuref's Copy).
+// hostOrder is a host buffer of n floats for an NHWC tensor's values in
+// storage order, kept for the next copy (called inside Backend.run).
+func (b *Backend) hostOrder(n int) []float32 {
+	if cap(b.hostPerm) < n {
+		b.hostPerm = make([]float32, n)
+	}
+	return b.hostPerm[:n]
+}
+
+// Copy copies src into dst on the device in logical order (copyLaid): a
+// memcpy between tensors of one type and storage order, a cast kernel
+// (dr_cast: widened, then rounded to dst's type to nearest even, as
+// cpuref's Copy) between types, and dr_copy_laid between layouts (and
+// types at once).
 func (b *Backend) Copy(dst, src ops.Tensor) {
 	d, s := b.ten(dst, "Copy's dst"), b.ten(src, "Copy's src")
 	sameLen("Copy", d, s)
-	n := d.len()
-	b.run(func() error {
-		if d.dtype == s.dtype {
-			return b.copyDevice(d.ptr, s.ptr, d.bytes())
-		}
-		return b.launch("dr_cast", n, d.ptr, d.code(), s.ptr, s.code(), i32(n))
-	})
+	b.run(func() error { return b.copyLaid(d, s) })
 }
 
 // Fill sets every element to v rounded to x's type: for float32 a 32-bit

@@ -12,7 +12,10 @@ func (b *Backend) AddTensor(y, x ops.Tensor, alpha, beta float32) {
 	sameLen("AddTensor", ty, tx)
 	n := ty.len()
 	b.run(func() error {
-		return b.launch("dr_add_tensor", n, ty.ptr, ty.code(), tx.ptr, tx.code(), f32(alpha), f32(beta), i32(n))
+		return b.elementWise(1, beta != 0, func(ts []*tensor) error {
+			ty, tx := ts[0], ts[1]
+			return b.launch("dr_add_tensor", n, ty.ptr, ty.code(), tx.ptr, tx.code(), f32(alpha), f32(beta), i32(n))
+		}, ty, tx)
 	})
 }
 
@@ -22,11 +25,15 @@ func (b *Backend) Mul(y, a, c ops.Tensor, beta float32) {
 	sameLen("Mul", ty, ta, tc)
 	n := ty.len()
 	b.run(func() error {
-		return b.launch("dr_mul", n, ty.ptr, ty.code(), ta.ptr, ta.code(), tc.ptr, tc.code(), f32(beta), i32(n))
+		return b.elementWise(1, beta != 0, func(ts []*tensor) error {
+			ty, ta, tc := ts[0], ts[1], ts[2]
+			return b.launch("dr_mul", n, ty.ptr, ty.code(), ta.ptr, ta.code(), tc.ptr, tc.code(), f32(beta), i32(n))
+		}, ty, ta, tc)
 	})
 }
 
-// DropoutMask: mask = keep/(1−p), drawn exactly as ops.DropoutKeep.
+// DropoutMask: mask = keep/(1−p), drawn exactly as ops.DropoutKeep, element
+// i of the logical order whatever the mask's layout (as cpuref draws it).
 func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	tm := b.ten(mask, "DropoutMask's mask")
 	if !(p >= 0 && p <= 1) {
@@ -36,8 +43,9 @@ func (b *Backend) DropoutMask(mask ops.Tensor, p float32, seed uint64) {
 	// float32 arithmetic on the host, as cpuref does; p = 1 gives +Inf,
 	// which the kernel never writes since no uniform in [0, 1) reaches 1.
 	scale := 1 / (1 - p)
+	l, c, hw := geometry(tm)
 	b.run(func() error {
-		return b.launch("dr_dropout_mask", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, i32(n))
+		return b.launch("dr_dropout_mask", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, l, c, hw, i32(n))
 	})
 }
 
@@ -53,8 +61,9 @@ func (b *Backend) DropoutMaskFrom(mask ops.Tensor, p float32, seed uint64, base 
 	}
 	n := tm.len()
 	scale := 1 / (1 - p)
+	l, c, hw := geometry(tm)
 	b.run(func() error {
-		return b.launch("dr_dropout_mask_from", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, tb.ptr, i32(n))
+		return b.launch("dr_dropout_mask_from", n, tm.ptr, tm.code(), f32(p), f32(scale), seed, tb.ptr, l, c, hw, i32(n))
 	})
 }
 
@@ -64,7 +73,7 @@ func (b *Backend) AddBias(y, bias ops.Tensor) {
 	c, inner := channels("AddBias", ty.shape, tb)
 	n := ty.len()
 	b.run(func() error {
-		return b.launch("dr_add_bias", n, ty.ptr, ty.code(), tb.ptr, tb.code(), i32(c), i32(inner), i32(n))
+		return b.launch("dr_add_bias", n, ty.ptr, ty.code(), tb.ptr, tb.code(), ty.nhwc(), i32(c), i32(inner), i32(n))
 	})
 }
 
@@ -75,7 +84,7 @@ func (b *Backend) BiasBackward(db, dy ops.Tensor) {
 	c, inner := channels("BiasBackward", tdy.shape, tdb)
 	batch := tdy.shape[0]
 	b.run(func() error {
-		return b.launchGrid("dr_bias_backward", c, tdb.ptr, tdb.code(), tdy.ptr, tdy.code(), i32(batch), i32(c), i32(inner))
+		return b.launchGrid("dr_bias_backward", c, tdb.ptr, tdb.code(), tdy.ptr, tdy.code(), tdy.nhwc(), i32(batch), i32(c), i32(inner))
 	})
 }
 
@@ -102,7 +111,10 @@ func (b *Backend) ShortcutAForward(y, x ops.Tensor) {
 	a := shortcutArgs("ShortcutAForward", tx.shape, ty.shape)
 	n := ty.len()
 	b.run(func() error {
-		return b.launch("dr_shortcut_a_forward", n, append([]uint64{ty.ptr, ty.code(), tx.ptr, tx.code()}, append(a, i32(n))...)...)
+		return b.relaid(tx.layout, 1, false, func(ts []*tensor) error {
+			ty, tx := ts[0], ts[1]
+			return b.launch("dr_shortcut_a_forward", n, append([]uint64{ty.ptr, ty.code(), tx.ptr, tx.code(), tx.nhwc()}, append(a, i32(n))...)...)
+		}, ty, tx)
 	})
 }
 
@@ -112,7 +124,10 @@ func (b *Backend) ShortcutABackward(dx, dy ops.Tensor, add bool) {
 	a := shortcutArgs("ShortcutABackward", tdx.shape, tdy.shape)
 	n := tdx.len()
 	b.run(func() error {
-		return b.launch("dr_shortcut_a_backward", n, append([]uint64{tdx.ptr, tdx.code(), tdy.ptr, tdy.code()}, append(a, flag(add), i32(n))...)...)
+		return b.relaid(tdx.layout, 1, add, func(ts []*tensor) error {
+			tdx, tdy := ts[0], ts[1]
+			return b.launch("dr_shortcut_a_backward", n, append([]uint64{tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), tdx.nhwc()}, append(a, flag(add), i32(n))...)...)
+		}, tdx, tdy)
 	})
 }
 
@@ -134,8 +149,9 @@ func (b *Backend) GlobalAvgPoolForward(y, x ops.Tensor) {
 	ty, tx := b.ten(y, "GlobalAvgPoolForward's y"), b.ten(x, "GlobalAvgPoolForward's x")
 	hw := poolArgs("GlobalAvgPoolForward", tx.shape, ty.shape)
 	planes := ty.len()
+	c := tx.shape[1]
 	b.run(func() error {
-		return b.launch("dr_gap_forward", planes, ty.ptr, ty.code(), tx.ptr, tx.code(), i32(hw), i32(planes))
+		return b.launch("dr_gap_forward", planes, ty.ptr, ty.code(), tx.ptr, tx.code(), tx.nhwc(), i32(c), i32(hw), i32(planes))
 	})
 }
 
@@ -144,8 +160,9 @@ func (b *Backend) GlobalAvgPoolBackward(dx, dy ops.Tensor, add bool) {
 	tdx, tdy := b.ten(dx, "GlobalAvgPoolBackward's dx"), b.ten(dy, "GlobalAvgPoolBackward's dy")
 	hw := poolArgs("GlobalAvgPoolBackward", tdx.shape, tdy.shape)
 	n := tdx.len()
+	c := tdx.shape[1]
 	b.run(func() error {
-		return b.launch("dr_gap_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), i32(hw), flag(add), i32(n))
+		return b.launch("dr_gap_backward", n, tdx.ptr, tdx.code(), tdy.ptr, tdy.code(), tdx.nhwc(), i32(c), i32(hw), flag(add), i32(n))
 	})
 }
 

@@ -31,7 +31,7 @@ var kernelNames = []string{
 	"dr_shortcut_a_forward", "dr_shortcut_a_backward", "dr_gap_forward", "dr_gap_backward",
 	"dr_bias_backward", "dr_reduce", "dr_softmax_xent", "dr_sgd_update", "dr_sgd_update_lr",
 	"dr_bn_stats", "dr_bn_add_relu_apply", "dr_bn_add_relu_reduce", "dr_bn_add_relu_backward",
-	"dr_cast", "dr_fill", "dr_scale_by", "dr_unscale_check", "dr_update_scale",
+	"dr_cast", "dr_copy_laid", "dr_fill", "dr_scale_by", "dr_unscale_check", "dr_update_scale",
 }
 
 // blockSize is the threads per block of every launch; reduce.cu's DR_BLOCK must match.

@@ -69,11 +69,17 @@ func (b *Backend) sgd(op string, w, dw, v ops.Tensor, found *tensor, p ops.SGDPa
 			panic("ops: " + op + "'s LRTensor must have one element")
 		}
 		b.run(func() error {
-			return b.launch("dr_sgd_update_lr", n, tw.ptr, tdw.ptr, tv.ptr, fp, lr.ptr, f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+			return b.elementWise(2, true, func(ts []*tensor) error {
+				tw, tv, tdw := ts[0], ts[1], ts[2]
+				return b.launch("dr_sgd_update_lr", n, tw.ptr, tdw.ptr, tv.ptr, fp, lr.ptr, f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+			}, tw, tv, tdw)
 		})
 		return
 	}
 	b.run(func() error {
-		return b.launch("dr_sgd_update", n, tw.ptr, tdw.ptr, tv.ptr, fp, f32(p.LR), f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+		return b.elementWise(2, true, func(ts []*tensor) error {
+			tw, tv, tdw := ts[0], ts[1], ts[2]
+			return b.launch("dr_sgd_update", n, tw.ptr, tdw.ptr, tv.ptr, fp, f32(p.LR), f32(p.Momentum), f32(p.WeightDecay), flag(p.Nesterov), i32(n))
+		}, tw, tv, tdw)
 	})
 }

@@ -18,9 +18,12 @@ type tensor struct {
 	b     *Backend
 	shape ops.Shape
 	dtype ops.DType // storage type; a view has its allocation's
-	ptr   uint64    // device address of element 0
-	owner *tensor   // the allocation a view looks into; nil for an allocation
-	freed bool      // set on the allocation by Free
+	// layout is how a 4-D tensor's elements lie (layout.go); a view
+	// of an NHWC tensor is a batch range of it, and NHWC too.
+	layout ops.Layout
+	ptr    uint64  // device address of element 0
+	owner  *tensor // the allocation a view looks into; nil for an allocation
+	freed  bool    // set on the allocation by Free
 }
 
 func (t *tensor) Shape() ops.Shape { return t.shape }
@@ -157,16 +160,20 @@ func (b *Backend) Free(x ops.Tensor) {
 	b.call(func() { b.mem.put(t.ptr) })
 }
 
-// View is a pointer offset into t's storage, of t's type.
+// View is a pointer offset into t's storage, of t's type and layout (for
+// NHWC, a batch range only: layout.go's checkNHWCView).
 func (b *Backend) View(x ops.Tensor, offset int, shape ...int) ops.Tensor {
 	t := b.ten(x, "View's tensor")
 	s := ops.Shape(shape).Clone()
 	if offset < 0 || offset+s.Len() > t.len() {
 		panic(fmt.Sprintf("ops: View [%d, %d) out of range of %v", offset, offset+s.Len(), t.shape))
 	}
+	if t.layout == ops.NHWC {
+		checkNHWCView(t, offset, s)
+	}
 	owner := t
 	if t.owner != nil {
 		owner = t.owner
 	}
-	return &tensor{b: b, shape: s, dtype: t.dtype, ptr: t.ptr + uint64(offset)*uint64(t.dtype.Bytes()), owner: owner}
+	return &tensor{b: b, shape: s, dtype: t.dtype, layout: t.layout, ptr: t.ptr + uint64(offset)*uint64(t.dtype.Bytes()), owner: owner}
 }

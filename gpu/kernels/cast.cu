@@ -16,3 +16,16 @@ extern "C" __global__ void dr_fill(void *y, int ty, float v, int n) {
 		dr_st(y, ty, i, v);
 	}
 }
+
+// y = x in logical order between layouts (and types at once): y's storage
+// index j holds x's element of the same logical index. Each tensor has its
+// own layout flag, channels and positions per channel (1, 1 for a tensor
+// that is not 4-D), so a flat buffer and an NHWC tensor of equal length
+// copy in logical order, as ops' Copy requires.
+extern "C" __global__ void dr_copy_laid(void *y, int ty, int ly, int yc, int yhw, const void *x, int tx, int lx,
+                                        int xc, int xhw, int n) {
+	DR_GRID_STRIDE(j, n) {
+		long long i = dr_logical(j, ly, yc, yhw);
+		dr_st(y, ty, j, dr_ld(x, tx, dr_storage(i, lx, xc, xhw)));
+	}
+}

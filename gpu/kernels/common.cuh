@@ -104,3 +104,37 @@ __device__ inline void dr_st(void *p, int t, long long i, float v) {
 	}
 	((unsigned short *)p)[i] = t == DR_BF16 ? dr_bf16_bits(v) : dr_f16_bits(v);
 }
+
+// ---- Storage layouts (issue 22) ----
+// A 4-D tensor's shape is logical NCHW in every layout; stored
+// channels-last (ops.NHWC, cuDNN's CUDNN_TENSOR_NHWC) its element
+// (n, ch, k), k = h·W + w, lies at (n·HW + k)·C + ch instead of
+// (n·C + ch)·HW + k. A kernel that indexes by channel or position takes an
+// int nhwc flag for its 4-D tensors (the Go side gives them one layout,
+// converting a mix through scratch: gpu/layout.go); element-wise kernels
+// over tensors of one layout need none, element i being the same logical
+// element in each. Other ranks are row-major: nhwc 0.
+
+// dr_chan is the channel of storage index j (c channels, hw positions).
+__device__ inline int dr_chan(long long j, int nhwc, int c, int hw) {
+	return nhwc ? (int)(j % c) : (int)((j / hw) % c);
+}
+
+// dr_at is the storage index of logical element (n, ch, k).
+__device__ inline long long dr_at(long long n, int ch, long long k, int nhwc, int c, int hw) {
+	return nhwc ? (n * hw + k) * c + ch : (n * c + ch) * hw + k;
+}
+
+// dr_logical is the logical (NCHW) index of storage index j.
+__device__ inline long long dr_logical(long long j, int nhwc, int c, int hw) {
+	if (!nhwc) return j;
+	long long r = j % ((long long)c * hw); // k·C + ch within the sample
+	return j - r + (r % c) * hw + r / c;
+}
+
+// dr_storage is the storage index of logical index i (dr_logical's inverse).
+__device__ inline long long dr_storage(long long i, int nhwc, int c, int hw) {
+	if (!nhwc) return i;
+	long long r = i % ((long long)c * hw); // ch·HW + k within the sample
+	return i - r + (r % hw) * c + r / hw;
+}

@@ -31,36 +31,42 @@ extern "C" __global__ void dr_sigmoid_backward(void *dx, int tdx, const void *dy
 
 // mask[i] = scale if element i is kept, else 0: ops.DropoutUniform, bit for
 // bit (SplitMix64's finaliser over seed + (i+1)*golden, top 24 bits / 2^24).
-// scale = 1/(1-p) is computed on the host as cpuref does.
-extern "C" __global__ void dr_dropout_mask(void *mask, int tm, float p, float scale, unsigned long long seed, int n) {
-	DR_GRID_STRIDE(i, n) {
+// scale = 1/(1-p) is computed on the host as cpuref does. i is the logical
+// (NCHW) index, so an NHWC mask (nhwc, c channels, hw positions) keeps the
+// same elements as an NCHW one: storage index j holds element i.
+extern "C" __global__ void dr_dropout_mask(void *mask, int tm, float p, float scale, unsigned long long seed,
+                                           int nhwc, int c, int hw, int n) {
+	DR_GRID_STRIDE(j, n) {
+		long long i = dr_logical(j, nhwc, c, hw);
 		unsigned long long z = seed + (unsigned long long)(i + 1) * 0x9E3779B97F4A7C15ULL;
 		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 		z ^= z >> 31;
 		float u = (float)(z >> 40) / 16777216.0f;
-		dr_st(mask, tm, i, u >= p ? scale : 0.0f);
+		dr_st(mask, tm, j, u >= p ? scale : 0.0f);
 	}
 }
 
 // dr_dropout_mask with seed + the 64-bit base at base[0] (low 32 bits) and
 // base[1] (high), written before a captured step's launch (ops.SeedWords).
 extern "C" __global__ void dr_dropout_mask_from(void *mask, int tm, float p, float scale, unsigned long long seed,
-		const unsigned int *base, int n) {
+		const unsigned int *base, int nhwc, int c, int hw, int n) {
 	unsigned long long s = seed + ((unsigned long long)base[1] << 32 | base[0]);
-	DR_GRID_STRIDE(i, n) {
+	DR_GRID_STRIDE(j, n) {
+		long long i = dr_logical(j, nhwc, c, hw);
 		unsigned long long z = s + (unsigned long long)(i + 1) * 0x9E3779B97F4A7C15ULL;
 		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 		z ^= z >> 31;
 		float u = (float)(z >> 40) / 16777216.0f;
-		dr_st(mask, tm, i, u >= p ? scale : 0.0f);
+		dr_st(mask, tm, j, u >= p ? scale : 0.0f);
 	}
 }
 
-// y[i] += b[(i / inner) % c]: a per-channel bias over (N,C,inner).
-extern "C" __global__ void dr_add_bias(void *y, int ty, const void *b, int tb, int c, int inner, int n) {
+// y[i] += b[channel of i]: a per-channel bias over (N,C,inner), y in NCHW
+// or (nhwc) NHWC order.
+extern "C" __global__ void dr_add_bias(void *y, int ty, const void *b, int tb, int nhwc, int c, int inner, int n) {
 	DR_GRID_STRIDE(i, n) {
-		dr_st(y, ty, i, dr_ld(y, ty, i) + dr_ld(b, tb, (i / inner) % c));
+		dr_st(y, ty, i, dr_ld(y, ty, i) + dr_ld(b, tb, dr_chan(i, nhwc, c, inner)));
 	}
 }

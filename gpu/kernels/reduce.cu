@@ -13,13 +13,15 @@ __device__ double dr_block_sum(double v) {
 	return part[0];
 }
 
-// db[c] = sum over N and inner of dy (N,C,inner); one block per channel.
-extern "C" __global__ void dr_bias_backward(void *db, int tdb, const void *dy, int tdy, int batch, int c, int inner) {
+// db[c] = sum over N and inner of dy (N,C,inner), NCHW or (nhwc) NHWC;
+// one block per channel.
+extern "C" __global__ void dr_bias_backward(void *db, int tdb, const void *dy, int tdy, int nhwc, int batch, int c,
+                                            int inner) {
 	int ch = blockIdx.x;
 	double s = 0.0;
 	for (int j = threadIdx.x; j < batch * inner; j += DR_BLOCK) {
 		int b = j / inner, k = j % inner;
-		s += dr_ld(dy, tdy, ((long long)b * c + ch) * inner + k);
+		s += dr_ld(dy, tdy, dr_at(b, ch, k, nhwc, c, inner));
 	}
 	s = dr_block_sum(s);
 	if (threadIdx.x == 0) dr_st(db, tdb, ch, (float)s);

@@ -1,5 +1,6 @@
-// Fused batch norm + shortcut addition + ReLU for NCHW (ops'
-// BatchNormAddReLUForwardTraining and BatchNormAddReLUBackward); x, y, z and
+// Fused batch norm + shortcut addition + ReLU (ops'
+// BatchNormAddReLUForwardTraining and BatchNormAddReLUBackward), the 4-D
+// tensors all NCHW or all (nhwc) NHWC (gpu/layout.go converts a mix); x, y, z and
 // their gradients of any storage type (a type code beside each), the
 // per-channel parameters and statistics float32 (plan D1): forward is
 // one statistics pass and one apply pass writing y, backward one reduction
@@ -54,13 +55,14 @@ __device__ void dr_block_sum2(double *a, double *b) {
 // what the data's 24 bits cannot hold anyway, unless mean² exceeds the
 // variance by 2^29, far beyond a normalised network's activations).
 extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float *runMean, float *runVar,
-                                       const void *x, int tx, int batch, int c, int inner, double eps, double momentum) {
+                                       const void *x, int tx, int nhwc, int batch, int c, int inner, double eps,
+                                       double momentum) {
 	long long m = (long long)batch * inner;
 	for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
 		double s = 0.0, ss = 0.0;
 		for (long long j = threadIdx.x; j < m; j += DR_BLOCK) {
 			long long b = j / inner, k = j % inner;
-			double v = dr_ld(x, tx, (b * c + ch) * inner + k);
+			double v = dr_ld(x, tx, dr_at(b, ch, k, nhwc, c, inner));
 			s += v;
 			ss += v * v;
 		}
@@ -80,9 +82,9 @@ extern "C" __global__ void dr_bn_stats(float *saveMean, float *saveInvStd, float
 // y = max(gamma*(x-mean)*invStd + beta (+ z when hasZ), 0); y may alias x or z.
 extern "C" __global__ void dr_bn_add_relu_apply(void *y, int ty, const void *x, int tx, const void *z, int tz,
                                                 const float *mean, const float *invStd, const float *gamma,
-                                                const float *beta, int hasZ, int c, int inner, int n) {
+                                                const float *beta, int hasZ, int nhwc, int c, int inner, int n) {
 	DR_GRID_STRIDE(i, n) {
-		int ch = (i / inner) % c;
+		int ch = dr_chan(i, nhwc, c, inner);
 		float scale = gamma[ch] * invStd[ch];
 		float v = (dr_ld(x, tx, i) - mean[ch]) * scale + beta[ch];
 		if (hasZ) v += dr_ld(z, tz, i);
@@ -94,14 +96,14 @@ extern "C" __global__ void dr_bn_add_relu_apply(void *y, int ty, const void *x, 
 extern "C" __global__ void dr_bn_add_relu_reduce(float *dgamma, float *dbeta, const void *dy, int tdy,
                                                  const void *y, int ty, const void *x, int tx,
                                                  const float *mean, const float *invStd,
-                                                 int batch, int c, int inner) {
+                                                 int nhwc, int batch, int c, int inner) {
 	long long m = (long long)batch * inner;
 	for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
 		double mu = mean[ch], is = invStd[ch];
 		double s = 0.0, sx = 0.0;
 		for (long long j = threadIdx.x; j < m; j += DR_BLOCK) {
 			long long b = j / inner, k = j % inner;
-			long long i = (b * c + ch) * inner + k;
+			long long i = dr_at(b, ch, k, nhwc, c, inner);
 			if (dr_ld(y, ty, i) > 0.0f) {
 				double g = dr_ld(dy, tdy, i);
 				s += g;
@@ -122,9 +124,9 @@ extern "C" __global__ void dr_bn_add_relu_backward(void *dx, int tdx, void *dz, 
                                                    const void *y, int ty, const void *x, int tx,
                                                    const float *gamma, const float *mean,
                                                    const float *invStd, const float *dgamma, const float *dbeta,
-                                                   int add, int hasDz, int c, int inner, int n, float m) {
+                                                   int add, int hasDz, int nhwc, int c, int inner, int n, float m) {
 	DR_GRID_STRIDE(i, n) {
-		int ch = (i / inner) % c;
+		int ch = dr_chan(i, nhwc, c, inner);
 		float g = dr_ld(y, ty, i) > 0.0f ? dr_ld(dy, tdy, i) : 0.0f;
 		float is = invStd[ch];
 		float xhat = (dr_ld(x, tx, i) - mean[ch]) * is;
