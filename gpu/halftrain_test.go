@@ -52,7 +52,7 @@ func TestHalfTrainingMatchesCPU(t *testing.T) {
 					t.Fatal(err)
 				}
 				cfg.SD = models.SDLinear
-				d, worst := compareHalfTraining(t, cfg, act, g, cpuref.New(0), tc.fuse)
+				d, worst := compareHalfTraining(t, cfg, act, g, ops.NCHW, cpuref.New(0), tc.fuse)
 				t.Logf("worst |gpu − cpu| / (u·(1+|cpu|)) = %.3g (%s)", worst, d.worst)
 				if d.bad > 0 {
 					t.Errorf("%d values differ beyond %d·u·(1+|cpu|); worst %s, %.3g u", d.bad, halfTrainK, d.worst, worst)
@@ -63,17 +63,18 @@ func TestHalfTrainingMatchesCPU(t *testing.T) {
 }
 
 // compareHalfTraining is compareTraining with activations stored as act on
-// both backends; it also returns the worst error in units of u·(1+|b|).
-func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a, b ops.Backend, fuse bool) (diff, float64) {
+// both backends, a's in layout la (b's NCHW: cpuref computes the same bits
+// in every layout); it also returns the worst error in units of u·(1+|b|).
+func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a ops.Backend, la ops.Layout, b ops.Backend, fuse bool) (diff, float64) {
 	t.Helper()
 	const n, size, steps = 8, 16, 2
-	build := func(be ops.Backend) *models.Network {
+	build := func(be ops.Backend, l ops.Layout) *models.Network {
 		net, err := models.New(cfg, be)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(net.Close)
-		net.Env.Recompute, net.Env.Fuse, net.Env.Act = layers.StoreAll, fuse, act
+		net.Env.Recompute, net.Env.Fuse, net.Env.Act, net.Env.Layout = layers.StoreAll, fuse, act, l
 		if err := net.SetupSize(n, size); err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +85,7 @@ func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a, b op
 		net.SetTraining(true)
 		return net
 	}
-	na, nb := build(a), build(b)
+	na, nb := build(a, la), build(b, ops.NCHW)
 	if (na.LossScale != nil) != (act == ops.Float16) {
 		t.Fatalf("%v network: loss scaling %v", act, na.LossScale != nil)
 	}

@@ -160,13 +160,20 @@ func (d *diff) check(name string, a, b []float32, atol, rtol float64) {
 // recomputeA is a's network's Env.Recompute.
 func compareTraining(t *testing.T, cfg models.Config, a, b ops.Backend, recomputeA layers.Recompute, fuse bool) diff {
 	t.Helper()
+	return compareTrainingLaid(t, cfg, a, ops.NCHW, b, ops.NCHW, recomputeA, fuse)
+}
+
+// compareTrainingLaid is compareTraining with a's and b's networks storing
+// their activations in layouts la and lb (Env.Layout).
+func compareTrainingLaid(t *testing.T, cfg models.Config, a ops.Backend, la ops.Layout, b ops.Backend, lb ops.Layout, recomputeA layers.Recompute, fuse bool) diff {
+	t.Helper()
 	const n, size, steps = 8, 16, 4
-	build := func(be ops.Backend, recompute layers.Recompute) *models.Network {
-		net := trainingNet(t, cfg, be, recompute, fuse, n, size)
+	build := func(be ops.Backend, l ops.Layout, recompute layers.Recompute) *models.Network {
+		net := trainingNetLaid(t, cfg, be, l, recompute, fuse, n, size)
 		net.Env.DropoutSeed = 99
 		return net
 	}
-	na, nb := build(a, recomputeA), build(b, layers.StoreAll)
+	na, nb := build(a, la, recomputeA), build(b, lb, layers.StoreAll)
 	ra, rb := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3)) // the same SD draws
 	data := rand.New(rand.NewPCG(5, 5))                                // PCG(4, 4) put preact-resnet-20 on a ReLU kink (kinkWatch)
 	var d diff
@@ -221,12 +228,18 @@ func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []floa
 // the test closes it.
 func trainingNet(t *testing.T, cfg models.Config, be ops.Backend, recompute layers.Recompute, fuse bool, n, size int) *models.Network {
 	t.Helper()
+	return trainingNetLaid(t, cfg, be, ops.NCHW, recompute, fuse, n, size)
+}
+
+// trainingNetLaid is trainingNet with activations stored in layout l.
+func trainingNetLaid(t *testing.T, cfg models.Config, be ops.Backend, l ops.Layout, recompute layers.Recompute, fuse bool, n, size int) *models.Network {
+	t.Helper()
 	net, err := models.New(cfg, be)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	net.Env.Recompute, net.Env.Fuse = recompute, fuse
+	net.Env.Recompute, net.Env.Fuse, net.Env.Layout = recompute, fuse, l
 	if err := net.SetupSize(n, size); err != nil {
 		t.Fatal(err)
 	}
