@@ -29,9 +29,10 @@ func LayoutOf(s string) (ops.Layout, error) {
 }
 
 // AutoLayout is --layout auto on b: nhwc for a half precision on a GPU
-// that can store it (ops.SupportsLayout), nchw otherwise. why says the
-// reason when a GPU in half precision gets nchw (the GPU backend has no
-// NHWC yet), for the start-up message; it is empty otherwise.
+// that can store it (ops.SupportsLayout: the gpu backend does), nchw
+// otherwise. why says the reason when a GPU in half precision gets nchw
+// (a backend without ops.LayoutSupporter), for the start-up message; it
+// is empty otherwise.
 func AutoLayout(b ops.Backend, gpu bool, precision string) (l ops.Layout, why string) {
 	d, _ := StorageOf(precision)
 	if !gpu || d == ops.Float32 {
@@ -40,5 +41,5 @@ func AutoLayout(b ops.Backend, gpu bool, precision string) (l ops.Layout, why st
 	if ops.SupportsLayout(b, ops.NHWC) {
 		return ops.NHWC, ""
 	}
-	return ops.NCHW, fmt.Sprintf("--layout auto: nchw, since %s cannot store nhwc tensors yet (auto would pick nhwc for %s on a GPU)", b.Name(), precision)
+	return ops.NCHW, fmt.Sprintf("--layout auto: nchw, since %s cannot store nhwc tensors (auto would pick nhwc for %s on a GPU)", b.Name(), precision)
 }

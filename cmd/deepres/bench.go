@@ -85,9 +85,6 @@ func runBench(args []string) error {
 		}
 		return printStepBytes(mc, *batch, rc, *fuse, *asJSON, act, l)
 	}
-	if err := checkLayoutDevice(*device, *layout); err != nil {
-		return err
-	}
 	b, err := openDevice(*device, *math)
 	if err != nil {
 		return err

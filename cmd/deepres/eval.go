@@ -41,9 +41,6 @@ func runEval(args []string) error {
 	if err := checkLayoutFlag(*layout); err != nil {
 		return err
 	}
-	if err := checkLayoutDevice(*device, *layout); err != nil {
-		return err
-	}
 	kind, err := data.ParseKind(*dataset)
 	if err != nil {
 		return usagef("--dataset: %v", err)

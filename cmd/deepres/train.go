@@ -96,9 +96,6 @@ func runTrain(args []string) error {
 	if err := checkLayoutFlag(*layout); err != nil {
 		return err
 	}
-	if err := checkLayoutDevice(*device, *layout); err != nil {
-		return err
-	}
 	if *resume != "" {
 		o := resumeOptions{device: *device, overrides: *overrides, graphs: cfg.Graphs}
 		if fs.Changed("math") {
