@@ -81,7 +81,7 @@ func TestLayoutFlag(t *testing.T) {
 }
 
 // TestAutoLayout: auto is nchw on the CPU, and, on a backend that is not
-// the CPU reference and cannot store NHWC (as the GPU backend today), nchw
+// the CPU reference and cannot store NHWC (the GPU backend can: TestLayoutOnGPU), nchw
 // with a note for half precision; an explicit nhwc there is a usage error.
 // opcount.Backend plays that backend: it does not pass layouts through.
 func TestAutoLayout(t *testing.T) {
