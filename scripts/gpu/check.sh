@@ -207,10 +207,15 @@ if [ -x "$bin/deepres" ]; then
 		step train 120 "$bin/deepres" train --device cuda --model resnet-20 --dataset folder --data "$data" \
 			--steps "$steps" --batch-size "$batch"
 		# Half precision end to end (issue 22): bf16, and fp16 with its loss scaling, each step
-		# captured as a CUDA graph where it can be (--cuda-graphs auto), the fused BN-add-ReLU on.
+		# captured as a CUDA graph where it can be (--cuda-graphs auto), the fused BN-add-ReLU on,
+		# channels-last (--layout auto is nhwc for half precision on a GPU: said at start-up).
 		for p in bf16 fp16; do
-			step "train.$p" 120 "$bin/deepres" train --device cuda --model resnet-20 --dataset folder --data "$data" \
-				--steps "$steps" --batch-size "$batch" --precision "$p" --fuse
+			if step "train.$p" 120 "$bin/deepres" train --device cuda --model resnet-20 --dataset folder --data "$data" \
+				--steps "$steps" --batch-size "$batch" --precision "$p" --fuse &&
+				! grep -q -- '--layout nhwc' "$results/train.$p.log"; then
+				line "train.$p.layout" FAIL - "--layout auto did not pick nhwc (see train.$p.log)"
+				failed=1
+			fi
 		done
 	else
 		skip train "no data at $data (set DEEPRES_DATA)"
