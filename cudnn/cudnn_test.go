@@ -2,6 +2,7 @@ package cudnn
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -58,4 +59,25 @@ func TestHandleLifecycle(t *testing.T) {
 			t.Errorf("second Close: %v", err)
 		}
 	}
+}
+
+// A convolution whose x, w and y are not in one layout is a caller's
+// mistake (the gpu package converts a mix first): plan panics, naming the
+// layouts, before any descriptor is made or device memory touched.
+func TestConvMixedLayoutsPanic(t *testing.T) {
+	loadOrSkip(t)
+	h, err := NewHandle(nil, FP32)
+	if err != nil {
+		gputest.Skip(t, "no usable GPU for cuDNN: %v", err)
+	}
+	defer h.Close()
+	x := Shape4{N: 2, C: 3, H: 4, W: 4, Layout: NHWC}
+	w := Shape4{N: 5, C: 3, H: 3, W: 3}
+	y := Shape4{N: 2, C: 5, H: 2, W: 2, Layout: NHWC}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "nhwc x, nchw w and nhwc y") {
+			t.Errorf("mixed layouts: recovered %v, want a panic naming them", r)
+		}
+	}()
+	h.ConvForward(0, y, 0, x, 0, w, Conv{StrideH: 1, StrideW: 1}, Workspace{})
 }
