@@ -15,13 +15,19 @@ import (
 // conformance suite with a grid of one block (every grid-stride loop must
 // go round; the default cap is 8192 blocks, 2^21 threads, reached only
 // by tensors of 2^21 elements and more) and a staging buffer of a few KiB
-// (every upload past it wraps around).
+// (every upload past it wraps around). The NHWC pass, mixed with NCHW,
+// runs the layout-indexed kernels, the conversions of a mix and the
+// host-side reordering of CopyIn and CopyOut under the same limits.
 func TestConformanceGridOne(t *testing.T) {
 	defer SetMaxGrid(1)()
 	defer SetStagingSize(4 << 10)()
-	b := openOrSkip(t, FP32)
-	defer closeOK(t, b)
-	opstest.Run(t, b, opstest.Options{})
+	for _, o := range []opstest.Options{{}, {Layout: ops.NHWC, MixLayouts: true}} {
+		t.Run(fmt.Sprintf("%v_mixed%t", o.Layout, o.MixLayouts), func(t *testing.T) {
+			b := openOrSkip(t, FP32)
+			defer closeOK(t, b)
+			opstest.Run(t, b, o)
+		})
+	}
 }
 
 // Uploads queued back to back through a small staging buffer, some fitting
