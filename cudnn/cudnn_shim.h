@@ -34,6 +34,7 @@ typedef struct cudnnActivationStruct *dr_cudnnActivationDesc;
 typedef struct CUstream_st *dr_cudaStream; /* cudaStream_t */
 
 #define DR_CUDNN_STATUS_SUCCESS 0u
+#define DR_CUDNN_STATUS_NOT_SUPPORTED 3000u
 #define DR_CUDNN_DATA_FLOAT 0u
 #define DR_CUDNN_DATA_HALF 2u
 #define DR_CUDNN_DATA_BFLOAT16 9u
