@@ -42,30 +42,49 @@
  * SPATIAL_PERSISTENT (cudnnBatchNormMode_t): in the backward pass "the
  * savedMean and savedInvVariance arguments should not be NULL".
  *
- * What the simulator makes of them, the reference being silent where said
- * (a refusal where cuDNN might accept: a backend that passes here runs on a
- * GPU, the converse is not guaranteed):
- *   - bnOps outside the enum: BAD_PARAM (as a mode outside its enum);
- *   - the fused ops (BN_ACTIVATION, BN_ADD_ACTIVATION) run only on the
- *     NHWC kernel's conditions, since the non-extended function they would
- *     fall back to has no activation: otherwise NOT_SUPPORTED — a mode other
- *     than SPATIAL_PERSISTENT, any of x, y, z, dy, dz, dx not HALF (BFLOAT16
- *     and FLOAT included: the reference names HALF only) or not packed
- *     NHWC, C not a multiple of 4 (demanded of BN_ADD_ACTIVATION too: the
- *     reference relaxed it in 8.2 only for the other op, and nothing checks
- *     that here), a NULL workspace;
- *   - the activation of the fused ops: a NULL or never set descriptor is
- *     BAD_PARAM; a mode other than CUDNN_ACTIVATION_RELU NOT_SUPPORTED (the
- *     reference names no mode; the header's summary says "relu");
+ * Measured (testdata/cudnn_calls.c, TestSimulatorCUDNNMatchesReal): without
+ * a GPU there is no handle, and cudnnBatchNormalizationForwardTrainingEx and
+ * the three size queries answer a NULL handle with BAD_PARAM before any other
+ * check. cudnnBatchNormalizationBackwardEx checks its arguments first, so a
+ * NULL handle shows what it refuses on the host (9.10.2 and 9.28.1 agree):
+ *   - BAD_PARAM: bnOps or mode outside its enum; a NULL activation
+ *     descriptor for a fused op; a NULL dzDesc for BN_ADD_ACTIVATION; dx,
+ *     dy or dz of another type or shape than x; a parameter tensor not
+ *     1xCx1x1 or not FLOAT (BAD_PARAM here, where the non-extended calls
+ *     document NOT_SUPPORTED); exactly one saved statistic NULL; a NULL
+ *     scaling factor; epsilon below CUDNN_BN_MIN_EPSILON;
+ *   - NOT_SUPPORTED, for the fused ops: an activation never set or not
+ *     CUDNN_ACTIVATION_RELU (sigmoid, tanh, clipped ReLU, ELU, identity);
+ *     mode SPATIAL or PER_ACTIVATION; x, y, dy or dx in NCHW; y of another
+ *     type or shape than x; FLOAT data (BN_ACTIVATION); C not a multiple of 4
+ *     (BN_ACTIVATION only: C = 5 and 6 pass for BN_ADD_ACTIVATION, as the
+ *     reference says); a dzDesc given to BN_ACTIVATION;
+ *   - passed to the GPU part (the NULL handle then crashes it, so what
+ *     follows is unknown): BFLOAT16 data, FLOAT data with
+ *     BN_ADD_ACTIVATION, dz in NCHW, NULL or small workspace and reserve
+ *     space, alpha/beta other than 1/0, a NULL y descriptor, bnBias or
+ *     saved statistics; for BN, any activation descriptor.
+ *
+ * What the simulator does: the measured rules, in the same order in
+ * BackwardEx (the handle after the arguments); where nothing was measured,
+ * the reference's conditions, and refusal where it is silent (a backend that
+ * passes here runs on a GPU; the converse is not guaranteed):
+ *   - the fused ops need HALF x, y, z, dy, dz, dx, packed NHWC
+ *     (NOT_SUPPORTED): BFLOAT16 and FLOAT (BN_ADD_ACTIVATION) included,
+ *     which the real host checks let through — the reference names HALF
+ *     only, and what the GPU part does with them cannot be seen here;
+ *   - a fused op with a NULL workspace: NOT_SUPPORTED (the non-extended
+ *     function it would fall back to has no activation);
  *   - the fused ops blend nothing: alpha (alphaDataDiff, alphaParamDiff)
  *     other than 1 or beta (betaDataDiff, betaParamDiff) other than 0 is
  *     NOT_SUPPORTED (silent; the NHWC kernel's outputs are written);
- *   - BN runs as the non-extended calls do (any mode, type and layout they
- *     take, blending), on the fallback (NULL workspace, size 0) or not;
+ *   - BN alone runs as the non-extended calls do (any mode, type and layout
+ *     they take, blending), on the fallback (NULL workspace, size 0) or not;
  *   - a workspace or reserve space smaller than its query's answer, or a
  *     NULL reserve space off the fallback: BAD_PARAM (the reference gives no
  *     status; BAD_PARAM is its status for arguments that cannot be used);
- *   - z (and dz) must have x's dimensions and type (BAD_PARAM, as y);
+ *   - BackwardEx of a fused op with a NULL y, bnBias or saved statistics
+ *     (SPATIAL_PERSISTENT: "should not be NULL"): BAD_PARAM;
  *   - in strict mode (cudasim_strict), an output overlapping an input is
  *     BAD_PARAM: no in-place operation is documented.
  * The size queries check what the calls check of the descriptors and return
@@ -120,15 +139,16 @@ static cudnnStatus_t bnex_ops(const char *call, int mode, int ops, cudnnActivati
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "bnOps %d is not an enumerant", ops);
 	if (!fused(ops))
 		return CUDNN_STATUS_SUCCESS;
-	if (!dnn_act_ok(ad))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "bnOps %d needs an activation descriptor; it is NULL or not set", ops);
-	if (ad->mode != CUDNN_ACTIVATION_RELU)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "activation mode %d: the simulator fuses CUDNN_ACTIVATION_RELU only", ad->mode);
+	if (ad == NULL || ad->magic != MAGIC_ACT)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "bnOps %d needs an activation descriptor; it is NULL", ops);
+	if (!ad->set || ad->mode != CUDNN_ACTIVATION_RELU)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "activation %s: cuDNN fuses CUDNN_ACTIVATION_RELU only",
+			ad->set ? "mode is not RELU" : "never set");
 	if (mode != CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
 		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call,
 			"bnOps %d runs on cuDNN's NHWC kernel only, which needs mode CUDNN_BATCHNORM_SPATIAL_PERSISTENT (not %d)", ops, mode);
-	if (x.c % 4 != 0)
-		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "bnOps %d: C = %d is not a multiple of 4", ops, x.c);
+	if (ops == CUDNN_BATCHNORM_OPS_BN_ACTIVATION && x.c % 4 != 0)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "BN_ACTIVATION: C = %d is not a multiple of 4", x.c);
 	return CUDNN_STATUS_SUCCESS;
 }
 
@@ -145,6 +165,20 @@ static cudnnStatus_t bnex_nhwc_half(const char *call, int ops, const char *name,
 	return CUDNN_STATUS_SUCCESS;
 }
 
+/* bnex_param: the parameter tensor's type is FLOAT (DOUBLE for DOUBLE x), or
+ * BAD_PARAM — measured on cudnnBatchNormalizationBackwardEx (9.10.2, 9.28.1),
+ * where the non-extended calls document NOT_SUPPORTED (batchnorm.c). */
+static cudnnStatus_t bnex_param(const char *call, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t pd)
+{
+	if (!dnn_tensor_ok(xd) || !dnn_tensor_ok(pd))
+		return CUDNN_STATUS_SUCCESS; /* bn_layout says BAD_PARAM */
+	int want = xd->dtype == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+	if (pd->dtype != want)
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "the parameter tensor is %s; %s x takes %s", dtype_name(pd->dtype),
+			dtype_name(xd->dtype), dtype_name(want));
+	return CUDNN_STATUS_SUCCESS;
+}
+
 /* The forward's descriptors. */
 typedef struct {
 	bnlayout l;
@@ -157,8 +191,9 @@ static cudnnStatus_t fwd_config(const char *call, cudnnHandle_t h, int mode, int
 {
 	if (!dnn_handle_ok(h))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
-	cudnnStatus_t s = bn_layout(call, mode, xd, yd, pd, &c->l, &c->xv, &c->yv);
-	if (s != CUDNN_STATUS_SUCCESS)
+	cudnnStatus_t s;
+	if ((s = bnex_param(call, xd, pd)) != CUDNN_STATUS_SUCCESS || (s = bn_layout(call, mode, xd, yd, pd, &c->l, &c->xv, &c->yv)) !=
+		CUDNN_STATUS_SUCCESS)
 		return s;
 	c->x = tensor_shape(xd);
 	if ((s = bnex_ops(call, mode, ops, ad, c->x)) != CUDNN_STATUS_SUCCESS)
@@ -180,22 +215,26 @@ static cudnnStatus_t fwd_config(const char *call, cudnnHandle_t h, int mode, int
 }
 
 /* The backward's descriptors: y only for the fused ops, dz only for
- * BN_ADD_ACTIVATION. */
+ * BN_ADD_ACTIVATION. The real cudnnBatchNormalizationBackwardEx (9.10.2,
+ * 9.28.1) checks them before the handle, as measured with a NULL handle
+ * (testdata/cudnn_calls.c): a fused op's y of another type or shape than x
+ * is NOT_SUPPORTED there, not BAD_PARAM; so is a dzDesc given to
+ * BN_ACTIVATION. The handle is checked by the caller, after. */
 typedef struct {
 	bnlayout l;
 	shape4 x;
 	tview xv, yv, dyv, dzv, dxv;
 } bwdcfg;
 
-static cudnnStatus_t bwd_config(const char *call, cudnnHandle_t h, int mode, int ops, cudnnTensorDescriptor_t xd,
+static cudnnStatus_t bwd_config(const char *call, int mode, int ops, cudnnTensorDescriptor_t xd,
 	cudnnTensorDescriptor_t yd, cudnnTensorDescriptor_t dyd, cudnnTensorDescriptor_t dzd, cudnnTensorDescriptor_t dxd,
 	cudnnTensorDescriptor_t pd, cudnnActivationDescriptor_t ad, bwdcfg *c)
 {
-	if (!dnn_handle_ok(h))
-		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	bnlayout l2;
 	tview xv2;
-	cudnnStatus_t s = bn_layout(call, mode, xd, dxd, pd, &c->l, &c->xv, &c->dxv);
+	cudnnStatus_t s = bnex_param(call, xd, pd);
+	if (s == CUDNN_STATUS_SUCCESS)
+		s = bn_layout(call, mode, xd, dxd, pd, &c->l, &c->xv, &c->dxv);
 	if (s == CUDNN_STATUS_SUCCESS)
 		s = bn_layout(call, mode, xd, dyd, pd, &l2, &xv2, &c->dyv);
 	if (s != CUDNN_STATUS_SUCCESS)
@@ -203,9 +242,15 @@ static cudnnStatus_t bwd_config(const char *call, cudnnHandle_t h, int mode, int
 	c->x = tensor_shape(xd);
 	if ((s = bnex_ops(call, mode, ops, ad, c->x)) != CUDNN_STATUS_SUCCESS)
 		return s;
+	if (ops == CUDNN_BATCHNORM_OPS_BN_ACTIVATION && dzd != NULL)
+		return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "BN_ACTIVATION takes no dzDesc");
 	if (fused(ops)) {
 		if (yd == NULL)
 			return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "bnOps %d needs yDesc", ops);
+		shape4 y = tensor_shape(yd);
+		if (dnn_tensor_ok(yd) && (y.n != c->x.n || y.c != c->x.c || y.h != c->x.h || y.w != c->x.w || yd->dtype != xd->dtype))
+			return dnn_err(CUDNN_STATUS_NOT_SUPPORTED, call, "y (%d,%d,%d,%d; %s) is not x's shape and type", y.n, y.c, y.h, y.w,
+				dtype_name(yd->dtype));
 		if ((s = bn_layout(call, mode, xd, yd, pd, &l2, &xv2, &c->yv)) != CUDNN_STATUS_SUCCESS ||
 			(s = bnex_nhwc_half(call, ops, "y", &c->yv)) != CUDNN_STATUS_SUCCESS)
 			return s;
@@ -275,8 +320,10 @@ DNN_API cudnnStatus_t cudnnGetBatchNormalizationBackwardExWorkspaceSize(cudnnHan
 {
 	CUDASIM_API_CALL();
 	const char *call = "cudnnGetBatchNormalizationBackwardExWorkspaceSize";
+	if (!dnn_handle_ok(h))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	bwdcfg c;
-	cudnnStatus_t s = bwd_config(call, h, mode, ops, xd, yd, dyd, dzd, dxd, pd, ad, &c);
+	cudnnStatus_t s = bwd_config(call, mode, ops, xd, yd, dyd, dzd, dxd, pd, ad, &c);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	if (size == NULL)
@@ -532,7 +579,7 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackwardEx(cudnnHandle_t h, int mod
 	CUDASIM_API_CALL();
 	const char *call = "cudnnBatchNormalizationBackwardEx";
 	bwdcfg c;
-	cudnnStatus_t s = bwd_config(call, h, mode, ops, xd, yd, dyd, dzd, dxd, pd, ad, &c);
+	cudnnStatus_t s = bwd_config(call, mode, ops, xd, yd, dyd, dzd, dxd, pd, ad, &c);
 	if (s != CUDNN_STATUS_SUCCESS)
 		return s;
 	int add = ops == CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION;
@@ -549,6 +596,8 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationBackwardEx(cudnnHandle_t h, int mod
 			"arguments should not be NULL\"");
 	if (!(eps >= CUDNN_BN_MIN_EPSILON))
 		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "epsilon %g is less than CUDNN_BN_MIN_EPSILON (%g)", eps, CUDNN_BN_MIN_EPSILON);
+	if (!dnn_handle_ok(h))
+		return dnn_err(CUDNN_STATUS_BAD_PARAM, call, "not a live cuDNN handle");
 	float a_d = *(const float *)alphaData, b_d = *(const float *)betaData, a_p = *(const float *)alphaParam,
 	      b_p = *(const float *)betaParam;
 	if (fused(ops) && (a_d != 1.0f || b_d != 0.0f || a_p != 1.0f || b_p != 0.0f))
