@@ -15,9 +15,10 @@ import (
 )
 
 // exHandle returns a handle on device 0's primary context, current on the
-// locked calling thread, with device memory from devmem; it skips (fails
-// under DEEPRES_REQUIRE_GPU=1) where there is no driver or GPU.
-func exHandle(t *testing.T) *Handle {
+// locked calling thread, with device memory from devmem, and whether the
+// device is the simulator; it skips (fails under DEEPRES_REQUIRE_GPU=1)
+// where there is no driver or GPU.
+func exHandle(t *testing.T) (*Handle, bool) {
 	t.Helper()
 	loadOrSkip(t)
 	runtime.LockOSThread()
@@ -33,7 +34,11 @@ func exHandle(t *testing.T) *Handle {
 		gputest.Skip(t, "no usable GPU for cuDNN: %v", err)
 	}
 	t.Cleanup(func() { h.Close() })
-	return h
+	name, err := devmem.DeviceName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, strings.HasPrefix(name, "cudasim")
 }
 
 // dev uploads b, freed at the end of the test.
@@ -104,12 +109,16 @@ func getNHWCHalf(t *testing.T, p Ptr, s Shape4) []float32 {
 
 // The fused calls through the wrappers, on float16 NHWC data, against the
 // unfused float NCHW calls (BatchNormForwardTraining, BatchNormBackward) on
-// the same values with the addition and ReLU computed here in float: y, dx
-// and dz must be the float results rounded once to float16, bit for bit;
-// the statistics and parameter gradients equal. Catches a wrapper that
-// passes the layout, type, z, y, dy, dz or the spaces wrongly.
+// the same values with the addition and ReLU computed here in float. Under
+// the simulator y, dx and dz must be the float results rounded once to
+// float16, bit for bit, the statistics and parameter gradients equal. On a
+// GPU, whose fused kernel sums in another order, within a bound (a model,
+// not a measurement): float16 outputs within 2⁻¹⁰·|want| (one rounding)
+// plus 10⁻³ of the tensor's largest |want| (the reductions' order), float
+// results within 10⁻⁴ of their largest. Catches a wrapper that passes the
+// layout, type, z, y, dy, dz or the spaces wrongly.
 func TestBatchNormExMatchesUnfused(t *testing.T) {
-	h := exHandle(t)
+	h, sim := exHandle(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, ops_ := range []BatchNormOps{BNAddReLU, BNReLU} {
 		s := Shape4{N: 3, C: 8, H: 4, W: 5, Type: Half, Layout: NHWC}
@@ -185,13 +194,24 @@ func TestBatchNormExMatchesUnfused(t *testing.T) {
 		}
 		same := func(what string, got, want []float32, round bool) {
 			t.Helper()
+			scale := 0.0
+			for _, w := range want {
+				scale = max(scale, math.Abs(float64(w)))
+			}
 			for i := range want {
 				w := want[i]
 				if round {
 					w = ops.F16Value(ops.F16Bits(w))
 				}
-				if math.Float32bits(got[i]) != math.Float32bits(w) {
+				if sim && math.Float32bits(got[i]) != math.Float32bits(w) {
 					t.Fatalf("%v %s[%d] = %g, unfused float path %g (rounded %g)", ops_, what, i, got[i], want[i], w)
+				}
+				tol := 1e-4 * scale
+				if round {
+					tol = math.Ldexp(math.Abs(float64(want[i])), -10) + 1e-3*scale
+				}
+				if d := math.Abs(float64(got[i]) - float64(want[i])); !sim && !(d <= tol) {
+					t.Fatalf("%v %s[%d] = %g, unfused float path %g: |difference| %g above %g", ops_, what, i, got[i], want[i], d, tol)
 				}
 			}
 		}
@@ -212,32 +232,42 @@ func TestBatchNormExMatchesUnfused(t *testing.T) {
 	}
 }
 
-// What cuDNN fuses (float16, packed NHWC, C a multiple of 4) the size query
-// answers; the rest is ErrNotSupported, for the caller to fall back from; BN
-// alone runs on any type and layout. z given or missing against ops panics.
+// What cuDNN fuses (float16, packed NHWC, C a multiple of 4 for BN+ReLU) the
+// size query answers; the rest is ErrNotSupported, for the caller to fall
+// back from; BN alone runs on any type and layout. On a GPU, the refusals
+// that are the simulator's own choice (cudnn/bnex.c: bfloat16, and float
+// with the addition, pass the real cuDNN's host-side checks) are logged
+// with the real answer, not required. z given or missing against ops panics.
 func TestBatchNormExSizesRefuse(t *testing.T) {
-	h := exHandle(t)
+	h, sim := exHandle(t)
 	ok := Shape4{N: 2, C: 8, H: 3, W: 3, Type: Half, Layout: NHWC}
 	for _, c := range []struct {
-		s   Shape4
-		ops BatchNormOps
-		err bool
+		s      Shape4
+		ops    BatchNormOps
+		err    bool
+		simOwn bool // a refusal the API reference and the measurements do not make
 	}{
-		{ok, BNAddReLU, false},
-		{ok, BNReLU, false},
-		{ok, BN, false},
-		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: Half}, BNAddReLU, true},                   // NCHW
-		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: BFloat16, Layout: NHWC}, BNAddReLU, true}, // bfloat16
-		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: Float, Layout: NHWC}, BNReLU, true},       // float
-		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: Half, Layout: NHWC}, BNReLU, true},        // C % 4
-		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: BFloat16}, BN, false},                     // BN: the unfused rules
-		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: Float, Layout: NHWC}, BN, false},          // BN: the unfused rules
+		{ok, BNAddReLU, false, false},
+		{ok, BNReLU, false, false},
+		{ok, BN, false, false},
+		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: Half, Layout: NHWC}, BNAddReLU, false, false},   // C % 4 only for BN+ReLU
+		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: Half}, BNAddReLU, true, false},                  // NCHW
+		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: Float, Layout: NHWC}, BNReLU, true, false},      // float
+		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: Half, Layout: NHWC}, BNReLU, true, false},       // C % 4
+		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: BFloat16, Layout: NHWC}, BNAddReLU, true, true}, // bfloat16
+		{Shape4{N: 2, C: 8, H: 3, W: 3, Type: Float, Layout: NHWC}, BNAddReLU, true, true},    // float
+		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: BFloat16}, BN, false, false},                    // BN: the unfused rules
+		{Shape4{N: 2, C: 6, H: 3, W: 3, Type: Float, Layout: NHWC}, BN, false, false},         // BN: the unfused rules
 	} {
 		sp, err := h.BatchNormExSizes(c.s, c.ops)
+		if !sim && c.simOwn {
+			t.Logf("the simulator refuses %+v, %v; this cuDNN %d answers %+v, %v", c.s, c.ops, Version(), sp, err)
+			continue
+		}
 		if c.err != (err != nil) || (err != nil && !errors.Is(err, ErrNotSupported)) {
 			t.Errorf("BatchNormExSizes(%+v, %v) = %+v, %v; want ErrNotSupported %v", c.s, c.ops, sp, err, c.err)
 		}
-		if err == nil && c.ops != BN && (sp.ForwardWorkspace == 0 || sp.Reserve == 0) {
+		if sim && err == nil && c.ops != BN && (sp.ForwardWorkspace == 0 || sp.Reserve == 0) {
 			t.Errorf("BatchNormExSizes(%+v, %v) = %+v: the simulator asks for a workspace and a reserve space", c.s, c.ops, sp)
 		}
 	}

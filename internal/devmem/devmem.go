@@ -16,6 +16,7 @@ package devmem
 typedef struct {
 	dr_pfn_cuInit cuInit;
 	dr_pfn_cuDeviceGet cuDeviceGet;
+	dr_pfn_cuDeviceGetName cuDeviceGetName;
 	dr_pfn_cuDevicePrimaryCtxRetain cuDevicePrimaryCtxRetain;
 	dr_pfn_cuCtxSetCurrent cuCtxSetCurrent;
 	dr_pfn_cuMemAlloc_v2 cuMemAlloc_v2;
@@ -30,14 +31,15 @@ static dm_api dm;
 static dm_api *dm_table(void) { return &dm; }
 
 static dr_CUcontext dm_ctx;
+static dr_CUdevice dm_dev;
 
 static dr_CUresult dm_init(void) {
-	dr_CUdevice dev;
 	dr_CUresult r = dm.cuInit(0);
-	if (r == 0) r = dm.cuDeviceGet(&dev, 0);
-	if (r == 0) r = dm.cuDevicePrimaryCtxRetain(&dm_ctx, dev);
+	if (r == 0) r = dm.cuDeviceGet(&dm_dev, 0);
+	if (r == 0) r = dm.cuDevicePrimaryCtxRetain(&dm_ctx, dm_dev);
 	return r;
 }
+static dr_CUresult dm_name(char *name, int len) { return dm.cuDeviceGetName(name, len, dm_dev); }
 static dr_CUresult dm_current(void) { return dm.cuCtxSetCurrent(dm_ctx); }
 static dr_CUresult dm_alloc(unsigned long long *p, size_t n) {
 	dr_CUdeviceptr d;
@@ -105,6 +107,7 @@ func Init() error {
 		initErr = h.Load([]dl.Symbol{
 			{Name: "cuInit", Dst: ptr(&t.cuInit)},
 			{Name: "cuDeviceGet", Dst: ptr(&t.cuDeviceGet)},
+			{Name: "cuDeviceGetName", Dst: ptr(&t.cuDeviceGetName)},
 			{Name: "cuDevicePrimaryCtxRetain", Dst: ptr(&t.cuDevicePrimaryCtxRetain)},
 			{Name: "cuCtxSetCurrent", Dst: ptr(&t.cuCtxSetCurrent)},
 			{Name: "cuMemAlloc_v2", Dst: ptr(&t.cuMemAlloc_v2)},
@@ -120,6 +123,16 @@ func Init() error {
 		}
 	})
 	return initErr
+}
+
+// DeviceName is device 0's name ("cudasim (CPU simulator)" under the
+// simulator), after Init.
+func DeviceName() (string, error) {
+	var b [256]C.char
+	if err := check("cuDeviceGetName", C.dm_name(&b[0], C.int(len(b)))); err != nil {
+		return "", err
+	}
+	return C.GoString(&b[0]), nil
 }
 
 // MakeCurrent makes the primary context current on the calling OS thread
