@@ -50,12 +50,43 @@ func (t DataType) cudnn() C.dr_cudnnDataType {
 	panic(fmt.Sprintf("cudnn: unknown %v", t))
 }
 
-// Shape4 is a packed NCHW tensor, or a (K,C,kh,kw) filter in N, C, H, W,
-// with its element type. Descriptors are cached per Shape4, so one shape in
-// two types has two.
+// Layout is the memory order of a packed tensor whose logical shape is
+// always N, C, H, W (as PyTorch's channels_last: the shape is NCHW, the
+// memory NHWC).
+type Layout uint8
+
+const (
+	NCHW Layout = iota // CUDNN_TENSOR_NCHW (filters KCRS); the zero value
+	NHWC               // CUDNN_TENSOR_NHWC: channels innermost (filters KRSC)
+)
+
+func (l Layout) String() string {
+	switch l {
+	case NCHW:
+		return "NCHW"
+	case NHWC:
+		return "NHWC"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+func (l Layout) cudnn() C.dr_cudnnTensorFormat {
+	switch l {
+	case NCHW:
+		return C.DR_CUDNN_TENSOR_NCHW
+	case NHWC:
+		return C.DR_CUDNN_TENSOR_NHWC
+	}
+	panic(fmt.Sprintf("cudnn: unknown %v", l))
+}
+
+// Shape4 is a packed tensor, or a (K,C,kh,kw) filter in N, C, H, W, with its
+// element type and memory layout. Descriptors are cached per Shape4, so one
+// shape in two types or layouts has two.
 type Shape4 struct {
 	N, C, H, W int
 	Type       DataType
+	Layout     Layout
 }
 
 // Math selects what convolutions may use on tensor cores.
@@ -154,14 +185,14 @@ func (h *Handle) Close() error {
 	return errors.Join(errs...)
 }
 
-// tensor returns the cached NCHW descriptor of s.
+// tensor returns the cached descriptor of s, in its layout.
 func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	if d, ok := h.tensors[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnTensorDesc
 	err := check(fmt.Sprintf("cudnnSetTensor4dDescriptor%v", s),
-		C.dr_newTensor4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
+		C.dr_newTensor4d(&d, s.Layout.cudnn(), s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +200,16 @@ func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	return d, nil
 }
 
-// filter returns the cached (K,C,kh,kw) filter descriptor of s.
+// filter returns the cached (K,C,kh,kw) filter descriptor of s: KCRS for
+// NCHW, KRSC for NHWC ("the filter layout is in the form of KRSC",
+// cudnnSetFilter4dDescriptor in the cuDNN API reference).
 func (h *Handle) filter(s Shape4) (C.dr_cudnnFilterDesc, error) {
 	if d, ok := h.filters[s]; ok {
 		return d, nil
 	}
 	var d C.dr_cudnnFilterDesc
 	err := check(fmt.Sprintf("cudnnSetFilter4dDescriptor%v", s),
-		C.dr_newFilter4d(&d, s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
+		C.dr_newFilter4d(&d, s.Layout.cudnn(), s.Type.cudnn(), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W)))
 	if err != nil {
 		return nil, err
 	}
