@@ -112,6 +112,45 @@ static dr_cudnnStatus dr_bnBwd(dr_cudnnHandle h, float betaData, dr_cudnnTensorD
 		xd, DP(x), xd, DP(dy), xd, DP(dx), pd, DP(gamma), DP(dgamma), DP(dbeta), eps, DP(saveMean), DP(saveInvStd));
 }
 
+/* The extended batch norm: mode SPATIAL_PERSISTENT for the fused ops (cuDNN
+ * fuses only there), SPATIAL for BN alone; z, y (backward), the activation
+ * and dz only for the ops that use them (NULL otherwise, as the API
+ * reference allows). */
+static dr_cudnnBatchNormMode dr_bnExMode(dr_cudnnBatchNormOps ops) {
+	return ops == DR_CUDNN_BATCHNORM_OPS_BN ? DR_CUDNN_BATCHNORM_SPATIAL : DR_CUDNN_BATCHNORM_SPATIAL_PERSISTENT;
+}
+static dr_cudnnStatus dr_bnExSizes(dr_cudnnHandle h, dr_cudnnBatchNormOps ops, dr_cudnnTensorDesc xd, dr_cudnnTensorDesc pd,
+	dr_cudnnActivationDesc relu, size_t *fwd, size_t *bwd, size_t *reserve) {
+	dr_cudnnBatchNormMode m = dr_bnExMode(ops);
+	int add = ops == DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION, act = ops != DR_CUDNN_BATCHNORM_OPS_BN;
+	dr_cudnnStatus s = dr_dnn.cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(h, m, ops, xd, add ? xd : NULL, xd, pd,
+		act ? relu : NULL, fwd);
+	if (s == DR_CUDNN_STATUS_SUCCESS)
+		s = dr_dnn.cudnnGetBatchNormalizationBackwardExWorkspaceSize(h, m, ops, xd, act ? xd : NULL, xd, add ? xd : NULL, xd, pd,
+			act ? relu : NULL, bwd);
+	if (s == DR_CUDNN_STATUS_SUCCESS)
+		s = dr_dnn.cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, m, ops, act ? relu : NULL, xd, reserve);
+	return s;
+}
+static dr_cudnnStatus dr_bnFwdTrainEx(dr_cudnnHandle h, dr_cudnnBatchNormOps ops, dr_cudnnTensorDesc xd, dr_dptr x, dr_dptr z,
+	dr_dptr y, dr_cudnnTensorDesc pd, dr_dptr gamma, dr_dptr beta, double factor, dr_dptr runMean, dr_dptr runVar, double eps,
+	dr_dptr saveMean, dr_dptr saveInvStd, dr_cudnnActivationDesc relu, dr_dptr ws, size_t wsSize, dr_dptr rs, size_t rsSize) {
+	float one = 1.0f, zero = 0.0f;
+	int add = ops == DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION, act = ops != DR_CUDNN_BATCHNORM_OPS_BN;
+	return dr_dnn.cudnnBatchNormalizationForwardTrainingEx(h, dr_bnExMode(ops), ops, &one, &zero, xd, DP(x), add ? xd : NULL, DP(z),
+		xd, DP(y), pd, DP(gamma), DP(beta), factor, DP(runMean), DP(runVar), eps, DP(saveMean), DP(saveInvStd),
+		act ? relu : NULL, DP(ws), wsSize, DP(rs), rsSize);
+}
+static dr_cudnnStatus dr_bnBwdEx(dr_cudnnHandle h, dr_cudnnBatchNormOps ops, dr_cudnnTensorDesc xd, dr_dptr x, dr_dptr y, dr_dptr dy,
+	dr_dptr dz, dr_dptr dx, dr_cudnnTensorDesc pd, dr_dptr gamma, dr_dptr beta, dr_dptr dgamma, dr_dptr dbeta, double eps,
+	dr_dptr saveMean, dr_dptr saveInvStd, dr_cudnnActivationDesc relu, dr_dptr ws, size_t wsSize, dr_dptr rs, size_t rsSize) {
+	float one = 1.0f, zero = 0.0f;
+	int add = ops == DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION, act = ops != DR_CUDNN_BATCHNORM_OPS_BN;
+	return dr_dnn.cudnnBatchNormalizationBackwardEx(h, dr_bnExMode(ops), ops, &one, &zero, &one, &zero, xd, DP(x),
+		act ? xd : NULL, DP(y), xd, DP(dy), add ? xd : NULL, DP(dz), xd, DP(dx), pd, DP(gamma), DP(beta), DP(dgamma), DP(dbeta),
+		eps, DP(saveMean), DP(saveInvStd), act ? relu : NULL, DP(ws), wsSize, DP(rs), rsSize);
+}
+
 static dr_cudnnStatus dr_actFwd(dr_cudnnHandle h, dr_cudnnActivationDesc ad, dr_cudnnTensorDesc d, dr_dptr x, float beta, dr_dptr y) {
 	float one = 1.0f;
 	return dr_dnn.cudnnActivationForward(h, ad, &one, d, DP(x), &beta, d, DP(y));

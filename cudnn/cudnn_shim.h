@@ -21,6 +21,7 @@ typedef unsigned int dr_cudnnConvFwdAlgo;     /* cudnnConvolutionFwdAlgo_t */
 typedef unsigned int dr_cudnnConvBwdDataAlgo; /* cudnnConvolutionBwdDataAlgo_t */
 typedef unsigned int dr_cudnnConvBwdFilterAlgo; /* cudnnConvolutionBwdFilterAlgo_t */
 typedef unsigned int dr_cudnnBatchNormMode;   /* cudnnBatchNormMode_t */
+typedef unsigned int dr_cudnnBatchNormOps;    /* cudnnBatchNormOps_t */
 typedef unsigned int dr_cudnnActivationMode;  /* cudnnActivationMode_t */
 typedef unsigned int dr_cudnnNanPropagation;  /* cudnnNanPropagation_t */
 typedef unsigned int dr_cudnnDeterminism;     /* cudnnDeterminism_t */
@@ -33,6 +34,7 @@ typedef struct cudnnActivationStruct *dr_cudnnActivationDesc;
 typedef struct CUstream_st *dr_cudaStream; /* cudaStream_t */
 
 #define DR_CUDNN_STATUS_SUCCESS 0u
+#define DR_CUDNN_STATUS_NOT_SUPPORTED 3000u
 #define DR_CUDNN_DATA_FLOAT 0u
 #define DR_CUDNN_DATA_HALF 2u
 #define DR_CUDNN_DATA_BFLOAT16 9u
@@ -44,6 +46,10 @@ typedef struct CUstream_st *dr_cudaStream; /* cudaStream_t */
 #define DR_CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION 2u
 #define DR_CUDNN_FMA_MATH 3u
 #define DR_CUDNN_BATCHNORM_SPATIAL 1u
+#define DR_CUDNN_BATCHNORM_SPATIAL_PERSISTENT 2u
+#define DR_CUDNN_BATCHNORM_OPS_BN 0u
+#define DR_CUDNN_BATCHNORM_OPS_BN_ACTIVATION 1u
+#define DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION 2u
 #define DR_CUDNN_ACTIVATION_SIGMOID 0u
 #define DR_CUDNN_ACTIVATION_RELU 1u
 #define DR_CUDNN_NOT_PROPAGATE_NAN 0u
@@ -159,6 +165,38 @@ typedef dr_cudnnStatus (*dr_pfn_cudnnBatchNormalizationBackward)(dr_cudnnHandle 
 typedef dr_cudnnStatus (*dr_pfn_cudnnDeriveBNTensorDescriptor)(dr_cudnnTensorDesc derivedBnDesc,
 	const dr_cudnnTensorDesc xDesc, dr_cudnnBatchNormMode mode);
 
+/* cudnn_ops.h: the extended (fused) batch norm, y = act(BN(x) + z), its
+ * backward, and the sizes of their workspaces and of the reserve space the
+ * forward fills for the backward. */
+typedef dr_cudnnStatus (*dr_pfn_cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize)(dr_cudnnHandle handle,
+	dr_cudnnBatchNormMode mode, dr_cudnnBatchNormOps bnOps, const dr_cudnnTensorDesc xDesc,
+	const dr_cudnnTensorDesc zDesc, const dr_cudnnTensorDesc yDesc, const dr_cudnnTensorDesc bnScaleBiasMeanVarDesc,
+	const dr_cudnnActivationDesc activationDesc, size_t *sizeInBytes);
+typedef dr_cudnnStatus (*dr_pfn_cudnnGetBatchNormalizationBackwardExWorkspaceSize)(dr_cudnnHandle handle,
+	dr_cudnnBatchNormMode mode, dr_cudnnBatchNormOps bnOps, const dr_cudnnTensorDesc xDesc,
+	const dr_cudnnTensorDesc yDesc, const dr_cudnnTensorDesc dyDesc, const dr_cudnnTensorDesc dzDesc,
+	const dr_cudnnTensorDesc dxDesc, const dr_cudnnTensorDesc dBnScaleBiasDesc,
+	const dr_cudnnActivationDesc activationDesc, size_t *sizeInBytes);
+typedef dr_cudnnStatus (*dr_pfn_cudnnGetBatchNormalizationTrainingExReserveSpaceSize)(dr_cudnnHandle handle,
+	dr_cudnnBatchNormMode mode, dr_cudnnBatchNormOps bnOps, const dr_cudnnActivationDesc activationDesc,
+	const dr_cudnnTensorDesc xDesc, size_t *sizeInBytes);
+typedef dr_cudnnStatus (*dr_pfn_cudnnBatchNormalizationForwardTrainingEx)(dr_cudnnHandle handle,
+	dr_cudnnBatchNormMode mode, dr_cudnnBatchNormOps bnOps, const void *alpha, const void *beta,
+	const dr_cudnnTensorDesc xDesc, const void *xData, const dr_cudnnTensorDesc zDesc, const void *zData,
+	const dr_cudnnTensorDesc yDesc, void *yData, const dr_cudnnTensorDesc bnScaleBiasMeanVarDesc,
+	const void *bnScale, const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+	void *resultRunningVariance, double epsilon, void *resultSaveMean, void *resultSaveInvVariance,
+	dr_cudnnActivationDesc activationDesc, void *workspace, size_t workSpaceSizeInBytes, void *reserveSpace,
+	size_t reserveSpaceSizeInBytes);
+typedef dr_cudnnStatus (*dr_pfn_cudnnBatchNormalizationBackwardEx)(dr_cudnnHandle handle,
+	dr_cudnnBatchNormMode mode, dr_cudnnBatchNormOps bnOps, const void *alphaDataDiff, const void *betaDataDiff,
+	const void *alphaParamDiff, const void *betaParamDiff, const dr_cudnnTensorDesc xDesc, const void *xData,
+	const dr_cudnnTensorDesc yDesc, const void *yData, const dr_cudnnTensorDesc dyDesc, const void *dyData,
+	const dr_cudnnTensorDesc dzDesc, void *dzData, const dr_cudnnTensorDesc dxDesc, void *dxData,
+	const dr_cudnnTensorDesc dBnScaleBiasDesc, const void *bnScaleData, const void *bnBiasData, void *dBnScaleData,
+	void *dBnBiasData, double epsilon, const void *savedMean, const void *savedInvVariance,
+	dr_cudnnActivationDesc activationDesc, void *workSpace, size_t workSpaceSizeInBytes, void *reserveSpace,
+	size_t reserveSpaceSizeInBytes);
 typedef dr_cudnnStatus (*dr_pfn_cudnnActivationForward)(dr_cudnnHandle handle,
 	dr_cudnnActivationDesc activationDesc, const void *alpha, const dr_cudnnTensorDesc xDesc, const void *x,
 	const void *beta, const dr_cudnnTensorDesc yDesc, void *y);
@@ -197,6 +235,11 @@ typedef struct {
 	dr_pfn_cudnnBatchNormalizationForwardInference cudnnBatchNormalizationForwardInference;
 	dr_pfn_cudnnBatchNormalizationBackward cudnnBatchNormalizationBackward;
 	dr_pfn_cudnnDeriveBNTensorDescriptor cudnnDeriveBNTensorDescriptor;
+	dr_pfn_cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize;
+	dr_pfn_cudnnGetBatchNormalizationBackwardExWorkspaceSize cudnnGetBatchNormalizationBackwardExWorkspaceSize;
+	dr_pfn_cudnnGetBatchNormalizationTrainingExReserveSpaceSize cudnnGetBatchNormalizationTrainingExReserveSpaceSize;
+	dr_pfn_cudnnBatchNormalizationForwardTrainingEx cudnnBatchNormalizationForwardTrainingEx;
+	dr_pfn_cudnnBatchNormalizationBackwardEx cudnnBatchNormalizationBackwardEx;
 	dr_pfn_cudnnActivationForward cudnnActivationForward;
 	dr_pfn_cudnnActivationBackward cudnnActivationBackward;
 } dr_cudnn_api;

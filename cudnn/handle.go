@@ -50,37 +50,22 @@ func (t DataType) cudnn() C.dr_cudnnDataType {
 	panic(fmt.Sprintf("cudnn: unknown %v", t))
 }
 
-// Shape4 is a packed tensor of logical shape (N,C,H,W), or a (K,C,kh,kw)
-// filter in N, C, H, W, with its element type and memory layout.
-// Descriptors are cached per Shape4, so one shape in two types or two
-// layouts has two.
-type Shape4 struct {
-	N, C, H, W int
-	Type       DataType
-	Layout     Layout
-}
-
-// Layout is the order of a tensor's or filter's elements in memory, the
-// cudnnTensorFormat_t its descriptor is set with (cudnn_graph.h).
+// Layout is the memory order of a packed tensor whose logical shape is
+// always N, C, H, W (as PyTorch's channels_last: the shape is NCHW, the
+// memory NHWC).
 type Layout uint8
 
 const (
-	// NCHW is CUDNN_TENSOR_NCHW, the zero value: row-major over
-	// (N,C,H,W), a filter over (K,C,R,S).
-	NCHW Layout = iota
-	// NHWC is CUDNN_TENSOR_NHWC, channels last: a tensor row-major over
-	// (N,H,W,C), a filter over (K,R,S,C) ("KRSC"), the dimensions still
-	// given to cudnnSetTensor4dDescriptor and cudnnSetFilter4dDescriptor
-	// in N, C, H, W order (cuDNN API reference, cudnnTensorFormat_t).
-	NHWC
+	NCHW Layout = iota // CUDNN_TENSOR_NCHW (filters KCRS); the zero value
+	NHWC               // CUDNN_TENSOR_NHWC: channels innermost (filters KRSC)
 )
 
 func (l Layout) String() string {
 	switch l {
 	case NCHW:
-		return "nchw"
+		return "NCHW"
 	case NHWC:
-		return "nhwc"
+		return "NHWC"
 	}
 	return fmt.Sprintf("Layout(%d)", uint8(l))
 }
@@ -93,6 +78,15 @@ func (l Layout) cudnn() C.dr_cudnnTensorFormat {
 		return C.DR_CUDNN_TENSOR_NHWC
 	}
 	panic(fmt.Sprintf("cudnn: unknown %v", l))
+}
+
+// Shape4 is a packed tensor, or a (K,C,kh,kw) filter in N, C, H, W, with its
+// element type and memory layout. Descriptors are cached per Shape4, so one
+// shape in two types or layouts has two.
+type Shape4 struct {
+	N, C, H, W int
+	Type       DataType
+	Layout     Layout
 }
 
 // Math selects what convolutions may use on tensor cores.
@@ -191,7 +185,7 @@ func (h *Handle) Close() error {
 	return errors.Join(errs...)
 }
 
-// tensor returns the cached descriptor of s, in s's layout.
+// tensor returns the cached descriptor of s, in its layout.
 func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	if d, ok := h.tensors[s]; ok {
 		return d, nil
@@ -206,8 +200,9 @@ func (h *Handle) tensor(s Shape4) (C.dr_cudnnTensorDesc, error) {
 	return d, nil
 }
 
-// filter returns the cached (K,C,kh,kw) filter descriptor of s: for
-// NHWC, the KRSC filter cuDNN's NHWC convolutions take.
+// filter returns the cached (K,C,kh,kw) filter descriptor of s: KCRS for
+// NCHW, KRSC for NHWC ("the filter layout is in the form of KRSC",
+// cudnnSetFilter4dDescriptor in the cuDNN API reference).
 func (h *Handle) filter(s Shape4) (C.dr_cudnnFilterDesc, error) {
 	if d, ok := h.filters[s]; ok {
 		return d, nil

@@ -6,6 +6,7 @@ package cudnn
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -65,6 +66,11 @@ func load() error {
 		{Name: "cudnnBatchNormalizationForwardInference", Dst: ptr(&t.cudnnBatchNormalizationForwardInference)},
 		{Name: "cudnnBatchNormalizationBackward", Dst: ptr(&t.cudnnBatchNormalizationBackward)},
 		{Name: "cudnnDeriveBNTensorDescriptor", Dst: ptr(&t.cudnnDeriveBNTensorDescriptor)},
+		{Name: "cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize", Dst: ptr(&t.cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize)},
+		{Name: "cudnnGetBatchNormalizationBackwardExWorkspaceSize", Dst: ptr(&t.cudnnGetBatchNormalizationBackwardExWorkspaceSize)},
+		{Name: "cudnnGetBatchNormalizationTrainingExReserveSpaceSize", Dst: ptr(&t.cudnnGetBatchNormalizationTrainingExReserveSpaceSize)},
+		{Name: "cudnnBatchNormalizationForwardTrainingEx", Dst: ptr(&t.cudnnBatchNormalizationForwardTrainingEx)},
+		{Name: "cudnnBatchNormalizationBackwardEx", Dst: ptr(&t.cudnnBatchNormalizationBackwardEx)},
 		{Name: "cudnnActivationForward", Dst: ptr(&t.cudnnActivationForward)},
 		{Name: "cudnnActivationBackward", Dst: ptr(&t.cudnnActivationBackward)},
 	}
@@ -100,5 +106,22 @@ func check(call string, s C.dr_cudnnStatus) error {
 	if s == C.DR_CUDNN_STATUS_SUCCESS {
 		return nil
 	}
-	return fmt.Errorf("%s: %s", call, C.GoString(C.dr_cudnnGetErrorString(s)))
+	return &statusError{call: call, text: C.GoString(C.dr_cudnnGetErrorString(s)), status: uint(s)}
+}
+
+// ErrNotSupported is what errors.Is finds in the error of a call cuDNN
+// answered with CUDNN_STATUS_NOT_SUPPORTED or one of its refinements
+// (3000-3999, cudnn_graph.h): "the function does not support the provided
+// configuration" — a capability to fall back from, not a failure.
+var ErrNotSupported = errors.New("cudnn: configuration not supported")
+
+type statusError struct {
+	call, text string
+	status     uint
+}
+
+func (e *statusError) Error() string { return e.call + ": " + e.text }
+
+func (e *statusError) Is(target error) bool {
+	return target == ErrNotSupported && e.status/1000 == C.DR_CUDNN_STATUS_NOT_SUPPORTED/1000
 }

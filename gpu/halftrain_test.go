@@ -95,14 +95,7 @@ func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a ops.B
 	atol, rtol := halfTrainK*u, halfTrainK*u
 	var d, losses diff
 	for s := 0; s < steps; s++ {
-		x := make([]float32, n*3*size*size)
-		for i := range x {
-			x[i] = float32(data.NormFloat64())
-		}
-		labels := make([]float32, n)
-		for i := range labels {
-			labels[i] = float32(data.IntN(cfg.Classes))
-		}
+		x, labels := randomBatch(data, n, size, cfg.Classes)
 		la := trainStep(t, na, ra, x, labels, size, 0.02)
 		lb := trainStep(t, nb, rb, x, labels, size, 0.02)
 		d.check("loss", la, lb, atol, rtol)

@@ -178,14 +178,7 @@ func compareTrainingLaid(t *testing.T, cfg models.Config, a ops.Backend, la ops.
 	data := rand.New(rand.NewPCG(5, 5))                                // PCG(4, 4) put preact-resnet-20 on a ReLU kink (kinkWatch)
 	var d diff
 	for s := 0; s < steps; s++ {
-		x := make([]float32, n*3*size*size)
-		for i := range x {
-			x[i] = float32(data.NormFloat64())
-		}
-		labels := make([]float32, n)
-		for i := range labels {
-			labels[i] = float32(data.IntN(cfg.Classes))
-		}
+		x, labels := randomBatch(data, n, size, cfg.Classes)
 		la := trainStep(t, na, ra, x, labels, size, 0.02)
 		lb := trainStep(t, nb, rb, x, labels, size, 0.02*lrNudge)
 		d.check("loss", la, lb, 1e-4, 1e-3)
@@ -201,6 +194,19 @@ func compareTrainingLaid(t *testing.T, cfg models.Config, a ops.Backend, la ops.
 
 // trainStep runs one step on a batch of size×size images and returns the
 // per-sample losses.
+// randomBatch draws n size×size images of normal pixels and n labels below classes.
+func randomBatch(r *rand.Rand, n, size, classes int) (x, labels []float32) {
+	x = make([]float32, n*3*size*size)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	labels = make([]float32, n)
+	for i := range labels {
+		labels[i] = float32(r.IntN(classes))
+	}
+	return x, labels
+}
+
 func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []float32, size int, lr float32) []float32 {
 	be := net.Env.B
 	xt, err := be.Alloc(len(labels), 3, size, size)

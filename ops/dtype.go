@@ -50,7 +50,7 @@ func (d DType) UnitRoundoff() float64 {
 }
 
 // ErrUnsupportedPrecision is wrapped by AllocAs when the backend cannot
-// store the type asked for (the GPU backend stores float32 only so far).
+// store the type asked for (both backends store every type ops defines).
 var ErrUnsupportedPrecision = errors.New("storage type not supported by this backend")
 
 // PrecisionSupporter is implemented by backends that can store tensors in

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// f32Only is a backend that stores float32 only, as the GPU does today:
+// f32Only is a backend that stores float32 only (a stand-in; both real backends store half):
 // it has no PrecisionSupporter.
 type f32Only struct{ Backend }
 

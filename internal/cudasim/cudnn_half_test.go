@@ -125,13 +125,10 @@ func dnnHalfRounding(t *testing.T, lib string) {
 	}
 }
 
-// Each operation twice: on data of type HALF_DTYPE (HALF, BFLOAT16 or
-// FLOAT) in layout HALF_LAYOUT (0 NCHW, 1 NHWC for tensors and KRSC for
-// filters), and on the same values widened to float, NCHW. The tested
-// results must be the float NCHW ones rounded once (bit for bit; FLOAT
-// NHWC: equal): every operation computes on float NCHW, then blends and
-// rounds on store.
-const dnnHalfPathSrc = `
+// The helpers of the programs that compare a computation on data of type DT
+// (HALF, BFLOAT16 or FLOAT) in layout LAY (0 NCHW, 1 NHWC for tensors and
+// KRSC for filters) with the float NCHW computation on the same values.
+const dnnHalfHelpersSrc = `
 static int DT, LAY, ES; /* data type, layout, element size */
 typedef uint32_t el; /* an element's bits: a float's, or a half's in the low 16 */
 static float widen(el b) {
@@ -193,7 +190,15 @@ static void samef(const char *what, int trial, const float *got, const float *wa
 		compared++;
 	}
 }
+`
 
+// Each operation twice: on data of type HALF_DTYPE (HALF, BFLOAT16 or
+// FLOAT) in layout HALF_LAYOUT (0 NCHW, 1 NHWC for tensors and KRSC for
+// filters), and on the same values widened to float, NCHW. The tested
+// results must be the float NCHW ones rounded once (bit for bit; FLOAT
+// NHWC: equal): every operation computes on float NCHW, then blends and
+// rounds on store.
+const dnnHalfPathSrc = dnnHalfHelpersSrc + `
 static void convs(int trial) {
 	int N = 1 + urand() * 3, C = 1 + urand() * 5, K = 1 + urand() * 5, R = 1 + urand() * 3, S = 1 + urand() * 3;
 	int ph = urand() * 2, pw = urand() * 2, u = 1 + urand() * 2, v = 1 + urand() * 2;

@@ -107,3 +107,9 @@ broken "CUDA_R_16BF is 15" gpu/cuda_shim.h \
 broken "CUDNN_DATA_BFLOAT16 is 10" cudnn/cudnn_shim.h \
 	's/^#define DR_CUDNN_DATA_BFLOAT16 9u/#define DR_CUDNN_DATA_BFLOAT16 10u/' \
 	'DR_CUDNN_DATA_BFLOAT16 != CUDNN_DATA_BFLOAT16'
+broken "cudnnBatchNormalizationBackwardEx without its dz" cudnn/cudnn_shim.h \
+	's/const dr_cudnnTensorDesc dzDesc, void \*dzData, const dr_cudnnTensorDesc dxDesc/const dr_cudnnTensorDesc dxDesc/' \
+	'prototype of cudnnBatchNormalizationBackwardEx differs'
+broken "CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION is 1" cudnn/cudnn_shim.h \
+	's/^#define DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION 2u/#define DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION 1u/' \
+	'DR_CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION'

@@ -23,13 +23,6 @@
 
 #include "dnn.h"
 
-/* The parameter layout: P statistics, each over groups of J contiguous
- * elements in each of the N images (spatial: P = C, J = H·W;
- * per-activation: P = C·H·W, J = 1). */
-typedef struct {
-	int n, p, j;
-} bnlayout;
-
 static size_t at(bnlayout l, int n, int p, int j) { return ((size_t)n * l.p + p) * l.j + j; }
 
 /* bn_layout validates the descriptors as each BN call documents: BAD_PARAM
@@ -48,7 +41,7 @@ static size_t at(bnlayout l, int n, int p, int j) { return ((size_t)n * l.p + p)
  * cudnnDeriveBNTensorDescriptor derives: FLOAT for every x but DOUBLE. The
  * simulator does not compute DOUBLE (NOT_SUPPORTED) nor layouts other than
  * packed NCHW and NHWC (io.c). */
-static cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
+cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
 	cudnnTensorDescriptor_t pd, bnlayout *l, tview *xv, tview *yv)
 {
 	if (!dnn_tensor_ok(xd) || !dnn_tensor_ok(yd) || !dnn_tensor_ok(pd))
@@ -83,7 +76,7 @@ static cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor
 /* saved_match recomputes the batch statistics of x and compares them with
  * what the backward pass was given, within float rounding of a differently
  * ordered sum (so statistics computed elsewhere, correctly, pass). */
-static int saved_match(const char *call, bnlayout l, const float *x, const float *sm, const float *si, double eps)
+int bn_saved_match(const char *call, bnlayout l, const float *x, const float *sm, const float *si, double eps)
 {
 	size_t m = (size_t)l.n * l.j;
 	for (int p = 0; p < l.p; p++) {
@@ -119,6 +112,55 @@ static int saved_match(const char *call, bnlayout l, const float *x, const float
 
 /* ---- forward training ---- */
 
+/* bn_forward normalises x (packed float, layout l) into out with the
+ * batch's statistics, which it returns per statistic: mean, inv =
+ * 1/sqrt(biased variance + eps), and the unbiased variance varu. */
+void bn_forward(bnlayout l, const float *x, const float *g, const float *b, double eps, float *out, float *mean, float *inv,
+	float *varu)
+{
+	size_t m = (size_t)l.n * l.j;
+	for (int p = 0; p < l.p; p++) {
+		double s = 0, ss = 0;
+		for (int n = 0; n < l.n; n++)
+			for (int j = 0; j < l.j; j++)
+				s += x[at(l, n, p, j)];
+		double mu = s / m;
+		for (int n = 0; n < l.n; n++)
+			for (int j = 0; j < l.j; j++) {
+				double d = x[at(l, n, p, j)] - mu;
+				ss += d * d;
+			}
+		double vb = ss / m, is = 1 / sqrt(vb + eps);
+		mean[p] = (float)mu, inv[p] = (float)is;
+		/* The running variance uses the unbiased estimate (cuDNN: "the
+		 * sample variance", as PyTorch relies on); one element has none. */
+		varu[p] = (float)(m > 1 ? ss / (m - 1) : vb);
+		for (int n = 0; n < l.n; n++)
+			for (int j = 0; j < l.j; j++) {
+				size_t i = at(l, n, p, j);
+				out[i] = (float)(g[p] * ((x[i] - mu) * is) + b[p]);
+			}
+	}
+}
+
+/* bn_update folds the batch statistics into the running ones (rm and rv NULL:
+ * none) and saves mean and inv (sm and si NULL: not saved). */
+void bn_update(bnlayout l, double factor, const float *mean, const float *inv, const float *varu, float *rm, float *rv,
+	float *sm, float *si)
+{
+	/* "runningMean = runningMean*(1-factor) + newMean*factor", likewise the
+	 * variance (exponentialAverageFactor). */
+	if (rm != NULL)
+		for (int p = 0; p < l.p; p++) {
+			rm[p] = (float)((1 - factor) * rm[p] + factor * mean[p]);
+			rv[p] = (float)((1 - factor) * rv[p] + factor * varu[p]);
+		}
+	if (sm != NULL) {
+		memcpy(sm, mean, l.p * sizeof *sm);
+		memcpy(si, inv, l.p * sizeof *si);
+	}
+}
+
 typedef struct {
 	bnlayout l;
 	tview xv, yv;
@@ -133,7 +175,7 @@ static void run_bn_fwd_train(void *arg)
 	const char *call = "cudnnBatchNormalizationForwardTraining";
 	bnfwd *t = arg;
 	bnlayout l = t->l;
-	size_t len = (size_t)l.n * l.p * l.j, m = (size_t)l.n * l.j;
+	size_t len = (size_t)l.n * l.p * l.j;
 	const float *g = dnn_host(t->scale, l.p, call), *b = dnn_host(t->bias, l.p, call);
 	float *rm = t->rmean ? dnn_host(t->rmean, l.p, call) : NULL, *rv = t->rvar ? dnn_host(t->rvar, l.p, call) : NULL;
 	float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
@@ -149,41 +191,10 @@ static void run_bn_fwd_train(void *arg)
 		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
 		goto done;
 	}
-	for (int p = 0; p < l.p; p++) {
-		double s = 0, ss = 0;
-		for (int n = 0; n < l.n; n++)
-			for (int j = 0; j < l.j; j++)
-				s += x[at(l, n, p, j)];
-		double mu = s / m;
-		for (int n = 0; n < l.n; n++)
-			for (int j = 0; j < l.j; j++) {
-				double d = x[at(l, n, p, j)] - mu;
-				ss += d * d;
-			}
-		double vb = ss / m, is = 1 / sqrt(vb + t->eps);
-		mean[p] = (float)mu, inv[p] = (float)is;
-		/* The running variance uses the unbiased estimate (cuDNN: "the
-		 * sample variance", as PyTorch relies on); one element has none. */
-		varu[p] = (float)(m > 1 ? ss / (m - 1) : vb);
-		for (int n = 0; n < l.n; n++)
-			for (int j = 0; j < l.j; j++) {
-				size_t i = at(l, n, p, j);
-				out[i] = (float)(g[p] * ((x[i] - mu) * is) + b[p]);
-			}
-	}
+	bn_forward(l, x, g, b, t->eps, out, mean, inv, varu);
 	if (!view_scatter(t->y, &t->yv, out, t->alpha, t->beta, call))
 		goto done;
-	/* "runningMean = runningMean*(1-factor) + newMean*factor", likewise the
-	 * variance (exponentialAverageFactor). */
-	if (rm != NULL)
-		for (int p = 0; p < l.p; p++) {
-			rm[p] = (float)((1 - t->factor) * rm[p] + t->factor * mean[p]);
-			rv[p] = (float)((1 - t->factor) * rv[p] + t->factor * varu[p]);
-		}
-	if (sm != NULL) {
-		memcpy(sm, mean, l.p * sizeof *sm);
-		memcpy(si, inv, l.p * sizeof *si);
-	}
+	bn_update(l, t->factor, mean, inv, varu, rm, rv, sm, si);
 done:
 	free(ox), free(mean), free(inv), free(varu), free(out);
 }
@@ -303,38 +314,12 @@ DNN_API cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t h, i
 
 /* ---- backward ---- */
 
-typedef struct {
-	bnlayout l;
-	tview xv, dyv, dxv;
-	float ad, bd, ap, bp;
-	double eps;
-	const void *x, *dy, *scale, *smean, *sinv;
-	void *dx, *dscale, *dbias;
-} bnbwd;
-
-static void run_bn_bwd(void *arg)
+/* bn_backward: gx (the gradient of x), gg and gb (of scale and bias) from
+ * dy, x and the saved statistics sm, si (NULL: recomputed from x). */
+void bn_backward(bnlayout l, const float *x, const float *dy, const float *g, const float *sm, const float *si, double eps,
+	float *gx, float *gg, float *gb)
 {
-	const char *call = "cudnnBatchNormalizationBackward";
-	bnbwd *t = arg;
-	bnlayout l = t->l;
-	size_t len = (size_t)l.n * l.p * l.j, m = (size_t)l.n * l.j;
-	const float *g = dnn_host(t->scale, l.p, call);
-	float *dg = dnn_host(t->dscale, l.p, call), *db = dnn_host(t->dbias, l.p, call);
-	const float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
-	if (!g || !dg || !db || (t->smean && (!sm || !si)))
-		return;
-	float *ox = NULL, *ody = NULL;
-	const float *x = view_read(t->x, &t->xv, call, &ox), *dy = x ? view_read(t->dy, &t->dyv, call, &ody) : NULL;
-	float *gx = NULL, *gg = NULL, *gb = NULL;
-	if (x == NULL || dy == NULL)
-		goto done;
-	if (sm != NULL && cudasim_strict() && !saved_match(call, l, x, sm, si, t->eps))
-		goto done;
-	gx = malloc(len * sizeof *gx), gg = malloc(l.p * sizeof *gg), gb = malloc(l.p * sizeof *gb);
-	if (!gx || !gg || !gb) {
-		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
-		goto done;
-	}
+	size_t m = (size_t)l.n * l.j;
 	for (int p = 0; p < l.p; p++) {
 		double mu, is;
 		if (sm != NULL) {
@@ -352,7 +337,7 @@ static void run_bn_bwd(void *arg)
 					double d = x[at(l, n, p, j)] - mu;
 					ss += d * d;
 				}
-			is = 1 / sqrt(ss / m + t->eps);
+			is = 1 / sqrt(ss / m + eps);
 		}
 		double sdy = 0, sdyx = 0;
 		for (int n = 0; n < l.n; n++)
@@ -370,6 +355,41 @@ static void run_bn_bwd(void *arg)
 				gx[i] = (float)(c * (m * (double)dy[i] - sdy - ((x[i] - mu) * is) * sdyx));
 			}
 	}
+}
+
+typedef struct {
+	bnlayout l;
+	tview xv, dyv, dxv;
+	float ad, bd, ap, bp;
+	double eps;
+	const void *x, *dy, *scale, *smean, *sinv;
+	void *dx, *dscale, *dbias;
+} bnbwd;
+
+static void run_bn_bwd(void *arg)
+{
+	const char *call = "cudnnBatchNormalizationBackward";
+	bnbwd *t = arg;
+	bnlayout l = t->l;
+	size_t len = (size_t)l.n * l.p * l.j;
+	const float *g = dnn_host(t->scale, l.p, call);
+	float *dg = dnn_host(t->dscale, l.p, call), *db = dnn_host(t->dbias, l.p, call);
+	const float *sm = t->smean ? dnn_host(t->smean, l.p, call) : NULL, *si = t->sinv ? dnn_host(t->sinv, l.p, call) : NULL;
+	if (!g || !dg || !db || (t->smean && (!sm || !si)))
+		return;
+	float *ox = NULL, *ody = NULL;
+	const float *x = view_read(t->x, &t->xv, call, &ox), *dy = x ? view_read(t->dy, &t->dyv, call, &ody) : NULL;
+	float *gx = NULL, *gg = NULL, *gb = NULL;
+	if (x == NULL || dy == NULL)
+		goto done;
+	if (sm != NULL && cudasim_strict() && !bn_saved_match(call, l, x, sm, si, t->eps))
+		goto done;
+	gx = malloc(len * sizeof *gx), gg = malloc(l.p * sizeof *gg), gb = malloc(l.p * sizeof *gb);
+	if (!gx || !gg || !gb) {
+		cudasim_fail(CUDASIM_ERROR_LAUNCH_FAILED, call, "out of host memory");
+		goto done;
+	}
+	bn_backward(l, x, dy, g, sm, si, t->eps, gx, gg, gb);
 	if (!view_scatter(t->dx, &t->dxv, gx, t->ad, t->bd, call))
 		goto done;
 	dnn_blend(dg, gg, l.p, t->ap, t->bp);

@@ -133,6 +133,8 @@ enum {
 /* cudnnBatchNormMode_t and CUDNN_BN_MIN_EPSILON (cudnn_ops.h: 0.0 in cuDNN 9). */
 enum { CUDNN_BATCHNORM_PER_ACTIVATION = 0, CUDNN_BATCHNORM_SPATIAL = 1, CUDNN_BATCHNORM_SPATIAL_PERSISTENT = 2 };
 #define CUDNN_BN_MIN_EPSILON 0.0
+/* cudnnBatchNormOps_t (cudnn_ops.h): what the *Ex batch-norm calls fuse. */
+enum { CUDNN_BATCHNORM_OPS_BN = 0, CUDNN_BATCHNORM_OPS_BN_ACTIVATION = 1, CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION = 2 };
 
 /* cudnnActivationMode_t (cudnn_ops.h). */
 enum {
@@ -235,6 +237,7 @@ cudnnStatus_t filter_view(const char *call, cudnnFilterDescriptor_t d, tview *v)
 size_t view_len(const tview *v);   /* elements */
 size_t view_bytes(const tview *v); /* the bytes the layout spans */
 int view_nchw(const tview *v); /* packed NCHW (KCRS), any type */
+int view_nhwc(const tview *v); /* packed NHWC (KRSC), any type */
 /* cudasim_check of the view's bytes. */
 int view_check(const void *dev, const tview *v, const char *call);
 /* Inside a task: the data as packed float NCHW — the device data itself for
@@ -307,6 +310,26 @@ shape4 tensor_shape(cudnnTensorDescriptor_t d);
 size_t tensor_bytes(cudnnTensorDescriptor_t d);
 /* A deterministic pseudo-random 64-bit value from the process seed and a key. */
 uint64_t dnn_rand(uint64_t key);
+
+/* batchnorm.c, used by bnex.c. The parameter layout: P statistics, each over
+ * groups of J contiguous elements in each of the N images (spatial: P = C,
+ * J = H·W; per-activation: P = C·H·W, J = 1), of packed float NCHW data. */
+typedef struct {
+	int n, p, j;
+} bnlayout;
+/* The descriptor checks every BN call makes on x, one same-shaped tensor y
+ * and the parameter tensor; the layout and the two views. */
+cudnnStatus_t bn_layout(const char *call, int mode, cudnnTensorDescriptor_t xd, cudnnTensorDescriptor_t yd,
+	cudnnTensorDescriptor_t pd, bnlayout *l, tview *xv, tview *yv);
+/* Strict mode: whether sm, si are x's batch statistics (the stream failed if not). */
+int bn_saved_match(const char *call, bnlayout l, const float *x, const float *sm, const float *si, double eps);
+/* The computations of cudnnBatchNormalizationForwardTraining and Backward. */
+void bn_forward(bnlayout l, const float *x, const float *g, const float *b, double eps, float *out, float *mean, float *inv,
+	float *varu);
+void bn_update(bnlayout l, double factor, const float *mean, const float *inv, const float *varu, float *rm, float *rv,
+	float *sm, float *si);
+void bn_backward(bnlayout l, const float *x, const float *dy, const float *g, const float *sm, const float *si, double eps,
+	float *gx, float *gg, float *gb);
 
 /* conv.c, used by find.c. */
 enum { DIR_FWD = 0, DIR_BWD_DATA = 1, DIR_BWD_FILTER = 2 };

@@ -96,6 +96,14 @@ int view_nchw(const tview *v)
 	return (v->s.w == 1 || v->st[3] == 1) && (v->s.h == 1 || v->st[2] == v->s.w) && (v->s.c == 1 || v->st[1] == (long)v->s.h * v->s.w);
 }
 
+int view_nhwc(const tview *v)
+{
+	static const int nhwc[4] = {1, 3, 2, 0};
+	const int dims[4] = {v->s.n, v->s.c, v->s.h, v->s.w};
+	const int st[4] = {(int)v->st[0], (int)v->st[1], (int)v->st[2], (int)v->st[3]};
+	return is_packed(dims, st, nhwc);
+}
+
 static inline float ld(int dtype, const unsigned char *p, size_t e)
 {
 	uint16_t h;

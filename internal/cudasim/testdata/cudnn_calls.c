@@ -70,6 +70,15 @@ FN(st, cudnnDestroyActivationDescriptor, AD)
 FN(st, cudnnSetActivationDescriptor, AD, int, int, double)
 FN(st, cudnnGetActivationDescriptor, AD, int *, int *, double *)
 FN(st, cudnnDeriveBNTensorDescriptor, TD, TD, int)
+FN(st, cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize, void *, int, int, TD, TD, TD, TD, AD, size_t *)
+FN(st, cudnnGetBatchNormalizationBackwardExWorkspaceSize, void *, int, int, TD, TD, TD, TD, TD, TD, AD, size_t *)
+FN(st, cudnnGetBatchNormalizationTrainingExReserveSpaceSize, void *, int, int, AD, TD, size_t *)
+FN(st, cudnnBatchNormalizationForwardTrainingEx, void *, int, int, const void *, const void *, TD, const void *, TD,
+	const void *, TD, void *, TD, const void *, const void *, double, void *, void *, double, void *, void *, AD, void *,
+	size_t, void *, size_t)
+FN(st, cudnnBatchNormalizationBackwardEx, void *, int, int, const void *, const void *, const void *, const void *, TD,
+	const void *, TD, const void *, TD, const void *, TD, void *, TD, void *, TD, const void *, const void *, void *, void *,
+	double, const void *, const void *, AD, void *, size_t, void *, size_t)
 #undef FN
 
 /* F(name) is the library's name as a typed pointer; a missing one ends the
@@ -1283,6 +1292,140 @@ static void activations(void)
 
 /* cudnnDeriveBNTensorDescriptor for each mode over x shapes, formats and
  * data types. */
+/* The extended batch norm needs a handle, which cudnnCreate cannot make
+ * without a GPU: what can be compared is the NULL handle, BAD_PARAM before
+ * any other check (measured: whatever bnOps, mode, type, layout or NULL
+ * output pointer), except that cudnnBatchNormalizationBackwardEx with a NULL
+ * handle crashes 9.10.2 and 9.28.1 (the simulator says BAD_PARAM). The
+ * sizes' answers are not printed: without a handle there are none. */
+static TD tsel(TD *d, int i) { return i < 0 ? NULL : d[i]; }
+static void batchnorm_ex(void)
+{
+	static const int layouts[][2] = {{0, 0}, {1, 2}, {1, 9}, {0, 2}};
+	for (int ops = -1; ops <= 3; ops++)
+		for (int mode = 1; mode <= 2; mode++)
+			for (size_t l = 0; l < 4; l++)
+				CASE({
+					int fmt = layouts[l][0], dt = layouts[l][1];
+					TD x = new_tensor(), p = new_tensor();
+					AD a = new_act();
+					set_tensor(x, fmt, dt, 2, 8, 4, 4), set_tensor(p, 0, 0, 1, 8, 1, 1);
+					F(cudnnSetActivationDescriptor)(a, 1, 0, 0.0);
+					size_t sz = 7;
+					float one = 1, zero = 0;
+					char buf[64];
+					begin("cudnnGetBatchNormalizationTrainingExReserveSpaceSize(NULL handle, mode=%d, bnOps=%d, fmt=%d, dt=%d)",
+						mode, ops, fmt, dt);
+					end(F(cudnnGetBatchNormalizationTrainingExReserveSpaceSize)(NULL, mode, ops, a, x, &sz));
+					flush_line();
+					begin("cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(NULL handle, mode=%d, bnOps=%d, fmt=%d, dt=%d)",
+						mode, ops, fmt, dt);
+					end(F(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize)(NULL, mode, ops, x, x, x, p, a, &sz));
+					flush_line();
+					begin("cudnnGetBatchNormalizationBackwardExWorkspaceSize(NULL handle, mode=%d, bnOps=%d, fmt=%d, dt=%d)",
+						mode, ops, fmt, dt);
+					end(F(cudnnGetBatchNormalizationBackwardExWorkspaceSize)(NULL, mode, ops, x, x, x, x, x, p, a, &sz));
+					flush_line();
+					begin("cudnnBatchNormalizationForwardTrainingEx(NULL handle, mode=%d, bnOps=%d, fmt=%d, dt=%d)", mode, ops,
+						fmt, dt);
+					end(F(cudnnBatchNormalizationForwardTrainingEx)(NULL, mode, ops, &one, &zero, x, buf, x, buf, x, buf, p,
+						buf, buf, 0.1, buf, buf, 1e-5, buf, buf, a, buf, 64, buf, 64));
+					flush_line();
+				});
+	CASE({
+		TD x = new_tensor(), p = new_tensor();
+		AD a = new_act();
+		set_tensor(x, 1, 2, 2, 8, 4, 4), set_tensor(p, 0, 0, 1, 8, 1, 1);
+		begin("cudnnGetBatchNormalizationTrainingExReserveSpaceSize(NULL handle, NULL sizeInBytes)");
+		end(F(cudnnGetBatchNormalizationTrainingExReserveSpaceSize)(NULL, 2, 2, a, x, NULL));
+		flush_line();
+		begin("cudnnGetBatchNormalizationTrainingExReserveSpaceSize(NULL handle, NULL x, NULL activation)");
+		size_t sz = 7;
+		end(F(cudnnGetBatchNormalizationTrainingExReserveSpaceSize)(NULL, 2, 2, NULL, NULL, &sz));
+		flush_line();
+		begin("cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(NULL handle, NULL descriptors)");
+		end(F(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize)(NULL, 2, 2, NULL, NULL, NULL, NULL, NULL, NULL));
+		flush_line();
+		begin("cudnnGetBatchNormalizationBackwardExWorkspaceSize(NULL handle, NULL descriptors)");
+		end(F(cudnnGetBatchNormalizationBackwardExWorkspaceSize)(NULL, 2, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+		flush_line();
+	});
+	/* cudnnBatchNormalizationBackwardEx with a NULL handle: one change at a
+	 * time from a valid fused call (BN_ADD_ACTIVATION, SPATIAL_PERSISTENT,
+	 * HALF NHWC 2x8x4x4, ReLU), each answered before the handle is used;
+	 * the valid call itself crashes the real cuDNN (marked). */
+	static const struct {
+		const char *what;
+		int mode, ops, x, y, dy, dz, dx, p, act, alpha_null, one_saved_null;
+		double eps;
+	} bx[] = {
+		/* tensors: 0 HALF NHWC 2x8x4x4, 1 HALF NCHW, 2 BFLOAT16 NHWC, 3 FLOAT NHWC, 4 HALF NHWC C=6, 5 C=5,
+		   6 HALF NHWC 2x8x4x5, 7 HALF 1x8x1x1 (a parameter tensor of the wrong type), 8 FLOAT 1x8x1x1,
+		   9 FLOAT 1x6x1x1, 10 FLOAT 1x5x1x1, 11 FLOAT 1x8x4x4; -1 NULL. act: -2 NULL, -1 never set. */
+		{"valid", 2, 2, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"activation NULL", 2, 2, 0, 0, 0, 0, 0, 8, -2, 0, 0, 1e-5},
+		{"activation never set", 2, 2, 0, 0, 0, 0, 0, 8, -1, 0, 0, 1e-5},
+		{"activation SIGMOID", 2, 2, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1e-5},
+		{"activation TANH", 2, 2, 0, 0, 0, 0, 0, 8, 2, 0, 0, 1e-5},
+		{"activation CLIPPED_RELU", 2, 2, 0, 0, 0, 0, 0, 8, 3, 0, 0, 1e-5},
+		{"activation ELU", 2, 2, 0, 0, 0, 0, 0, 8, 4, 0, 0, 1e-5},
+		{"activation IDENTITY", 2, 2, 0, 0, 0, 0, 0, 8, 5, 0, 0, 1e-5},
+		{"bnOps 3", 2, 3, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"bnOps -1", 2, -1, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"mode 3", 3, 2, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"mode SPATIAL", 1, 2, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"mode PER_ACTIVATION", 0, 2, 0, 0, 0, 0, 0, 11, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, mode SPATIAL", 1, 1, 0, 0, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"all HALF NCHW", 2, 2, 1, 1, 1, 1, 1, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, C=6", 2, 1, 4, 4, 4, -1, 4, 9, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, C=5", 2, 1, 5, 5, 5, -1, 5, 10, 1, 0, 0, 1e-5},
+		{"dzDesc NULL", 2, 2, 0, 0, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"dz of another shape", 2, 2, 0, 0, 0, 6, 0, 8, 1, 0, 0, 1e-5},
+		{"dz BFLOAT16", 2, 2, 0, 0, 0, 2, 0, 8, 1, 0, 0, 1e-5},
+		{"dy BFLOAT16", 2, 2, 0, 0, 2, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"one saved statistic NULL", 2, 2, 0, 0, 0, 0, 0, 8, 1, 0, 1, 1e-5},
+		{"parameter tensor HALF", 2, 2, 0, 0, 0, 0, 0, 7, 1, 0, 0, 1e-5},
+		{"parameter tensor 1x6x1x1", 2, 2, 0, 0, 0, 0, 0, 9, 1, 0, 0, 1e-5},
+		{"BN, dy BFLOAT16", 1, 0, 0, -1, 2, -1, 0, 8, -2, 0, 0, 1e-5},
+		{"BN, parameter tensor HALF", 1, 0, 0, -1, 0, -1, 0, 7, -2, 0, 0, 1e-5},
+		{"BN_ACTIVATION, x NCHW", 2, 1, 1, 0, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, y NCHW", 2, 1, 0, 1, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, dy NCHW", 2, 1, 0, 0, 1, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, dx NCHW", 2, 1, 0, 0, 0, -1, 1, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, y BFLOAT16", 2, 1, 0, 2, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, y of another shape", 2, 1, 0, 6, 0, -1, 0, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, dx BFLOAT16", 2, 1, 0, 0, 0, -1, 2, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION, all FLOAT", 2, 1, 3, 3, 3, -1, 3, 8, 1, 0, 0, 1e-5},
+		{"BN_ACTIVATION with a dzDesc", 2, 1, 0, 0, 0, 0, 0, 8, 1, 0, 0, 1e-5},
+		{"epsilon -1", 2, 2, 0, 0, 0, 0, 0, 8, 1, 0, 0, -1},
+		{"alphaDataDiff NULL", 2, 2, 0, 0, 0, 0, 0, 8, 1, 1, 0, 1e-5},
+	};
+	static const int ts[][6] = {{1, 2, 2, 8, 4, 4}, {0, 2, 2, 8, 4, 4}, {1, 9, 2, 8, 4, 4}, {1, 0, 2, 8, 4, 4}, {1, 2, 2, 6, 4, 4},
+		{1, 2, 2, 5, 4, 4}, {1, 2, 2, 8, 4, 5}, {0, 2, 1, 8, 1, 1}, {0, 0, 1, 8, 1, 1}, {0, 0, 1, 6, 1, 1}, {0, 0, 1, 5, 1, 1},
+		{0, 0, 1, 8, 4, 4}};
+	for (size_t k = 0; k < sizeof bx / sizeof bx[0]; k++) {
+		may_crash = k == 0;
+		CASE({
+			TD d[12];
+			for (int t = 0; t < 12; t++)
+				d[t] = new_tensor(), set_tensor(d[t], ts[t][0], ts[t][1], ts[t][2], ts[t][3], ts[t][4], ts[t][5]);
+			AD a = NULL;
+			if (bx[k].act != -2)
+				a = new_act();
+			if (bx[k].act >= 0)
+				F(cudnnSetActivationDescriptor)(a, bx[k].act, 0, 0.0);
+			float one = 1, zero = 0;
+			static char buf[4096];
+			pos = 0;
+			begin("cudnnBatchNormalizationBackwardEx(NULL handle, %s)", bx[k].what);
+			end(F(cudnnBatchNormalizationBackwardEx)(NULL, bx[k].mode, bx[k].ops, bx[k].alpha_null ? NULL : &one, &zero, &one, &zero,
+				tsel(d, bx[k].x), buf, tsel(d, bx[k].y), buf, tsel(d, bx[k].dy), buf, tsel(d, bx[k].dz), buf, tsel(d, bx[k].dx), buf, tsel(d, bx[k].p), buf, buf,
+				buf, buf, bx[k].eps, buf, bx[k].one_saved_null ? NULL : buf, a, buf, 4096, buf, 4096));
+			flush_line();
+		});
+	}
+}
+
 static void batchnorm(void)
 {
 	static const int shapes[][4] = {{2, 3, 4, 5}, {1, 1, 1, 1}, {8, 64, 1, 1}, {1, 16, 7, 3}};
@@ -1458,6 +1601,7 @@ int main(int argc, char **argv)
 	output_dims();
 	activations();
 	batchnorm();
+	batchnorm_ex();
 	half_types();
 	printf("# %d cases\n", ncases);
 	return 0;
