@@ -75,7 +75,7 @@ func TestConvMixedLayoutsPanic(t *testing.T) {
 	w := Shape4{N: 5, C: 3, H: 3, W: 3}
 	y := Shape4{N: 2, C: 5, H: 2, W: 2, Layout: NHWC}
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "nhwc x, nchw w and nhwc y") {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "NHWC x, NCHW w and NHWC y") {
 			t.Errorf("mixed layouts: recovered %v, want a panic naming them", r)
 		}
 	}()
