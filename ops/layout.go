@@ -29,7 +29,7 @@ func (l Layout) String() string {
 }
 
 // ErrUnsupportedLayout is wrapped by AllocLayout when the backend cannot
-// store the layout asked for (the GPU backend stores NCHW only so far).
+// store the layout asked for (one without LayoutSupporter: NCHW only).
 var ErrUnsupportedLayout = errors.New("storage layout not supported by this backend")
 
 // LayoutSupporter is implemented by backends that can store 4-D tensors
