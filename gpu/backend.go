@@ -71,7 +71,8 @@ type Backend struct {
 	mod        *module
 	work       cudnn.Workspace
 	staging    staging
-	hostPerm   []float32 // CopyIn's and CopyOut's NHWC reordering (hostOrder)
+	hostPerm   []float32  // CopyIn's and CopyOut's NHWC reordering (hostOrder)
+	slots      []convSlot // relaid's layout-conversion scratch (layout.go)
 
 	name string
 	info DeviceInfo

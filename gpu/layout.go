@@ -160,16 +160,14 @@ func common(ts ...*tensor) (l ops.Layout, ok bool) {
 // and type: gathered from it first when it is an input (index nOut and
 // on) or when keep (outputs that are read too: added into), and, for the
 // first nOut (the op's outputs), copied back after f. A tensor given twice
-// gets one scratch, so aliasing is kept. Scratch blocks go back to the
-// allocator after the queued work (stream order keeps them alive).
+// gets one scratch, so aliasing is kept. The scratch is the backend's
+// conversion slots (slot), not blocks handed back to the allocator: a
+// captured step that converts (a float32 conv's NCHW weight with NHWC
+// activations) then neither allocates during the capture nor writes, at
+// each replay, into a block a later allocation was given.
 func (b *Backend) relaid(l ops.Layout, nOut int, keep bool, f func(ts []*tensor) error, ts ...*tensor) error {
 	args := make([]*tensor, len(ts))
-	var scratch []uint64
-	defer func() {
-		for _, p := range scratch {
-			b.mem.put(p)
-		}
-	}()
+	k := 0
 	for i, t := range ts {
 		args[i] = t
 		if t == nil || t.layout == l {
@@ -188,11 +186,11 @@ func (b *Backend) relaid(l ops.Layout, nOut int, keep bool, f func(ts []*tensor)
 		if l == ops.NHWC && len(t.shape) != 4 {
 			panic(fmt.Sprintf("gpu: relaid: a %v tensor cannot be stored nhwc", t.shape))
 		}
-		p, err := b.mem.get(max(t.bytes(), 4))
+		p, err := b.slot(k, t.bytes())
 		if err != nil {
 			return err
 		}
-		scratch = append(scratch, p)
+		k++
 		s := &tensor{b: b, shape: t.shape, dtype: t.dtype, layout: l, ptr: p}
 		if i >= nOut || keep || sameTensor(ts[nOut:], t) >= 0 {
 			if err := b.copyLaid(s, t); err != nil {
@@ -233,4 +231,31 @@ func (b *Backend) elementWise(nOut int, keep bool, f func(ts []*tensor) error, t
 		return f(ts)
 	}
 	return b.relaid(ops.NCHW, nOut, keep, f, ts...)
+}
+
+// slot returns conversion slot k (relaid's k-th converted tensor of an op)
+// with room for n bytes. Slots are held for the backend's life
+// (allocator.getReserved, outside PeakBytes as cpuref's own conversion
+// workspace is) and reused by every op in stream order, so the steady
+// state allocates nothing; a slot too small for a new size is replaced,
+// the old block kept until Close, since a captured graph may still use it.
+func (b *Backend) slot(k int, n int64) (uint64, error) {
+	for len(b.slots) <= k {
+		b.slots = append(b.slots, convSlot{})
+	}
+	s := &b.slots[k]
+	if s.size < n {
+		p, err := b.mem.getReserved(max(n, 4))
+		if err != nil {
+			return 0, err
+		}
+		s.ptr, s.size = p, n
+	}
+	return s.ptr, nil
+}
+
+// convSlot is one of relaid's scratch blocks.
+type convSlot struct {
+	ptr  uint64
+	size int64
 }
