@@ -30,13 +30,13 @@ root=$(pwd)
 # In the two texts, \n and \t stand for a newline and a tab.
 mutants=(
 	# The five of issue 24, which every GPU test passed before it.
-	"grid-stride|gpu/kernels/elementwise.cu|DR_GRID_STRIDE(i, n) {\n\t\tfloat v = alpha * x[i];|int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {\n\t\tfloat v = alpha * x[i];|./gpu|TestConformanceGridOne|TestElementwiseAtScale/AddTensor"
+	"grid-stride|gpu/kernels/elementwise.cu|DR_GRID_STRIDE(i, n) {\n\t\tfloat v = alpha * dr_ld(x, tx, i);|int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {\n\t\tfloat v = alpha * dr_ld(x, tx, i);|./gpu|TestConformanceGridOne|TestElementwiseAtScale/AddTensor"
 	"staging-wrap-no-sync|gpu/copy.go|\tif s.used+n > s.size {\n\t\tif err := cuCheck(\"cuStreamSynchronize\", C.dr_cuStreamSynchronize(b.stream)); err != nil {\n\t\t\treturn nil, err\n\t\t}\n|\tif s.used+n > s.size {\n|./gpu|TestStagingWrap"
 	"relu-swallows-nan|cudnn/cudnn_calls.h|DR_CUDNN_PROPAGATE_NAN, 0.0|DR_CUDNN_NOT_PROPAGATE_NAN, 0.0|./gpu|TestConformanceFP32/NaN"
 	"lr-frozen|train/graphstep.go|p.LR, p.LRTensor = 0, gs.lr|p.LR, p.LRTensor = sgd.LR, nil|./gpu|TestGraphStepFollowsRateAndMasks"
 	"cudnn-legacy-stream|gpu/backend.go|cudnn.NewHandle(unsafe.Pointer(b.stream), math)|cudnn.NewHandle(unsafe.Pointer(nil), math)|./gpu|TestConformanceFP32/ConvForward"
 	# The others of the review behind issue 24.
-	"beta-ignored|gpu/kernels/elementwise.cu|y[i] = beta == 0.0f ? v : v + beta * y[i];|y[i] = v;|./gpu|TestConformanceFP32/AddTensor"
+	"beta-ignored|gpu/kernels/elementwise.cu|dr_st(y, ty, i, beta == 0.0f ? v : v + beta * dr_ld(y, ty, i));|dr_st(y, ty, i, v);|./gpu|TestConformanceFP32/AddTensor"
 	"bn-momentum-inverted|gpu/batchnorm.go|p.Momentum, p.Eps)|1-p.Momentum, p.Eps)|./gpu|TestConformanceFP32/BatchNormForwardTraining"
 	"softmax-without-max|gpu/kernels/loss.cu|double sum = 0.0;|m = 0.0f; double sum = 0.0;|./gpu|TestConformanceFP32/SoftmaxCrossEntropy"
 	"staging-offset-not-advanced|gpu/copy.go|s.used += (n + 255) &^ 255 // keep chunks aligned|// offset not advanced|./gpu|TestStagingWrap"
@@ -49,6 +49,11 @@ mutants=(
 	# Issue 21: what NVIDIA's real software showed and the simulator then learnt.
 	"no-cublas-workspace|gpu/blas.go|if err := blasCheck(\"cublasSetWorkspace_v2\", C.dr_cublasSetWorkspace(b.blas, C.ulonglong(p), C.size_t(n))); err != nil {|if err := error(nil); p == 0 && err != nil {|./gpu|TestCapturedGEMMInPieces"
 	"arch-not-capped|gpu/arch.go|func contains(s []int, v int) bool {|func contains(s []int, v int) bool {\n\treturn true|./gpu|TestChooseTarget|TestDeviceNewerThanNVRTC"
+	# Issue 22: channels-last on the GPU.
+	"dropout-mask-storage-order|gpu/kernels/elementwise.cu|long long i = dr_logical(j, nhwc, c, hw);|long long i = j;|./gpu|TestConformanceNHWC/float32_mixedfalse/DropoutMask"
+	"bn-stats-nchw-index|gpu/kernels/reduce_bn.cu|dr_ld(x, tx, dr_at(b, ch, k, nhwc, c, inner))|dr_ld(x, tx, dr_at(b, ch, k, 0, c, inner))|./gpu|TestConformanceNHWC/float32_mixedfalse/BatchNormAddReLUForwardTraining"
+	"conv-descriptor-nchw|gpu/conv.go|Type: dnnType(t.dtype), Layout: t.dnnLayout()}|Type: dnnType(t.dtype)}|./gpu|TestConformanceNHWC/bfloat16_mixedfalse/ConvForward"
+	"conversion-scratch-released|gpu/layout.go|\t\tk++\n|\t\tk++\n\t\tdefer b.mem.put(b.slots[k-1].ptr)\n\t\tb.slots[k-1] = convSlot{}\n|./gpu|TestConversionScratchSurvivesCapture"
 )
 
 sample=0 only="" sim=""
