@@ -46,7 +46,16 @@ hang)
 	forever ;;
 esac
 EOF
-printf '#!/usr/bin/env bash\necho "deepres stand-in: $* THREAD=${DEEPRES_GPU_THREAD:-}"\n' >"$bin/deepres"
+# deepres stand-in: a half-precision train says the layout --layout auto
+# picked, nhwc unless STANDIN_LAYOUT says otherwise (as deepres's start-up
+# line names a layout other than nchw).
+cat >"$bin/deepres" <<'EOF'
+#!/usr/bin/env bash
+echo "deepres stand-in: $* THREAD=${DEEPRES_GPU_THREAD:-}"
+case " $* " in
+*" --precision bf16 "* | *" --precision fp16 "*) [ "${STANDIN_LAYOUT:-nhwc}" = nchw ] || echo "deepres: --layout ${STANDIN_LAYOUT:-nhwc}" ;;
+esac
+EOF
 # A python3 that says NVIDIA's wheels are in $tmp/nv (check.sh asks it on a card).
 printf '#!/bin/sh\necho %s\n' "$tmp/nv" >"$tmp/py/python3"
 # standins.sh lists the stand-in processes still alive, from /proc (a
@@ -89,8 +98,15 @@ has "$o/gpu.test.log" "REQUIRE=1 LIBDIR=$tmp/sim "
 lacks "$o/dl.test.log" "LD=.*$tmp/nv" # no wheel discovery under the simulator
 has "$o/train.log" "--steps 3 --batch-size 16"
 lacks "$o/summary.txt" "gpu.worker"
+for p in bf16 fp16; do has "$o/summary.txt" "^train.$p +PASS"; done
+lacks "$o/summary.txt" "layout"
 bash scripts/gpu/check.sh --sim "$tmp/nowhere" "$tmp/x" 2>"$tmp/err" && fail "--sim of a folder without libcuda.so.1 passed"
 has "$tmp/err" "scripts/cudasim/build.sh"
+# A half-precision run that --layout auto left in nchw fails the check.
+o=$tmp/sim-nchw
+STANDIN_GPU=pass STANDIN_LAYOUT=nchw BUDGET=60 bash scripts/gpu/check.sh --sim "$tmp/sim" "$o" >"$tmp/log" 2>&1 && fail "check.sh passed a bf16 run in nchw"
+has "$o/summary.txt" "^train.bf16.layout +FAIL.*did not pick nhwc"
+has "$o/summary.txt" "^train.fp16.layout +FAIL.*did not pick nhwc"
 
 # 2. Card mode: the wheels go on the loader path, the ABI check runs (and
 # fails here: no NVIDIA headers), DEEPRES_REQUIRE_GPU=1 all the same.
