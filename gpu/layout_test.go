@@ -90,3 +90,45 @@ func TestConversionScratchSurvivesCapture(t *testing.T) {
 		t.Errorf("the replay computed %v…, the eager call %v…", got[:4], want[:4])
 	}
 }
+
+// TestCopyFlatAndNHWC: Copy moves logical order between an NHWC tensor and
+// a flat (rank-1, row-major) one of equal length, and between shapes of
+// equal length in two layouts, casting at once (dr_copy_laid gives each
+// tensor its own geometry), as the ops contract's Copy requires.
+func TestCopyFlatAndNHWC(t *testing.T) {
+	b := openOrSkip(t, FP32)
+	defer closeOK(t, b)
+	const n, c, h, w = 2, 3, 4, 5
+	alloc := func(d ops.DType, l ops.Layout, shape ...int) ops.Tensor {
+		x, err := ops.AllocLayout(b, d, l, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Free(x) })
+		return x
+	}
+	logical := make([]float32, n*c*h*w)
+	for i := range logical {
+		logical[i] = float32(i) // exact in bfloat16 below 256
+	}
+	flat := alloc(ops.Float32, ops.NCHW, len(logical))
+	b.CopyIn(flat, logical)
+	x := alloc(ops.BFloat16, ops.NHWC, n, c, h, w)
+	b.Copy(x, flat)
+	other := alloc(ops.Float32, ops.NHWC, n, h, c, w) // same length, other geometry
+	b.Copy(other, x)
+	back := alloc(ops.Float32, ops.NCHW, len(logical))
+	b.Copy(back, other)
+	for _, tc := range []struct {
+		name string
+		t    ops.Tensor
+	}{{"flat → nhwc bf16", x}, {"nhwc bf16 → nhwc of another shape", other}, {"→ flat", back}} {
+		got := make([]float32, len(logical))
+		if err := b.CopyOut(got, tc.t); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, logical) {
+			t.Errorf("%s: logical order %v…, want %v…", tc.name, got[:8], logical[:8])
+		}
+	}
+}
