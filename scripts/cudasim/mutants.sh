@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mutants.sh [--sample N] [--only NAME] [--list] [SIMDIR]: plants known bugs
+# mutants.sh [--sample N] [--only NAME] [--list] [--applies] [SIMDIR]: plants known bugs
 # in the GPU path, one at a time, and requires the GPU tests to catch each
 # under the NVIDIA-library simulator (internal/cudasim/README.md,
 # "Mutants"). Each mutant is a small textual change to one file of a
@@ -20,6 +20,10 @@
 #               --only reproduces one. Default: all.
 #   --only NAME run that mutant only.
 #   --list      print the mutants' names and exit.
+#   --applies   check that every mutant's text is still in its file (no
+#               build, no test: a second) and exit; CI runs it so that a
+#               change of the code's shape fails at once, not on the day
+#               the sample reaches the mutant it broke.
 #   SIMDIR      a built simulator (scripts/cudasim/build.sh DIR); default:
 #               built into a temporary folder.
 set -euo pipefail
@@ -30,13 +34,13 @@ root=$(pwd)
 # In the two texts, \n and \t stand for a newline and a tab.
 mutants=(
 	# The five of issue 24, which every GPU test passed before it.
-	"grid-stride|gpu/kernels/elementwise.cu|DR_GRID_STRIDE(i, n) {\n\t\tfloat v = alpha * x[i];|int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {\n\t\tfloat v = alpha * x[i];|./gpu|TestConformanceGridOne|TestElementwiseAtScale/AddTensor"
+	"grid-stride|gpu/kernels/elementwise.cu|DR_GRID_STRIDE(i, n) {\n\t\tfloat v = alpha * dr_ld(x, tx, i);|int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) {\n\t\tfloat v = alpha * dr_ld(x, tx, i);|./gpu|TestConformanceGridOne|TestElementwiseAtScale/AddTensor"
 	"staging-wrap-no-sync|gpu/copy.go|\tif s.used+n > s.size {\n\t\tif err := cuCheck(\"cuStreamSynchronize\", C.dr_cuStreamSynchronize(b.stream)); err != nil {\n\t\t\treturn nil, err\n\t\t}\n|\tif s.used+n > s.size {\n|./gpu|TestStagingWrap"
 	"relu-swallows-nan|cudnn/cudnn_calls.h|DR_CUDNN_PROPAGATE_NAN, 0.0|DR_CUDNN_NOT_PROPAGATE_NAN, 0.0|./gpu|TestConformanceFP32/NaN"
 	"lr-frozen|train/graphstep.go|p.LR, p.LRTensor = 0, gs.lr|p.LR, p.LRTensor = sgd.LR, nil|./gpu|TestGraphStepFollowsRateAndMasks"
 	"cudnn-legacy-stream|gpu/backend.go|cudnn.NewHandle(unsafe.Pointer(b.stream), math)|cudnn.NewHandle(unsafe.Pointer(nil), math)|./gpu|TestConformanceFP32/ConvForward"
 	# The others of the review behind issue 24.
-	"beta-ignored|gpu/kernels/elementwise.cu|y[i] = beta == 0.0f ? v : v + beta * y[i];|y[i] = v;|./gpu|TestConformanceFP32/AddTensor"
+	"beta-ignored|gpu/kernels/elementwise.cu|dr_st(y, ty, i, beta == 0.0f ? v : v + beta * dr_ld(y, ty, i));|dr_st(y, ty, i, v);|./gpu|TestConformanceFP32/AddTensor"
 	"bn-momentum-inverted|gpu/batchnorm.go|p.Momentum, p.Eps)|1-p.Momentum, p.Eps)|./gpu|TestConformanceFP32/BatchNormForwardTraining"
 	"softmax-without-max|gpu/kernels/loss.cu|double sum = 0.0;|m = 0.0f; double sum = 0.0;|./gpu|TestConformanceFP32/SoftmaxCrossEntropy"
 	"staging-offset-not-advanced|gpu/copy.go|s.used += (n + 255) &^ 255 // keep chunks aligned|// offset not advanced|./gpu|TestStagingWrap"
@@ -51,7 +55,7 @@ mutants=(
 	"arch-not-capped|gpu/arch.go|func contains(s []int, v int) bool {|func contains(s []int, v int) bool {\n\treturn true|./gpu|TestChooseTarget|TestDeviceNewerThanNVRTC"
 )
 
-sample=0 only="" sim=""
+sample=0 only="" sim="" applies=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sample) sample=$2; shift 2 ;;
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--list)
 		for m in "${mutants[@]}"; do echo "${m%%|*}"; done
 		exit 0 ;;
+	--applies) applies=1; shift ;;
 	-*) echo "mutants.sh: unknown option $1" >&2; exit 2 ;;
 	*) sim=$1; shift ;;
 	esac
@@ -75,6 +80,33 @@ field() {
 		printf '%s' "${f[$2 - 1]}"
 	fi
 }
+
+# plant M FILE: makes mutant M's change in FILE; with FILE -, only checks
+# that the text to replace is in the mutant's file of this tree.
+plant() {
+	local target=$2 dry=""
+	[ "$target" = - ] && target=$root/$(field "$1" 2) dry=1
+	OLD=$(field "$1" 3) NEW=$(field "$1" 4) DRY=$dry python3 - "$target" <<'EOF'
+import os, sys
+p = sys.argv[1]
+s = open(p).read()
+old, new = (os.environ[k].replace("\\n", "\n").replace("\\t", "\t") for k in ("OLD", "NEW"))
+if old not in s:
+    sys.exit("the text to replace is gone")
+if not os.environ.get("DRY"):
+    open(p, "w").write(s.replace(old, new, 1))
+EOF
+}
+
+if [ "$applies" = 1 ]; then
+	bad=0
+	for m in "${mutants[@]}"; do
+		plant "$m" - 2>/dev/null || { echo "mutants.sh: $(field "$m" 1) does not apply to $(field "$m" 2): update it to the code's new shape" >&2; bad=1; }
+	done
+	[ "$bad" = 0 ] || exit 2
+	echo "mutants.sh: all ${#mutants[@]} mutants apply"
+	exit 0
+fi
 
 chosen=()
 if [ -n "$only" ]; then
@@ -106,15 +138,7 @@ survivors=() errors=()
 for m in "${chosen[@]}"; do
 	name=$(field "$m" 1) file=$(field "$m" 2) pkg=$(field "$m" 5) tests=$(field "$m" 6)
 	start=$SECONDS
-	if ! OLD=$(field "$m" 3) NEW=$(field "$m" 4) python3 - "$copy/$file" <<'EOF'; then
-import os, sys
-p = sys.argv[1]
-s = open(p).read()
-old, new = (os.environ[k].replace("\\n", "\n").replace("\\t", "\t") for k in ("OLD", "NEW"))
-if old not in s:
-    sys.exit("the text to replace is gone")
-open(p, "w").write(s.replace(old, new, 1))
-EOF
+	if ! plant "$m" "$copy/$file"; then
 		errors+=("$name (does not apply to $file)")
 		continue
 	fi
