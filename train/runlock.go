@@ -75,6 +75,33 @@ func LockRun(dir string) (*RunLock, error) {
 	return &RunLock{f: f, Leftovers: left}, nil
 }
 
+// ErrFolderReplaced is wrapped by Check when the run folder's lock file is
+// no longer the one this lock holds.
+var ErrFolderReplaced = errors.New("run folder removed or replaced while this run trained")
+
+// Check reports, wrapping ErrFolderReplaced, that the folder's run.lock is
+// no longer the file this lock holds: the folder was deleted (and perhaps
+// made again, by another run that now holds its own lock there) while this
+// process trained. flock locks the file, not its name, so only this check
+// keeps such a process from writing its checkpoints and metrics over the
+// new run's files, the worst way to lose a run. The trainer calls it
+// before every write into the folder (Trainer.Owner).
+func (l *RunLock) Check() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	held, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("run lock: %w", err)
+	}
+	path := l.f.Name()
+	now, err := os.Stat(path)
+	if err != nil || !os.SameFile(held, now) {
+		return fmt.Errorf("%w: %s is not this process's lock any more; not writing into %s", ErrFolderReplaced, path, filepath.Dir(path))
+	}
+	return nil
+}
+
 // Close releases the lock. Idempotent.
 func (l *RunLock) Close() error {
 	if l == nil || l.f == nil {

@@ -90,6 +90,9 @@ func LoadStateDict(net *models.Network, tensors map[string]*tensor.Dense, file s
 // save writes the run's checkpoint to path: weights, buffers, momentum and
 // the training state in the metadata.
 func (t *Trainer) save(path string) error {
+	if err := t.owns(); err != nil {
+		return err
+	}
 	net := t.Net
 	tensors, err := StateDict(net)
 	if err != nil {

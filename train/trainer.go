@@ -44,6 +44,11 @@ type Trainer struct {
 	// metrics header so that a folder left without a checkpoint can say how
 	// to start it again.
 	Command []string
+	// Owner, if set, is called before every write into the run folder
+	// and stops the run with its error: RunLock.Check, so that a run whose
+	// folder was deleted and reused by another never writes over that
+	// run's files.
+	Owner func() error
 	// Fault, if set, is called at named points of an epoch's end ("metrics",
 	// "metrics-synced", "best", "last"): crash tests kill the process there
 	// (DEEPRES_TEST_KILL in cmd/deepres).
@@ -170,6 +175,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return fmt.Errorf("create run folder: %w", err)
 	}
 	if t.pos.Step == 0 {
+		if err := t.owns(); err != nil {
+			return err
+		}
 		if err := writeRunHeader(cfg, t.Command); err != nil {
 			return err
 		}
@@ -399,6 +407,9 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 	// checkpoint, which a resume cuts and writes again identically, never
 	// a checkpoint ahead of the log, whose line would be lost for good.
 	t.fault("metrics")
+	if err := t.owns(); err != nil {
+		return err
+	}
 	if err := appendMetrics(cfg.Out, line); err != nil {
 		return err
 	}
@@ -425,4 +436,12 @@ func (t *Trainer) endEpoch(imgPerSec, lr float64, steps int) error {
 	}
 	t.logf("%s  %.0f img/s", msg, imgPerSec)
 	return nil
+}
+
+// owns is Owner's answer, nil without one.
+func (t *Trainer) owns() error {
+	if t.Owner == nil {
+		return nil
+	}
+	return t.Owner()
 }

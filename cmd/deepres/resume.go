@@ -216,5 +216,6 @@ func resumeRun(dir string, o resumeOptions, sigs *runSignals) error {
 	for _, p := range pairs {
 		fmt.Fprintf(os.Stderr, "deepres: --override %s=%s from step %d on (recorded in metrics.jsonl and the checkpoint; the run is no longer bit-identical to an unbroken one)\n", p[0], p[1], step)
 	}
+	t.Owner = lock.Check
 	return runTrainer(t, sigs)
 }

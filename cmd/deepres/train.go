@@ -259,6 +259,7 @@ func runTrain(args []string) error {
 		fmt.Fprintf(os.Stderr, "deepres: %s\n", presetLine)
 	}
 	t.Command = append([]string{"deepres"}, os.Args[1:]...)
+	t.Owner = lock.Check
 	return runTrainer(t, sigs)
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mutants.sh [--sample N] [--only NAME] [--list] [SIMDIR]: plants known bugs
+# mutants.sh [--sample N] [--only NAME] [--list] [--applies] [SIMDIR]: plants known bugs
 # in the GPU path, one at a time, and requires the GPU tests to catch each
 # under the NVIDIA-library simulator (internal/cudasim/README.md,
 # "Mutants"). Each mutant is a small textual change to one file of a
@@ -20,6 +20,10 @@
 #               --only reproduces one. Default: all.
 #   --only NAME run that mutant only.
 #   --list      print the mutants' names and exit.
+#   --applies   check that every mutant's text is still in its file (no
+#               build, no test: a second) and exit; CI runs it so that a
+#               change of the code's shape fails at once, not on the day
+#               the sample reaches the mutant it broke.
 #   SIMDIR      a built simulator (scripts/cudasim/build.sh DIR); default:
 #               built into a temporary folder.
 set -euo pipefail
@@ -56,7 +60,7 @@ mutants=(
 	"conversion-scratch-released|gpu/layout.go|\t\tk++\n|\t\tk++\n\t\tdefer b.mem.put(b.slots[k-1].ptr)\n\t\tb.slots[k-1] = convSlot{}\n|./gpu|TestConversionScratchSurvivesCapture"
 )
 
-sample=0 only="" sim=""
+sample=0 only="" sim="" applies=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sample) sample=$2; shift 2 ;;
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--list)
 		for m in "${mutants[@]}"; do echo "${m%%|*}"; done
 		exit 0 ;;
+	--applies) applies=1; shift ;;
 	-*) echo "mutants.sh: unknown option $1" >&2; exit 2 ;;
 	*) sim=$1; shift ;;
 	esac
@@ -80,6 +85,33 @@ field() {
 		printf '%s' "${f[$2 - 1]}"
 	fi
 }
+
+# plant M FILE: makes mutant M's change in FILE; with FILE -, only checks
+# that the text to replace is in the mutant's file of this tree.
+plant() {
+	local target=$2 dry=""
+	[ "$target" = - ] && target=$root/$(field "$1" 2) dry=1
+	OLD=$(field "$1" 3) NEW=$(field "$1" 4) DRY=$dry python3 - "$target" <<'EOF'
+import os, sys
+p = sys.argv[1]
+s = open(p).read()
+old, new = (os.environ[k].replace("\\n", "\n").replace("\\t", "\t") for k in ("OLD", "NEW"))
+if old not in s:
+    sys.exit("the text to replace is gone")
+if not os.environ.get("DRY"):
+    open(p, "w").write(s.replace(old, new, 1))
+EOF
+}
+
+if [ "$applies" = 1 ]; then
+	bad=0
+	for m in "${mutants[@]}"; do
+		plant "$m" - 2>/dev/null || { echo "mutants.sh: $(field "$m" 1) does not apply to $(field "$m" 2): update it to the code's new shape" >&2; bad=1; }
+	done
+	[ "$bad" = 0 ] || exit 2
+	echo "mutants.sh: all ${#mutants[@]} mutants apply"
+	exit 0
+fi
 
 chosen=()
 if [ -n "$only" ]; then
@@ -111,15 +143,7 @@ survivors=() errors=()
 for m in "${chosen[@]}"; do
 	name=$(field "$m" 1) file=$(field "$m" 2) pkg=$(field "$m" 5) tests=$(field "$m" 6)
 	start=$SECONDS
-	if ! OLD=$(field "$m" 3) NEW=$(field "$m" 4) python3 - "$copy/$file" <<'EOF'; then
-import os, sys
-p = sys.argv[1]
-s = open(p).read()
-old, new = (os.environ[k].replace("\\n", "\n").replace("\\t", "\t") for k in ("OLD", "NEW"))
-if old not in s:
-    sys.exit("the text to replace is gone")
-open(p, "w").write(s.replace(old, new, 1))
-EOF
+	if ! plant "$m" "$copy/$file"; then
 		errors+=("$name (does not apply to $file)")
 		continue
 	fi
