@@ -129,30 +129,20 @@ func layoutFree(t *tensor) bool {
 	return c == 1 || h*w == 1
 }
 
-// inOrder reports whether t's elements lie as layout l would put them.
-func inOrder(t *tensor, l ops.Layout) bool { return t.layout == l || layoutFree(t) }
-
-// common is the layout element-wise kernels can run ts (nil skipped) in
-// as they are: their shared storage order, or ok false when it differs
-// (a mix, then run in NCHW through relaid).
-func common(ts ...*tensor) (l ops.Layout, ok bool) {
+// oneOrder reports whether the tensors of ts (nil skipped) share one
+// storage order, so that element-wise kernels can run on them as they are.
+func oneOrder(ts ...*tensor) bool {
 	var first *tensor
 	for _, t := range ts {
-		if t == nil {
-			continue
-		}
-		if first == nil {
+		switch {
+		case t == nil:
+		case first == nil:
 			first = t
-			continue
-		}
-		if !sameOrder(first, t) {
-			return ops.NCHW, false
+		case !sameOrder(first, t):
+			return false
 		}
 	}
-	if first == nil || plain(first) {
-		return ops.NCHW, true
-	}
-	return ops.NHWC, true
+	return true
 }
 
 // relaid runs f (inside Backend.run) on ts (nil allowed) with each tensor
@@ -227,7 +217,7 @@ func sameTensor(ts []*tensor, t *tensor) int {
 // share a storage order, else on NCHW stand-ins (relaid): element i of
 // each is then the same logical element.
 func (b *Backend) elementWise(nOut int, keep bool, f func(ts []*tensor) error, ts ...*tensor) error {
-	if _, ok := common(ts...); ok {
+	if oneOrder(ts...) {
 		return f(ts)
 	}
 	return b.relaid(ops.NCHW, nOut, keep, f, ts...)
