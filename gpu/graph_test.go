@@ -226,6 +226,13 @@ var graphLaunchedSteps = []int{1, 3, 4}
 // requires bitwise the same weights, BN statistics, momentum and losses.
 func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Config, recompute layers.Recompute, fuse bool) {
 	t.Helper()
+	graphMatchesEagerWith(t, g, stats, mc, recompute, fuse, nil)
+}
+
+// graphMatchesEagerWith is graphMatchesEager with adjust (unless nil)
+// applied to both runs' configurations (a precision, a layout).
+func graphMatchesEagerWith(t *testing.T, g *gpu.Backend, stats string, mc models.Config, recompute layers.Recompute, fuse bool, adjust func(*train.Config)) {
+	t.Helper()
 	trainDS := synth.Dataset(40, 3) // batches of 16, 16, 8
 	norm := data.ComputeNormalization(trainDS)
 	// The rates must really change between launches, or a frozen rate passes.
@@ -241,6 +248,9 @@ func graphMatchesEager(t *testing.T, g *gpu.Backend, stats string, mc models.Con
 	run := func(mode train.GraphMode) (dir string, c map[string]int64, launches int) {
 		cfg := graphRun(mc, recompute, mode, t.TempDir())
 		cfg.Fuse = &fuse
+		if adjust != nil {
+			adjust(&cfg)
+		}
 		tr, err := train.New(cfg, g, trainDS, nil, nil, norm)
 		if err != nil {
 			t.Fatal(err)

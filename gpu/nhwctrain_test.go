@@ -2,12 +2,15 @@ package gpu_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
 	"github.com/deepres/deepres/gpu"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/models"
 	"github.com/deepres/deepres/ops"
+	"github.com/deepres/deepres/train"
 )
 
 // nhwcWatch is the GPU backend counting the convolutions it runs and those
@@ -95,6 +98,38 @@ func TestNHWCTrainingMatchesNCHW(t *testing.T) {
 			if d.bad > 0 {
 				t.Errorf("%d values differ beyond tolerance; worst %s (score %.3g)", d.bad, d.worst, d.score)
 			}
+		})
+	}
+}
+
+// TestNHWCGraphIsBitwiseEager is TestGraphTrainingIsBitwiseEager for
+// channels-last runs: bf16 with the fused BN-ReLU and stochastic depth
+// (conditional nodes), fp16 with its device-side loss scaling, and
+// float32 with dropout, whose convolutions convert their NCHW weights to
+// NHWC inside the captured step (relaid's slots): the captured step
+// replays bitwise what the eager one computes.
+func TestNHWCGraphIsBitwiseEager(t *testing.T) {
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	t.Setenv("CUDASIM_STATS", stats)
+	g := openFP32(t)
+	for _, tc := range []struct {
+		name, model, precision string
+		set                    func(*models.Config)
+		fuse                   bool
+	}{
+		{"bf16/preact-resnet-20/sd/fused", "preact-resnet-20", "bf16", func(c *models.Config) { c.SD, c.SDPL = models.SDUniform, 0.5 }, true},
+		{"fp16/resnet-20", "resnet-20", "fp16", func(c *models.Config) {}, false},
+		{"fp32/wrn-10-2/dropout", "wrn-10-2", "fp32", func(c *models.Config) { c.Dropout = 0.3 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mc, err := models.Parse(tc.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.set(&mc)
+			graphMatchesEagerWith(t, g, stats, mc, layers.StoreAll, tc.fuse, func(c *train.Config) {
+				c.Precision, c.Layout = tc.precision, "nhwc"
+			})
 		})
 	}
 }
