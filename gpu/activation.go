@@ -32,17 +32,15 @@ func (b *Backend) reluBackward(tdx, tdy, ty *tensor, add bool) error {
 		return b.dnn.ActivationBackward(cudnn.ReLU, tdx.ptr, tdy.ptr, ty.ptr, ty.ptr, n, dnnType(tdx.dtype), blend(add))
 	}
 	// A mix: cuDNN takes one type for all (mixedActivation).
-	pdy, freeDy, err := b.asFloat32(tdy)
+	pdy, err := b.asFloat32(tdy, 0)
 	if err != nil {
 		return err
 	}
-	defer freeDy()
-	py, freeY, err := b.asFloat32(ty)
+	py, err := b.asFloat32(ty, 1)
 	if err != nil {
 		return err
 	}
-	defer freeY()
-	pdx, finish, err := b.float32Out(tdx, add)
+	pdx, finish, err := b.float32Out(tdx, add, 2)
 	if err != nil {
 		return err
 	}
@@ -86,12 +84,11 @@ func (b *Backend) actForwardOrdered(a cudnn.Activation, y, x *tensor) error {
 	if x.dtype == y.dtype {
 		return b.dnn.ActivationForward(a, y.ptr, x.ptr, n, dnnType(y.dtype), 0)
 	}
-	px, freeX, err := b.asFloat32(x)
+	px, err := b.asFloat32(x, 0)
 	if err != nil {
 		return err
 	}
-	defer freeX()
-	py, finish, err := b.float32Out(y, false)
+	py, finish, err := b.float32Out(y, false, 1)
 	if err != nil {
 		return err
 	}
@@ -101,47 +98,47 @@ func (b *Backend) actForwardOrdered(a cudnn.Activation, y, x *tensor) error {
 	return finish()
 }
 
+// typeSlots is the first conversion slot (Backend.slot) of the type
+// conversions below, above those relaid takes for layouts within the same
+// op (one per tensor argument).
+const typeSlots = 16
+
 // asFloat32 is t's contents as float32 device memory: t's own when t is
-// float32, else a scratch block t is widened into (dr_cast; exact), which
-// release returns to the allocator (stream order keeps it alive for the
-// work queued on it). Called inside Backend.run.
-func (b *Backend) asFloat32(t *tensor) (ptr uint64, release func(), err error) {
+// float32, else conversion slot typeSlots+k, t widened into it (dr_cast;
+// exact). Slots are held for the backend's life, so a captured step that
+// widens neither allocates during the capture nor leaves its graph
+// writing into a block the allocator hands out later. Called inside
+// Backend.run; k distinguishes an op's several conversions.
+func (b *Backend) asFloat32(t *tensor, k int) (uint64, error) {
 	if t.dtype == ops.Float32 {
-		return t.ptr, func() {}, nil
+		return t.ptr, nil
 	}
 	n := t.len()
-	s, err := b.mem.get(int64(n) * 4)
+	s, err := b.slot(typeSlots+k, int64(n)*4)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
-	if err := b.launch("dr_cast", n, s, i32(int(ops.Float32)), t.ptr, t.code(), i32(n)); err != nil {
-		b.mem.put(s)
-		return 0, nil, err
-	}
-	return s, func() { b.mem.put(s) }, nil
+	return s, b.launch("dr_cast", n, s, i32(int(ops.Float32)), t.ptr, t.code(), i32(n))
 }
 
 // float32Out is where a float32 computation of output t writes: t itself
-// when t is float32, else float32 scratch (holding t widened when keep, for
-// an op that adds into t) that finish rounds into t and releases.
-func (b *Backend) float32Out(t *tensor, keep bool) (ptr uint64, finish func() error, err error) {
+// when t is float32, else conversion slot typeSlots+k (holding t widened
+// when keep, for an op that adds into t), which finish rounds into t.
+func (b *Backend) float32Out(t *tensor, keep bool, k int) (ptr uint64, finish func() error, err error) {
 	if t.dtype == ops.Float32 {
 		return t.ptr, func() error { return nil }, nil
 	}
 	n := t.len()
 	var s uint64
-	var release func()
 	if keep {
-		s, release, err = b.asFloat32(t)
+		s, err = b.asFloat32(t, k)
 	} else {
-		s, err = b.mem.get(int64(n) * 4)
-		release = func() { b.mem.put(s) }
+		s, err = b.slot(typeSlots+k, int64(n)*4)
 	}
 	if err != nil {
 		return 0, nil, err
 	}
 	return s, func() error {
-		defer release()
 		return b.launch("dr_cast", n, t.ptr, t.code(), s, i32(int(ops.Float32)), i32(n))
 	}, nil
 }

@@ -42,14 +42,14 @@ func (b *Backend) aliasOut(y, x *tensor) (out uint64, finish func() error, err e
 	if y.ptr != x.ptr {
 		return y.ptr, func() error { return nil }, nil
 	}
-	s, err := b.mem.get(y.bytes())
+	// A conversion slot (Backend.slot), held for the backend's life: a
+	// captured step must not write into a block handed back to the
+	// allocator.
+	s, err := b.slot(typeSlots, y.bytes())
 	if err != nil {
 		return 0, nil, err
 	}
-	return s, func() error {
-		defer b.mem.put(s) // stream order keeps the block alive for the copy
-		return b.copyDevice(y.ptr, s, y.bytes())
-	}, nil
+	return s, func() error { return b.copyDevice(y.ptr, s, y.bytes()) }, nil
 }
 
 // The activations go to cuDNN in x's layout (its one descriptor describes
