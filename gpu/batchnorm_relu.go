@@ -7,14 +7,24 @@ import (
 )
 
 // The fused batch norm + addition + ReLU runs deepres's own kernels
-// (kernels/reduce_bn.cu), not cuDNN's cudnnBatchNormalizationForwardTrainingEx
-// and cudnnBatchNormalizationBackwardEx with CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION,
-// which compute the same "y = relu(BN(x) + z)" (cudnn_ops.h of cuDNN 9.28.1):
-// that header marks both CUDNN_DEPRECATED, "Deprecated since cuDNN 9.0.0.
-// Use graph API instead". Which layouts and types cuDNN's fused path accepts
-// (reported to be NHWC half precision in persistent mode) was not checked
-// against NVIDIA's API reference here: read it, and run the call against the
-// real cuDNN, before issue 22's half-precision NHWC work uses it.
+// (kernels/reduce_bn.cu), in every layout and storage type, not cuDNN's
+// cudnnBatchNormalizationForwardTrainingEx / BackwardEx with
+// CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION, which compute the same
+// "y = relu(BN(x) + z)" (cudnn_ops.h of cuDNN 9.28.1). The package cudnn
+// wraps those calls (Handle.BatchNormForwardTrainingEx), checked under the
+// simulator and against the real cuDNN's host-side refusals (cudnn/
+// batchnorm.go and internal/cudasim/cudnn/bnex.c list them): they fuse
+// only in mode CUDNN_BATCHNORM_SPATIAL_PERSISTENT on float16 NHWC tensors
+// (bfloat16 is not among the documented types), with ReLU, alpha 1 and
+// beta 0 (the backward cannot add into dx, which this op's contract
+// allows), no output over an input, and a reserve space per call that must
+// survive from the forward to the backward pass: one more buffer per
+// batch norm, a bit per element, which these kernels avoid by reading the
+// mask from y. The header also marks them CUDNN_DEPRECATED, "Use graph API
+// instead". What would make them worth those costs is speed, which only a
+// card can say: BenchmarkBNAddReLU (bnex_bench_test.go, run by
+// scripts/gpu/check.sh) times both on the same tensors after checking that
+// they agree; no card has run it yet.
 
 // bnFused checks the fused op's tensors: x 4-D, the same-shaped ones equal
 // to it, the per-channel ones of C elements; nil optional tensors are

@@ -197,6 +197,15 @@ for t in dl cudnn gpu; do
 		export DEEPRES_GPU_THREAD=worker
 	fi
 done
+if [ -x "$bin/gpu.test" ]; then
+	# deepres's fused BN-add-ReLU kernels against cuDNN's fused Ex calls, fp16 NHWC
+	# (BenchmarkBNAddReLU, gpu/bnex_bench_test.go): the timing that would decide whether the
+	# backend should call cuDNN there. The simulator runs the small shape once (the harness,
+	# and the two agreeing); a card times every shape.
+	bench_bn=(-test.bench BNAddReLU -test.benchtime 200x)
+	[ -n "$sim" ] && bench_bn=(-test.bench 'BNAddReLU/n8' -test.benchtime 1x)
+	step bench.bn 120 "$bin/gpu.test" -test.run '^$' "${bench_bn[@]}"
+fi
 if [ -x "$bin/deepres" ]; then
 	step devices 30 "$bin/deepres" devices
 	data=${DEEPRES_DATA:-../shared/data/cifar10-jpeg}
