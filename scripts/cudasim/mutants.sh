@@ -58,6 +58,8 @@ mutants=(
 	"bn-stats-nchw-index|gpu/kernels/reduce_bn.cu|dr_ld(x, tx, dr_at(b, ch, k, nhwc, c, inner))|dr_ld(x, tx, dr_at(b, ch, k, 0, c, inner))|./gpu|TestConformanceNHWC/float32_mixedfalse/BatchNormAddReLUForwardTraining"
 	"conv-descriptor-nchw|gpu/conv.go|Type: dnnType(t.dtype), Layout: t.dnnLayout()}|Type: dnnType(t.dtype)}|./gpu|TestConformanceNHWC/bfloat16_mixedfalse/ConvForward"
 	"conversion-scratch-released|gpu/layout.go|\t\tk++\n|\t\tk++\n\t\tdefer b.mem.put(b.slots[k-1].ptr)\n\t\tb.slots[k-1] = convSlot{}\n|./gpu|TestConversionScratchSurvivesCapture"
+	# A type conversion's float32 scratch handed back to the allocator, as it was before the slots.
+	"type-scratch-released|gpu/activation.go|\ts, err := b.slot(typeSlots+k, int64(n)*4)\n\tif err != nil {\n\t\treturn 0, err\n\t}\n|\ts, err := b.mem.get(int64(n) * 4)\n\tif err != nil {\n\t\treturn 0, err\n\t}\n\tdefer b.mem.put(s)\n|./gpu|TestConversionScratchSurvivesCapture/types"
 )
 
 sample=0 only="" sim="" applies=0
