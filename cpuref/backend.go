@@ -130,7 +130,7 @@ func (b *Backend) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 		}
 	}
 	if ct.layout == ops.NHWC {
-		checkNHWCView(ct, offset, s)
+		ops.CheckNHWCView("cpuref", ct.shape, offset, s)
 	}
 	if offset < 0 || offset+n > len(ct.data) {
 		panic(fmt.Sprintf("cpuref: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",

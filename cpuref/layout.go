@@ -1,10 +1,6 @@
 package cpuref
 
-import (
-	"fmt"
-
-	"github.com/deepres/deepres/ops"
-)
+import "github.com/deepres/deepres/ops"
 
 // The CPU reference stores 4-D tensors channels-last when asked (issue 22,
 // ops.LayoutSupporter), so that the conformance suite can hold a GPU's
@@ -26,12 +22,7 @@ func (b *Backend) SupportsLayout(l ops.Layout) bool { return l == ops.NCHW || l 
 
 // AllocLayout is AllocAs with a storage layout (ops.LayoutSupporter).
 func (b *Backend) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tensor, error) {
-	if !b.SupportsLayout(l) {
-		panic(fmt.Sprintf("cpuref: AllocLayout: unknown layout %v", l))
-	}
-	if l != ops.NCHW && len(shape) != 4 {
-		panic(fmt.Sprintf("cpuref: AllocLayout: %v needs a 4-D shape, got %v", l, ops.Shape(shape)))
-	}
+	ops.CheckAllocLayout("cpuref", l, shape)
 	t, err := b.AllocAs(d, shape...)
 	if err == nil {
 		t.(*tensor).layout = l
@@ -45,23 +36,10 @@ func (b *Backend) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...in
 	if ct.layout == l {
 		return b.View(t, offset, shape...) // for NHWC, a batch range or a panic
 	}
-	if ct.layout != ops.NCHW || !b.SupportsLayout(l) || len(shape) != 4 {
-		panic(fmt.Sprintf("cpuref: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", ct.layout, ct.shape, l, ops.Shape(shape)))
-	}
+	ops.CheckRelayoutView("cpuref", ct.layout, ct.shape, l, shape)
 	v := b.View(t, offset, shape...).(*tensor)
 	v.layout = l
 	return v
-}
-
-// checkNHWCView panics unless a view of shape s at offset is a batch
-// range of the NHWC tensor t: samples are contiguous in both layouts, and
-// nothing else of an NHWC tensor is a logical-order range.
-func checkNHWCView(t *tensor, offset int, s ops.Shape) {
-	if !ops.NHWCViewOK(t.shape, offset, s) {
-		_, c, h, w := t.shape.NCHW()
-		panic(fmt.Sprintf("cpuref: View: shape %v at element %d of an nhwc tensor of shape %v: an nhwc tensor can only be viewed along its batch, as (n,%d,%d,%d) at a multiple of %d",
-			s, offset, t.shape, c, h, w, c*h*w))
-	}
 }
 
 // logical writes t's elements into dst in logical (NCHW) order.

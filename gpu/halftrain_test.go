@@ -69,21 +69,9 @@ func compareHalfTraining(t *testing.T, cfg models.Config, act ops.DType, a ops.B
 	t.Helper()
 	const n, size, steps = 8, 16, 2
 	build := func(be ops.Backend, l ops.Layout) *models.Network {
-		net, err := models.New(cfg, be)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(net.Close)
-		net.Env.Recompute, net.Env.Fuse, net.Env.Act, net.Env.Layout = layers.StoreAll, fuse, act, l
-		if err := net.SetupSize(n, size); err != nil {
-			t.Fatal(err)
-		}
-		if err := net.SetupOptimizer(); err != nil {
-			t.Fatal(err)
-		}
-		net.Init(7)
-		net.SetTraining(true)
-		return net
+		return trainingNetWith(t, cfg, be, n, size, func(e *layers.Env) {
+			e.Recompute, e.Fuse, e.Act, e.Layout = layers.StoreAll, fuse, act, l
+		})
 	}
 	na, nb := build(a, la), build(b, ops.NCHW)
 	if (na.LossScale != nil) != (act == ops.Float16) {

@@ -41,12 +41,7 @@ func (b *Backend) SupportsLayout(l ops.Layout) bool { return l == ops.NCHW || l 
 
 // AllocLayout is AllocAs with a storage layout (ops.LayoutSupporter).
 func (b *Backend) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tensor, error) {
-	if !b.SupportsLayout(l) {
-		panic(fmt.Sprintf("ops: AllocLayout: unknown layout %v", l))
-	}
-	if l != ops.NCHW && len(shape) != 4 {
-		panic(fmt.Sprintf("ops: AllocLayout: %v needs a 4-D shape, got %v", l, ops.Shape(shape)))
-	}
+	ops.CheckAllocLayout("ops", l, shape)
 	t, err := b.AllocAs(d, shape...)
 	if err == nil {
 		t.(*tensor).layout = l
@@ -63,23 +58,10 @@ func (b *Backend) ViewLayout(x ops.Tensor, l ops.Layout, offset int, shape ...in
 	if t.layout == l {
 		return b.View(x, offset, shape...)
 	}
-	if t.layout != ops.NCHW || !b.SupportsLayout(l) || len(shape) != 4 {
-		panic(fmt.Sprintf("ops: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", t.layout, t.shape, l, ops.Shape(shape)))
-	}
+	ops.CheckRelayoutView("ops", t.layout, t.shape, l, shape)
 	v := b.View(x, offset, shape...).(*tensor)
 	v.layout = l
 	return v
-}
-
-// checkNHWCView panics unless a view of shape s at offset is a batch range
-// of the NHWC tensor t: samples are contiguous in both layouts, and
-// nothing else of an NHWC tensor is a logical-order range.
-func checkNHWCView(t *tensor, offset int, s ops.Shape) {
-	if !ops.NHWCViewOK(t.shape, offset, s) {
-		_, c, h, w := t.shape.NCHW()
-		panic(fmt.Sprintf("ops: View: shape %v at element %d of an nhwc tensor of shape %v: an nhwc tensor can only be viewed along its batch, as (n,%d,%d,%d) at a multiple of %d",
-			s, offset, t.shape, c, h, w, c*h*w))
-	}
 }
 
 // geometry is t's layout flag, channels and positions per channel as

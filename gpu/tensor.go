@@ -161,7 +161,7 @@ func (b *Backend) Free(x ops.Tensor) {
 }
 
 // View is a pointer offset into t's storage, of t's type and layout (for
-// NHWC, a batch range only: layout.go's checkNHWCView).
+// NHWC, a batch range only: ops.CheckNHWCView).
 func (b *Backend) View(x ops.Tensor, offset int, shape ...int) ops.Tensor {
 	t := b.ten(x, "View's tensor")
 	s := ops.Shape(shape).Clone()
@@ -169,7 +169,7 @@ func (b *Backend) View(x ops.Tensor, offset int, shape ...int) ops.Tensor {
 		panic(fmt.Sprintf("ops: View [%d, %d) out of range of %v", offset, offset+s.Len(), t.shape))
 	}
 	if t.layout == ops.NHWC {
-		checkNHWCView(t, offset, s)
+		ops.CheckNHWCView("ops", t.shape, offset, s)
 	}
 	owner := t
 	if t.owner != nil {

@@ -169,7 +169,7 @@ func compareTrainingLaid(t *testing.T, cfg models.Config, a ops.Backend, la ops.
 	t.Helper()
 	const n, size, steps = 8, 16, 4
 	build := func(be ops.Backend, l ops.Layout, recompute layers.Recompute) *models.Network {
-		net := trainingNetLaid(t, cfg, be, l, recompute, fuse, n, size)
+		net := trainingNetWith(t, cfg, be, n, size, func(e *layers.Env) { e.Recompute, e.Fuse, e.Layout = recompute, fuse, l })
 		net.Env.DropoutSeed = 99
 		return net
 	}
@@ -234,18 +234,19 @@ func trainStep(t *testing.T, net *models.Network, r *rand.Rand, x, labels []floa
 // the test closes it.
 func trainingNet(t *testing.T, cfg models.Config, be ops.Backend, recompute layers.Recompute, fuse bool, n, size int) *models.Network {
 	t.Helper()
-	return trainingNetLaid(t, cfg, be, ops.NCHW, recompute, fuse, n, size)
+	return trainingNetWith(t, cfg, be, n, size, func(e *layers.Env) { e.Recompute, e.Fuse = recompute, fuse })
 }
 
-// trainingNetLaid is trainingNet with activations stored in layout l.
-func trainingNetLaid(t *testing.T, cfg models.Config, be ops.Backend, l ops.Layout, recompute layers.Recompute, fuse bool, n, size int) *models.Network {
+// trainingNetWith is trainingNet with set choosing the Env's modes
+// (recompute, fusion, storage type, layout) before the network is set up.
+func trainingNetWith(t *testing.T, cfg models.Config, be ops.Backend, n, size int, set func(e *layers.Env)) *models.Network {
 	t.Helper()
 	net, err := models.New(cfg, be)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(net.Close)
-	net.Env.Recompute, net.Env.Fuse, net.Env.Layout = recompute, fuse, l
+	set(net.Env)
 	if err := net.SetupSize(n, size); err != nil {
 		t.Fatal(err)
 	}

@@ -6,18 +6,23 @@ import "github.com/deepres/deepres/ops"
 // float32 it is the parameter itself. With half activations the op reads
 // a copy in Env.Act, cast from the float32 master weight, and writes its
 // weight gradient in Env.Act, which is then widened into the float32
-// gradient. That is what PyTorch autocast does for the ops on its
-// "autocast to float16" list (conv2d, linear: torch.amp docs, "Autocast
-// Op Reference"): it casts the float32 weight to the half type each
-// forward, and autograd's backward of that cast converts the half weight
-// gradient back to float32 for the optimiser (the "FP32 master copy of
-// weights" of NVIDIA's Training with Mixed Precision guide). It is also
+// gradient. That is PyTorch autocast's treatment of conv2d and linear
+// (on its "CUDA Ops that can autocast to float16" list, torch.amp docs,
+// "Autocast Op Reference"): cached_cast in aten/src/ATen/autocast_mode.cpp
+// casts each floating-point tensor argument, input and float32 weight, to
+// the lower-precision type (caching the weight's cast for the autocast
+// region), and "backward ops run in the same type that autocast used for
+// corresponding forward ops" (torch.cuda.amp.autocast's docstring), so the
+// weight gradient is computed in the half type and autograd's backward of
+// the cast widens it to the float32 leaf: the "FP32 master copy of
+// weights" of NVIDIA's Training with Mixed Precision guide. It is also
 // what the GPU needs: cuDNN's convolutions take x, w and y of one data
 // type, and cublasGemmEx's A and B share one.
 //
 // The copies live in scratch slots (Scratch), taken for the duration of
-// one op and cast again in the backward pass rather than kept from the
-// forward one: a network then holds no per-layer copy (resnet-1202 would
+// one op, and the backward pass casts again where autocast keeps its cached
+// copy alive (the same values: the master weight does not change between
+// the passes). A network then holds no per-layer copy (resnet-1202 would
 // hold 78 MB of them) for one more cast per layer and step, 6 bytes a
 // parameter against the step's gigabytes of activations.
 type halfWeight struct {
@@ -62,7 +67,8 @@ func (h halfWeight) cast(f Frame, i int) ops.Tensor {
 // Env.Act (every activation is) or activations are float32, else slot i of
 // f holding it cast. Only a network's input comes in another type: the
 // float32 images the stem conv reads, which autocast's conv2d casts to the
-// half type like its weight, and which cuDNN must get in the weight's type.
+// half type like its weight (cached_cast casts every floating-point tensor
+// argument), and which cuDNN must get in the weight's type.
 // The backward pass casts again rather than keeping a copy.
 func (h halfWeight) castInput(f Frame, i int, x ops.Tensor) ops.Tensor {
 	if !h.half() || ops.DTypeOf(x) == h.env.Act {

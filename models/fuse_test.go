@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/ops/opcount"
 )
 
@@ -29,18 +30,7 @@ func TestFusedMatchesUnfused(t *testing.T) {
 				b := opcount.New(cpuref.New(0))
 				var nets [2]*Network
 				for i, fuse := range []bool{false, true} {
-					net, err := New(cfg, b)
-					if err != nil {
-						t.Fatal(err)
-					}
-					net.Env.Recompute, net.Env.Fuse = mode, fuse
-					if err := net.SetupSize(n, size); err != nil {
-						t.Fatal(err)
-					}
-					if err := net.SetupOptimizer(); err != nil {
-						t.Fatal(err)
-					}
-					net.Init(1)
+					net := newNetWith(t, cfg, b, n, size, func(e *layers.Env) { e.Recompute, e.Fuse = mode, fuse })
 					net.SetTraining(true)
 					net.Env.DropoutSeed = 99
 					nets[i] = net

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepres/deepres/cpuref"
+	"github.com/deepres/deepres/layers"
 	"github.com/deepres/deepres/ops"
 	"github.com/deepres/deepres/ops/opbytes"
 )
@@ -36,18 +37,9 @@ func TestNHWCMatchesNCHWBitwise(t *testing.T) {
 				b := opbytes.New(cpuref.New(0))
 				var nets [2]*Network
 				for i, l := range []ops.Layout{ops.NCHW, ops.NHWC} {
-					net, err := New(cfg, b)
-					if err != nil {
-						t.Fatal(err)
-					}
-					net.Env.Recompute, net.Env.Fuse, net.Env.Act, net.Env.Layout = mode, fuse, act, l
-					if err := net.SetupSize(n, size); err != nil {
-						t.Fatal(err)
-					}
-					if err := net.SetupOptimizer(); err != nil {
-						t.Fatal(err)
-					}
-					net.Init(1)
+					net := newNetWith(t, cfg, b, n, size, func(e *layers.Env) {
+						e.Recompute, e.Fuse, e.Act, e.Layout = mode, fuse, act, l
+					})
 					net.SetTraining(true)
 					net.Env.DropoutSeed = 99
 					nets[i] = net

@@ -19,11 +19,19 @@ var recomputeModes = []layers.Recompute{layers.StoreAll, layers.RecomputeBN, lay
 // given recompute mode, initialised from seed 1.
 func newRecomputing(t testing.TB, cfg Config, b ops.Backend, mode layers.Recompute, n, size int) *Network {
 	t.Helper()
+	return newNetWith(t, cfg, b, n, size, func(e *layers.Env) { e.Recompute = mode })
+}
+
+// newNetWith builds cfg on b for batches of n size×size images, with its
+// momentum, set choosing the Env's modes (recompute, fusion, storage type,
+// layout) first, initialised from seed 1.
+func newNetWith(t testing.TB, cfg Config, b ops.Backend, n, size int, set func(e *layers.Env)) *Network {
+	t.Helper()
 	net, err := New(cfg, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net.Env.Recompute = mode
+	set(net.Env)
 	if err := net.SetupSize(n, size); err != nil {
 		t.Fatal(err)
 	}

@@ -172,3 +172,36 @@ func NHWCViewOK(parent Shape, offset int, s Shape) bool {
 	sample := c * h * w
 	return len(s) == 4 && s[1] == c && s[2] == h && s[3] == w && sample > 0 && offset%sample == 0
 }
+
+// The misuse every backend's LayoutSupporter methods refuse, in one place;
+// who starts the panic message (the backend's package, or "ops").
+
+// CheckAllocLayout panics unless l is a layout ops defines and, other
+// than NCHW, comes with a 4-D shape.
+func CheckAllocLayout(who string, l Layout, shape []int) {
+	if l != NCHW && l != NHWC {
+		panic(fmt.Sprintf("%s: AllocLayout: unknown layout %v", who, l))
+	}
+	if l != NCHW && len(shape) != 4 {
+		panic(fmt.Sprintf("%s: AllocLayout: %v needs a 4-D shape, got %v", who, l, Shape(shape)))
+	}
+}
+
+// CheckRelayoutView panics unless a tensor of layout from and shape parent
+// may be viewed with shape in another layout l: only an NCHW tensor viewed
+// as NHWC with a 4-D shape.
+func CheckRelayoutView(who string, from Layout, parent Shape, l Layout, shape []int) {
+	if from != NCHW || l != NHWC || len(shape) != 4 {
+		panic(fmt.Sprintf("%s: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", who, from, parent, l, Shape(shape)))
+	}
+}
+
+// CheckNHWCView panics unless a view of shape s at offset of an NHWC
+// tensor of shape parent is a batch range (NHWCViewOK).
+func CheckNHWCView(who string, parent Shape, offset int, s Shape) {
+	if !NHWCViewOK(parent, offset, s) {
+		_, c, h, w := parent.NCHW()
+		panic(fmt.Sprintf("%s: View: shape %v at element %d of an nhwc tensor of shape %v: an nhwc tensor can only be viewed along its batch, as (n,%d,%d,%d) at a multiple of %d",
+			who, s, offset, parent, c, h, w, c*h*w))
+	}
+}

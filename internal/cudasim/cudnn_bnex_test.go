@@ -27,28 +27,13 @@ func TestCUDNNBatchNormEx(t *testing.T) {
 	}
 	t.Run("Refusals", func(t *testing.T) { dnnMustRun(t, dnnProgram(t, lib, "bnexrules", dnnBnexRulesSrc)) })
 	t.Run("StrictReserveSpace", func(t *testing.T) {
-		exe := dnnProgram(t, lib, "bnexstrict", dnnBnexStrictSrc)
-		for _, c := range []struct {
-			feed, strict string
-			fails        bool
-			says         string
-		}{
+		dnnStrictFeeds(t, dnnProgram(t, lib, "bnexstrict", dnnBnexStrictSrc), []strictFeed{
 			{"same", "", false, ""},
 			{"unwritten", "", true, "was not written by cudnnBatchNormalizationForwardTrainingEx"},
 			{"other", "", true, "another layer's reserve space?"},
 			{"othery", "", true, "is not the output of the forward that wrote this reserve space"},
 			{"unwritten", "0", false, ""},
-		} {
-			out, errOut, ok := dnnRun(t, exe, "FEED="+c.feed, "CUDASIM_STRICT="+c.strict)
-			if !ok {
-				t.Fatalf("%s: program failed:\n%s\n%s", c.feed, out, errOut)
-			}
-			failed := !strings.Contains(out, "sync 0\n")
-			if failed != c.fails || (c.fails && !strings.Contains(errOut, c.says)) {
-				t.Errorf("feed %s, CUDASIM_STRICT=%q: stream failed %v (want %v), stderr wants %q:\n%s%s",
-					c.feed, c.strict, failed, c.fails, c.says, out, errOut)
-			}
-		}
+		})
 	})
 }
 

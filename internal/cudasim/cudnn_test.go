@@ -521,18 +521,30 @@ int main(int argc, char **argv) {
 `
 
 func dnnBatchNormVariance(t *testing.T, lib string) {
-	exe := dnnProgram(t, lib, "bnvar", dnnBatchNormVarianceSrc)
-	for _, c := range []struct {
-		feed, strict string
-		fails        bool
-		says         string
-	}{
+	dnnStrictFeeds(t, dnnProgram(t, lib, "bnvar", dnnBatchNormVarianceSrc), []strictFeed{
 		{"invstd", "", false, ""},
 		{"host", "", false, ""},
 		{"variance", "", true, "is the batch variance of x"},
 		{"other", "", true, "are not the statistics of x"},
 		{"variance", "0", false, ""},
-	} {
+	})
+}
+
+// strictFeed is one run of a program that feeds a call something (FEED)
+// under CUDASIM_STRICT=strict: whether its stream must fail, and what the
+// simulator's message then says.
+type strictFeed struct {
+	feed, strict string
+	fails        bool
+	says         string
+}
+
+// dnnStrictFeeds runs exe once per case and checks that its stream fails
+// (the program prints "sync 0" when it does not) exactly when the case
+// says, with the case's message on stderr.
+func dnnStrictFeeds(t *testing.T, exe string, cases []strictFeed) {
+	t.Helper()
+	for _, c := range cases {
 		out, errOut, ok := dnnRun(t, exe, "FEED="+c.feed, "CUDASIM_STRICT="+c.strict)
 		if !ok {
 			t.Fatalf("%s: program failed:\n%s\n%s", c.feed, out, errOut)

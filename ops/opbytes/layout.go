@@ -1,10 +1,6 @@
 package opbytes
 
-import (
-	"fmt"
-
-	"github.com/deepres/deepres/ops"
-)
+import "github.com/deepres/deepres/ops"
 
 // Storage layouts (issue 22): Shapes stores both, and a Counter passes
 // them through to the backend it wraps. The layout moves elements, not
@@ -21,9 +17,7 @@ func (t *shapeTensor) Layout() ops.Layout { return t.layout }
 func (s *Shapes) SupportsLayout(l ops.Layout) bool { return l == ops.NCHW || l == ops.NHWC }
 
 func (s *Shapes) AllocLayout(d ops.DType, l ops.Layout, shape ...int) (ops.Tensor, error) {
-	if l != ops.NCHW && len(shape) != 4 {
-		panic(fmt.Sprintf("opbytes: AllocLayout: %v needs a 4-D shape, got %v", l, ops.Shape(shape)))
-	}
+	ops.CheckAllocLayout("opbytes", l, shape)
 	t, err := s.AllocAs(d, shape...)
 	if err == nil {
 		t.(*shapeTensor).layout = l
@@ -36,9 +30,7 @@ func (s *Shapes) ViewLayout(t ops.Tensor, l ops.Layout, offset int, shape ...int
 	if st.layout == l {
 		return s.View(t, offset, shape...)
 	}
-	if st.layout != ops.NCHW || len(shape) != 4 {
-		panic(fmt.Sprintf("opbytes: ViewLayout: a %v tensor of shape %v as %v %v: want an nchw tensor viewed as nhwc with a 4-D shape", st.layout, st.shape, l, ops.Shape(shape)))
-	}
+	ops.CheckRelayoutView("opbytes", st.layout, st.shape, l, shape)
 	v := s.View(t, offset, shape...).(*shapeTensor)
 	v.layout = l
 	return v

@@ -97,8 +97,8 @@ func (s *Shapes) View(t ops.Tensor, offset int, shape ...int) ops.Tensor {
 		panic(fmt.Sprintf("opbytes: View: elements [%d,%d) of shape %v are outside a tensor of shape %v",
 			offset, offset+sh.Len(), sh, st.shape))
 	}
-	if st.layout == ops.NHWC && !ops.NHWCViewOK(st.shape, offset, sh) {
-		panic(fmt.Sprintf("opbytes: View: shape %v at element %d of an nhwc tensor of shape %v: only a batch range", sh, offset, st.shape))
+	if st.layout == ops.NHWC {
+		ops.CheckNHWCView("opbytes", st.shape, offset, sh)
 	}
 	return &shapeTensor{shape: sh, dtype: st.dtype, layout: st.layout, view: true}
 }
